@@ -1,0 +1,2 @@
+# JupyterLab and the Python test tools in .venv.
+need_venv

@@ -1,0 +1,1 @@
+//! kelp-c2d: under construction (see the issue tracker).

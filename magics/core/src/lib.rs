@@ -1,0 +1,30 @@
+//! The magic seam of kelp (ARCHITECTURE.md, Seam 1).
+//!
+//! This crate owns what every magic family and every front end agree on, and nothing else:
+//! - [`Magic`]: one `%name` (or `%%name`), its clap definition, and its `run`;
+//! - [`MagicCall`]: a parsed invocation (argv, raw line, cell body, variable to bind);
+//! - [`MagicContext`]: what a running magic may touch (cwd, config, output sink, cancellation);
+//! - [`Output`]: a MIME bundle (`text/plain`, `text/html`, `application/json`), optionally
+//!   bound to a Rust value for later cells;
+//! - [`Registry`]: the one table that answers `%lsmagic`, `%magic`, `%name?` and completion.
+//!
+//! It has no Jupyter types and no engine: the kernel and the CLI are both front ends on it.
+
+mod builtins;
+mod context;
+mod error;
+mod magic;
+mod output;
+mod progress;
+mod registry;
+
+pub use builtins::{EnvMagic, FileMagic};
+pub use context::{CancelToken, Config, EnvVars, MagicContext, OutputSink, RecordingSink, SinkEvent, Stream};
+pub use error::MagicError;
+pub use magic::{Magic, MagicCall, MagicKind, parse_args, parse_matches};
+pub use output::{Output, RustValue, html_escape};
+pub use progress::Progress;
+pub use registry::{Completion, Registry};
+
+/// Result type of every magic.
+pub type Result<T, E = MagicError> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! kelp-ipfs: under construction (see the issue tracker).

@@ -1,0 +1,1 @@
+//! kelp-ocean: under construction (see the issue tracker).
