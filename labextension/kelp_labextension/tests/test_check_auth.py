@@ -1,0 +1,45 @@
+"""Static check (like the extension template's check_auth.py): every HTTP verb of every handler class is
+either `@tornado.web.authenticated` (browser face, pages) or `@kernel_secret_required` (kernel face), and
+every class is routed. Run on the source, so a new handler without a guard fails here."""
+
+import ast
+from pathlib import Path
+
+import kelp_labextension.handlers as handlers
+
+VERBS = {"get", "post", "put", "delete", "patch", "head", "options"}
+GUARDS = {"tornado.web.authenticated", "authenticated", "kernel_secret_required"}
+
+
+def _decorators(fn):
+    for d in fn.decorator_list:
+        yield ast.unparse(d)
+
+
+def _verbs():
+    tree = ast.parse(Path(handlers.__file__).read_text())
+    for cls in [n for n in tree.body if isinstance(n, ast.ClassDef)]:
+        for fn in cls.body:
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in VERBS:
+                yield cls.name, fn.name, set(_decorators(fn))
+
+
+def test_every_verb_is_guarded():
+    found = list(_verbs())
+    assert len(found) >= 10
+    unguarded = [f"{c}.{v}" for c, v, decos in found if not decos & GUARDS]
+    assert not unguarded, f"handler verbs without auth: {unguarded}"
+
+
+def test_kernel_face_uses_the_secret_and_browser_face_uses_jupyter_auth():
+    for cls, verb, decos in _verbs():
+        if cls.startswith("Kernel"):
+            assert "kernel_secret_required" in decos, f"{cls}.{verb}"
+        else:
+            assert decos & {"tornado.web.authenticated", "authenticated"}, f"{cls}.{verb}"
+
+
+def test_every_routed_handler_was_checked():
+    routed = {r[1].__name__ for r in handlers.routes("/", object(), "s")}
+    checked = {c for c, _, _ in _verbs()}
+    assert routed <= checked, routed - checked
