@@ -1,2 +1,2 @@
-# Unit and integration tests of the magic libraries (no engine: they build in seconds).
-cargo test --locked -p kelp-magic -p kelp-ipfs -p kelp-ocean -p kelp-c2d
+# The magic seam (kelp-magic). Each family's suite (30-ipfs, 40-ocean, 50-c2d) runs its own crate.
+cargo test --locked -p kelp-magic

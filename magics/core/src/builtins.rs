@@ -47,7 +47,11 @@ impl Magic for EnvMagic {
                 Ok(Output::text(text).with_json(serde_json::Value::Object(shown_map)))
             }
             [one] if !one.contains('=') => match ctx.env.get(one) {
-                Some(v) => Ok(Output::text(shown(one, &v)).with_json(json!({"name": one, "value": shown(one, &v)}))),
+                Some(v) => {
+                    let out = Output::text(shown(one, &v)).with_json(json!({"name": one, "value": shown(one, &v)}));
+                    // `let v = %env NAME` binds the value; credentials are not copied into Rust source.
+                    Ok(if is_secret(one) { out } else { out.with_value(crate::RustValue::string(&v)) })
+                }
                 None => Err(MagicError::failed(format!("environment variable {one} is not set; set it with %env {one}=value"))),
             },
             [assign] => {
