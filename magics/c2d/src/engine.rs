@@ -1,0 +1,676 @@
+//! The local C2D engine: submits jobs to the journal, runs each in its own thread inside the
+//! bubblewrap sandbox, collects `outputs.tar` + `algorithm.log`, and answers status, results,
+//! stop and the compute environments in Ocean Node's shapes.
+//!
+//! One engine folder (`$KELP_HOME/c2d`) may be opened by several processes (the kernel and a
+//! `kelp c2d` shell command). Each job is run by the process that submitted it; others read its
+//! journal, may ask it to stop (a `stop` file in the job folder), and end it as failed if that
+//! process is gone (see [`crate::journal`]). Queued jobs whose process is gone are run again.
+
+use crate::journal::{FailKind, Failure, JobRecord, Journal, ResultFile, Runner, now, write_atomic};
+use crate::ocean::{ComputeEnvironment, ComputeJob, EnvResource, FreeTier, Platform};
+use crate::sandbox::{self, Ending, Plan};
+use crate::{C2dError, JobSpec, Result, Status};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// Id of the one local environment.
+pub const LOCAL_ENV: &str = "kelp-local-bwrap";
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Jobs running at once; more wait as status 1.
+    pub max_jobs: usize,
+    /// Longest wall time a job may ask for (seconds).
+    pub max_job_duration: u64,
+    /// Largest `disk` (outputs) a job may ask for (bytes).
+    pub max_disk: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        EngineConfig { max_jobs: cpus.max(1), max_job_duration: 24 * 3600, max_disk: 10 << 30 }
+    }
+}
+
+struct JobCtl {
+    stop: AtomicBool,
+}
+
+struct Inner {
+    journal: Journal,
+    config: EngineConfig,
+    me: Runner,
+    jobs: Mutex<HashMap<String, Arc<JobCtl>>>,
+    running: Mutex<usize>,
+    changed: Condvar,
+}
+
+/// The local compute engine. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("dir", &self.inner.journal.root()).finish()
+    }
+}
+
+fn mem_total() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(1 << 30)
+}
+
+fn sanitize_id(s: &str) -> String {
+    let t: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || "._-:".contains(c) { c } else { '_' }).collect();
+    let t = t.trim_start_matches('.').to_string();
+    if t.is_empty() { "dataset".into() } else { t }
+}
+
+impl Engine {
+    /// Open (creating) the engine folder with default settings, and recover the journal.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Engine> {
+        Self::open_with(dir, EngineConfig::default())
+    }
+
+    /// Open with explicit settings.
+    pub fn open_with(dir: impl AsRef<Path>, config: EngineConfig) -> Result<Engine> {
+        let journal = Journal::open(dir.as_ref())?;
+        let e = Engine {
+            inner: Arc::new(Inner {
+                journal,
+                config,
+                me: Runner::current(),
+                jobs: Mutex::new(HashMap::new()),
+                running: Mutex::new(0),
+                changed: Condvar::new(),
+            }),
+        };
+        e.recover()?;
+        Ok(e)
+    }
+
+    /// The engine folder.
+    pub fn dir(&self) -> &Path {
+        self.inner.journal.root()
+    }
+
+    /// End the jobs of processes that are gone: running ones as failed (with their log),
+    /// queued ones are started again here.
+    fn recover(&self) -> Result<()> {
+        for mut rec in self.inner.journal.list()? {
+            if rec.status.is_terminal() {
+                continue;
+            }
+            let owner_alive = rec.runner.is_some_and(|r| r.alive());
+            if owner_alive {
+                continue;
+            }
+            if rec.status == Status::JobQueued {
+                rec.runner = Some(self.inner.me);
+                self.inner.journal.save(&rec)?;
+                self.launch(rec.job_id.clone());
+                continue;
+            }
+            let pid = rec.runner.map(|r| r.pid).unwrap_or(0);
+            if let Some(sb) = rec.sandbox_pid {
+                let _ = std::process::Command::new("/bin/kill")
+                    .args(["-KILL", "--", &format!("-{sb}")])
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+            let dir = self.inner.journal.job_dir(&rec.job_id);
+            let msg = format!(
+                "the process running this job (pid {pid}) ended before the job did; the job cannot have finished"
+            );
+            self.finish(
+                &mut rec,
+                &dir,
+                Status::AlgorithmFailed,
+                Some(Failure { kind: FailKind::RunnerDied, message: msg }),
+                None,
+                true,
+            );
+        }
+        Ok(())
+    }
+
+    /// The compute environments (one: the local bubblewrap sandbox), in Ocean Node's shape.
+    pub fn environments(&self) -> Vec<ComputeEnvironment> {
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+        let gb = |b: u64| (b as f64 / 1e9 * 1000.0).round() / 1000.0;
+        let ram = gb(mem_total());
+        let disk = gb(self.inner.config.max_disk);
+        let running = *self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
+        let res = |id: &str, total: f64| EnvResource {
+            id: id.into(),
+            total,
+            max: total,
+            min: if id == "cpu" { 1.0 } else { 0.0 },
+            in_use: 0.0,
+        };
+        let resources = vec![res("cpu", cpus), res("ram", ram), res("disk", disk)];
+        vec![ComputeEnvironment {
+            id: LOCAL_ENV.into(),
+            description:
+                "local bubblewrap sandbox: no network, read-only inputs, limits on time, memory, processes and output"
+                    .into(),
+            consumer_address: String::new(),
+            platform: Platform { architecture: std::env::consts::ARCH.into(), os: std::env::consts::OS.into() },
+            fees: serde_json::Map::new(),
+            storage_expiry: 7 * 24 * 3600,
+            max_job_duration: self.inner.config.max_job_duration,
+            min_job_duration: 1,
+            free: FreeTier {
+                max_job_duration: self.inner.config.max_job_duration,
+                min_job_duration: 1,
+                max_jobs: self.inner.config.max_jobs,
+                resources: resources.clone(),
+            },
+            resources,
+            running_jobs: running,
+            running_free_jobs: running,
+        }]
+    }
+
+    /// Check a spec against the environment and the file system (no side effects).
+    pub fn validate(&self, spec: &JobSpec) -> Result<()> {
+        let env_id = spec.environment.clone().unwrap_or_else(|| LOCAL_ENV.into());
+        let env = self
+            .environments()
+            .into_iter()
+            .find(|e| e.id == env_id)
+            .ok_or_else(|| C2dError::UnknownEnvironment(env_id.clone()))?;
+        if spec.datasets.is_empty() {
+            return Err(C2dError::NoDataset);
+        }
+        for d in &spec.datasets {
+            if !d.path.exists() {
+                return Err(C2dError::DatasetMissing(d.path.clone()));
+            }
+        }
+        if !spec.algorithm.path.is_file() {
+            return Err(C2dError::AlgorithmMissing(spec.algorithm.path.clone()));
+        }
+        let over = |what, asked: String, max: String| C2dError::OverLimit { what, asked, max, env: env.id.clone() };
+        let r = spec.resources;
+        if let Some(max) = env.max_of("cpu").filter(|m| r.cpu as f64 > *m) {
+            return Err(over("cpu", r.cpu.to_string(), max.to_string()));
+        }
+        if r.ram > mem_total() {
+            return Err(over("ram", format!("{} bytes", r.ram), format!("{} bytes", mem_total())));
+        }
+        if r.disk > self.inner.config.max_disk {
+            return Err(over("disk", format!("{} bytes", r.disk), format!("{} bytes", self.inner.config.max_disk)));
+        }
+        if spec.timeout_secs == 0 || spec.timeout_secs > env.max_job_duration {
+            return Err(over("timeout", format!("{} s", spec.timeout_secs), format!("{} s", env.max_job_duration)));
+        }
+        shell_words::split(&spec.algorithm.container.entrypoint).ok().filter(|w| !w.is_empty()).ok_or_else(|| {
+            C2dError::AlgorithmMissing(PathBuf::from(format!(
+                "(bad entrypoint {:?})",
+                spec.algorithm.container.entrypoint
+            )))
+        })?;
+        sandbox::bwrap_path()?;
+        Ok(())
+    }
+
+    /// Journal a job and start it (it waits as status 1 when all slots are busy). Returns its id.
+    pub fn submit(&self, mut spec: JobSpec) -> Result<String> {
+        self.validate(&spec)?;
+        let mut seen = std::collections::HashSet::new();
+        for (i, d) in spec.datasets.iter_mut().enumerate() {
+            let base = if d.id.is_empty() {
+                sanitize_id(
+                    &d.path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_else(|| format!("dataset{i}")),
+                )
+            } else {
+                sanitize_id(&d.id)
+            };
+            let mut id = base.clone();
+            let mut n = 2;
+            while !seen.insert(id.clone()) || id == "algoCustomData.json" {
+                id = format!("{base}-{n}");
+                n += 1;
+            }
+            d.id = id;
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let dir = self.inner.journal.job_dir(&id);
+        std::fs::create_dir_all(&dir).map_err(|e| C2dError::io(format!("creating {}", dir.display()), e))?;
+        let rec = JobRecord {
+            job_id: id.clone(),
+            status: Status::JobQueued,
+            status_text: Status::JobQueued.text().into(),
+            created: now(),
+            started: None,
+            finished: None,
+            environment: spec.environment.clone().unwrap_or_else(|| LOCAL_ENV.into()),
+            spec,
+            results: vec![],
+            failure: None,
+            exit_code: None,
+            runner: Some(self.inner.me),
+            sandbox_pid: None,
+            limits: vec![],
+        };
+        self.inner.journal.save(&rec)?;
+        self.launch(id.clone());
+        Ok(id)
+    }
+
+    fn launch(&self, id: String) {
+        let ctl = Arc::new(JobCtl { stop: AtomicBool::new(false) });
+        self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), ctl.clone());
+        let me = self.clone();
+        let spawned = std::thread::Builder::new().name(format!("c2d-{}", &id[..8.min(id.len())])).spawn({
+            let id = id.clone();
+            move || me.run_job(&id, &ctl)
+        });
+        if spawned.is_err()
+            && let Ok(mut rec) = self.inner.journal.load(&id)
+        {
+            let dir = self.inner.journal.job_dir(&id);
+            let f = Failure { kind: FailKind::Sandbox, message: "could not start a runner thread".into() };
+            self.finish(&mut rec, &dir, Status::ContainerCreationFailed, Some(f), None, false);
+        }
+    }
+
+    /// The full id for an id or a unique prefix of one.
+    pub fn resolve_id(&self, prefix: &str) -> Result<String> {
+        self.inner.journal.resolve(prefix)
+    }
+
+    /// A job's journaled state.
+    pub fn record(&self, id: &str) -> Result<JobRecord> {
+        let id = self.resolve_id(id)?;
+        self.inner.journal.load(&id)
+    }
+
+    /// A job in Ocean Node's `compute` status shape.
+    pub fn status(&self, id: &str) -> Result<ComputeJob> {
+        Ok(ComputeJob::from(&self.record(id)?))
+    }
+
+    /// Every job, oldest first.
+    pub fn list(&self) -> Result<Vec<JobRecord>> {
+        self.inner.journal.list()
+    }
+
+    /// The live log of a job (grows while it runs).
+    pub fn log_path(&self, id: &str) -> Result<PathBuf> {
+        let id = self.resolve_id(id)?;
+        Ok(self.inner.journal.job_dir(&id).join("logs").join("algorithm.log"))
+    }
+
+    /// Result `index` of a finished job: its description and the file holding it.
+    pub fn result_file(&self, id: &str, index: usize) -> Result<(ResultFile, PathBuf)> {
+        let rec = self.record(id)?;
+        if !rec.status.is_terminal() {
+            return Err(C2dError::NotFinished { id: rec.job_id, status: rec.status.to_string() });
+        }
+        let rf = rec.results.iter().find(|r| r.index == index).cloned().ok_or(C2dError::NoResult {
+            id: rec.job_id.clone(),
+            index,
+            count: rec.results.len(),
+        })?;
+        let path = self.inner.journal.job_dir(&rec.job_id).join("results").join(&rf.filename);
+        Ok((rf, path))
+    }
+
+    /// Ask a job to stop. A queued or running job ends as failed (`stopped`); a finished job is
+    /// left as it is. Returns the record as it is after the request.
+    pub fn stop(&self, id: &str) -> Result<JobRecord> {
+        let rec = self.record(id)?;
+        if rec.status.is_terminal() {
+            return Ok(rec);
+        }
+        let ctl = self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).get(&rec.job_id).cloned();
+        match ctl {
+            Some(c) => c.stop.store(true, Ordering::SeqCst),
+            None => {
+                let marker = self.inner.journal.job_dir(&rec.job_id).join("stop");
+                std::fs::write(&marker, b"stop\n")
+                    .map_err(|e| C2dError::io(format!("writing {}", marker.display()), e))?;
+            }
+        }
+        self.inner.changed.notify_all();
+        self.wait(&rec.job_id, Duration::from_secs(10))
+    }
+
+    /// Wait until a job ends or `timeout` passes; the record as it is then.
+    pub fn wait(&self, id: &str, timeout: Duration) -> Result<JobRecord> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let rec = self.record(id)?;
+            if rec.status.is_terminal() || std::time::Instant::now() >= deadline {
+                return Ok(rec);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn save(&self, rec: &JobRecord) {
+        // The journal is the only state; a failed write is reported in the job's log.
+        if let Err(e) = self.inner.journal.save(rec) {
+            let log = self.inner.journal.job_dir(&rec.job_id).join("logs").join("algorithm.log");
+            append_note(&log, &format!("could not journal the job state: {e}"));
+        }
+    }
+
+    fn run_job(&self, id: &str, ctl: &JobCtl) {
+        let dir = self.inner.journal.job_dir(id);
+        let stop_marker = dir.join("stop");
+        let stopped = || ctl.stop.load(Ordering::SeqCst) || stop_marker.exists();
+        // Wait for a slot.
+        {
+            let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
+            while *running >= self.inner.config.max_jobs && !stopped() {
+                running = self
+                    .inner
+                    .changed
+                    .wait_timeout(running, Duration::from_millis(200))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            *running += 1;
+        }
+        let result = self.inner.journal.load(id).map(|mut rec| self.run_record(&mut rec, &dir, &stopped));
+        if let Err(e) = result {
+            append_note(&dir.join("logs").join("algorithm.log"), &format!("the job could not be run: {e}"));
+        }
+        *self.inner.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.inner.changed.notify_all();
+    }
+
+    fn run_record(&self, rec: &mut JobRecord, dir: &Path, stopped: &dyn Fn() -> bool) {
+        if stopped() {
+            let f = Failure { kind: FailKind::Stopped, message: "stopped on request before it started".into() };
+            return self.finish(rec, dir, Status::AlgorithmFailed, Some(f), None, false);
+        }
+        rec.started = Some(now());
+        rec.set_status(Status::ConfiguringVolumes);
+        self.save(rec);
+        let log = dir.join("logs").join("algorithm.log");
+        if let Err((status, msg)) = provision(rec, dir) {
+            let _ = std::fs::create_dir_all(dir.join("logs"));
+            let f = Failure { kind: FailKind::Provisioning, message: msg };
+            return self.finish(rec, dir, status, Some(f), None, false);
+        }
+        rec.set_status(Status::Provisioning);
+        self.save(rec);
+
+        let spec = rec.spec.clone();
+        let algo = "/data/transformations/algorithm";
+        let argv: Vec<String> = shell_words::split(&spec.algorithm.container.entrypoint)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| w.replace("$ALGO", algo).replace("${ALGO}", algo))
+            .collect();
+        let dids: Vec<String> = spec.datasets.iter().map(|d| d.id.clone()).collect();
+        let threads = spec.resources.cpu.to_string();
+        let env = vec![
+            ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
+            ("HOME".into(), "/tmp".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("PYTHONUNBUFFERED".into(), "1".into()),
+            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+            ("OPENBLAS_NUM_THREADS".into(), threads.clone()),
+            ("OMP_NUM_THREADS".into(), threads),
+            ("ALGO".into(), algo.into()),
+            ("DIDS".into(), serde_json::to_string(&dids).unwrap_or_default()),
+            ("TRANSFORMATION_DID".into(), spec.algorithm.source.clone().unwrap_or_default()),
+        ];
+        let plan = Plan {
+            job_dir: dir.to_path_buf(),
+            datasets: spec.datasets.iter().map(|d| (d.id.clone(), d.path.clone())).collect(),
+            argv,
+            env,
+            resources: spec.resources,
+            timeout: Duration::from_secs(spec.timeout_secs),
+        };
+        let running = match sandbox::spawn(&plan, &rec.job_id, &log) {
+            Ok(r) => r,
+            Err(e) => {
+                let f = Failure { kind: FailKind::Sandbox, message: e.to_string() };
+                return self.finish(rec, dir, Status::ContainerCreationFailed, Some(f), None, false);
+            }
+        };
+        rec.limits = running.limits.clone();
+        rec.sandbox_pid = Some(running.pid);
+        rec.set_status(Status::RunningAlgorithm);
+        self.save(rec);
+        let watch = [dir.join("outputs"), dir.join("logs")];
+        let (ending, hit_pids) = running.watch(plan.timeout, spec.resources.disk, &watch, stopped);
+        rec.sandbox_pid = None;
+        let r = spec.resources;
+        let (status, failure, code, tar) = match ending {
+            Ending::Exited(0) => (Status::JobFinished, None, Some(0), true),
+            Ending::Exited(code) => {
+                let (st, f) = classify_exit(code, &log, hit_pids, &r);
+                (st, Some(f), Some(code), st != Status::DiskQuotaExceeded)
+            }
+            Ending::Timeout => {
+                let m = format!("killed: the wall-time limit of {} s was reached", spec.timeout_secs);
+                (Status::AlgorithmFailed, Some(Failure { kind: FailKind::Timeout, message: m }), None, true)
+            }
+            Ending::OutputSize(n) => {
+                let m = format!("killed: outputs reached {n} bytes, over the limit of {} bytes", r.disk);
+                (Status::DiskQuotaExceeded, Some(Failure { kind: FailKind::OutputSize, message: m }), None, false)
+            }
+            Ending::Stopped => {
+                let m = "killed: stopped on request".to_string();
+                (Status::AlgorithmFailed, Some(Failure { kind: FailKind::Stopped, message: m }), None, true)
+            }
+        };
+        self.finish(rec, dir, status, failure, code, tar);
+    }
+
+    /// Collect results and write the final state.
+    fn finish(
+        &self,
+        rec: &mut JobRecord,
+        dir: &Path,
+        status: Status,
+        failure: Option<Failure>,
+        code: Option<i32>,
+        tar: bool,
+    ) {
+        let log = dir.join("logs").join("algorithm.log");
+        if let Some(f) = &failure {
+            append_note(&log, &f.message);
+        }
+        rec.set_status(Status::FilteringResults);
+        rec.failure = failure;
+        rec.exit_code = code;
+        let mut status = status;
+        match collect_results(dir, tar) {
+            Ok(results) => rec.results = results,
+            Err(msg) => {
+                append_note(&log, &msg);
+                if rec.failure.is_none() {
+                    rec.failure = Some(Failure { kind: FailKind::Exit, message: msg });
+                    status = Status::ResultsFetchFailed;
+                }
+                rec.results = collect_results(dir, false).unwrap_or_default();
+            }
+        }
+        rec.set_status(status);
+        rec.finished = Some(now());
+        self.save(rec);
+        let _ = std::fs::remove_file(dir.join("stop"));
+    }
+}
+
+/// Why the algorithm exited non-zero: signal 25 (SIGXFSZ) is the per-file output limit; the
+/// memory and process limits are read from the log's last lines (and the pids cgroup).
+fn classify_exit(code: i32, log: &Path, hit_pids: bool, r: &crate::Resources) -> (Status, Failure) {
+    const SIGXFSZ: i32 = 25;
+    if code == 128 + SIGXFSZ {
+        let m = format!("killed: an output file reached the limit of {} bytes", r.disk);
+        return (Status::DiskQuotaExceeded, Failure { kind: FailKind::OutputSize, message: m });
+    }
+    let text = read_tail(log, 64 * 1024);
+    if text.contains("File too large") {
+        let m = format!("failed: an output file reached the limit of {} bytes (exit code {code})", r.disk);
+        return (Status::DiskQuotaExceeded, Failure { kind: FailKind::OutputSize, message: m });
+    }
+    let mem = ["MemoryError", "Cannot allocate memory", "memory allocation of", "std::bad_alloc", "Out of memory"];
+    let procs = ["Resource temporarily unavailable", "Cannot fork", "BlockingIOError", "fork: retry"];
+    let f = if mem.iter().any(|m| text.contains(m)) {
+        Failure {
+            kind: FailKind::Memory,
+            message: format!("failed: the memory limit of {} bytes was hit (exit code {code})", r.ram),
+        }
+    } else if hit_pids || procs.iter().any(|m| text.contains(m)) {
+        Failure {
+            kind: FailKind::Processes,
+            message: format!("failed: the process limit of {} was hit (exit code {code})", sandbox::MAX_PROCS),
+        }
+    } else if code > 128 {
+        Failure { kind: FailKind::Exit, message: format!("failed: the algorithm was killed by signal {}", code - 128) }
+    } else {
+        Failure { kind: FailKind::Exit, message: format!("failed: the algorithm exited with code {code}") }
+    };
+    (Status::AlgorithmFailed, f)
+}
+
+fn read_tail(p: &Path, max: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(p) else { return String::new() };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(max)));
+    let mut buf = vec![];
+    let _ = f.take(max).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Append an engine line (`[kelp-c2d] …`) to a job's log.
+fn append_note(log: &Path, msg: &str) {
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+        let _ = writeln!(f, "[kelp-c2d] {msg}");
+    }
+}
+
+/// Lay out the job folder: inputs (algoCustomData.json + mount points), ddos, the algorithm,
+/// outputs and logs.
+fn provision(rec: &JobRecord, dir: &Path) -> std::result::Result<(), (Status, String)> {
+    let vol = |e: std::io::Error| (Status::VolumeCreationFailed, format!("could not prepare the job folder: {e}"));
+    for sub in ["inputs", "transformations", "ddos", "outputs", "logs", "results"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(vol)?;
+    }
+    std::fs::File::create(dir.join("logs").join("algorithm.log")).map_err(vol)?;
+    let params = serde_json::to_vec_pretty(&rec.spec.params).unwrap_or_else(|_| b"{}".to_vec());
+    write_atomic(&dir.join("inputs").join("algoCustomData.json"), &params)
+        .map_err(|e| (Status::VolumeCreationFailed, e.to_string()))?;
+    for d in &rec.spec.datasets {
+        let data_fail = |what: String| (Status::DataProvisioningFailed, what);
+        let meta = std::fs::metadata(&d.path)
+            .map_err(|e| data_fail(format!("dataset {} is not readable: {e}", d.path.display())))?;
+        let mount = dir.join("inputs").join(&d.id);
+        std::fs::create_dir_all(&mount).map_err(vol)?;
+        if meta.is_file() {
+            std::fs::File::create(mount.join("0")).map_err(vol)?;
+        }
+        let ddo = serde_json::json!({
+            "id": d.id, "source": d.source, "name": d.path.file_name().map(|n| n.to_string_lossy().to_string()),
+            "size": meta.len(), "kind": if meta.is_dir() { "folder" } else { "file" },
+        });
+        let bytes = serde_json::to_vec_pretty(&ddo).unwrap_or_default();
+        write_atomic(&dir.join("ddos").join(&d.id), &bytes)
+            .map_err(|e| (Status::VolumeCreationFailed, e.to_string()))?;
+    }
+    let algo = dir.join("transformations").join("algorithm");
+    let algo_fail = |e: std::io::Error| {
+        (
+            Status::AlgorithmProvisioningFailed,
+            format!("algorithm {} could not be copied: {e}", rec.spec.algorithm.path.display()),
+        )
+    };
+    std::fs::copy(&rec.spec.algorithm.path, &algo).map_err(algo_fail)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&algo, std::fs::Permissions::from_mode(0o755)).map_err(algo_fail)?;
+    Ok(())
+}
+
+/// `results/algorithm.log` (index 0) and, when `tar`, `results/outputs.tar` (index 1) made from
+/// the outputs folder (symlinks stored as links, never followed). The outputs folder is emptied.
+fn collect_results(dir: &Path, tar: bool) -> std::result::Result<Vec<ResultFile>, String> {
+    let results = dir.join("results");
+    std::fs::create_dir_all(&results).map_err(|e| format!("could not create {}: {e}", results.display()))?;
+    let mut out = vec![];
+    let log_src = dir.join("logs").join("algorithm.log");
+    let log_dst = results.join("algorithm.log");
+    if log_src.is_file() {
+        std::fs::copy(&log_src, &log_dst).map_err(|e| format!("could not copy the log: {e}"))?;
+    } else {
+        std::fs::write(&log_dst, b"").map_err(|e| format!("could not write the log: {e}"))?;
+    }
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    out.push(ResultFile {
+        filename: "algorithm.log".into(),
+        filesize: size(&log_dst),
+        kind: "algorithmLog".into(),
+        index: 0,
+    });
+    let outputs = dir.join("outputs");
+    if tar && outputs.is_dir() {
+        let tar_path = results.join("outputs.tar");
+        let tmp = results.join(".outputs.tar.tmp");
+        let st = std::process::Command::new("tar")
+            .arg("-cf")
+            .arg(&tmp)
+            .args(["--format=gnu", "--numeric-owner", "--owner=0", "--group=0", "-C"])
+            .arg(&outputs)
+            .arg(".")
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| format!("could not run tar: {e}"))?;
+        if !st.status.success() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!("tar of the outputs failed: {}", String::from_utf8_lossy(&st.stderr).trim()));
+        }
+        std::fs::rename(&tmp, &tar_path).map_err(|e| format!("could not store outputs.tar: {e}"))?;
+        out.push(ResultFile {
+            filename: "outputs.tar".into(),
+            filesize: size(&tar_path),
+            kind: "output".into(),
+            index: 1,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&outputs);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dataset_ids_are_safe_names() {
+        assert_eq!(sanitize_id("train data.csv"), "train_data.csv");
+        assert_eq!(sanitize_id("did:op:abc"), "did:op:abc");
+        assert_eq!(sanitize_id("../x"), "_x");
+        assert_eq!(sanitize_id("..."), "dataset");
+    }
+}

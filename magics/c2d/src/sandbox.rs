@@ -1,0 +1,381 @@
+//! The bubblewrap sandbox a local job runs in, and how each limit is enforced.
+//!
+//! Layout inside (as Ocean's containers have it): `/data/inputs/<id>/…` (datasets, read-only
+//! binds of the original files, never copies) with `/data/inputs/algoCustomData.json`,
+//! `/data/transformations/algorithm` (read-only), `/data/ddos` (read-only, one JSON per input),
+//! writable `/data/outputs` and `/data/logs`, a size-capped tmpfs `/tmp`, read-only `/usr`
+//! and a handful of `/etc` files. Nothing else of the host is visible (no home directory).
+//!
+//! Isolation: every namespace is unshared (`--unshare-all`: no network — only a `lo` that is
+//! down —, own pid/ipc/uts/cgroup namespaces), always a user namespace, `--cap-drop ALL`,
+//! `--disable-userns`, `--clearenv`, `--new-session`, `--die-with-parent`.
+//!
+//! Limits:
+//! - wall time: the engine kills bubblewrap (SIGKILL); its pid-1 child dies with it
+//!   (`--die-with-parent`) and with it the whole pid namespace;
+//! - memory: `RLIMIT_AS` (address space) = `ram`, set with util-linux `prlimit`; `/tmp` is a
+//!   tmpfs capped at `min(ram, disk)`;
+//! - processes: `RLIMIT_NPROC` when not root (the kernel counts per user namespace and user);
+//!   root is exempt from `RLIMIT_NPROC`, so as root a pids cgroup (v1 or v2, when writable) caps
+//!   the process count instead; the job's `limits` lines say which one applied;
+//! - output size: `RLIMIT_FSIZE` = `disk` per file, and the engine polls the size of
+//!   `/data/outputs` + `/data/logs` and kills the job past `disk` (status 42);
+//! - cpu: `taskset` pins the job to `cpu` cores.
+
+use crate::{C2dError, Resources, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Processes a job may have at once.
+pub const MAX_PROCS: u64 = 64;
+
+/// The path of `bwrap`, or a clear error saying how to install it.
+pub fn bwrap_path() -> Result<PathBuf> {
+    for p in ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"] {
+        if Path::new(p).is_file() {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    Err(C2dError::Sandbox(
+        "bubblewrap (bwrap) is not installed; run install/setup or apt-get install bubblewrap".into(),
+    ))
+}
+
+/// Everything needed to start one sandbox.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Host folder holding `inputs/`, `transformations/`, `ddos/`, `outputs/`, `logs/`.
+    pub job_dir: PathBuf,
+    /// `(id, host path)` of each dataset.
+    pub datasets: Vec<(String, PathBuf)>,
+    /// The command inside the sandbox.
+    pub argv: Vec<String>,
+    /// Environment inside (over a cleared one).
+    pub env: Vec<(String, String)>,
+    pub resources: Resources,
+    pub timeout: Duration,
+}
+
+/// How a sandbox run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Exit code of the algorithm (128 + n when killed by signal n inside).
+    Exited(i32),
+    Timeout,
+    OutputSize(u64),
+    Stopped,
+}
+
+/// A started sandbox.
+pub struct Running {
+    child: Child,
+    pub pid: u32,
+    cgroup: Option<PathBuf>,
+    pub limits: Vec<String>,
+    started: Instant,
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// Number of processes this user has now (for a `RLIMIT_NPROC` that counts the user's other
+/// processes too).
+fn user_process_count() -> u64 {
+    let me = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0);
+    std::fs::read_dir("/proc")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+                .filter(|e| {
+                    std::fs::metadata(e.path()).map(|m| std::os::unix::fs::MetadataExt::uid(&m) == me).unwrap_or(false)
+                })
+                .count() as u64
+        })
+        .unwrap_or(0)
+}
+
+/// Create a pids cgroup for a job (v1 `pids` hierarchy, or v2 with the pids controller), if
+/// this process may.
+fn pids_cgroup(name: &str, max: u64) -> Option<PathBuf> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut candidates = vec![];
+    for line in own.lines() {
+        let mut it = line.splitn(3, ':');
+        let (_, ctrls, path) = (it.next()?, it.next()?, it.next()?);
+        let path = path.trim_start_matches('/');
+        if ctrls.split(',').any(|c| c == "pids") {
+            candidates.push(Path::new("/sys/fs/cgroup/pids").join(path));
+        } else if ctrls.is_empty() {
+            candidates.push(Path::new("/sys/fs/cgroup").join(path));
+            candidates.push(Path::new("/sys/fs/cgroup/unified").join(path));
+        }
+    }
+    for base in candidates {
+        let dir = base.join(name);
+        if std::fs::create_dir(&dir).is_err() {
+            continue;
+        }
+        if std::fs::write(dir.join("pids.max"), max.to_string()).is_ok() {
+            return Some(dir);
+        }
+        let _ = std::fs::remove_dir(&dir);
+    }
+    None
+}
+
+fn etc_binds(args: &mut Vec<String>) {
+    for f in [
+        "/etc/ld.so.cache",
+        "/etc/ld.so.conf",
+        "/etc/ld.so.conf.d",
+        "/etc/localtime",
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/nsswitch.conf",
+        "/etc/alternatives",
+        "/etc/python3",
+        "/etc/python3.11",
+    ] {
+        if Path::new(f).exists() {
+            args.extend(["--ro-bind".into(), f.into(), f.into()]);
+        }
+    }
+}
+
+fn push(args: &mut Vec<String>, items: &[&str]) {
+    args.extend(items.iter().map(|s| s.to_string()));
+}
+
+/// The bubblewrap arguments (without the `bwrap` itself).
+pub fn bwrap_args(plan: &Plan) -> Vec<String> {
+    let jd = |p: &str| plan.job_dir.join(p).display().to_string();
+    let mut a: Vec<String> = vec![];
+    push(&mut a, &["--ro-bind", "/usr", "/usr"]);
+    for top in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
+        let host = Path::new("/").join(top);
+        match std::fs::read_link(&host) {
+            Ok(target) => a.extend(["--symlink".into(), target.display().to_string(), host.display().to_string()]),
+            Err(_) if host.is_dir() => {
+                a.extend(["--ro-bind".into(), host.display().to_string(), host.display().to_string()])
+            }
+            Err(_) => {}
+        }
+    }
+    etc_binds(&mut a);
+    a.extend(["--ro-bind".into(), jd("inputs"), "/data/inputs".into()]);
+    for (id, src) in &plan.datasets {
+        let dest = if src.is_dir() { format!("/data/inputs/{id}") } else { format!("/data/inputs/{id}/0") };
+        a.extend(["--ro-bind".into(), src.display().to_string(), dest]);
+    }
+    a.extend(["--ro-bind".into(), jd("transformations"), "/data/transformations".into()]);
+    a.extend(["--ro-bind".into(), jd("ddos"), "/data/ddos".into()]);
+    a.extend(["--bind".into(), jd("outputs"), "/data/outputs".into()]);
+    a.extend(["--bind".into(), jd("logs"), "/data/logs".into()]);
+    let tmp = plan.resources.ram.min(plan.resources.disk);
+    a.extend(["--size".into(), tmp.to_string(), "--tmpfs".into(), "/tmp".into()]);
+    push(&mut a, &["--dev", "/dev", "--proc", "/proc"]);
+    push(&mut a, &["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]);
+    push(&mut a, &["--die-with-parent", "--new-session", "--clearenv", "--hostname", "c2d"]);
+    for (k, v) in &plan.env {
+        a.extend(["--setenv".into(), k.clone(), v.clone()]);
+    }
+    push(&mut a, &["--chdir", "/data", "--"]);
+    a.extend(plan.argv.iter().cloned());
+    a
+}
+
+/// Start the sandbox; stdout and stderr go to `log` (appended).
+pub fn spawn(plan: &Plan, name: &str, log: &Path) -> Result<Running> {
+    let bwrap = bwrap_path()?;
+    let r = plan.resources;
+    let mut limits = vec![
+        format!("time: {} s wall clock, then SIGKILL of the sandbox", plan.timeout.as_secs()),
+        format!("memory: RLIMIT_AS {} bytes; /tmp tmpfs {} bytes", r.ram, r.ram.min(r.disk)),
+        format!("outputs: RLIMIT_FSIZE {} bytes per file, {} bytes in all (polled)", r.disk, r.disk),
+    ];
+    let root = is_root();
+    let cgroup = if root { pids_cgroup(&format!("kelp-c2d-{name}"), MAX_PROCS) } else { None };
+    let nproc = if root { MAX_PROCS } else { user_process_count() + MAX_PROCS };
+    limits.push(match (&cgroup, root) {
+        (Some(cg), _) => format!("processes: pids cgroup {} (max {MAX_PROCS})", cg.display()),
+        (None, false) => format!("processes: RLIMIT_NPROC in the user namespace ({MAX_PROCS} more than the user has)"),
+        (None, true) => "processes: NOT limited (running as root without a writable pids cgroup)".into(),
+    });
+    let cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+    let use_cpus = r.cpu.min(cpus).max(1);
+    limits.push(format!("cpu: pinned to {use_cpus} core(s) with taskset"));
+
+    let logf = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| C2dError::io(format!("opening {}", log.display()), e))?;
+    let logf2 = logf.try_clone().map_err(|e| C2dError::io("duplicating the log handle", e))?;
+
+    let mut argv: Vec<String> = vec![];
+    if let Some(cg) = &cgroup {
+        argv.extend(["/bin/sh".into(), "-c".into(), "echo $$ > \"$0\" && exec \"$@\"".into()]);
+        argv.push(cg.join("cgroup.procs").display().to_string());
+    }
+    argv.extend([
+        "/usr/bin/prlimit".into(),
+        format!("--as={}", r.ram),
+        format!("--nproc={nproc}"),
+        format!("--fsize={}", r.disk),
+        "--core=0".into(),
+        "--".into(),
+        "/usr/bin/taskset".into(),
+        "-c".into(),
+        format!("0-{}", use_cpus - 1),
+        bwrap.display().to_string(),
+    ]);
+    argv.extend(bwrap_args(plan));
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).stdin(Stdio::null()).stdout(logf).stderr(logf2).process_group(0);
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
+    let child = cmd.spawn().map_err(|e| {
+        if let Some(cg) = &cgroup {
+            let _ = std::fs::remove_dir(cg);
+        }
+        C2dError::Sandbox(format!("could not start {}: {e}", argv[0]))
+    })?;
+    let pid = child.id();
+    Ok(Running { child, pid, cgroup, limits, started: Instant::now() })
+}
+
+use std::os::unix::process::CommandExt;
+
+/// Total bytes of regular files under `dir` (symlinks are not followed).
+pub fn tree_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.filter_map(|e| e.ok()) {
+            let Ok(m) = e.path().symlink_metadata() else { continue };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
+
+impl Running {
+    /// Wait for the end, killing the sandbox on timeout, on outputs past `max_output`, or when
+    /// `stop()` says so.
+    pub fn watch(
+        mut self,
+        timeout: Duration,
+        max_output: u64,
+        watch_dirs: &[PathBuf],
+        stop: &dyn Fn() -> bool,
+    ) -> (Ending, bool) {
+        let mut tick = 0u64;
+        let ending = loop {
+            match self.child.try_wait() {
+                Ok(Some(st)) => break Ending::Exited(st.code().unwrap_or_else(|| 128 + st.signal_or(9))),
+                Ok(None) => {}
+                Err(_) => break Ending::Exited(-1),
+            }
+            if self.started.elapsed() >= timeout {
+                self.kill();
+                break Ending::Timeout;
+            }
+            if stop() {
+                self.kill();
+                break Ending::Stopped;
+            }
+            if tick.is_multiple_of(4) {
+                let size: u64 = watch_dirs.iter().map(|d| tree_size(d)).sum();
+                if size > max_output {
+                    self.kill();
+                    break Ending::OutputSize(size);
+                }
+            }
+            tick += 1;
+            std::thread::sleep(Duration::from_millis(if tick < 40 { 5 } else { 50 }));
+        };
+        let hit_pids = self.cleanup_cgroup();
+        (ending, hit_pids)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ =
+            Command::new("/bin/kill").args(["-KILL", "--", &format!("-{}", self.pid)]).stderr(Stdio::null()).status();
+        let _ = self.child.wait();
+    }
+
+    /// Remove the job's pids cgroup (after its processes are gone); whether the process limit
+    /// was hit.
+    fn cleanup_cgroup(&mut self) -> bool {
+        let Some(cg) = self.cgroup.take() else { return false };
+        let events = std::fs::read_to_string(cg.join("pids.events")).unwrap_or_default();
+        let hit = events.split_whitespace().nth(1).is_some_and(|n| n != "0");
+        for _ in 0..200 {
+            let procs = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap_or_default();
+            if procs.trim().is_empty() {
+                break;
+            }
+            for p in procs.split_whitespace() {
+                let _ = Command::new("/bin/kill").args(["-KILL", p]).stderr(Stdio::null()).status();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = std::fs::remove_dir(&cg);
+        hit
+    }
+}
+
+trait SignalOr {
+    fn signal_or(&self, d: i32) -> i32;
+}
+impl SignalOr for std::process::ExitStatus {
+    fn signal_or(&self, d: i32) -> i32 {
+        std::os::unix::process::ExitStatusExt::signal(self).unwrap_or(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_bind_inputs_read_only_and_outputs_writable() {
+        let plan = Plan {
+            job_dir: "/j".into(),
+            datasets: vec![("d1".into(), "/no/such/file.csv".into())],
+            argv: vec!["python3".into(), "/data/transformations/algorithm".into()],
+            env: vec![("A".into(), "1".into())],
+            resources: Resources::default(),
+            timeout: Duration::from_secs(5),
+        };
+        let a = bwrap_args(&plan).join(" ");
+        assert!(a.contains("--ro-bind /j/inputs /data/inputs"), "{a}");
+        assert!(a.contains("--ro-bind /no/such/file.csv /data/inputs/d1/0"), "{a}");
+        assert!(a.contains("--bind /j/outputs /data/outputs") && a.contains("--bind /j/logs /data/logs"));
+        assert!(a.contains("--unshare-all") && a.contains("--clearenv") && a.contains("--die-with-parent"));
+        assert!(a.contains("--new-session") && a.contains("--cap-drop ALL"));
+        assert!(!a.contains("/root") && !a.contains("--share-net"));
+        assert!(a.ends_with("-- python3 /data/transformations/algorithm"), "{a}");
+    }
+
+    #[test]
+    fn tree_size_counts_files_not_symlink_targets() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("sub")).unwrap();
+        std::fs::write(t.path().join("a"), [0u8; 100]).unwrap();
+        std::fs::write(t.path().join("sub/b"), [0u8; 50]).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/env", t.path().join("link")).unwrap();
+        let s = tree_size(t.path());
+        assert!((150..200).contains(&s), "{s}");
+    }
+}
