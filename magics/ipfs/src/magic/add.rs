@@ -1,0 +1,185 @@
+//! `%ipfs add`: import into the embedded store (default) or a Kubo node (`--to kubo[=URL]`).
+
+use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store};
+use crate::kubo::Kubo;
+use crate::{AddOptions, IpfsError};
+use clap::Args;
+use kelp_magic::{MagicContext, MagicError, Output, Progress, Result, RustValue, html_escape};
+use serde_json::json;
+
+#[derive(Args, Debug)]
+pub(crate) struct AddArgs {
+    /// File or directory to add.
+    pub path: String,
+    /// Add a directory and everything below it.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// CID version (0 or 1); 1 implies raw leaves unless --raw-leaves=false.
+    #[arg(long, value_name = "0|1")]
+    pub cid_version: Option<u8>,
+    /// Store leaves as raw blocks (--raw-leaves=false to keep dag-pb leaves with CIDv1).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub raw_leaves: Option<bool>,
+    /// Chunker: size-N (default size-262144).
+    #[arg(long, short = 's', value_name = "size-N")]
+    pub chunker: Option<String>,
+    /// IPIP-0499 profile: unixfs-v0-2015 (Kubo default) or unixfs-v1-2025.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Wrap the entry in a directory named after it.
+    #[arg(short = 'w', long)]
+    pub wrap_with_directory: bool,
+    /// Include files and directories whose name starts with a dot.
+    #[arg(short = 'H', long)]
+    pub hidden: bool,
+    /// Pin the result (default true; --pin=false to skip).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub pin: Option<bool>,
+    /// A name for the pin.
+    #[arg(long, value_name = "NAME")]
+    pub pin_name: Option<String>,
+    /// Only compute the CID; store nothing.
+    #[arg(short = 'n', long)]
+    pub only_hash: bool,
+    /// Where to add: local (default, the embedded store) or kubo[=URL].
+    #[arg(long, value_name = "local|kubo[=URL]")]
+    pub to: Option<String>,
+}
+
+/// Plain options from the arguments (no I/O).
+pub(crate) fn options(a: &AddArgs) -> std::result::Result<AddOptions, IpfsError> {
+    let mut o = match &a.profile {
+        Some(p) => AddOptions::profile(p)?,
+        None => AddOptions::default(),
+    };
+    if let Some(v) = a.cid_version {
+        o.cid_version = v;
+        if a.profile.is_none() {
+            o.raw_leaves = None;
+        }
+    }
+    if a.raw_leaves.is_some() {
+        o.raw_leaves = a.raw_leaves;
+    }
+    if let Some(c) = &a.chunker {
+        o.set_chunker(c)?;
+    }
+    o.recursive = a.recursive;
+    o.hidden = a.hidden;
+    o.wrap_with_directory = a.wrap_with_directory;
+    o.pin = a.pin.unwrap_or(true);
+    o.pin_name = a.pin_name.clone();
+    o.only_hash = a.only_hash;
+    o.validate()?;
+    Ok(o)
+}
+
+fn dir_size(p: &std::path::Path, hidden: bool) -> u64 {
+    let Ok(m) = std::fs::symlink_metadata(p) else { return 0 };
+    if m.is_file() {
+        return m.len();
+    }
+    if !m.is_dir() {
+        return 0;
+    }
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| hidden || !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| dir_size(&e.path(), hidden))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
+    let opts = options(&a).map_err(fail)?;
+    let target = Target::parse(a.to.as_deref(), cfg).map_err(fail)?;
+    let path = ctx.resolve(&a.path);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Err(MagicError::failed(format!("%ipfs add: {} does not exist (check the path)", path.display())));
+    }
+    if path.is_dir() && !opts.recursive {
+        return Err(fail(IpfsError::IsDirectory(path)));
+    }
+    match target {
+        Target::Local => add_local(path, opts, ctx, cfg).await,
+        Target::Kubo(url) => add_kubo(path, opts, url, ctx, cfg).await,
+    }
+}
+
+async fn add_local(path: std::path::PathBuf, opts: AddOptions, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
+    let store = open_store(ctx)?;
+    let total = dir_size(&path, opts.hidden);
+    let mut progress = Progress::bytes(ctx, format!("adding {}", path.display()), Some(total));
+    let cancel = ctx.cancel.clone();
+    let o = opts.clone();
+    let (added, mut progress) = blocking(move || {
+        let mut observe = |n: u64| {
+            progress.inc(n);
+            if cancel.is_cancelled() { Err(IpfsError::Cancelled("adding".into())) } else { Ok(()) }
+        };
+        let r = store.add_path_with(&path, &o, &mut observe);
+        r.map(|a| (a, progress))
+    })
+    .await?;
+    progress.finish(&format!("added {}", added.cid));
+    let cid = added.cid.to_string();
+    let entries: Vec<_> = added.entries.iter().map(|e| json!(e)).collect();
+    let j = json!({
+        "cid": cid, "name": added.name, "size": added.size, "tsize": added.tsize, "blocks": added.blocks,
+        "pinned": added.pinned, "backend": "local", "only_hash": opts.only_hash,
+        "cid_version": opts.effective_cid_version(), "raw_leaves": opts.leaves_are_raw(),
+        "chunker": format!("size-{}", opts.chunk_size), "max_links": opts.max_links,
+        "gateway_url": format!("{}/ipfs/{cid}", cfg.gateway), "entries": entries,
+    });
+    let mut text: String =
+        added.entries.iter().rev().skip(1).rev().take(50).map(|e| format!("added {} {}\n", e.cid, e.path)).collect();
+    if added.entries.len() > 51 {
+        text.push_str(&format!("… {} more\n", added.entries.len() - 51));
+    }
+    text.push_str(&format!("added {cid} {}", added.entries.last().map(|e| e.path.as_str()).unwrap_or("")));
+    let rows = [
+        ("CID", cid_html(&cid, &cfg.gateway)),
+        ("name", html_escape(&added.name)),
+        ("size", format!("{} bytes", added.size)),
+        ("DAG size", format!("{} bytes in {} blocks", added.tsize, added.blocks)),
+        ("pinned", added.pinned.to_string()),
+    ];
+    Ok(bundle(text, "%ipfs add", &rows, j).with_value(RustValue::string(&cid)))
+}
+
+async fn add_kubo(
+    path: std::path::PathBuf,
+    opts: AddOptions,
+    url: String,
+    ctx: &MagicContext,
+    cfg: &IpfsConfig,
+) -> Result<Output> {
+    let kubo = Kubo::new(&url).map_err(fail)?;
+    let lines = tokio::select! {
+        r = kubo.add_path(&path, &opts) => r.map_err(fail)?,
+        _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled("adding to Kubo".into())),
+    };
+    let root = lines.last().expect("add_path returns at least one line").clone();
+    let (p, o) = (path.clone(), opts.clone());
+    let local = blocking(move || crate::cid_of_path(&p, &o)).await?.to_string();
+    if local != root.hash {
+        ctx.eprint(&format!(
+            "warning: the node at {url} computed {} but Kubo's rules give {local} (the node uses other import settings)\n",
+            root.hash
+        ));
+    }
+    let j = json!({
+        "cid": root.hash, "name": root.name, "size": root.size, "backend": "kubo", "url": url,
+        "local_cid": local, "matches_local": local == root.hash, "pinned": opts.pin,
+        "gateway_url": format!("{}/ipfs/{}", cfg.gateway, root.hash), "entries": lines,
+    });
+    let text = lines.iter().map(|l| format!("added {} {}", l.hash, l.name)).collect::<Vec<_>>().join("\n");
+    let rows = [
+        ("CID", cid_html(&root.hash, &cfg.gateway)),
+        ("node", html_escape(&url)),
+        ("same CID as kelp", (local == root.hash).to_string()),
+    ];
+    Ok(bundle(text, "%ipfs add --to kubo", &rows, j).with_value(RustValue::string(&root.hash)))
+}

@@ -1,0 +1,120 @@
+//! `%ipfs config show|set`: settings persisted in `$KELP_HOME/ipfs/config.json`.
+
+use super::{bundle, fail};
+use crate::IpfsError;
+use clap::Subcommand;
+use kelp_magic::{MagicContext, Output, Result, html_escape};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::path::Path;
+
+/// Persisted `%ipfs` settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IpfsConfig {
+    /// Default target of add/cat/get/pin: `local` or `kubo`.
+    pub backend: String,
+    /// Kubo RPC URL used by `--to kubo`.
+    pub kubo_url: String,
+    /// Gateway used for links in HTML output.
+    pub gateway: String,
+}
+
+impl Default for IpfsConfig {
+    fn default() -> Self {
+        IpfsConfig {
+            backend: "local".into(),
+            kubo_url: crate::kubo::DEFAULT_URL.into(),
+            gateway: "https://ipfs.io".into(),
+        }
+    }
+}
+
+pub const KEYS: &[&str] = &["backend", "kubo_url", "gateway"];
+
+impl IpfsConfig {
+    pub fn load(dir: &Path) -> std::result::Result<IpfsConfig, IpfsError> {
+        match std::fs::read(dir.join("config.json")) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                IpfsError::Corrupt(format!("{}: {e}; fix or delete it", dir.join("config.json").display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IpfsConfig::default()),
+            Err(e) => Err(IpfsError::io("reading the %ipfs config")(e)),
+        }
+    }
+
+    pub fn save(&self, dir: &Path) -> std::result::Result<(), IpfsError> {
+        std::fs::create_dir_all(dir).map_err(IpfsError::io("creating the IPFS directory"))?;
+        let tmp = dir.join(format!(".config.json.{}", std::process::id()));
+        let bytes = serde_json::to_vec_pretty(self).expect("config serialises");
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, dir.join("config.json")))
+            .map_err(IpfsError::io("writing the %ipfs config"))
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), IpfsError> {
+        match key {
+            "backend" => {
+                let v = match value {
+                    "local" | "kubo" => value.to_string(),
+                    v if v.starts_with("kubo=") => {
+                        self.kubo_url = v["kubo=".len()..].to_string();
+                        "kubo".into()
+                    }
+                    v => {
+                        return Err(IpfsError::BadOption(format!(
+                            "backend {v:?} is not valid: use local, kubo or kubo=URL"
+                        )));
+                    }
+                };
+                if v == "kubo" {
+                    crate::kubo::Kubo::new(&self.kubo_url)?;
+                }
+                self.backend = v;
+            }
+            "kubo_url" => {
+                crate::kubo::Kubo::new(value)?;
+                self.kubo_url = value.to_string();
+            }
+            "gateway" => {
+                if !(value.starts_with("http://") || value.starts_with("https://")) {
+                    return Err(IpfsError::BadOption(format!("gateway {value:?} must be an http(s) URL")));
+                }
+                self.gateway = value.trim_end_matches('/').to_string();
+            }
+            k => return Err(IpfsError::BadOption(format!("unknown config key {k:?}: use one of {}", KEYS.join(", ")))),
+        }
+        Ok(())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ConfigCmd {
+    /// Show the settings and the store location.
+    Show,
+    /// Set a key: backend (local|kubo|kubo=URL), kubo_url, gateway.
+    Set { key: String, value: String },
+}
+
+pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig) -> Result<Output> {
+    let dir = ctx.config.dir("ipfs");
+    if let ConfigCmd::Set { key, value } = &cmd {
+        cfg.set(key, value).map_err(fail)?;
+        cfg.save(&dir).map_err(fail)?;
+    }
+    let j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "store": dir.display().to_string()});
+    let text = format!(
+        "backend  {}\nkubo_url {}\ngateway  {}\nstore    {}",
+        cfg.backend,
+        cfg.kubo_url,
+        cfg.gateway,
+        dir.display()
+    );
+    let rows = [
+        ("backend", html_escape(&cfg.backend)),
+        ("kubo_url", html_escape(&cfg.kubo_url)),
+        ("gateway", html_escape(&cfg.gateway)),
+        ("store", html_escape(&dir.display().to_string())),
+    ];
+    Ok(bundle(text, "%ipfs config", &rows, j))
+}

@@ -1,0 +1,143 @@
+//! The `%ipfs` magic: clap definition (parsed into plain data first), dispatch to one module
+//! per subcommand group, MIME rendering helpers and the persisted `%ipfs config`.
+
+mod add;
+mod car;
+mod config;
+mod pin;
+mod read;
+
+use crate::IpfsError;
+use async_trait::async_trait;
+use clap::{CommandFactory, Parser, Subcommand};
+use kelp_magic::{Magic, MagicCall, MagicContext, MagicError, Output, Result, html_escape, parse_args};
+use serde_json::Value;
+
+pub use config::IpfsConfig;
+
+/// `%ipfs`: content addressing with an embedded store, Kubo-identical CIDs.
+#[derive(Debug, Default)]
+pub struct IpfsMagic;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ipfs",
+    about = "Kubo-identical IPFS: add, read, pin and move content by CID (embedded store, no daemon needed)."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Cmd {
+    /// Add a file or directory; prints its CID (Kubo `ipfs add` defaults).
+    Add(add::AddArgs),
+    /// Print a file's bytes (optionally a range).
+    Cat(read::CatArgs),
+    /// Write a file or directory to a path (every block's hash is verified).
+    Get(read::GetArgs),
+    /// List a directory.
+    Ls(read::CidArg),
+    /// Show type, size and block counts of a CID.
+    Stat(read::CidArg),
+    /// Manage pins in the local store (gc keeps pinned DAGs).
+    #[command(subcommand)]
+    Pin(pin::PinCmd),
+    /// Export or import CAR v1 files.
+    #[command(subcommand)]
+    Car(car::CarCmd),
+    /// Remove every unpinned block from the local store.
+    Gc,
+    /// Show or change %ipfs settings (backend, Kubo URL, gateway).
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
+}
+
+/// Where an operation goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    Local,
+    Kubo(String),
+}
+
+impl Target {
+    /// Parse `local`, `kubo`, `kubo=URL`; `None` = the configured default.
+    pub fn parse(spec: Option<&str>, cfg: &IpfsConfig) -> std::result::Result<Target, IpfsError> {
+        let spec = spec.unwrap_or(&cfg.backend);
+        match spec {
+            "local" => Ok(Target::Local),
+            "kubo" => Ok(Target::Kubo(cfg.kubo_url.clone())),
+            s if s.starts_with("kubo=") => Ok(Target::Kubo(s["kubo=".len()..].to_string())),
+            s if s.starts_with("pin:") => Err(IpfsError::BadOption(format!(
+                "backend {s:?}: remote pinning services are not implemented yet; use --to local or --to kubo[=URL]"
+            ))),
+            s => Err(IpfsError::BadOption(format!("unknown backend {s:?}: use --to local or --to kubo[=URL]"))),
+        }
+    }
+}
+
+pub(crate) fn fail(e: IpfsError) -> MagicError {
+    match e {
+        IpfsError::Cancelled(w) => MagicError::Cancelled(w),
+        e => MagicError::failed(format!("%ipfs: {e}")),
+    }
+}
+
+/// Run blocking store work off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, IpfsError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| MagicError::failed(format!("%ipfs: worker failed: {e}")))?
+        .map_err(fail)
+}
+
+/// A bundle with text, an HTML table of `rows` and the JSON form.
+pub(crate) fn bundle(text: String, title: &str, rows: &[(&str, String)], json: Value) -> Output {
+    let mut html = format!("<div class=\"kelp-ipfs\"><b>{}</b><table>", html_escape(title));
+    for (k, v) in rows {
+        html.push_str(&format!("<tr><th style=\"text-align:left\">{}</th><td>{v}</td></tr>", html_escape(k)));
+    }
+    html.push_str("</table></div>");
+    Output::text(text).with_html(html).with_json(json)
+}
+
+/// `<code>CID</code>` with a gateway link.
+pub(crate) fn cid_html(cid: &str, gateway: &str) -> String {
+    let c = html_escape(cid);
+    format!("<code>{c}</code> (<a href=\"{}/ipfs/{c}\" target=\"_blank\">gateway</a>)", html_escape(gateway))
+}
+
+#[async_trait]
+impl Magic for IpfsMagic {
+    fn name(&self) -> &'static str {
+        "ipfs"
+    }
+    fn summary(&self) -> &'static str {
+        "IPFS with Kubo-identical CIDs: add, cat, get, ls, stat, pin, car, gc, config (embedded store or --to kubo)."
+    }
+    fn command(&self) -> clap::Command {
+        Cli::command()
+    }
+    async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {
+        let cli: Cli = parse_args(self.command(), &call)?;
+        let cfg = IpfsConfig::load(&ctx.config.dir("ipfs")).map_err(fail)?;
+        match cli.cmd {
+            Cmd::Add(a) => add::run(a, ctx, &cfg).await,
+            Cmd::Cat(a) => read::cat(a, ctx, &cfg).await,
+            Cmd::Get(a) => read::get(a, ctx, &cfg).await,
+            Cmd::Ls(a) => read::ls(a, ctx, &cfg).await,
+            Cmd::Stat(a) => read::stat(a, ctx, &cfg).await,
+            Cmd::Pin(p) => pin::run(p, ctx, &cfg).await,
+            Cmd::Car(c) => car::run(c, ctx, &cfg).await,
+            Cmd::Gc => read::gc(ctx).await,
+            Cmd::Config(c) => config::run(c, ctx, cfg).await,
+        }
+    }
+}
+
+pub(crate) fn open_store(ctx: &MagicContext) -> Result<crate::Store> {
+    crate::Store::open_default(&ctx.config).map_err(fail)
+}

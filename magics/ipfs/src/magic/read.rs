@@ -1,0 +1,181 @@
+//! `%ipfs cat`, `get`, `ls`, `stat` and `gc`: reading from the store (or a Kubo node for cat/get).
+
+use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store};
+use crate::kubo::Kubo;
+use crate::{IpfsError, exporter, parse_cid};
+use clap::Args;
+use kelp_magic::{MagicContext, MagicError, Output, Progress, Result, RustValue, html_escape};
+use serde_json::json;
+
+/// Bytes of text shown in a cell at most (the JSON carries the same cut).
+const SHOW_MAX: usize = 1 << 20;
+
+#[derive(Args, Debug)]
+pub(crate) struct CatArgs {
+    /// CID of a file (Qm…, bafy…, /ipfs/CID).
+    pub cid: String,
+    /// Start at this byte.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// Read at most this many bytes.
+    #[arg(long)]
+    pub length: Option<u64>,
+    /// Read from: local (default) or kubo[=URL].
+    #[arg(long, value_name = "local|kubo[=URL]")]
+    pub to: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct GetArgs {
+    /// CID of a file or directory.
+    pub cid: String,
+    /// Output path (must not exist yet).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: String,
+    /// Read from: local (default) or kubo[=URL] (the node's CAR is verified and imported first).
+    #[arg(long, value_name = "local|kubo[=URL]")]
+    pub to: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CidArg {
+    /// A CID.
+    pub cid: String,
+}
+
+pub(crate) async fn cat(a: CatArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
+    let cid = parse_cid(&a.cid).map_err(fail)?;
+    let bytes = match Target::parse(a.to.as_deref(), cfg).map_err(fail)? {
+        Target::Local => {
+            let store = open_store(ctx)?;
+            let cancel = ctx.cancel.clone();
+            let (off, len) = (a.offset, a.length);
+            blocking(move || {
+                let mut out = Vec::new();
+                let mut observe =
+                    |_| if cancel.is_cancelled() { Err(IpfsError::Cancelled("reading".into())) } else { Ok(()) };
+                store.cat_to(&cid, off, len, &mut out, &mut observe)?;
+                Ok(out)
+            })
+            .await?
+        }
+        Target::Kubo(url) => {
+            let kubo = Kubo::new(&url).map_err(fail)?;
+            let cid_s = cid.to_string();
+            tokio::select! {
+                r = kubo.cat(&cid_s, a.offset, a.length) => r.map_err(fail)?,
+                _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled("reading from Kubo".into())),
+            }
+        }
+    };
+    let shown = &bytes[..bytes.len().min(SHOW_MAX)];
+    let text = std::str::from_utf8(shown).ok();
+    let j = json!({
+        "cid": cid.to_string(), "offset": a.offset, "length": bytes.len(), "utf8": text.is_some(),
+        "text": text, "truncated": bytes.len() > SHOW_MAX,
+    });
+    let mut out = match text {
+        Some(t) => Output::text(t.to_string())
+            .with_html(format!("<pre>{}</pre>", html_escape(t)))
+            .with_value(RustValue::string(t)),
+        None => Output::text(format!("<{} bytes of binary data; use %ipfs get {} -o PATH>", bytes.len(), cid)),
+    };
+    out = out.with_json(j);
+    Ok(out)
+}
+
+pub(crate) async fn get(a: GetArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
+    let cid = parse_cid(&a.cid).map_err(fail)?;
+    let out = ctx.resolve(&a.output);
+    let store = open_store(ctx)?;
+    let target = Target::parse(a.to.as_deref(), cfg).map_err(fail)?;
+    if let Target::Kubo(url) = &target {
+        super::car::fetch_from_kubo(&store, &cid, url, ctx).await?;
+    }
+    let (c, o, s) = (cid, out.clone(), store.clone());
+    let st = blocking(move || exporter::stat(&s, &c)).await?;
+    let mut progress = Progress::bytes(ctx, format!("getting {cid}"), None);
+    let cancel = ctx.cancel.clone();
+    let mut progress = blocking(move || {
+        let mut observe = |n: u64| {
+            progress.inc(n);
+            if cancel.is_cancelled() { Err(IpfsError::Cancelled("getting".into())) } else { Ok(()) }
+        };
+        store.get_with(&c, &o, &mut observe)?;
+        Ok(progress)
+    })
+    .await?;
+    progress.finish(&format!("saved {cid}"));
+    let kind = serde_json::to_value(st.kind).unwrap_or_default();
+    let j = json!({"cid": cid.to_string(), "path": out.display().to_string(), "kind": kind, "size": st.size});
+    let text = format!("saved {cid} to {}", out.display());
+    let rows = [("CID", cid_html(&cid.to_string(), &cfg.gateway)), ("path", html_escape(&out.display().to_string()))];
+    Ok(bundle(text, "%ipfs get", &rows, j).with_value(RustValue::path(&out)))
+}
+
+pub(crate) async fn ls(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
+    let cid = parse_cid(&a.cid).map_err(fail)?;
+    let store = open_store(ctx)?;
+    let entries = blocking(move || exporter::ls(&store, &cid)).await?;
+    let text = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {:>10} {}{}",
+                e.cid,
+                e.tsize,
+                e.name,
+                if e.kind == exporter::Kind::Directory { "/" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut html = format!(
+        "<div class=\"kelp-ipfs\"><b>{}</b><table><tr><th>name</th><th>CID</th><th>size</th></tr>",
+        cid_html(&cid.to_string(), &cfg.gateway)
+    );
+    for e in &entries {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            html_escape(&e.name),
+            e.cid,
+            e.size
+        ));
+    }
+    html.push_str("</table></div>");
+    Ok(Output::text(text).with_html(html).with_json(json!({"cid": cid.to_string(), "entries": entries})))
+}
+
+pub(crate) async fn stat(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
+    let cid = parse_cid(&a.cid).map_err(fail)?;
+    let store = open_store(ctx)?;
+    let s = blocking(move || exporter::stat(&store, &cid)).await?;
+    let kind = serde_json::to_value(s.kind).unwrap_or_default();
+    let text = format!(
+        "{}\ntype: {}\nsize: {}\nblock size: {}\ncumulative size: {}\nlinks: {}",
+        s.cid,
+        kind.as_str().unwrap_or(""),
+        s.size,
+        s.block_size,
+        s.cumulative_size,
+        s.links
+    );
+    let rows = [
+        ("CID", cid_html(&s.cid, &cfg.gateway)),
+        ("type", kind.as_str().unwrap_or("").to_string()),
+        ("size", s.size.to_string()),
+        ("cumulative size", s.cumulative_size.to_string()),
+    ];
+    Ok(bundle(text, "%ipfs stat", &rows, json!(s)))
+}
+
+pub(crate) async fn gc(ctx: &MagicContext) -> Result<Output> {
+    let store = open_store(ctx)?;
+    let r = blocking(move || store.gc()).await?;
+    let text = format!("removed {} blocks ({} bytes), kept {}", r.removed_blocks, r.removed_bytes, r.kept_blocks);
+    let rows = [
+        ("removed", format!("{} blocks, {} bytes", r.removed_blocks, r.removed_bytes)),
+        ("kept", r.kept_blocks.to_string()),
+    ];
+    Ok(bundle(text, "%ipfs gc", &rows, json!(r)))
+}

@@ -1,0 +1,160 @@
+//! The `%ipfs` magic end to end through the seam (RecordingSink, isolated $KELP_HOME).
+
+use kelp_magic::{Config, MagicCall, MagicContext, MagicError, Output, RecordingSink};
+use std::path::Path;
+
+fn ctx(dir: &Path) -> MagicContext {
+    MagicContext::new(dir, Config::at(dir.join("home")), RecordingSink::new())
+}
+
+async fn run(c: &MagicContext, line: &str) -> Result<Output, MagicError> {
+    let m = kelp_ipfs::magics().pop().unwrap();
+    assert_eq!(m.name(), "ipfs");
+    m.run(MagicCall::from_line(line, None).unwrap(), c).await
+}
+
+async fn ok(c: &MagicContext, line: &str) -> Output {
+    run(c, line).await.unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
+async fn err(c: &MagicContext, line: &str) -> String {
+    let e = run(c, line).await.err().unwrap_or_else(|| panic!("{line} should fail")).to_string();
+    assert!(!e.contains('\n'), "one line: {e}");
+    e
+}
+
+#[tokio::test]
+async fn add_binds_the_cid_and_documents_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), b"hello ipfs").unwrap();
+    let c = ctx(dir.path());
+    let out = ok(&c, "ipfs add hello.txt").await;
+    let cid = "QmPnnvFkvSCmPvMdMtSNbXrFWQX5XYc4YkcVU4cujyyH8Z";
+    assert_eq!(out.value.as_ref().unwrap().expr, format!("String::from(\"{cid}\")"));
+    let j = out.json().unwrap();
+    assert_eq!(j["cid"], cid);
+    assert_eq!(j["size"], 10);
+    assert_eq!(j["tsize"], 18);
+    assert_eq!(j["pinned"], true);
+    assert_eq!(j["backend"], "local");
+    assert_eq!(j["gateway_url"], format!("https://ipfs.io/ipfs/{cid}"));
+    assert!(out.plain().unwrap().contains(cid));
+    assert!(out.data["text/html"].as_str().unwrap().contains(&format!("https://ipfs.io/ipfs/{cid}")));
+    assert!(dir.path().join("home/ipfs/pins").join(format!("{cid}.json")).exists());
+
+    let v1 = ok(&c, "ipfs add hello.txt --cid-version 1").await;
+    assert_eq!(v1.json().unwrap()["cid"], "bafkreichphvmdj4uyj3x4bwnmmaor6vdqanqlencshsyd4wwuigbt7jy3i");
+    let v1pb = ok(&c, "ipfs add hello.txt --cid-version 1 --raw-leaves=false").await;
+    assert_eq!(v1pb.json().unwrap()["cid"], "bafybeiavryjapagdqvas2k3sh525xoak32xdnq2xrf4n5gmcnkauju6b6y");
+    let prof = ok(&c, "ipfs add hello.txt --profile unixfs-v1-2025").await;
+    assert_eq!(prof.json().unwrap()["chunker"], "size-1048576");
+    assert_eq!(prof.json().unwrap()["max_links"], 1024);
+}
+
+#[tokio::test]
+async fn directory_cat_get_ls_stat_pin_car_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("testdir/sub")).unwrap();
+    std::fs::write(d.join("testdir/a.txt"), b"alpha\n").unwrap();
+    std::fs::write(d.join("testdir/b.txt"), b"bravo\n").unwrap();
+    std::fs::write(d.join("testdir/sub/c.txt"), b"charlie\n").unwrap();
+    let c = ctx(d);
+    assert!(err(&c, "ipfs add testdir").await.contains("-r"));
+    let root = "QmQRiXcmgocXXUZHXdndiE9LSKM45YJnCFsyjjPmg2p8MN";
+    let out = ok(&c, "ipfs add -r testdir").await;
+    assert_eq!(out.json().unwrap()["cid"], root);
+    assert_eq!(out.json().unwrap()["entries"].as_array().unwrap().len(), 5);
+    let wrapped = ok(&c, "ipfs add -r -w testdir").await;
+    assert_ne!(wrapped.json().unwrap()["cid"], root);
+    assert_eq!(wrapped.json().unwrap()["entries"].as_array().unwrap().last().unwrap()["path"], "");
+
+    let ls = ok(&c, &format!("ipfs ls {root}")).await;
+    let names: Vec<_> = ls.json().unwrap()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["a.txt", "b.txt", "sub"]);
+    let a_cid = ls.json().unwrap()["entries"][0]["cid"].as_str().unwrap().to_string();
+    let cat = ok(&c, &format!("ipfs cat {a_cid}")).await;
+    assert_eq!(cat.plain(), Some("alpha\n"));
+    let part = ok(&c, &format!("ipfs cat /ipfs/{a_cid} --offset 1 --length 3")).await;
+    assert_eq!(part.json().unwrap()["text"], "lph");
+    let st = ok(&c, &format!("ipfs stat {root}")).await;
+    assert_eq!(st.json().unwrap()["kind"], "directory");
+    assert!(err(&c, &format!("ipfs cat {root}")).await.contains("directory"));
+
+    let got = ok(&c, &format!("ipfs get {root} -o copy")).await;
+    assert_eq!(got.value.as_ref().unwrap().ty, "std::path::PathBuf");
+    assert_eq!(std::fs::read(d.join("copy/sub/c.txt")).unwrap(), b"charlie\n");
+    assert!(err(&c, &format!("ipfs get {root} -o copy")).await.contains("already exists"));
+
+    let car = ok(&c, &format!("ipfs car export {root} -o t.car")).await;
+    assert_eq!(car.json().unwrap()["blocks"], 5);
+    let pins = ok(&c, "ipfs pin ls").await;
+    assert_eq!(pins.json().unwrap()["pins"].as_array().unwrap().len(), 2);
+    ok(&c, &format!("ipfs pin rm {root}")).await;
+    let wrapped_cid = wrapped.json().unwrap()["cid"].as_str().unwrap().to_string();
+    ok(&c, &format!("ipfs pin rm {wrapped_cid}")).await;
+    let gc = ok(&c, "ipfs gc").await;
+    assert_eq!(gc.json().unwrap()["kept_blocks"], 0);
+    assert!(err(&c, &format!("ipfs cat {a_cid}")).await.contains("not in the local store"));
+    let imp = ok(&c, "ipfs car import t.car").await;
+    assert_eq!(imp.json().unwrap()["roots"][0], root);
+    assert_eq!(imp.json().unwrap()["complete_roots"][0], root);
+    assert_eq!(ok(&c, &format!("ipfs cat {a_cid}")).await.plain(), Some("alpha\n"));
+    let pinned = ok(&c, &format!("ipfs pin add {root} --name tree")).await;
+    assert_eq!(pinned.json().unwrap()["name"], "tree");
+}
+
+#[tokio::test]
+async fn config_show_and_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(dir.path());
+    let show = ok(&c, "ipfs config show").await;
+    assert_eq!(show.json().unwrap()["backend"], "local");
+    let set = ok(&c, "ipfs config set gateway http://127.0.0.1:8080/").await;
+    assert_eq!(set.json().unwrap()["gateway"], "http://127.0.0.1:8080");
+    ok(&c, "ipfs config set backend kubo=http://127.0.0.1:9").await;
+    let show = ok(&c, "ipfs config show").await;
+    assert_eq!(
+        (show.json().unwrap()["backend"].as_str(), show.json().unwrap()["kubo_url"].as_str()),
+        (Some("kubo"), Some("http://127.0.0.1:9"))
+    );
+    assert!(err(&c, "ipfs config set colour blue").await.contains("unknown config key"));
+    assert!(err(&c, "ipfs config set backend ftp").await.contains("not valid"));
+}
+
+#[tokio::test]
+async fn bad_inputs_give_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.txt"), b"x").unwrap();
+    let c = ctx(dir.path());
+    assert!(err(&c, "ipfs add nope.csv").await.contains("does not exist"));
+    assert!(err(&c, "ipfs cat notacid").await.contains("is not a CID"));
+    assert!(err(&c, "ipfs add x.txt --to ftp").await.contains("unknown backend"));
+    assert!(err(&c, "ipfs add x.txt --chunker rabin").await.contains("size-N"));
+    assert!(err(&c, "ipfs add x.txt --profile nope").await.contains("unixfs-v1-2025"));
+    assert!(err(&c, "ipfs add x.txt --cid-version 3").await.contains("0 or 1"));
+    // A port nothing listens on: the daemon is down.
+    let e = err(&c, "ipfs add x.txt --to kubo=http://127.0.0.1:9").await;
+    assert!(e.contains("not reachable") && e.contains("127.0.0.1:9"), "{e}");
+    assert!(matches!(run(&c, "ipfs add --help").await, Err(MagicError::Help(h)) if h.contains("--raw-leaves")));
+    assert!(matches!(run(&c, "ipfs add x.txt --bogus").await, Err(MagicError::Usage(_))));
+}
+
+#[tokio::test]
+async fn interrupted_add_leaves_no_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.bin"), vec![1u8; 2 << 20]).unwrap();
+    let c = ctx(dir.path());
+    c.cancel.cancel();
+    let e = run(&c, "ipfs add big.bin").await.unwrap_err();
+    assert!(matches!(e, MagicError::Cancelled(_)), "{e}");
+    let pins = std::fs::read_dir(dir.path().join("home/ipfs/pins")).unwrap().count();
+    assert_eq!(pins, 0);
+    let tmp = std::fs::read_dir(dir.path().join("home/ipfs/tmp")).unwrap().count();
+    assert_eq!(tmp, 0, "no half-written temp file is left");
+}
