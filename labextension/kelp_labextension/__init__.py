@@ -4,10 +4,15 @@ server starts:
 
 - `KELP_RELAY_URL`: the relay's base URL on loopback, e.g. `http://127.0.0.1:8888/kelp/relay`
 - `KELP_RELAY_SECRET`: the secret a kernel sends in the `X-Kelp-Relay-Secret` header
+
+and, like Jupyter's own `jpserver-<pid>.json`, writes both into `<runtime dir>/kelp-relay-<pid>.json`
+(mode 0600) for kernels that were not started by this server; the file is removed at exit.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import secrets
 
@@ -48,14 +53,38 @@ def relay_url(serverapp) -> str | None:
     return f"{scheme}://{host}:{serverapp.port}" + url_path_join(serverapp.base_url, NAMESPACE)
 
 
-def _export(serverapp) -> None:
+def _export(serverapp):
     url = relay_url(serverapp)
     if url is None:
         os.environ.pop("KELP_RELAY_URL", None)
         serverapp.log.warning("kelp relay: server listens on a unix socket; kernels get no KELP_RELAY_URL")
-        return
+        return None
+    secret = serverapp.web_app.settings["kelp_relay_secret"]
     os.environ["KELP_RELAY_URL"] = url
-    os.environ["KELP_RELAY_SECRET"] = serverapp.web_app.settings["kelp_relay_secret"]
+    os.environ["KELP_RELAY_SECRET"] = secret
+    return url, secret
+
+
+def relay_file(serverapp) -> str:
+    return os.path.join(serverapp.runtime_dir, f"kelp-relay-{os.getpid()}.json")
+
+
+def _write_relay_file(serverapp, url: str, secret: str) -> None:
+    path = relay_file(serverapp)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    _remove(path + ".tmp")
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"url": url, "secret": secret, "pid": os.getpid()}, f)
+    os.replace(path + ".tmp", path)
+    atexit.register(_remove, path)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _load_jupyter_server_extension(serverapp):
@@ -72,4 +101,6 @@ def _load_jupyter_server_extension(serverapp):
 
 
 async def _start_jupyter_server_extension(serverapp):
-    _export(serverapp)
+    exported = _export(serverapp)
+    if exported:
+        _write_relay_file(serverapp, *exported)

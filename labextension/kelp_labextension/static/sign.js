@@ -131,7 +131,9 @@
       try {
         const body = await relay('requests?wait=25&after=' + revision);
         revision = body.revision;
-        if (!shown.size) list.textContent = '';
+        if (!shown.size) {
+          list.textContent = body.requests.length ? '' : 'No pending requests. New ones appear here.';
+        }
         for (const req of body.requests) {
           if (!shown.has(req.id)) {
             const box = render(req);

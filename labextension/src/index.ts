@@ -1,0 +1,148 @@
+// kelp-labextension: a status-bar wallet item and a dialog for each signing request a kernel puts on
+// the relay. The relay is long-polled; each request is shown once, in order; Approve → the wallet
+// call → result posted back; Reject (or a wallet refusal) → "rejected in wallet" posted back.
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Dialog, Notification } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { requestDialog } from './dialog';
+import { RelayClient } from './relay';
+import { IDevnet, WalletStatus } from './statusbar';
+import { IRelayRequest, REJECTED, Wallet, walletError } from './wallet';
+
+const PLUGIN_ID = 'kelp-labextension:plugin';
+const DEFAULT_DEVNET: IDevnet = { chainId: '0x7a69', chainName: 'kelp devnet', rpcUrl: 'http://127.0.0.1:8545' };
+
+/** Shows pending requests one at a time and answers each exactly once. */
+class RequestQueue {
+  constructor(relay: RelayClient, wallet: Wallet) {
+    this._relay = relay;
+    this._wallet = wallet;
+  }
+
+  async run(): Promise<void> {
+    let revision = -1;
+    for (;;) {
+      try {
+        const listing = await this._relay.list(revision, 25);
+        revision = listing.revision;
+        this._pending = listing.requests;
+        this._dropGone();
+        void this._next();
+      } catch (err) {
+        console.warn('kelp relay unreachable, retrying in 5 s:', err);
+        await new Promise(r => setTimeout(r, 5000));
+      }
+    }
+  }
+
+  private _dropGone(): void {
+    // A request cancelled by the kernel (interrupt) or expired: close its dialog unanswered.
+    if (this._open && !this._pending.some(r => r.id === this._openId)) {
+      this._open.reject();
+    }
+  }
+
+  private async _next(): Promise<void> {
+    if (this._busy) {
+      return;
+    }
+    const req = this._pending.find(r => !this._handled.has(r.id));
+    if (!req) {
+      return;
+    }
+    this._busy = true;
+    this._handled.add(req.id);
+    try {
+      await this._handle(req);
+    } finally {
+      this._busy = false;
+      this._open = null;
+      void this._next();
+    }
+  }
+
+  private async _handle(req: IRelayRequest): Promise<void> {
+    const waiting = this._pending.filter(r => !this._handled.has(r.id)).length;
+    const dialog = requestDialog(req, waiting);
+    this._open = dialog;
+    this._openId = req.id;
+    const choice = await dialog.launch();
+    this._open = null;
+    if (!this._pending.some(r => r.id === req.id)) {
+      return; // cancelled or expired while shown
+    }
+    if (!choice.button.accept) {
+      await this._post(req, { error: REJECTED });
+      return;
+    }
+    const note = Notification.emit('Waiting for your wallet…', 'in-progress', { autoClose: false });
+    let answer: { result: unknown } | { error: ReturnType<typeof walletError> };
+    try {
+      answer = { result: await this._wallet.perform(req) };
+    } catch (err) {
+      answer = { error: walletError(err) };
+    }
+    const ok = 'result' in answer;
+    Notification.update({
+      id: note,
+      message: ok ? 'Done: answer sent to the kernel.' : `Not signed: ${(answer as any).error.message}`,
+      type: ok ? 'success' : 'warning',
+      autoClose: 4000
+    });
+    await this._post(req, answer);
+  }
+
+  private async _post(req: IRelayRequest, answer: any): Promise<void> {
+    try {
+      await this._relay.answer(req.id, answer);
+    } catch (err: any) {
+      Notification.error(`kelp: could not send the answer: ${err?.message ?? err}`, { autoClose: 6000 });
+    }
+  }
+
+  private _relay: RelayClient;
+  private _wallet: Wallet;
+  private _pending: IRelayRequest[] = [];
+  private _handled = new Set<string>();
+  private _busy = false;
+  private _open: Dialog<unknown> | null = null;
+  private _openId = '';
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Approve notebook signing requests in your browser wallet through the kelp relay.',
+  autoStart: true,
+  optional: [IStatusBar, ISettingRegistry],
+  activate: (app: JupyterFrontEnd, statusBar: IStatusBar | null, registry: ISettingRegistry | null) => {
+    const wallet = new Wallet();
+    const relay = new RelayClient(app.serviceManager.serverSettings);
+    let devnet = { ...DEFAULT_DEVNET };
+    if (registry) {
+      registry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          const read = () => {
+            devnet = { ...DEFAULT_DEVNET, ...(settings.composite.devnet as Partial<IDevnet>) };
+          };
+          read();
+          settings.changed.connect(read);
+        })
+        .catch(err => console.warn('kelp: settings not loaded, using defaults', err));
+    }
+    wallet.changed.connect(() => {
+      void relay.reportWallet(wallet.account, wallet.chainId, wallet.name).catch(() => undefined);
+    });
+    if (statusBar) {
+      statusBar.registerStatusItem(PLUGIN_ID, {
+        item: new WalletStatus(wallet, () => devnet),
+        align: 'left',
+        rank: 900
+      });
+    }
+    void new RequestQueue(relay, wallet).run();
+  }
+};
+
+export default plugin;

@@ -1,0 +1,235 @@
+// Test harness for the browser test: a real anvil, a real JupyterLab (from .venv, loopback, random
+// port, token auth) with kelp_labextension, Debian chromium through playwright-core, and an injected
+// EIP-1193 test wallet (announced via EIP-6963) whose key lives only in that injected script.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const TOOLS = process.env.KELP_TOOLS || path.join(ROOT, 'install', '.tools');
+const VENV = process.env.KELP_VENV || path.join(ROOT, '.venv');
+export const ANVIL = path.join(TOOLS, 'chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
+export const CHROMIUM = process.env.KELP_CHROMIUM || '/usr/bin/chromium';
+const browserTools = createRequire(path.join(TOOLS, 'browser', 'package.json'));
+export const { chromium } = browserTools('playwright-core');
+export const ethers = browserTools('ethers');
+const ETHERS_UMD = path.join(path.dirname(browserTools.resolve('ethers')), '..', 'dist', 'ethers.umd.min.js');
+
+// anvil's well-known dev accounts #0 (the test wallet) and #1 (a recipient).
+export const KEY0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+export const ACCOUNT0 = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+export const ACCOUNT1 = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+
+export function need(file, what) {
+  if (!fs.existsSync(file)) {
+    throw new Error(`${what} not found at ${file}: run ./install/setup (install/setup.d/60-labext.sh installs it)`);
+  }
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what, ms, probe) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise(r => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not ready after ${ms} ms${last ? ': ' + last.message : ''}`);
+}
+
+function start(cmd, args, opts, logFile) {
+  const log = fs.openSync(logFile, 'w');
+  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', log, log], detached: false });
+  child.logFile = logFile;
+  return child;
+}
+
+export async function rpc(url, method, params = []) {
+  const resp = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
+  });
+  const body = await resp.json();
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+export async function startAnvil(workDir) {
+  need(ANVIL, 'anvil');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = start(ANVIL, ['--host', '127.0.0.1', '--port', String(port)], {}, path.join(workDir, 'anvil.log'));
+  await until('anvil', 15000, () => rpc(url, 'eth_chainId'));
+  return { proc, url };
+}
+
+export async function startLab(workDir) {
+  const port = await freePort();
+  const token = randomBytes(24).toString('hex');
+  const dirs = {};
+  for (const d of ['config', 'data', 'runtime', 'root']) {
+    dirs[d] = path.join(workDir, d);
+    fs.mkdirSync(dirs[d], { recursive: true });
+  }
+  const env = {
+    ...process.env,
+    JUPYTER_CONFIG_DIR: dirs.config,
+    JUPYTER_DATA_DIR: dirs.data,
+    JUPYTER_RUNTIME_DIR: dirs.runtime,
+    JUPYTER_PLATFORM_DIRS: '1'
+  };
+  // No "get notified about Jupyter news?" toast over the screenshots.
+  const notif = path.join(dirs.config, 'lab', 'user-settings', '@jupyterlab', 'apputils-extension');
+  fs.mkdirSync(notif, { recursive: true });
+  fs.writeFileSync(path.join(notif, 'notification.jupyterlab-settings'), JSON.stringify({ fetchNews: 'false' }));
+  delete env.KELP_RELAY_URL;
+  delete env.KELP_RELAY_SECRET;
+  const args = [
+    'lab', '--no-browser', '--ServerApp.ip=127.0.0.1', `--ServerApp.port=${port}`, '--ServerApp.port_retries=0',
+    `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${dirs.root}`, '--LabApp.news_url=None',
+    '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', '--ServerApp.log_level=DEBUG'
+  ];
+  if (process.getuid && process.getuid() === 0) args.push('--allow-root');
+  const proc = start(path.join(VENV, 'bin', 'jupyter'), args, { env }, path.join(workDir, 'lab.log'));
+  const url = `http://127.0.0.1:${port}`;
+  const relayFile = path.join(dirs.runtime, `kelp-relay-${proc.pid}.json`);
+  await until('JupyterLab', 60000, async () => {
+    if (proc.exitCode !== null) throw new Error(`jupyter lab exited (${proc.exitCode}); see ${proc.logFile}`);
+    const r = await fetch(`${url}/api/status`, { headers: { Authorization: `token ${token}` } });
+    return r.ok;
+  });
+  // The relay's kernel face: a test stands in for a kernel, so it reads what a kernel would inherit.
+  const relay = await until('kelp relay file', 10000, () => fs.existsSync(relayFile) && JSON.parse(fs.readFileSync(relayFile)));
+  return { proc, url, token, relay, relayFile };
+}
+
+export function stop(proc) {
+  if (proc && proc.exitCode === null) {
+    proc.kill('SIGTERM');
+    return new Promise(resolve => {
+      const t = setTimeout(() => { proc.kill('SIGKILL'); resolve(); }, 8000);
+      proc.on('exit', () => { clearTimeout(t); resolve(); });
+    });
+  }
+  return Promise.resolve();
+}
+
+/** A kernel-face client (what the Rust BrowserSigner will do), recording every response body. */
+export function kernelFace(relay, seen) {
+  return async (method, p, body) => {
+    const resp = await fetch(relay.url + p, {
+      method,
+      headers: { 'X-Kelp-Relay-Secret': relay.secret, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    });
+    const text = await resp.text();
+    seen.push(text);
+    return { status: resp.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
+// Runs in the page: an EIP-1193 wallet backed by ethers.Wallet + anvil, announced through EIP-6963.
+function testWallet({ rpcUrl, key, chainId }) {
+  const net = new ethers.JsonRpcProvider(rpcUrl, undefined, { batchMaxCount: 1 });
+  const signer = new ethers.Wallet(key, net);
+  const handlers = {};
+  const rpcError = (code, message) => Object.assign(new Error(message), { code });
+  const provider = {
+    async request({ method, params = [] }) {
+      switch (method) {
+        case 'eth_requestAccounts':
+        case 'eth_accounts':
+          return [signer.address];
+        case 'eth_chainId':
+          return chainId;
+        case 'wallet_switchEthereumChain':
+          if (BigInt(params[0].chainId) === BigInt(chainId)) return null;
+          throw rpcError(4902, 'Unrecognized chain ID');
+        case 'eth_sendTransaction': {
+          const tx = params[0];
+          if (tx.from && tx.from.toLowerCase() !== signer.address.toLowerCase()) {
+            throw rpcError(4100, 'from is not this wallet\'s account');
+          }
+          const sent = await signer.sendTransaction({ to: tx.to, data: tx.data, value: tx.value, gasLimit: tx.gas });
+          return sent.hash;
+        }
+        case 'personal_sign':
+          return signer.signMessage(ethers.getBytes(params[0]));
+        case 'eth_signTypedData_v4': {
+          const d = typeof params[1] === 'string' ? JSON.parse(params[1]) : params[1];
+          const types = { ...d.types };
+          delete types.EIP712Domain;
+          return signer.signTypedData(d.domain, types, d.message);
+        }
+        default:
+          return net.send(method, params);
+      }
+    },
+    on(event, fn) {
+      (handlers[event] = handlers[event] || []).push(fn);
+    },
+    removeListener() {}
+  };
+  const info = Object.freeze({
+    uuid: '6f0c5a3e-7d2b-4c51-9a1e-0c0ffee0b0a7',
+    name: 'kelp test wallet',
+    icon: 'data:image/svg+xml,%3Csvg xmlns="http://www.w3.org/2000/svg"/%3E',
+    rdns: 'org.kelp.testwallet'
+  });
+  const announce = () =>
+    window.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }));
+  window.addEventListener('eip6963:requestProvider', announce);
+  announce();
+}
+
+export async function launchBrowser() {
+  need(CHROMIUM, 'Debian chromium');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync']
+  });
+}
+
+/** A fresh browser context (own profile) with the test wallet injected into every page. */
+export async function walletContext(browser, anvilUrl, seen) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript({ content: fs.readFileSync(ETHERS_UMD, 'utf8') });
+  await context.addInitScript(testWallet, { rpcUrl: anvilUrl, key: KEY0, chainId: '0x7a69' });
+  context.on('response', async resp => {
+    if (resp.url().includes('/kelp/relay/')) {
+      try {
+        seen.push(await resp.text());
+      } catch {
+        // long-polls cut by page close have no body
+      }
+    }
+  });
+  return context;
+}
+
+export function tmpDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'kelp-labext-'));
+}
