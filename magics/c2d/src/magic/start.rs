@@ -1,0 +1,100 @@
+//! `%c2d start`: parse the request into plain data, resolve the sources, submit, and with
+//! `--wait` show the job's status live until it ends.
+
+use super::{C2dMagic, StartArgs, fail, render};
+use crate::{JobSpec, Resolvers, Resources, parse_duration, parse_param};
+use kelp_magic::{MagicContext, MagicError, Output};
+use serde_json::{Map, Value};
+use std::time::{Duration, Instant};
+
+/// A start request, parsed (no I/O yet).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StartPlan {
+    pub datasets: Vec<String>,
+    pub algorithm: String,
+    pub params: Map<String, Value>,
+    pub env: Option<String>,
+    pub resources: Resources,
+    pub timeout_secs: u64,
+    pub entrypoint: Option<String>,
+    pub wait: bool,
+}
+
+pub(crate) fn plan(a: &StartArgs) -> Result<StartPlan, MagicError> {
+    let mut params = Map::new();
+    for p in &a.params {
+        let (k, v) = parse_param(p).map_err(fail)?;
+        params.insert(k, v);
+    }
+    let resources = match &a.resources {
+        Some(s) => Resources::parse(s).map_err(fail)?,
+        None => Resources::default(),
+    };
+    Ok(StartPlan {
+        datasets: a.datasets.clone(),
+        algorithm: a.algorithm.clone(),
+        params,
+        env: a.env.clone(),
+        resources,
+        timeout_secs: parse_duration(&a.timeout).map_err(fail)?,
+        entrypoint: a.entrypoint.clone(),
+        wait: a.wait,
+    })
+}
+
+pub(crate) async fn run(magic: &C2dMagic, plan: StartPlan, ctx: &MagicContext) -> kelp_magic::Result<Output> {
+    let engine = magic.engine(ctx)?;
+    let resolvers = Resolvers::paths(&ctx.cwd);
+    let downloads = engine.dir().join("downloads");
+    let mut datasets = vec![];
+    for d in &plan.datasets {
+        datasets.push(resolvers.dataset(d, &downloads).await.map_err(fail)?);
+    }
+    let mut algorithm = resolvers.algorithm(&plan.algorithm, &downloads).await.map_err(fail)?;
+    if let Some(ep) = &plan.entrypoint {
+        algorithm.container.entrypoint = ep.clone();
+    }
+    let mut spec = JobSpec::new(datasets, algorithm);
+    spec.params = plan.params;
+    spec.environment = plan.env;
+    spec.resources = plan.resources;
+    spec.timeout_secs = plan.timeout_secs;
+    let id = engine.submit(spec).map_err(fail)?;
+    if !plan.wait {
+        let rec = engine.record(&id).map_err(fail)?;
+        ctx.print(&format!("started job {id}; follow it with %c2d status {} or %c2d logs {} -f\n", &id[..8], &id[..8]));
+        return Ok(render::job_output(&rec));
+    }
+    let display_id = format!("kelp-c2d-{id}");
+    let started = Instant::now();
+    let mut shown = false;
+    let mut last_text = String::new();
+    loop {
+        let rec = engine.record(&id).map_err(fail)?;
+        let live = render::live(&rec, &engine.log_path(&id).unwrap_or_default());
+        if rec.status.is_terminal() {
+            if shown {
+                ctx.sink.update_display(&live, &display_id);
+            }
+            return Ok(render::job_output(&rec));
+        }
+        // Shown only for jobs that outlast a moment, refreshed when it changes.
+        if started.elapsed() >= Duration::from_millis(300) {
+            let text = live.plain().unwrap_or_default().to_string();
+            if !shown {
+                ctx.sink.display(&live, Some(&display_id));
+                shown = true;
+            } else if text != last_text {
+                ctx.sink.update_display(&live, &display_id);
+            }
+            last_text = text;
+        }
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => {
+                let _ = engine.stop(&id);
+                return Err(MagicError::Cancelled(format!("waiting for job {id}; the job was stopped")));
+            }
+            _ = tokio::time::sleep(Duration::from_millis(if started.elapsed() < Duration::from_secs(2) { 20 } else { 200 })) => {}
+        }
+    }
+}

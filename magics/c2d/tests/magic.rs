@@ -1,0 +1,164 @@
+//! The `%c2d` magic end to end through the seam (real engine, real bubblewrap).
+
+use kelp_c2d::magics;
+use kelp_magic::{Config, MagicCall, MagicContext, MagicError, Output, RecordingSink, SinkEvent};
+use std::sync::Arc;
+
+struct Cell {
+    dir: tempfile::TempDir,
+    magic: Arc<dyn kelp_magic::Magic>,
+    sink: Arc<RecordingSink>,
+    ctx: MagicContext,
+}
+
+impl Cell {
+    fn new() -> Cell {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = RecordingSink::new();
+        let ctx = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), sink.clone());
+        let magic = magics().into_iter().next().unwrap();
+        assert_eq!(magic.name(), "c2d");
+        Cell { dir, magic, sink, ctx }
+    }
+    async fn run(&self, line: &str) -> Result<Output, MagicError> {
+        self.magic.run(MagicCall::from_line(line, None).unwrap(), &self.ctx).await
+    }
+    fn write(&self, name: &str, s: &str) {
+        std::fs::write(self.dir.path().join(name), s).unwrap();
+    }
+}
+
+const ALGO: &str = r#"
+import json, os, time
+p = json.load(open('/data/inputs/algoCustomData.json'))
+d = json.loads(os.environ['DIDS'])[0]
+nums = [float(l) for l in open(f'/data/inputs/{d}/0').read().split()]
+for i in range(3):
+    print('step', i, flush=True)
+    time.sleep(0.25)
+json.dump({'mean': sum(nums) / len(nums) * p['scale'], 'label': p['label']}, open('/data/outputs/stats.json', 'w'))
+"#;
+
+#[tokio::test]
+async fn start_wait_then_result_into_a_folder() {
+    let c = Cell::new();
+    c.write("nums.txt", "1\n2\n3\n6\n");
+    c.write("stats.py", ALGO);
+    let out = c
+        .run("c2d start --dataset nums.txt --algorithm stats.py --param scale=2 --param label=demo --resources cpu=1,ram=512M --timeout 30s --wait")
+        .await
+        .unwrap();
+    let j = out.json().unwrap();
+    assert_eq!(j["status"], 70, "{j}");
+    assert_eq!(j["ok"], true);
+    assert_eq!(j["params"]["scale"], 2);
+    assert_eq!(j["resources"]["ram"], 512 << 20);
+    let id = j["jobId"].as_str().unwrap().to_string();
+    // The live display appeared and was updated under one id, ending on the final status.
+    let ev = c.sink.events();
+    let shown: Vec<&String> =
+        ev.iter().filter_map(|e| if let SinkEvent::Display(_, Some(i)) = e { Some(i) } else { None }).collect();
+    assert_eq!(shown.len(), 1, "{ev:?}");
+    let updates: Vec<&Output> = ev
+        .iter()
+        .filter_map(|e| match e {
+            SinkEvent::Update(o, i) if i == shown[0] => Some(o),
+            _ => None,
+        })
+        .collect();
+    assert!(!updates.is_empty());
+    assert!(updates.last().unwrap().plain().unwrap().contains("70 Job finished"), "{:?}", updates.last());
+    assert!(
+        ev.iter().any(|e| matches!(e, SinkEvent::Update(o, _) if o.plain().unwrap_or("").contains("step"))),
+        "{ev:?}"
+    );
+
+    let out = c.run(&format!("c2d result {}", &id[..6])).await.unwrap();
+    let folder = c.dir.path().join("c2d-results").join(&id);
+    assert_eq!(out.value.as_ref().unwrap().ty, "std::path::PathBuf");
+    assert!(out.value.as_ref().unwrap().expr.contains(&folder.display().to_string()));
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("stats.json")).unwrap()).unwrap();
+    assert_eq!(stats, serde_json::json!({"mean": 6.0, "label": "demo"}));
+    assert!(std::fs::read_to_string(folder.join("algorithm.log")).unwrap().contains("step 2"));
+    assert_eq!(out.json().unwrap()["files"], serde_json::json!(["algorithm.log", "stats.json"]));
+    // Fetching again replaces the folder; -o puts it elsewhere.
+    c.run(&format!("c2d result {id}")).await.unwrap();
+    let out = c.run(&format!("c2d result {id} -o mine")).await.unwrap();
+    assert_eq!(out.json().unwrap()["folder"], c.dir.path().join("mine").display().to_string());
+    // A folder with someone else's files is not overwritten.
+    std::fs::create_dir(c.dir.path().join("busy")).unwrap();
+    c.write("busy/keep.txt", "mine");
+    let e = c.run(&format!("c2d result {id} -o busy")).await.unwrap_err().to_string();
+    assert!(e.contains("exists and holds other files") && !e.contains('\n'), "{e}");
+    assert_eq!(std::fs::read_to_string(c.dir.path().join("busy/keep.txt")).unwrap(), "mine");
+}
+
+#[tokio::test]
+async fn start_status_logs_list_stop_envs() {
+    let c = Cell::new();
+    c.write("nums.txt", "4\n");
+    c.write("stats.py", ALGO);
+    c.write("slow.sh", "echo begin\nsleep 30\n");
+    let out = c.run("c2d start --dataset nums.txt --algorithm stats.py --param scale=1 --param label=x").await.unwrap();
+    let id = out.json().unwrap()["jobId"].as_str().unwrap().to_string();
+    assert!(c.sink.stdout().contains(&format!("%c2d logs {} -f", &id[..8])));
+    // Follow the log to the end.
+    let out = c.run(&format!("c2d logs {id} -f")).await.unwrap();
+    assert_eq!(out.json().unwrap()["status"], 70);
+    assert!(c.sink.stdout().contains("step 0\nstep 1\nstep 2"), "{}", c.sink.stdout());
+    let out = c.run("c2d status").await.unwrap();
+    assert_eq!(out.json().unwrap()["jobId"], id.as_str());
+    assert!(out.plain().unwrap().contains("70 Job finished"));
+    let out = c.run(&format!("c2d logs {}", &id[..5])).await.unwrap();
+    assert!(out.plain().unwrap().contains("step 1"));
+
+    let out = c.run("c2d start --dataset nums.txt --algorithm slow.sh --timeout 1m").await.unwrap();
+    let slow = out.json().unwrap()["jobId"].as_str().unwrap().to_string();
+    let out = c.run("c2d list").await.unwrap();
+    let jobs = out.json().unwrap()["jobs"].as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0]["jobId"], id.as_str());
+    let out = c.run(&format!("c2d stop {slow}")).await.unwrap();
+    assert_eq!(out.json().unwrap()["status"], 41);
+    assert_eq!(out.json().unwrap()["failure"]["kind"], "stopped");
+    let out = c.run(&format!("c2d stop {id}")).await.unwrap();
+    assert!(out.plain().unwrap().contains("had already ended"));
+
+    let out = c.run("c2d envs").await.unwrap();
+    let env = &out.json().unwrap()["environments"][0];
+    assert_eq!(env["id"], kelp_c2d::LOCAL_ENV);
+    assert!(env["resources"].as_array().unwrap().iter().any(|r| r["id"] == "cpu" && r["max"].as_f64().unwrap() >= 1.0));
+    assert!(env["free"]["maxJobs"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn bad_inputs_are_one_clear_line_each() {
+    let c = Cell::new();
+    c.write("nums.txt", "4\n");
+    c.write("a.py", "print(1)\n");
+    let cases = [
+        ("c2d status nope1234", "unknown job \"nope1234\""),
+        ("c2d result nope1234", "unknown job"),
+        ("c2d logs nope1234", "unknown job"),
+        ("c2d stop nope1234", "unknown job"),
+        ("c2d start --dataset nums.txt --algorithm a.py --resources cpu=two", "bad resource spec \"cpu=two\""),
+        ("c2d start --dataset nums.txt --algorithm a.py --resources gpu=1", "unknown resource \"gpu\""),
+        ("c2d start --dataset missing.csv --algorithm a.py", "dataset not found"),
+        ("c2d start --dataset nums.txt --algorithm nope.py", "algorithm not found"),
+        ("c2d start --dataset nums.txt --algorithm a.py --timeout 10 minutes", "unexpected argument"),
+        ("c2d start --dataset nums.txt --algorithm a.py --timeout 10y", "bad duration \"10y\""),
+        ("c2d start --dataset nums.txt --algorithm a.py --param novalue", "bad parameter"),
+        ("c2d start --dataset nums.txt --algorithm a.py --env gpu", "unknown compute environment \"gpu\""),
+        ("c2d start --algorithm a.py", "--dataset"),
+        ("c2d status", "no jobs yet"),
+    ];
+    for (line, want) in cases {
+        let e = c.run(line).await.unwrap_err().to_string();
+        assert!(e.contains(want), "{line}: {e}");
+        assert!(!e.contains('\n'), "{line}: more than one line: {e}");
+    }
+    let out = c.run("c2d list").await.unwrap();
+    assert_eq!(out.json().unwrap()["jobs"], serde_json::json!([]), "refused jobs left nothing behind");
+    assert!(matches!(c.run("c2d start --help").await, Err(MagicError::Help(h)) if h.contains("--resources")));
+}
