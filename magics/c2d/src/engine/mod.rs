@@ -115,6 +115,11 @@ impl Engine {
     /// End the jobs of processes that are gone: running ones as failed (with their log),
     /// queued ones are started again here.
     fn recover(&self) -> Result<()> {
+        // One process recovers at a time, so an orphaned queued job is taken over only once.
+        let lock_path = self.dir().join(".recover.lock");
+        let lock = std::fs::File::create(&lock_path)
+            .map_err(|e| C2dError::io(format!("opening {}", lock_path.display()), e))?;
+        lock.lock().map_err(|e| C2dError::io(format!("locking {}", lock_path.display()), e))?;
         for mut rec in self.inner.journal.list()? {
             if rec.status.is_terminal() {
                 continue;
@@ -316,6 +321,17 @@ impl Engine {
     /// Every job, oldest first.
     pub fn list(&self) -> Result<Vec<JobRecord>> {
         self.inner.journal.list()
+    }
+
+    /// Jobs in Ocean Node's shape, for `GET compute?consumerAddress=…` (all when `owner` is
+    /// `None`; owners compare case-insensitively, as addresses do).
+    pub fn jobs(&self, owner: Option<&str>) -> Result<Vec<ComputeJob>> {
+        let all = self.inner.journal.list()?;
+        Ok(all
+            .iter()
+            .filter(|r| owner.is_none_or(|o| r.spec.owner.eq_ignore_ascii_case(o)))
+            .map(ComputeJob::from)
+            .collect())
     }
 
     /// The live log of a job (grows while it runs).
