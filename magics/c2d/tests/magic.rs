@@ -37,6 +37,7 @@ for i in range(3):
     print('step', i, flush=True)
     time.sleep(0.25)
 json.dump({'mean': sum(nums) / len(nums) * p['scale'], 'label': p['label']}, open('/data/outputs/stats.json', 'w'))
+os.symlink('/etc/hostname', '/data/outputs/link')
 "#;
 
 #[tokio::test]
@@ -115,6 +116,8 @@ async fn start_status_logs_list_stop_envs() {
 
     let out = c.run("c2d start --dataset nums.txt --algorithm slow.sh --timeout 1m").await.unwrap();
     let slow = out.json().unwrap()["jobId"].as_str().unwrap().to_string();
+    let e = c.run(&format!("c2d result {slow}")).await.unwrap_err().to_string();
+    assert!(e.contains("is still running") && !e.contains('\n'), "{e}");
     let out = c.run("c2d list").await.unwrap();
     let jobs = out.json().unwrap()["jobs"].as_array().unwrap().clone();
     assert_eq!(jobs.len(), 2);
@@ -161,4 +164,60 @@ async fn bad_inputs_are_one_clear_line_each() {
     let out = c.run("c2d list").await.unwrap();
     assert_eq!(out.json().unwrap()["jobs"], serde_json::json!([]), "refused jobs left nothing behind");
     assert!(matches!(c.run("c2d start --help").await, Err(MagicError::Help(h)) if h.contains("--resources")));
+}
+
+#[tokio::test]
+async fn interrupting_a_wait_stops_the_job() {
+    let c = Cell::new();
+    c.write("nums.txt", "4\n");
+    c.write("slow.sh", "echo begin\nsleep 30\n");
+    let cancel = c.ctx.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        cancel.cancel();
+    });
+    let e = c.run("c2d start --dataset nums.txt --algorithm slow.sh --wait").await.unwrap_err();
+    assert!(matches!(&e, MagicError::Cancelled(m) if m.contains("the job was stopped")), "{e}");
+    let c2 = Cell {
+        dir: tempfile::tempdir().unwrap(),
+        magic: c.magic.clone(),
+        sink: c.sink.clone(),
+        ctx: MagicContext::new(c.dir.path(), c.ctx.config.clone(), c.sink.clone()),
+    };
+    let out = c2.run("c2d status").await.unwrap();
+    assert_eq!(out.json().unwrap()["status"], 41);
+    assert_eq!(out.json().unwrap()["failure"]["kind"], "stopped");
+}
+
+/// A DID resolver plugged in from outside (as kelp-ocean will): the engine needs no change.
+struct TestDids(std::path::PathBuf);
+
+#[async_trait::async_trait]
+impl kelp_c2d::SourceResolver for TestDids {
+    fn name(&self) -> &'static str {
+        "test-did"
+    }
+    fn accepts(&self, s: &str) -> bool {
+        s.starts_with("did:op:")
+    }
+    async fn resolve(&self, s: &str, _workdir: &std::path::Path) -> kelp_c2d::Result<kelp_c2d::Resolved> {
+        Ok(kelp_c2d::Resolved { path: self.0.clone(), id: s.to_string(), container: None })
+    }
+}
+
+#[tokio::test]
+async fn plugged_resolver_feeds_did_datasets() {
+    let mut c = Cell::new();
+    c.write("private.csv", "10\n20\n");
+    c.write("sum.py", "import os, json\nd = json.loads(os.environ['DIDS'])[0]\nprint('sum', sum(int(l) for l in open(f'/data/inputs/{d}/0')), 'from', d)\n");
+    let magic = kelp_c2d::C2dMagic::new().with_resolver(Arc::new(TestDids(c.dir.path().join("private.csv"))));
+    c.magic = Arc::new(magic);
+    let out = c.run("c2d start --dataset did:op:0abc --algorithm sum.py --wait").await.unwrap();
+    let j = out.json().unwrap();
+    assert_eq!(j["status"], 70, "{j}");
+    assert_eq!(j["datasets"][0], serde_json::json!({"id": "did:op:0abc", "source": "did:op:0abc"}));
+    let out = c.run(&format!("c2d logs {}", j["jobId"].as_str().unwrap())).await.unwrap();
+    assert!(out.plain().unwrap().contains("sum 30 from did:op:0abc"), "{:?}", out.plain());
+    let e = c.run("c2d start --dataset ipfs://bafy --algorithm sum.py").await.unwrap_err().to_string();
+    assert!(e.contains("no source resolver handles \"ipfs://bafy\""), "{e}");
 }

@@ -9,13 +9,13 @@ mod render;
 mod result;
 mod start;
 
-use crate::{C2dError, Engine};
+use crate::{C2dError, Engine, Resolvers, SourceResolver};
 use async_trait::async_trait;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use kelp_magic::{Magic, MagicCall, MagicContext, MagicError, Output};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// `%c2d`: compute-to-data jobs in the local bubblewrap sandbox.
 #[derive(Parser, Debug)]
@@ -110,11 +110,23 @@ pub(crate) struct ResultArgs {
 #[derive(Default)]
 pub struct C2dMagic {
     engines: Mutex<HashMap<PathBuf, Engine>>,
+    extra: Vec<Arc<dyn SourceResolver>>,
 }
 
 impl C2dMagic {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Add a source resolver (e.g. IPFS CIDs, Ocean DIDs), asked before local paths.
+    pub fn with_resolver(mut self, r: Arc<dyn SourceResolver>) -> Self {
+        self.extra.push(r);
+        self
+    }
+
+    /// Local paths relative to the cell's directory, behind the added resolvers.
+    pub(crate) fn resolvers(&self, ctx: &MagicContext) -> Resolvers {
+        self.extra.iter().fold(Resolvers::paths(&ctx.cwd), |rs, r| rs.with(r.clone()))
     }
 
     /// The engine for `$KELP_HOME/c2d`, opened (and its journal recovered) on first use.

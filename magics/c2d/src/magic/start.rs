@@ -2,7 +2,7 @@
 //! `--wait` show the job's status live until it ends.
 
 use super::{C2dMagic, StartArgs, fail, render};
-use crate::{JobSpec, Resolvers, Resources, parse_duration, parse_param};
+use crate::{JobSpec, Resources, parse_duration, parse_param};
 use kelp_magic::{MagicContext, MagicError, Output};
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
@@ -44,7 +44,7 @@ pub(crate) fn plan(a: &StartArgs) -> Result<StartPlan, MagicError> {
 
 pub(crate) async fn run(magic: &C2dMagic, plan: StartPlan, ctx: &MagicContext) -> kelp_magic::Result<Output> {
     let engine = magic.engine(ctx)?;
-    let resolvers = Resolvers::paths(&ctx.cwd);
+    let resolvers = magic.resolvers(ctx);
     let downloads = engine.dir().join("downloads");
     let mut datasets = vec![];
     for d in &plan.datasets {
