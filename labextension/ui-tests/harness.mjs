@@ -175,6 +175,10 @@ function testWallet({ rpcUrl, key, chainId }) {
           return sent.hash;
         }
         case 'personal_sign':
+          // Stands in for the person pressing "Reject" inside the wallet's own window.
+          if (ethers.toUtf8String(params[0]).includes('[refuse in wallet]')) {
+            throw rpcError(4001, 'User rejected the request.');
+          }
           return signer.signMessage(ethers.getBytes(params[0]));
         case 'eth_signTypedData_v4': {
           const d = typeof params[1] === 'string' ? JSON.parse(params[1]) : params[1];

@@ -72,6 +72,14 @@ test('status bar connects the EIP-6963 wallet; Approve mines the tx, Reject answ
   await assert.doesNotReject(() => page.waitForFunction(() => document.querySelector('.kelp-WalletStatus')?.textContent === 'Wallet: connect'));
   await status.click();
   await page.waitForFunction(() => /0xf39F…2266 · chain 31337/.test(document.querySelector('.kelp-WalletStatus')?.textContent ?? ''));
+  // Cookie-authenticated page calls need the XSRF header: without it 403, with it accepted.
+  const [noXsrf, withXsrf] = await page.evaluate(async () => {
+    const body = JSON.stringify({ account: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', chain_id: '0x7a69', name: 'kelp test wallet' });
+    const put = headers => fetch('/kelp/relay/wallet', { method: 'PUT', credentials: 'same-origin', headers, body });
+    const xsrf = decodeURIComponent((document.cookie.match(/(?:^|; )_xsrf=([^;]*)/) || [])[1] || '');
+    return [(await put({})).status, (await put({ 'X-XSRFToken': xsrf })).status];
+  });
+  assert.deepEqual([noXsrf, withXsrf], [403, 200]);
   const reported = await kernel('GET', '/kernel/status');
   assert.equal(reported.body.wallet.account, ACCOUNT0);
   assert.equal(reported.body.wallet.chain_id, '0x7a69');
@@ -124,7 +132,29 @@ test('status bar connects the EIP-6963 wallet; Approve mines the tx, Reject answ
   const done3 = await pending3;
   assert.equal(ethers.verifyMessage(message, done3.result), ACCOUNT0);
 
-  // 4. A request cancelled by the kernel (interrupt) closes its dialog unanswered.
+  // 4. The wallet itself refuses (EIP-1193 4001): the kernel reads "rejected in wallet" too.
+  const id5 = await make({ kind: 'personal_sign', params: [ethers.hexlify(ethers.toUtf8Bytes('[refuse in wallet]')), ACCOUNT0] });
+  await page.locator(`.kelp-RequestDialog[data-request-id="${id5}"]`).waitFor({ timeout: 15000 });
+  const pending5 = answerOf(id5);
+  await page.locator('.jp-Dialog button.kelp-approve').click();
+  assert.deepEqual((await pending5).error, { code: 4001, message: 'rejected in wallet' });
+
+  // 5. wallet_switchEthereumChain: to the wallet's chain → null; to an unknown chain → the wallet's 4902 error.
+  const id6 = await make({ kind: 'wallet_switchEthereumChain', params: [{ chainId: '0x7a69' }] });
+  await page.locator(`.kelp-RequestDialog[data-request-id="${id6}"]`).waitFor({ timeout: 15000 });
+  assert.match(await page.locator('.jp-Dialog-header').innerText(), /Switch network/);
+  const pending6 = answerOf(id6);
+  await page.locator('.jp-Dialog button.kelp-approve').click();
+  const done6 = await pending6;
+  assert.equal(done6.state, 'answered');
+  assert.equal(done6.result, null);
+  const id7 = await make({ kind: 'wallet_switchEthereumChain', params: [{ chainId: '0x2324' }] });
+  await page.locator(`.kelp-RequestDialog[data-request-id="${id7}"]`).waitFor({ timeout: 15000 });
+  const pending7 = answerOf(id7);
+  await page.locator('.jp-Dialog button.kelp-approve').click();
+  assert.equal((await pending7).error.code, 4902);
+
+  // 6. A request cancelled by the kernel (interrupt) closes its dialog unanswered.
   const id4 = await make(txRequest(ethers.parseEther('3'), 'transfer (cancel me)'));
   await page.locator(`.kelp-RequestDialog[data-request-id="${id4}"]`).waitFor({ timeout: 15000 });
   assert.equal((await kernel('DELETE', `/kernel/requests/${id4}`)).status, 200);
