@@ -55,7 +55,25 @@ pub struct Plan {
     pub env: Vec<(String, String)>,
     pub resources: Resources,
     pub timeout: Duration,
+    /// May a pids cgroup be used (when root)? Without one, root runs the algorithm as `nobody`.
+    pub use_cgroups: bool,
 }
+
+/// Who runs the algorithm, which decides how the process limit is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// Not root: a user namespace, `RLIMIT_NPROC`.
+    User,
+    /// Root with a pids cgroup: a user namespace, the cgroup caps processes.
+    RootCgroup,
+    /// Root without a pids cgroup: no user namespace; bubblewrap (root) sets up the mounts,
+    /// then `setpriv` drops to uid/gid 65534 with no capabilities, where `RLIMIT_NPROC` holds.
+    /// Datasets must then be readable by others.
+    RootAsNobody,
+}
+
+/// The uid/gid the algorithm runs as in [`Identity::RootAsNobody`].
+pub const NOBODY: u32 = 65534;
 
 /// How a sandbox run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,16 +105,7 @@ fn is_root() -> bool {
 /// processes too).
 fn user_process_count() -> u64 {
     let me = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0);
-    std::fs::read_dir("/proc")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
-                .filter(|e| {
-                    std::fs::metadata(e.path()).map(|m| std::os::unix::fs::MetadataExt::uid(&m) == me).unwrap_or(false)
-                })
-                .count() as u64
-        })
-        .unwrap_or(0)
+    processes_owned_by(me)
 }
 
 /// Create a pids cgroup for a job (v1 `pids` hierarchy, or v2 with the pids controller), if
@@ -152,10 +161,10 @@ fn push(args: &mut Vec<String>, items: &[&str]) {
 }
 
 /// The bubblewrap arguments (without the `bwrap` itself).
-pub fn bwrap_args(plan: &Plan) -> Vec<String> {
+pub fn bwrap_args(plan: &Plan, who: Identity) -> Vec<String> {
     let jd = |p: &str| plan.job_dir.join(p).display().to_string();
     let mut a: Vec<String> = vec![];
-    push(&mut a, &["--ro-bind", "/usr", "/usr"]);
+    push(&mut a, &["--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/data"]);
     for top in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
         let host = Path::new("/").join(top);
         match std::fs::read_link(&host) {
@@ -177,16 +186,81 @@ pub fn bwrap_args(plan: &Plan) -> Vec<String> {
     a.extend(["--bind".into(), jd("outputs"), "/data/outputs".into()]);
     a.extend(["--bind".into(), jd("logs"), "/data/logs".into()]);
     let tmp = plan.resources.ram.min(plan.resources.disk);
-    a.extend(["--size".into(), tmp.to_string(), "--tmpfs".into(), "/tmp".into()]);
+    a.extend(["--perms".into(), "1777".into(), "--size".into(), tmp.to_string(), "--tmpfs".into(), "/tmp".into()]);
     push(&mut a, &["--dev", "/dev", "--proc", "/proc"]);
-    push(&mut a, &["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]);
+    if who == Identity::RootAsNobody {
+        // No user namespace (uid 65534 must be a real, unprivileged uid); setpriv drops below.
+        push(&mut a, &["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]);
+    } else {
+        push(&mut a, &["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]);
+    }
     push(&mut a, &["--die-with-parent", "--new-session", "--clearenv", "--hostname", "c2d"]);
     for (k, v) in &plan.env {
         a.extend(["--setenv".into(), k.clone(), v.clone()]);
     }
     push(&mut a, &["--chdir", "/data", "--"]);
+    if who == Identity::RootAsNobody {
+        let id = NOBODY.to_string();
+        a.extend([
+            "/usr/bin/setpriv".into(),
+            format!("--reuid={id}"),
+            format!("--regid={id}"),
+            "--clear-groups".into(),
+        ]);
+        push(&mut a, &["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]);
+    }
     a.extend(plan.argv.iter().cloned());
     a
+}
+
+/// Make the job folder usable by uid 65534: inputs, algorithm and descriptions readable,
+/// outputs and logs owned by it; datasets must already be readable by others.
+fn open_to_nobody(plan: &Plan, log: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for (id, src) in &plan.datasets {
+        let mode = std::fs::metadata(src).map(|m| m.permissions().mode()).unwrap_or(0);
+        let need = if src.is_dir() { 0o005 } else { 0o004 };
+        if mode & need != need {
+            return Err(C2dError::Sandbox(format!(
+                "dataset {id} ({}) is not readable by others; as root without a pids cgroup the algorithm runs as nobody (chmod o+r it)",
+                src.display()
+            )));
+        }
+    }
+    let chmod = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    let io = |e| C2dError::io("opening the job folder to uid 65534", e);
+    for sub in ["inputs", "transformations", "ddos"] {
+        let mut stack = vec![plan.job_dir.join(sub)];
+        while let Some(d) = stack.pop() {
+            chmod(&d, 0o755).map_err(io)?;
+            for e in std::fs::read_dir(&d).map_err(io)?.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    chmod(&p, if sub == "transformations" { 0o755 } else { 0o644 }).map_err(io)?;
+                }
+            }
+        }
+    }
+    chmod(&plan.job_dir, 0o755).map_err(io)?;
+    for p in [plan.job_dir.join("outputs"), plan.job_dir.join("logs"), log.to_path_buf()] {
+        std::os::unix::fs::chown(&p, Some(NOBODY), Some(NOBODY)).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn processes_owned_by(uid: u32) -> u64 {
+    std::fs::read_dir("/proc")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+                .filter(|e| {
+                    std::fs::metadata(e.path()).map(|m| std::os::unix::fs::MetadataExt::uid(&m) == uid).unwrap_or(false)
+                })
+                .count() as u64
+        })
+        .unwrap_or(0)
 }
 
 /// Start the sandbox; stdout and stderr go to `log` (appended).
@@ -199,13 +273,27 @@ pub fn spawn(plan: &Plan, name: &str, log: &Path) -> Result<Running> {
         format!("outputs: RLIMIT_FSIZE {} bytes per file, {} bytes in all (polled)", r.disk, r.disk),
     ];
     let root = is_root();
-    let cgroup = if root { pids_cgroup(&format!("kelp-c2d-{name}"), MAX_PROCS) } else { None };
-    let nproc = if root { MAX_PROCS } else { user_process_count() + MAX_PROCS };
-    limits.push(match (&cgroup, root) {
-        (Some(cg), _) => format!("processes: pids cgroup {} (max {MAX_PROCS})", cg.display()),
-        (None, false) => format!("processes: RLIMIT_NPROC in the user namespace ({MAX_PROCS} more than the user has)"),
-        (None, true) => "processes: NOT limited (running as root without a writable pids cgroup)".into(),
+    let cgroup = if root && plan.use_cgroups { pids_cgroup(&format!("kelp-c2d-{name}"), MAX_PROCS) } else { None };
+    let who = match (root, &cgroup) {
+        (false, _) => Identity::User,
+        (true, Some(_)) => Identity::RootCgroup,
+        (true, None) => Identity::RootAsNobody,
+    };
+    let nproc = match who {
+        Identity::User => user_process_count() + MAX_PROCS,
+        Identity::RootCgroup => MAX_PROCS,
+        Identity::RootAsNobody => processes_owned_by(NOBODY) + MAX_PROCS,
+    };
+    limits.push(match (who, &cgroup) {
+        (Identity::RootCgroup, Some(cg)) => format!("processes: pids cgroup {} (max {MAX_PROCS})", cg.display()),
+        (Identity::RootAsNobody, _) => format!(
+            "processes: RLIMIT_NPROC for uid {NOBODY} (root without a pids cgroup runs the algorithm as nobody)"
+        ),
+        _ => format!("processes: RLIMIT_NPROC in the user namespace ({MAX_PROCS} more than the user has)"),
     });
+    if who == Identity::RootAsNobody {
+        open_to_nobody(plan, log)?;
+    }
     let cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
     let use_cpus = r.cpu.min(cpus).max(1);
     limits.push(format!("cpu: pinned to {use_cpus} core(s) with taskset"));
@@ -234,7 +322,7 @@ pub fn spawn(plan: &Plan, name: &str, log: &Path) -> Result<Running> {
         format!("0-{}", use_cpus - 1),
         bwrap.display().to_string(),
     ]);
-    argv.extend(bwrap_args(plan));
+    argv.extend(bwrap_args(plan, who));
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]).stdin(Stdio::null()).stdout(logf).stderr(logf2).process_group(0);
     cmd.env_clear().env("PATH", "/usr/bin:/bin");
@@ -357,8 +445,12 @@ mod tests {
             env: vec![("A".into(), "1".into())],
             resources: Resources::default(),
             timeout: Duration::from_secs(5),
+            use_cgroups: true,
         };
-        let a = bwrap_args(&plan).join(" ");
+        let nobody = bwrap_args(&plan, Identity::RootAsNobody).join(" ");
+        assert!(nobody.contains("--unshare-net") && !nobody.contains("--unshare-user"), "{nobody}");
+        assert!(nobody.contains("-- /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups"), "{nobody}");
+        let a = bwrap_args(&plan, Identity::User).join(" ");
         assert!(a.contains("--ro-bind /j/inputs /data/inputs"), "{a}");
         assert!(a.contains("--ro-bind /no/such/file.csv /data/inputs/d1/0"), "{a}");
         assert!(a.contains("--bind /j/outputs /data/outputs") && a.contains("--bind /j/logs /data/logs"));

@@ -265,3 +265,36 @@ fn bad_submissions_are_one_line_errors() {
     assert!(lab.engine.record("nope").unwrap_err().to_string().contains("unknown job"));
     assert!(lab.engine.list().unwrap().is_empty(), "nothing was journaled for refused jobs");
 }
+
+/// As root without a pids cgroup (forced here), the algorithm runs as uid 65534: the process
+/// limit, the read-only inputs, the network ban and normal outputs all still hold. Not root,
+/// this is the ordinary user-namespace sandbox.
+#[test]
+fn without_cgroups_limits_still_hold() {
+    let lab = Lab::with(kelp_c2d::EngineConfig { use_cgroups: false, ..Default::default() });
+    let bomb = "import os, time\nwhile True:\n    if os.fork() == 0:\n        time.sleep(20)\n        os._exit(0)\n";
+    let rec = lab.run(lab.spec("bomb.py", bomb, "x\n"));
+    assert_eq!(rec.failure.as_ref().map(|f| f.kind), Some(FailKind::Processes), "{rec:?}\n{}", lab.log(&rec));
+    assert!(rec.limits.iter().any(|l| l.starts_with("processes: RLIMIT_NPROC")), "{:?}", rec.limits);
+    let code = "import os, json, socket\nd = json.loads(os.environ['DIDS'])[0]\nrows = open(f'/data/inputs/{d}/0').read().split()\n\
+denied = []\nfor f in [lambda: open(f'/data/inputs/{d}/0', 'a'), lambda: socket.create_connection(('127.0.0.1', 9), timeout=2)]:\n    try:\n        f()\n    except OSError as e:\n        denied.append(e.strerror)\n\
+open('/data/outputs/r.json', 'w').write(json.dumps({'rows': len(rows), 'denied': len(denied), 'uid': os.getuid()}))\n";
+    let rec = lab.run(lab.spec("ok.py", code, "1\n2\n3\n"));
+    assert_eq!(rec.status, Status::JobFinished, "{}", lab.log(&rec));
+    let r: serde_json::Value = serde_json::from_slice(&lab.outputs(&rec)[0].1).unwrap();
+    assert_eq!((r["rows"].as_u64(), r["denied"].as_u64()), (Some(3), Some(2)), "{r}");
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if root {
+        assert_eq!(r["uid"], 65534);
+        // A dataset only root may read cannot be handed to nobody: a clear failure, not a leak.
+        let spec = lab.spec("ok.py", code, "1\n");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&spec.datasets[0].path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let rec = lab.run(spec);
+        assert_eq!(rec.status, Status::ContainerCreationFailed);
+        assert!(lab.log(&rec).contains("is not readable by others"), "{}", lab.log(&rec));
+    }
+}

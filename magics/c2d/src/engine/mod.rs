@@ -32,12 +32,15 @@ pub struct EngineConfig {
     pub max_job_duration: u64,
     /// Largest `disk` (outputs) a job may ask for (bytes).
     pub max_disk: u64,
+    /// As root, cap processes with a pids cgroup when one can be made (else, and when false,
+    /// the algorithm runs as uid 65534 under `RLIMIT_NPROC`).
+    pub use_cgroups: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        EngineConfig { max_jobs: cpus.max(1), max_job_duration: 24 * 3600, max_disk: 10 << 30 }
+        EngineConfig { max_jobs: cpus.max(1), max_job_duration: 24 * 3600, max_disk: 10 << 30, use_cgroups: true }
     }
 }
 
@@ -466,6 +469,7 @@ impl Engine {
             env,
             resources: spec.resources,
             timeout: Duration::from_secs(spec.timeout_secs),
+            use_cgroups: self.inner.config.use_cgroups,
         };
         let running = match sandbox::spawn(&plan, &rec.job_id, &log) {
             Ok(r) => r,

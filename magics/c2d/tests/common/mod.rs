@@ -12,8 +12,12 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Lab {
+        Self::with(kelp_c2d::EngineConfig::default())
+    }
+
+    pub fn with(config: kelp_c2d::EngineConfig) -> Lab {
         let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(dir.path().join("c2d")).unwrap();
+        let engine = Engine::open_with(dir.path().join("c2d"), config).unwrap();
         Lab { dir, engine }
     }
 
