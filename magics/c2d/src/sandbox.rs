@@ -7,8 +7,9 @@
 //! and a handful of `/etc` files. Nothing else of the host is visible (no home directory).
 //!
 //! Isolation: every namespace is unshared (`--unshare-all`: no network — only a `lo` that is
-//! down —, own pid/ipc/uts/cgroup namespaces), always a user namespace, `--cap-drop ALL`,
-//! `--disable-userns`, `--clearenv`, `--new-session`, `--die-with-parent`.
+//! down —, own pid/ipc/uts/cgroup namespaces), a user namespace with `--cap-drop ALL` and
+//! `--disable-userns` (or, see below, uid 65534 with no capabilities), `--clearenv`,
+//! `--new-session`, `--die-with-parent`.
 //!
 //! Limits:
 //! - wall time: the engine kills bubblewrap (SIGKILL); its pid-1 child dies with it
@@ -17,7 +18,10 @@
 //!   tmpfs capped at `min(ram, disk)`;
 //! - processes: `RLIMIT_NPROC` when not root (the kernel counts per user namespace and user);
 //!   root is exempt from `RLIMIT_NPROC`, so as root a pids cgroup (v1 or v2, when writable) caps
-//!   the process count instead; the job's `limits` lines say which one applied;
+//!   the process count instead; as root without one, bubblewrap sets up the mounts without a
+//!   user namespace and `setpriv` runs the algorithm as uid 65534 with no capabilities, where
+//!   `RLIMIT_NPROC` holds (datasets must then be readable by others). The job's `limits` lines
+//!   say which one applied ([`Identity`]);
 //! - output size: `RLIMIT_FSIZE` = `disk` per file, and the engine polls the size of
 //!   `/data/outputs` + `/data/logs` and kills the job past `disk` (status 42);
 //! - cpu: `taskset` pins the job to `cpu` cores.
