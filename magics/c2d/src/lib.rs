@@ -55,7 +55,7 @@ pub mod sandbox;
 pub mod spec;
 pub mod status;
 
-pub use engine::{Engine, EngineConfig, LOCAL_ENV};
+pub use engine::{Engine, EngineConfig, LOCAL_ENV, local_jobs, wait_for_local_jobs};
 pub use error::{C2dError, Result};
 pub use journal::{FailKind, Failure, JobRecord, ResultFile};
 pub use ocean::{ComputeEnvironment, ComputeJob};

@@ -83,6 +83,8 @@ fn killed_runner_fails_its_job_and_queued_jobs_run_again() {
     let log = std::fs::read_to_string(engine.result_file(&a, 0).unwrap().1).unwrap();
     assert!(log.contains("slow job running") && log.contains("[kelp-c2d] the process running this job"), "{log}");
 
+    assert_eq!(kelp_c2d::wait_for_local_jobs(Duration::from_secs(30)), 0, "the taken-over job ends in this process");
+    assert_eq!(kelp_c2d::local_jobs(), 0);
     let rec = engine.wait(&b, Duration::from_secs(30)).unwrap();
     assert_eq!(rec.status, Status::JobFinished, "{rec:?}");
     let files = untar(&engine.result_file(&b, 1).unwrap().1);
