@@ -25,8 +25,12 @@ pub(crate) fn envs(engine: &Engine) -> kelp_magic::Result<Output> {
     let mut text = String::new();
     let mut rows = String::new();
     for e in &envs {
-        let res: Vec<String> = e.resources.iter().map(|r| format!("{}={}", r.id, r.max)).collect();
-        text.push_str(&format!("{}  {}  max {} s  {}\n", e.id, res.join(","), e.max_job_duration, e.description));
+        let res: Vec<String> = e
+            .resources
+            .iter()
+            .map(|r| if r.id == "cpu" { format!("cpu {}", r.max) } else { format!("{} {:.1} GB", r.id, r.max) })
+            .collect();
+        text.push_str(&format!("{}  {}  max {} s  {}\n", e.id, res.join(", "), e.max_job_duration, e.description));
         rows.push_str(&format!(
             "<tr><td><code>{}</code></td><td>{}</td><td>{} s</td><td>{}</td></tr>",
             html_escape(&e.id),
@@ -36,7 +40,7 @@ pub(crate) fn envs(engine: &Engine) -> kelp_magic::Result<Output> {
         ));
     }
     let html = format!(
-        "<table><tr><th>id</th><th>resources (max; ram/disk in GB)</th><th>max duration</th><th>description</th></tr>{rows}</table>"
+        "<table><tr><th>id</th><th>resources (max)</th><th>max duration</th><th>description</th></tr>{rows}</table>"
     );
     let json = serde_json::json!({ "environments": envs });
     Ok(Output::text(text).with_html(html).with_json(json))
