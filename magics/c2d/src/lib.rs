@@ -60,7 +60,10 @@ pub use error::{C2dError, Result};
 pub use journal::{FailKind, Failure, JobRecord, ResultFile};
 pub use ocean::{ComputeEnvironment, ComputeJob};
 pub use resolve::{PathResolver, Resolved, Resolvers, SourceResolver};
-pub use spec::{AlgorithmSpec, Container, DatasetInput, JobSpec, Resources, parse_duration, parse_param, parse_size};
+pub use spec::{
+    AlgorithmSpec, Container, DatasetInput, JobSpec, ResourceRequest, Resources, parse_duration, parse_param,
+    parse_size,
+};
 pub use status::Status;
 
 mod magic;

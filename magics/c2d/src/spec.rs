@@ -116,6 +116,30 @@ impl Resources {
         Ok(r)
     }
 
+    /// From Ocean's `resources: [{id, amount}]` request (ram and disk in GB, as Ocean counts
+    /// them; ids other than cpu/ram/disk are refused), over the defaults.
+    pub fn from_ocean(reqs: &[ResourceRequest]) -> Result<Resources> {
+        let spec: Vec<String> = reqs.iter().map(|r| format!("{}={}", r.id, r.amount)).collect();
+        let bad = |why: String| C2dError::BadResources { spec: spec.join(","), why };
+        let mut r = Resources::default();
+        for q in reqs {
+            if !(q.amount.is_finite() && q.amount > 0.0) {
+                return Err(bad(format!("{} amount {} is not positive", q.id, q.amount)));
+            }
+            match q.id.as_str() {
+                "cpu" if q.amount.fract() == 0.0 => r.cpu = q.amount as u32,
+                "cpu" => return Err(bad(format!("cpu {} is not a whole number", q.amount))),
+                "ram" => r.ram = (q.amount * 1e9) as u64,
+                "disk" => r.disk = (q.amount * 1e9) as u64,
+                other => return Err(bad(format!("unknown resource {other:?} (known: cpu, ram, disk)"))),
+            }
+        }
+        if r.ram < 16 << 20 {
+            return Err(bad("ram below 16M cannot start a process".into()));
+        }
+        Ok(r)
+    }
+
     /// Ocean's `resources: [{id, amount}]` form (ram and disk in GB as Ocean counts them).
     pub fn to_ocean(&self) -> Value {
         serde_json::json!([
@@ -124,6 +148,13 @@ impl Resources {
             {"id": "disk", "amount": self.disk as f64 / 1e9},
         ])
     }
+}
+
+/// One entry of Ocean's `resources` request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceRequest {
+    pub id: String,
+    pub amount: f64,
 }
 
 /// A whole job request.
@@ -249,6 +280,21 @@ mod tests {
         for bad in ["cpu=0", "cpu=x", "gpu=1", "ram", "ram=lots", "ram=1k"] {
             let e = Resources::parse(bad).unwrap_err().to_string();
             assert!(e.starts_with("bad resource spec") && !e.contains('\n'), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn resources_from_ocean_requests() {
+        let reqs: Vec<ResourceRequest> =
+            serde_json::from_str(r#"[{"id":"cpu","amount":2},{"id":"ram","amount":1.5},{"id":"disk","amount":0.5}]"#)
+                .unwrap();
+        let r = Resources::from_ocean(&reqs).unwrap();
+        assert_eq!((r.cpu, r.ram, r.disk), (2, 1_500_000_000, 500_000_000));
+        let back: Vec<ResourceRequest> = serde_json::from_value(r.to_ocean()).unwrap();
+        assert_eq!(Resources::from_ocean(&back).unwrap(), r);
+        for bad in [r#"[{"id":"gpu","amount":1}]"#, r#"[{"id":"cpu","amount":1.5}]"#, r#"[{"id":"ram","amount":0}]"#] {
+            let reqs: Vec<ResourceRequest> = serde_json::from_str(bad).unwrap();
+            assert!(Resources::from_ocean(&reqs).unwrap_err().to_string().starts_with("bad resource spec"), "{bad}");
         }
     }
 
