@@ -6,7 +6,7 @@ cargo test --locked -p kelp-c2d
 # test is left out there: it needs rustc, which is not on that user's PATH.
 if [ "$(id -u)" = 0 ]; then
   c2d_bin=$(cargo test --locked -p kelp-c2d --test sandbox --no-run --message-format=json 2>/dev/null \
-    | python3 -c 'import json,sys
+    | /usr/bin/python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "sandbox" and m.get("executable"): print(m["executable"])')
