@@ -138,13 +138,19 @@ impl Engine {
                 continue;
             }
             let pid = rec.runner.map(|r| r.pid).unwrap_or(0);
-            if let Some(sb) = rec.sandbox_pid {
-                let _ = std::process::Command::new("/bin/kill")
-                    .args(["-KILL", "--", &format!("-{sb}")])
-                    .stderr(std::process::Stdio::null())
-                    .status();
-            }
             let dir = self.inner.journal.job_dir(&rec.job_id);
+            // bubblewrap dies with its runner (--die-with-parent); should it linger, it is killed
+            // only if that pid is still this job's bubblewrap (its command line names the job folder).
+            if let Some(sb) = rec.sandbox_pid {
+                let cmdline = std::fs::read(format!("/proc/{sb}/cmdline")).unwrap_or_default();
+                let needle = dir.display().to_string();
+                if String::from_utf8_lossy(&cmdline).contains(&needle) {
+                    let _ = std::process::Command::new("/bin/kill")
+                        .args(["-KILL", "--", &format!("-{sb}")])
+                        .stderr(std::process::Stdio::null())
+                        .status();
+                }
+            }
             let msg = format!(
                 "the process running this job (pid {pid}) ended before the job did; the job cannot have finished"
             );
