@@ -112,23 +112,27 @@ fn user_process_count() -> u64 {
     processes_owned_by(me)
 }
 
-/// Create a pids cgroup for a job (v1 `pids` hierarchy, or v2 with the pids controller), if
-/// this process may.
-fn pids_cgroup(name: &str, max: u64) -> Option<PathBuf> {
+/// Where this process may make pids cgroups: the v1 `pids` hierarchy, or v2 (unified).
+fn cgroup_bases() -> Vec<PathBuf> {
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let mut candidates = vec![];
+    let mut bases = vec![];
     for line in own.lines() {
         let mut it = line.splitn(3, ':');
-        let (_, ctrls, path) = (it.next()?, it.next()?, it.next()?);
+        let (Some(_), Some(ctrls), Some(path)) = (it.next(), it.next(), it.next()) else { continue };
         let path = path.trim_start_matches('/');
         if ctrls.split(',').any(|c| c == "pids") {
-            candidates.push(Path::new("/sys/fs/cgroup/pids").join(path));
+            bases.push(Path::new("/sys/fs/cgroup/pids").join(path));
         } else if ctrls.is_empty() {
-            candidates.push(Path::new("/sys/fs/cgroup").join(path));
-            candidates.push(Path::new("/sys/fs/cgroup/unified").join(path));
+            bases.push(Path::new("/sys/fs/cgroup").join(path));
+            bases.push(Path::new("/sys/fs/cgroup/unified").join(path));
         }
     }
-    for base in candidates {
+    bases
+}
+
+/// Create a pids cgroup for a job, if this process may.
+fn pids_cgroup(name: &str, max: u64) -> Option<PathBuf> {
+    for base in cgroup_bases() {
         let dir = base.join(name);
         if std::fs::create_dir(&dir).is_err() {
             continue;
@@ -139,6 +143,30 @@ fn pids_cgroup(name: &str, max: u64) -> Option<PathBuf> {
         let _ = std::fs::remove_dir(&dir);
     }
     None
+}
+
+/// Kill what is left in a job's pids cgroup and remove it (for a job whose runner died).
+pub fn release_cgroup(job_id: &str) {
+    for base in cgroup_bases() {
+        let dir = base.join(format!("kelp-c2d-{job_id}"));
+        if dir.is_dir() {
+            empty_and_remove(&dir);
+        }
+    }
+}
+
+fn empty_and_remove(cg: &Path) {
+    for _ in 0..200 {
+        let procs = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap_or_default();
+        if procs.trim().is_empty() {
+            break;
+        }
+        for p in procs.split_whitespace() {
+            let _ = Command::new("/bin/kill").args(["-KILL", p]).stderr(Stdio::null()).status();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = std::fs::remove_dir(cg);
 }
 
 fn etc_binds(args: &mut Vec<String>) {
@@ -412,17 +440,7 @@ impl Running {
         let Some(cg) = self.cgroup.take() else { return false };
         let events = std::fs::read_to_string(cg.join("pids.events")).unwrap_or_default();
         let hit = events.split_whitespace().nth(1).is_some_and(|n| n != "0");
-        for _ in 0..200 {
-            let procs = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap_or_default();
-            if procs.trim().is_empty() {
-                break;
-            }
-            for p in procs.split_whitespace() {
-                let _ = Command::new("/bin/kill").args(["-KILL", p]).stderr(Stdio::null()).status();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = std::fs::remove_dir(&cg);
+        empty_and_remove(&cg);
         hit
     }
 }

@@ -77,6 +77,17 @@ fn killed_runner_fails_its_job_and_queued_jobs_run_again() {
     assert!(!alive(sandbox), "the sandbox outlived its runner");
 
     let engine = Engine::open(dir.join("c2d")).unwrap();
+    // The dead job's pids cgroup (made when running as root) is gone too.
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let leftovers: Vec<String> = own
+        .lines()
+        .filter_map(|l| l.splitn(3, ':').nth(2))
+        .flat_map(|p| {
+            ["/sys/fs/cgroup/pids", "/sys/fs/cgroup", "/sys/fs/cgroup/unified"].map(|b| format!("{b}{p}/kelp-c2d-{a}"))
+        })
+        .filter(|p| std::path::Path::new(p).exists())
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     let rec = engine.record(&a).unwrap();
     assert_eq!(rec.status, Status::AlgorithmFailed, "{rec:?}");
     assert_eq!(rec.failure.as_ref().map(|f| f.kind), Some(FailKind::RunnerDied));

@@ -151,6 +151,7 @@ impl Engine {
                         .status();
                 }
             }
+            sandbox::release_cgroup(&rec.job_id);
             let msg = format!(
                 "the process running this job (pid {pid}) ended before the job did; the job cannot have finished"
             );
