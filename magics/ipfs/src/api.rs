@@ -5,7 +5,7 @@
 use crate::exporter;
 use crate::importer::{self, ImportedEntry, NullSink, Observer};
 use crate::options::AddOptions;
-use crate::store::{Store, StoreSink};
+use crate::store::Store;
 use crate::{IpfsError, parse_cid};
 use cid::Cid;
 use serde::Serialize;
@@ -64,9 +64,7 @@ impl Store {
             (importer::import_path(path, opts, &mut sink, observe)?, sink.blocks)
         } else {
             let _lock = self.lock_shared()?;
-            let mut sink = StoreSink { store: self, blocks: 0 };
-            let e = importer::import_path(path, opts, &mut sink, observe)?;
-            (e, sink.blocks)
+            self.with_writer(|sink| importer::import_path(path, opts, sink, observe))?
         };
         self.finish_add(entries, blocks, name, opts)
     }
@@ -89,9 +87,7 @@ impl Store {
             (importer::import_reader(reader, opts, &mut sink, observe)?, sink.blocks)
         } else {
             let _lock = self.lock_shared()?;
-            let mut sink = StoreSink { store: self, blocks: 0 };
-            let n = importer::import_reader(reader, opts, &mut sink, observe)?;
-            (n, sink.blocks)
+            self.with_writer(|sink| importer::import_reader(reader, opts, sink, observe))?
         };
         let mut entries = vec![ImportedEntry { path: String::new(), node, is_dir: false }];
         if opts.wrap_with_directory {

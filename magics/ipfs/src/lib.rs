@@ -1,9 +1,82 @@
-//! kelp-ipfs: Kubo-identical content addressing with an embedded block store.
+//! kelp-ipfs: Kubo-identical content addressing with an embedded block store, and the `%ipfs`
+//! magic (`kelp ipfs …` from a shell).
 //!
-//! - [`importer`]: the UnixFS importer (fixed-size chunker, balanced layout, directories, HAMT);
+//! # Modules
+//! - [`importer`]: the UnixFS importer (fixed-size chunker, Kubo's balanced layout, basic and
+//!   [`hamt`]-sharded directories, symlinks), streaming in constant memory;
+//! - [`pb`]: the DAG-PB and UnixFS protobuf encoding it relies on;
 //! - [`store`]: the persistent block store under `$KELP_HOME/ipfs` (atomic writes, pins, gc);
 //! - [`api`]: the blocking API other crates call ([`Store::add_path`], [`Store::cat`], …);
-//! - [`exporter`]: reading files and directories back, verifying every block.
+//! - [`exporter`]: reading files and directories back, verifying every block's hash;
+//! - [`car`]: CAR v1 export and import; [`kubo`]: a Kubo RPC client (`--to kubo[=URL]`).
+//!
+//! # Library use (Ocean, C2D, Rust cells)
+//! ```no_run
+//! use kelp_ipfs::{AddOptions, Store};
+//! let store = Store::open(std::path::Path::new("/tmp/kelp-home/ipfs"))?;
+//! let added = store.add_path(std::path::Path::new("data.csv"), &AddOptions::default())?;
+//! assert!(added.cid.to_string().starts_with("Qm"));
+//! let bytes = store.cat(&added.cid)?;
+//! store.get(&added.cid, std::path::Path::new("copy.csv"))?;
+//! # Ok::<(), kelp_ipfs::IpfsError>(())
+//! ```
+//! The calls block; async callers wrap them in `tokio::task::spawn_blocking`.
+//!
+//! **From a Rust cell**: `let cid = %ipfs add data.csv` binds the CID as a `String`; then
+//! `:dep kelp-ipfs = { path = "<kelp checkout>/magics/ipfs" }` and
+//! `let bytes = kelp_ipfs::read_cid(&cid)?;` reads it from the same store (`$KELP_HOME/ipfs`).
+//! Alternatively `let p = %ipfs get CID -o data.bin` binds a `PathBuf` to read with `std::fs`.
+//!
+//! # Options and profiles
+//! [`AddOptions::default()`] is Kubo's `ipfs add`: CIDv0, dag-pb leaves, `size-262144`, 174
+//! links, balanced, pinned. `--cid-version 1` implies raw leaves (`--raw-leaves=false` keeps
+//! dag-pb leaves). Profiles (IPIP-0499): `unixfs-v0-2015` (= defaults, alias `legacy-cid-v0`) and
+//! `unixfs-v1-2025` (CIDv1, raw leaves, 1 MiB chunks, 1024 links, block-size HAMT estimate).
+//! Directories become HAMT shards (fanout 256, murmur3-x64-64) when the estimate exceeds
+//! 256 KiB (link-based in the legacy profile), as in current Kubo/boxo.
+//!
+//! # `%ipfs` results: `application/json` schemas
+//! Every subcommand returns `text/plain`, `text/html` (with a gateway link for CIDs) and the
+//! JSON below (stable; nbclient/papermill and `kelp ipfs … --json` read it). CIDv1 are base32.
+//!
+//! - `add PATH [-r] [--cid-version 0|1] [--raw-leaves[=BOOL]] [--chunker size-N] [--profile P]
+//!   [-w] [-H] [--pin[=BOOL]] [--pin-name N] [-n] [--to local|kubo[=URL]]` — value bound by
+//!   `let x = %ipfs add …`: the root CID as `String`.
+//!   - local: `{"cid", "name", "size" (content bytes), "tsize" (DAG bytes, Kubo's Size),
+//!     "blocks", "pinned", "backend": "local", "only_hash", "cid_version", "raw_leaves",
+//!     "chunker": "size-N", "max_links", "gateway_url", "entries": [{"path", "cid", "size",
+//!     "tsize", "is_dir"}] (root last)}`
+//!   - kubo: `{"cid", "name", "size", "backend": "kubo", "url", "local_cid", "matches_local",
+//!     "pinned", "gateway_url", "entries": [{"Name", "Hash", "Size"}]}`
+//!   - `--to pin:NAME` (local add, then `POST /pins` to that Pinning Service API v1 endpoint):
+//!     the local fields with `"backend": "pin"`, plus `"service", "requestid", "status"`
+//! - `cat CID [--offset N] [--length N] [--to …]` → `{"cid", "offset", "length" (bytes
+//!   returned), "utf8", "text" (string or null; at most 1 MiB), "truncated"}`; value: the text
+//!   as `String` when it is UTF-8.
+//! - `get CID -o PATH [--to …]` → `{"cid", "path", "kind": "file"|"directory"|"symlink",
+//!   "size"}`; value: the path as `PathBuf`.
+//! - `ls CID` → `{"cid", "entries": [{"name", "cid", "tsize", "kind", "size"}]}`
+//! - `stat CID` → `{"cid", "kind", "size", "block_size", "cumulative_size", "links", "hamt"}`
+//! - `pin add CID [--name N] [--to …]` → `{"cid", "pinned", "name"}` (`--to pin:NAME` adds
+//!   `"service", "requestid", "status"`); `pin rm CID` → `{"cid", "removed"}`; `pin ls` →
+//!   `{"pins": [{"cid", "name", "created"}]}` (`--to kubo`: `[{"cid", "type"}]`; `--to pin:NAME`:
+//!   `[{"cid", "name", "status", "requestid", "created"}]`)
+//! - `car export CID -o F.car` → `{"cid", "path", "blocks", "bytes"}`; `car import F.car
+//!   [--pin[=BOOL]]` → `{"path", "roots", "complete_roots", "blocks", "bytes", "pinned"}`
+//! - `gc` → `{"removed_blocks", "removed_bytes", "kept_blocks"}`
+//! - `config show` / `config set KEY VALUE` (keys `backend` = local|kubo|kubo=URL,
+//!   `kubo_url`, `gateway`, `pin.NAME.endpoint`, `pin.NAME.token`) → `{"backend", "kubo_url",
+//!   "gateway", "store", "pin_services": {NAME: {"endpoint", "token": "set"|"unset"}}}`
+//!
+//! # Remote pinning (`--to pin:NAME`)
+//! Credentials come from the session environment (`%env KELP_PIN_<NAME>_ENDPOINT=…`,
+//! `KELP_PIN_<NAME>_TOKEN`, NAME upper-cased, `-` → `_`) or the config (file mode 0600); the
+//! token travels only in the `Authorization: Bearer` header and is never shown. The service must
+//! be able to fetch the content (e.g. also `--to kubo` on a node it can reach); kelp has no
+//! libp2p node of its own.
+//!
+//! Errors are one line (what was wrong, what to do); an interrupted add or get leaves nothing
+//! half written (no pin, no partial output; stray blocks are removed by `gc`).
 
 pub mod api;
 pub mod car;
@@ -12,20 +85,26 @@ pub mod exporter;
 pub mod hamt;
 pub mod importer;
 pub mod kubo;
+mod magic;
 pub mod options;
 pub mod pb;
+pub mod pinsvc;
 pub mod store;
 
 pub use api::{Added, AddedEntry, cid_of_bytes, cid_of_path};
 pub use cid::Cid;
 pub use error::{IpfsError, parse_cid};
+pub use magic::{IpfsConfig, IpfsMagic};
 pub use options::{AddOptions, HamtEstimate};
 pub use store::{Pin, Store};
-mod magic;
-
-pub use magic::{IpfsConfig, IpfsMagic};
 
 /// The `%ipfs` magic, for the kernel's registry.
 pub fn magics() -> Vec<std::sync::Arc<dyn kelp_magic::Magic>> {
     vec![std::sync::Arc::new(IpfsMagic)]
+}
+
+/// Read the bytes of a file CID from kelp's store (`$KELP_HOME/ipfs`, the one `%ipfs` uses);
+/// every block is verified. For Rust cells: `kelp_ipfs::read_cid(&cid)?`.
+pub fn read_cid(cid: &str) -> Result<Vec<u8>, IpfsError> {
+    Store::open_default(&kelp_magic::Config::from_env())?.cat_str(cid)
 }

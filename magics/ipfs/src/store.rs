@@ -311,6 +311,50 @@ impl Store {
     }
 }
 
+/// Sends blocks to a writer thread (see [`Store::with_writer`]).
+struct ChannelSink {
+    tx: std::sync::mpsc::SyncSender<(Cid, Vec<u8>)>,
+    blocks: u64,
+}
+
+impl BlockSink for ChannelSink {
+    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), IpfsError> {
+        self.blocks += 1;
+        self.tx.send((*cid, block.to_vec())).map_err(|_| IpfsError::Store {
+            path: PathBuf::new(),
+            source: std::io::Error::other("block writer stopped"),
+        })
+    }
+}
+
+impl Store {
+    /// Run `f` with a sink whose blocks are written by a second thread, so hashing and disk
+    /// writes overlap; at most 8 blocks wait in between (bounded memory). Returns once every
+    /// block is on disk, with the number of blocks.
+    pub fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut dyn BlockSink) -> Result<T, IpfsError>,
+    ) -> Result<(T, u64), IpfsError> {
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(Cid, Vec<u8>)>(8);
+            let writer = scope.spawn(move || -> Result<(), IpfsError> {
+                for (cid, block) in rx {
+                    self.put(&cid, &block)?;
+                }
+                Ok(())
+            });
+            let mut sink = ChannelSink { tx, blocks: 0 };
+            let r = f(&mut sink);
+            let blocks = sink.blocks;
+            drop(sink);
+            let w = writer.join().unwrap_or_else(|_| Err(IpfsError::Corrupt("block writer panicked".into())));
+            // A writer error (disk full…) explains a send failure, so it wins.
+            w?;
+            r.map(|v| (v, blocks))
+        })
+    }
+}
+
 /// Writes blocks into a store (the importer's sink).
 #[derive(Debug)]
 pub struct StoreSink<'a> {

@@ -131,6 +131,20 @@ async fn kelp_and_a_real_jsipfs_daemon_agree() {
         }
     }
 
+    // 1b. A 1001-entry directory: below Kubo's 256 KiB link estimate it stays a basic
+    //     directory (js-ipfs 0.66's HTTP add does not shard it either), and both agree.
+    let many = dir.path().join("many");
+    std::fs::create_dir_all(&many).unwrap();
+    for i in 0..1001 {
+        std::fs::write(many.join(format!("entry-{i:04}.txt")), format!("{i}\n")).unwrap();
+    }
+    for o in &columns()[..2] {
+        let local = cid_of_path(&many, o).unwrap().to_string();
+        let lines = kubo.add_path(&many, o).await.unwrap();
+        assert_eq!(lines.len(), 1002, "one line per file, then the directory");
+        assert_eq!(lines.last().unwrap().hash, local, "1001-entry directory {o:?}");
+    }
+
     // 2. Added into kelp's store, moved as a CAR: the daemon imports it and serves the bytes.
     let store = Store::open(&dir.path().join("store")).unwrap();
     let big = dir.path().join("rand5MiB.bin");

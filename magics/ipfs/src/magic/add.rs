@@ -2,6 +2,7 @@
 
 use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store};
 use crate::kubo::Kubo;
+use crate::pinsvc::PinRequest;
 use crate::{AddOptions, IpfsError};
 use clap::Args;
 use kelp_magic::{MagicContext, MagicError, Output, Progress, Result, RustValue, html_escape};
@@ -41,7 +42,7 @@ pub(crate) struct AddArgs {
     /// Only compute the CID; store nothing.
     #[arg(short = 'n', long)]
     pub only_hash: bool,
-    /// Where to add: local (default, the embedded store) or kubo[=URL].
+    /// Where to add: local (default, the embedded store), kubo[=URL], or pin:NAME (local add, then a pin request to that Pinning Service API endpoint).
     #[arg(long, value_name = "local|kubo[=URL]")]
     pub to: Option<String>,
 }
@@ -105,6 +106,40 @@ pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     match target {
         Target::Local => add_local(path, opts, ctx, cfg).await,
         Target::Kubo(url) => add_kubo(path, opts, url, ctx, cfg).await,
+        Target::Pin(name) => {
+            let svc = super::pin_service(&name, cfg, ctx)?;
+            let pin_name = opts.pin_name.clone();
+            let local = add_local(path, opts, ctx, cfg).await?;
+            let mut j = local.json().cloned().unwrap_or_default();
+            let cid = j["cid"].as_str().unwrap_or_default().to_string();
+            let req = PinRequest {
+                cid: cid.clone(),
+                name: pin_name.or_else(|| j["name"].as_str().filter(|n| !n.is_empty()).map(str::to_string)),
+                origins: Vec::new(),
+                meta: Default::default(),
+            };
+            let st = tokio::select! {
+                r = svc.add(&req) => r.map_err(fail)?,
+                _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled("requesting the pin".into())),
+            };
+            j["backend"] = json!("pin");
+            j["service"] = json!(name);
+            j["requestid"] = json!(st.requestid);
+            j["status"] = json!(st.status);
+            let text = format!(
+                "{}\npin requested at {name}: {} ({})",
+                local.plain().unwrap_or_default(),
+                st.status,
+                st.requestid
+            );
+            let rows = [
+                ("CID", cid_html(&cid, &cfg.gateway)),
+                ("service", html_escape(&name)),
+                ("request", html_escape(&st.requestid)),
+                ("status", html_escape(&st.status)),
+            ];
+            Ok(bundle(text, "%ipfs add --to pin", &rows, j).with_value(RustValue::string(&cid)))
+        }
     }
 }
 

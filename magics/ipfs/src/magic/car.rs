@@ -67,8 +67,10 @@ pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                 return Err(fail(IpfsError::BadOption(format!("{} already exists: choose another -o", out.display()))));
             }
             let store = open_store(ctx)?;
-            if let Target::Kubo(url) = Target::parse(to.as_deref(), cfg).map_err(fail)? {
-                fetch_from_kubo(&store, &cid, &url, ctx).await?;
+            match Target::parse(to.as_deref(), cfg).map_err(fail)? {
+                Target::Kubo(url) => fetch_from_kubo(&store, &cid, &url, ctx).await?,
+                Target::Pin(n) => return Err(fail(super::not_a_source(&n))),
+                Target::Local => {}
             }
             let o = out.clone();
             let cancel = ctx.cancel.clone();
@@ -133,6 +135,11 @@ pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                 Target::Kubo(url) => {
                     let roots = Kubo::new(&url).map_err(fail)?.dag_import(&p).await.map_err(fail)?;
                     (roots.clone(), roots, 0, 0)
+                }
+                Target::Pin(n) => {
+                    return Err(fail(IpfsError::BadOption(format!(
+                        "pinning service {n:?} does not take CAR uploads: import locally, then %ipfs pin add CID --to pin:{n}"
+                    ))));
                 }
             };
             let j = json!({"path": p.display().to_string(), "roots": roots, "complete_roots": complete, "blocks": blocks, "bytes": bytes, "pinned": pin});

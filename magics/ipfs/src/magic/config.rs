@@ -6,6 +6,7 @@ use clap::Subcommand;
 use kelp_magic::{MagicContext, Output, Result, html_escape};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Persisted `%ipfs` settings.
@@ -18,6 +19,18 @@ pub struct IpfsConfig {
     pub kubo_url: String,
     /// Gateway used for links in HTML output.
     pub gateway: String,
+    /// Remote pinning services by name (`--to pin:NAME`). Environment variables
+    /// `KELP_PIN_<NAME>_ENDPOINT` / `KELP_PIN_<NAME>_TOKEN` take precedence.
+    pub pin_services: BTreeMap<String, PinServiceConfig>,
+}
+
+/// A pinning service entry of the config. The token is never shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PinServiceConfig {
+    pub endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl Default for IpfsConfig {
@@ -26,6 +39,7 @@ impl Default for IpfsConfig {
             backend: "local".into(),
             kubo_url: crate::kubo::DEFAULT_URL.into(),
             gateway: "https://ipfs.io".into(),
+            pin_services: BTreeMap::new(),
         }
     }
 }
@@ -47,9 +61,15 @@ impl IpfsConfig {
         std::fs::create_dir_all(dir).map_err(IpfsError::io("creating the IPFS directory"))?;
         let tmp = dir.join(format!(".config.json.{}", std::process::id()));
         let bytes = serde_json::to_vec_pretty(self).expect("config serialises");
-        std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, dir.join("config.json")))
-            .map_err(IpfsError::io("writing the %ipfs config"))
+        let write = || -> std::io::Result<()> {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            std::io::Write::write_all(&mut o.open(&tmp)?, &bytes)?;
+            std::fs::rename(&tmp, dir.join("config.json"))
+        };
+        write().map_err(IpfsError::io("writing the %ipfs config"))
     }
 
     pub fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), IpfsError> {
@@ -82,7 +102,33 @@ impl IpfsConfig {
                 }
                 self.gateway = value.trim_end_matches('/').to_string();
             }
-            k => return Err(IpfsError::BadOption(format!("unknown config key {k:?}: use one of {}", KEYS.join(", ")))),
+            k if k.starts_with("pin.") => {
+                let (name, field) = k["pin.".len()..].rsplit_once('.').unwrap_or(("", ""));
+                if name.is_empty() {
+                    return Err(IpfsError::BadOption(format!(
+                        "config key {k:?}: use pin.NAME.endpoint or pin.NAME.token"
+                    )));
+                }
+                let entry = self.pin_services.entry(name.to_string()).or_default();
+                match field {
+                    "endpoint" => {
+                        crate::pinsvc::PinService::new(name, value, "x")?;
+                        entry.endpoint = value.trim_end_matches('/').to_string();
+                    }
+                    "token" => entry.token = Some(value.to_string()),
+                    _ => {
+                        return Err(IpfsError::BadOption(format!(
+                            "config key {k:?}: use pin.NAME.endpoint or pin.NAME.token"
+                        )));
+                    }
+                }
+            }
+            k => {
+                return Err(IpfsError::BadOption(format!(
+                    "unknown config key {k:?}: use one of {}, pin.NAME.endpoint, pin.NAME.token",
+                    KEYS.join(", ")
+                )));
+            }
         }
         Ok(())
     }
@@ -102,14 +148,24 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
         cfg.set(key, value).map_err(fail)?;
         cfg.save(&dir).map_err(fail)?;
     }
-    let j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "store": dir.display().to_string()});
-    let text = format!(
+    let services: serde_json::Map<String, serde_json::Value> = cfg
+        .pin_services
+        .iter()
+        .map(|(k, v)| {
+            (k.clone(), json!({"endpoint": v.endpoint, "token": if v.token.is_some() { "set" } else { "unset" }}))
+        })
+        .collect();
+    let j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "store": dir.display().to_string(), "pin_services": services});
+    let mut text = format!(
         "backend  {}\nkubo_url {}\ngateway  {}\nstore    {}",
         cfg.backend,
         cfg.kubo_url,
         cfg.gateway,
         dir.display()
     );
+    for (k, v) in &cfg.pin_services {
+        text.push_str(&format!("\npin:{k} {} (token {})", v.endpoint, if v.token.is_some() { "set" } else { "unset" }));
+    }
     let rows = [
         ("backend", html_escape(&cfg.backend)),
         ("kubo_url", html_escape(&cfg.kubo_url)),

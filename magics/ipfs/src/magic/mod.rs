@@ -59,6 +59,8 @@ pub(crate) enum Cmd {
 pub(crate) enum Target {
     Local,
     Kubo(String),
+    /// A remote pinning service by name.
+    Pin(String),
 }
 
 impl Target {
@@ -69,12 +71,16 @@ impl Target {
             "local" => Ok(Target::Local),
             "kubo" => Ok(Target::Kubo(cfg.kubo_url.clone())),
             s if s.starts_with("kubo=") => Ok(Target::Kubo(s["kubo=".len()..].to_string())),
-            s if s.starts_with("pin:") => Err(IpfsError::BadOption(format!(
-                "backend {s:?}: remote pinning services are not implemented yet; use --to local or --to kubo[=URL]"
-            ))),
-            s => Err(IpfsError::BadOption(format!("unknown backend {s:?}: use --to local or --to kubo[=URL]"))),
+            s if s.starts_with("pin:") && s.len() > 4 => Ok(Target::Pin(s[4..].to_string())),
+            s => Err(IpfsError::BadOption(format!("unknown backend {s:?}: use --to local, kubo[=URL] or pin:NAME"))),
         }
     }
+}
+
+pub(crate) fn not_a_source(service: &str) -> IpfsError {
+    IpfsError::BadOption(format!(
+        "pinning service {service:?} keeps pins but does not serve content to kelp: read with --to local or --to kubo[=URL]"
+    ))
 }
 
 pub(crate) fn fail(e: IpfsError) -> MagicError {
@@ -136,6 +142,27 @@ impl Magic for IpfsMagic {
             Cmd::Config(c) => config::run(c, ctx, cfg).await,
         }
     }
+}
+
+/// The pinning service `name`, from the session environment first, then the config.
+pub(crate) fn pin_service(name: &str, cfg: &IpfsConfig, ctx: &MagicContext) -> Result<crate::pinsvc::PinService> {
+    let key = crate::pinsvc::env_key(name);
+    let saved = cfg.pin_services.get(name);
+    let endpoint = ctx
+        .env
+        .get(&format!("KELP_PIN_{key}_ENDPOINT"))
+        .or_else(|| saved.map(|s| s.endpoint.clone()).filter(|e| !e.is_empty()))
+        .ok_or_else(|| {
+            fail(IpfsError::BadOption(format!(
+                "pinning service {name:?} is not configured: set KELP_PIN_{key}_ENDPOINT (and KELP_PIN_{key}_TOKEN) or run %ipfs config set pin.{name}.endpoint URL"
+            )))
+        })?;
+    let token = ctx
+        .env
+        .get(&format!("KELP_PIN_{key}_TOKEN"))
+        .or_else(|| saved.and_then(|s| s.token.clone()))
+        .unwrap_or_default();
+    crate::pinsvc::PinService::new(name, &endpoint, &token).map_err(fail)
 }
 
 pub(crate) fn open_store(ctx: &MagicContext) -> Result<crate::Store> {

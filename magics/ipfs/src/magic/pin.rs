@@ -1,8 +1,9 @@
 //! `%ipfs pin add|ls|rm`: pins in the embedded store, or on a Kubo node with `--to kubo`.
 
-use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store};
+use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store, pin_service};
 use crate::kubo::Kubo;
 use crate::parse_cid;
+use crate::pinsvc::PinRequest;
 use clap::Subcommand;
 use kelp_magic::{MagicContext, Output, Result, html_escape};
 use serde_json::json;
@@ -15,21 +16,21 @@ pub(crate) enum PinCmd {
         /// A name for the pin.
         #[arg(long)]
         name: Option<String>,
-        /// local (default) or kubo[=URL].
-        #[arg(long, value_name = "local|kubo[=URL]")]
+        /// local (default), kubo[=URL] or pin:NAME.
+        #[arg(long, value_name = "local|kubo[=URL]|pin:NAME")]
         to: Option<String>,
     },
     /// List pins.
     Ls {
-        /// local (default) or kubo[=URL].
-        #[arg(long, value_name = "local|kubo[=URL]")]
+        /// local (default), kubo[=URL] or pin:NAME.
+        #[arg(long, value_name = "local|kubo[=URL]|pin:NAME")]
         to: Option<String>,
     },
     /// Remove a pin (gc then frees its blocks).
     Rm {
         cid: String,
-        /// local (default) or kubo[=URL].
-        #[arg(long, value_name = "local|kubo[=URL]")]
+        /// local (default), kubo[=URL] or pin:NAME.
+        #[arg(long, value_name = "local|kubo[=URL]|pin:NAME")]
         to: Option<String>,
     },
 }
@@ -45,6 +46,22 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                     blocking(move || store.pin(&cid, n.as_deref())).await?;
                 }
                 Target::Kubo(url) => Kubo::new(&url).map_err(fail)?.pin_add(&cid.to_string()).await.map_err(fail)?,
+                Target::Pin(svc_name) => {
+                    let svc = pin_service(&svc_name, cfg, ctx)?;
+                    let req = PinRequest {
+                        cid: cid.to_string(),
+                        name: name.clone(),
+                        origins: vec![],
+                        meta: Default::default(),
+                    };
+                    let st = svc.add(&req).await.map_err(fail)?;
+                    let c = cid.to_string();
+                    let j = json!({"cid": c, "pinned": st.status == "pinned", "name": name, "service": svc_name,
+                        "requestid": st.requestid, "status": st.status});
+                    let text = format!("pin of {c} requested at {svc_name}: {} ({})", st.status, st.requestid);
+                    let rows = [("CID", cid_html(&c, &cfg.gateway)), ("status", html_escape(&st.status))];
+                    return Ok(bundle(text, "%ipfs pin add --to pin", &rows, j));
+                }
             }
             let c = cid.to_string();
             let j = json!({"cid": c, "pinned": true, "name": name});
@@ -60,6 +77,14 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                 Target::Kubo(url) => {
                     Kubo::new(&url).map_err(fail)?.pin_rm(&cid.to_string()).await.map_err(fail)?;
                     true
+                }
+                Target::Pin(svc_name) => {
+                    let svc = pin_service(&svc_name, cfg, ctx)?;
+                    let found = svc.list(Some(&cid.to_string())).await.map_err(fail)?;
+                    for p in &found.results {
+                        svc.remove(&p.requestid).await.map_err(fail)?;
+                    }
+                    !found.results.is_empty()
                 }
             };
             let c = cid.to_string();
@@ -85,6 +110,16 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                     .into_iter()
                     .map(|(cid, ty)| json!({"cid": cid, "type": ty}))
                     .collect(),
+                Target::Pin(svc_name) => {
+                    let svc = pin_service(&svc_name, cfg, ctx)?;
+                    svc.list(None)
+                        .await
+                        .map_err(fail)?
+                        .results
+                        .into_iter()
+                        .map(|p| json!({"cid": p.pin.cid, "name": p.pin.name, "status": p.status, "requestid": p.requestid, "created": p.created}))
+                        .collect()
+                }
             };
             let cids: Vec<String> = pins.iter().map(|p| p["cid"].as_str().unwrap_or("").to_string()).collect();
             let text = if cids.is_empty() { "no pins".to_string() } else { cids.join("\n") };

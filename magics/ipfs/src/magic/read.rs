@@ -67,6 +67,7 @@ pub(crate) async fn cat(a: CatArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
                 _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled("reading from Kubo".into())),
             }
         }
+        Target::Pin(n) => return Err(fail(super::not_a_source(&n))),
     };
     let shown = &bytes[..bytes.len().min(SHOW_MAX)];
     let text = std::str::from_utf8(shown).ok();
@@ -89,8 +90,10 @@ pub(crate) async fn get(a: GetArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     let out = ctx.resolve(&a.output);
     let store = open_store(ctx)?;
     let target = Target::parse(a.to.as_deref(), cfg).map_err(fail)?;
-    if let Target::Kubo(url) = &target {
-        super::car::fetch_from_kubo(&store, &cid, url, ctx).await?;
+    match &target {
+        Target::Kubo(url) => super::car::fetch_from_kubo(&store, &cid, url, ctx).await?,
+        Target::Pin(n) => return Err(fail(super::not_a_source(n))),
+        Target::Local => {}
     }
     let (c, o, s) = (cid, out.clone(), store.clone());
     let st = blocking(move || exporter::stat(&s, &c)).await?;
