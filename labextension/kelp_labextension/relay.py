@@ -15,7 +15,7 @@ import asyncio
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 #: Wallet calls a kernel may ask for (EIP-1193 method names).
