@@ -42,6 +42,19 @@ export function decodeMessage(hex: unknown): string | null {
   }
 }
 
+/** A 0x wei quantity as decimal ether, exactly (no float rounding). */
+export function formatEther(hex: unknown): string {
+  let wei: bigint;
+  try {
+    wei = BigInt(typeof hex === 'string' || typeof hex === 'number' ? hex : 0);
+  } catch {
+    return String(hex);
+  }
+  const unit = BigInt('1000000000000000000');
+  const frac = (wei % unit).toString().padStart(18, '0').replace(/0+$/, '');
+  return `${wei / unit}${frac ? '.' + frac : ''} ETH`;
+}
+
 /** Rows shown for a request: the kernel's summary, then what the wallet will actually be given. */
 export function describe(req: IRelayRequest): [string, string][] {
   const rows: [string, string][] = [];
@@ -55,6 +68,10 @@ export function describe(req: IRelayRequest): [string, string][] {
   if (req.kind === 'eth_sendTransaction' && p[0]) {
     const tx = p[0];
     rows.push(['To', String(tx.to ?? '(contract creation)')]);
+    rows.push(['Sends', formatEther(tx.value ?? '0x0')]);
+    if (tx.gas) {
+      rows.push(['Gas limit', String(parseInt(tx.gas, 16))]);
+    }
     if (tx.data && tx.data !== '0x') {
       rows.push(['Call data', `${String(tx.data).slice(0, 10)}… (${(String(tx.data).length - 2) / 2} bytes)`]);
     }

@@ -96,6 +96,8 @@ test('status bar connects the EIP-6963 wallet; Approve mines the tx, Reject answ
     assert.ok(text.includes(want), `dialog lacks ${want}:\n${text}`);
   }
   assert.match(await page.locator('.jp-Dialog-header').innerText(), /Send a transaction/);
+  // What the wallet will really be asked to send, decoded from the tx itself (not the kernel's summary).
+  assert.equal(await dialog.locator('.kelp-Summary-sends').innerText(), '1.5 ETH');
   await page.screenshot({ path: path.join(OUT, 'request-dialog.png') });
   const pending = answerOf(id1);
   await page.locator('.jp-Dialog button.kelp-approve').click();
@@ -162,7 +164,7 @@ test('status bar connects the EIP-6963 wallet; Approve mines the tx, Reject answ
   await context.close();
 });
 
-test('standalone signing page (no Lab extension needed) signs typed data', { timeout: 120000 }, async () => {
+test('standalone signing page (no Lab extension needed) signs typed data and sends a tx', { timeout: 120000 }, async () => {
   const context = await walletContext(browser, anvil.url, seen);
   const page = await context.newPage();
   await page.goto(`${lab.url}/kelp/relay/sign?token=${lab.token}`);
@@ -191,6 +193,16 @@ test('standalone signing page (no Lab extension needed) signs typed data', { tim
   const types = { Order: typed.types.Order };
   assert.equal(ethers.verifyTypedData(typed.domain, types, typed.message, done.result), ACCOUNT0);
   await page.locator('.kelp-outcome', { hasText: 'Done' }).waitFor();
+
+  // A transaction through the page: it shows what is really sent, and Approve mines it.
+  const idTx = await make(txRequest(ethers.parseEther('0.25'), 'transfer (standalone page)'));
+  const txBox = page.locator('.kelp-request', { hasText: 'transfer (standalone page)' });
+  await txBox.waitFor({ timeout: 35000 });
+  assert.ok((await txBox.innerText()).includes('0.25 ETH'));
+  const pendingTx = answerOf(idTx);
+  await txBox.locator('.kelp-approve').click();
+  const doneTx = await pendingTx;
+  assert.equal((await rpc(anvil.url, 'eth_getTransactionReceipt', [doneTx.result])).status, '0x1');
   await context.close();
 });
 

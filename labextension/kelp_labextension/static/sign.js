@@ -83,6 +83,14 @@
       const v = req.summary[key];
       if (v !== undefined && v !== null) rows.push([key, typeof v === 'string' ? v : JSON.stringify(v)]);
     }
+    if (req.kind === 'eth_sendTransaction' && req.params[0]) {
+      // What the wallet will really send, decoded from the transaction itself.
+      const tx = req.params[0];
+      const wei = BigInt(tx.value || '0x0');
+      const unit = BigInt('1000000000000000000');
+      const frac = (wei % unit).toString().padStart(18, '0').replace(/0+$/, '');
+      rows.push(['to', tx.to || '(contract creation)'], ['sends', `${wei / unit}${frac ? '.' + frac : ''} ETH`]);
+    }
     rows.push(['expires', new Date(req.expires_at * 1000).toLocaleTimeString()]);
     for (const [k, v] of rows) {
       const tr = table.insertRow();
