@@ -1,1 +1,59 @@
-//! kelp-ocean: under construction (see the issue tracker).
+//! kelp-ocean: Ocean Protocol from a notebook cell — a one-command devnet with the real Ocean v4
+//! contracts, signers (ARCHITECTURE Seam 3), and (next) the local node, `%publish`, `%ocean` and
+//! `%wallet`.
+//!
+//! Modules:
+//! - [`tools`]: finding anvil and the `@oceanprotocol/contracts` artifacts;
+//! - [`contracts`]: the Solidity interfaces kelp calls;
+//! - [`addresses`]: Ocean's `address.json` format;
+//! - [`chain`]: RPC connections, sending through a signer, errors decoded for people;
+//! - [`signer`]: the [`signer::Signer`] trait and [`signer::LocalKeySigner`];
+//! - [`devnet`]: anvil + deploy + snapshots + recorded processes;
+//! - [`magics`]: the `Magic` implementations.
+//!
+//! # JSON schemas (`application/json` of each magic)
+//!
+//! `%devnet up` / `%devnet reset` (value bound: the RPC URL):
+//! `{"network": "development", "running": true, "start": "cold"|"warm"|"running", "elapsed_ms": u64,
+//!   "rpc_url": str, "chain_id": u64, "anvil_pid": u32, "node_pid": u32|null, "node_url": str|null, "address_file": path,
+//!   "addresses": <address.json entry>, "deploy_gas": {step: gas}}`
+//!
+//! `%devnet status` (value bound: the RPC URL when running):
+//! `{"network", "running": bool, "rpc_url", "chain_id", "block": u64|null, "anvil_pid", "node_url",
+//!   "address_file", "addresses": <entry>|null}`
+//!
+//! `%devnet down`: `{"running": false, "was_running": bool, "saved": bool}`
+//!
+//! An `address.json` entry: `{"chainId", "Ocean", "OPFCommunityFeeCollector", "Router", "FixedPrice",
+//! "Dispenser", "ERC721Factory", "ERC721Template": {"1"}, "ERC20Template": {"1", "2"}, "poolTemplate",
+//! "startBlock"}` — the format of `@oceanprotocol/contracts/addresses/address.json`.
+
+pub mod addresses;
+pub mod chain;
+pub mod consume;
+pub mod contracts;
+pub mod ddo;
+pub mod devnet;
+pub mod error;
+mod fsutil;
+pub mod journal;
+pub mod magics;
+pub mod network;
+pub mod node;
+pub mod publish;
+pub mod signer;
+pub mod tools;
+
+pub use error::{OceanError, Result};
+
+use std::sync::Arc;
+
+/// The magics of this family, for the kernel's registry.
+pub fn magics() -> Vec<Arc<dyn kelp_magic::Magic>> {
+    vec![
+        Arc::new(magics::devnet::DevnetMagic),
+        Arc::new(magics::publish::PublishMagic),
+        Arc::new(magics::ocean::OceanMagic),
+        Arc::new(magics::wallet::WalletMagic),
+    ]
+}

@@ -1,0 +1,199 @@
+//! Consuming an asset (REFERENCE §4.4): get one datatoken (dispenser, or buy from the fixed-rate
+//! exchange after approving the base token), `startOrder` with the node's signed provider fee,
+//! then download with a signed request that proves the order.
+
+use crate::chain;
+use crate::contracts::{ConsumeMarketFee, IDispenser, IERC20, IERC20Template, IFixedRateExchange};
+use crate::error::{OceanError, Result};
+use crate::journal::TxRecord;
+use crate::network::Network;
+use crate::node::client::NodeClient;
+use crate::signer::{Signer, TxSummary};
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, U256, utils::format_ether};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use serde::Serialize;
+use std::time::Duration;
+
+const TX_TIMEOUT: Duration = Duration::from_secs(120);
+/// One datatoken (18 decimals).
+pub const ONE: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
+
+/// What `get` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Got {
+    pub did: String,
+    pub bytes: Vec<u8>,
+    pub datatoken: Address,
+    /// `dispenser`, `fixed-rate` or `held` (the consumer already had a datatoken).
+    pub acquired: &'static str,
+    /// Base-token amount paid (wei), for fixed-rate purchases.
+    pub paid: Option<U256>,
+    pub order_tx: alloy::primitives::TxHash,
+    pub txs: Vec<TxRecord>,
+}
+
+async fn send<C: SolCall>(
+    net: &Network,
+    signer: &dyn Signer,
+    to: Address,
+    call: C,
+    summary: TxSummary,
+    txs: &mut Vec<TxRecord>,
+) -> Result<()> {
+    let tx = TransactionRequest::default().with_to(to).with_input(call.abi_encode());
+    let r = chain::transact(signer, &net.provider, tx, &summary, TX_TIMEOUT).await?;
+    txs.push(TxRecord { label: summary.method.clone(), hash: r.transaction_hash, gas: Some(r.gas_used) });
+    Ok(())
+}
+
+/// Get file `file_index` of `did`'s access service as `signer`.
+pub async fn get(
+    net: &Network,
+    signer: &dyn Signer,
+    did: &str,
+    file_index: usize,
+    step: &mut (dyn FnMut(&str) + Send),
+) -> Result<Got> {
+    let node_url =
+        net.node_url.clone().ok_or_else(|| OceanError::input(format!("no Ocean node for network {}", net.name)))?;
+    let node = NodeClient::new(&node_url);
+    let me = signer.address().await?;
+    let ddo = node
+        .ddo(did)
+        .await?
+        .ok_or_else(|| OceanError::input(format!("{did} is not known to the node at {node_url}")))?;
+    let svc = ddo["services"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["type"] == "access"))
+        .cloned()
+        .ok_or_else(|| OceanError::input(format!("{did} has no access service")))?;
+    let service_id = svc["id"].as_str().unwrap_or("0").to_string();
+    let service_index =
+        ddo["services"].as_array().and_then(|s| s.iter().position(|x| x["id"] == svc["id"])).unwrap_or(0);
+    let dt: Address = svc["datatokenAddress"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| OceanError::input("the DDO's service has no datatoken"))?;
+    let token = IERC20Template::new(dt, &net.provider);
+    let rpc_err = |e: alloy::contract::Error| OceanError::Rpc(e.to_string());
+    let mut txs = Vec::new();
+    let mut paid = None;
+    let balance = token.balanceOf(me).call().await.map_err(rpc_err)?;
+    let acquired = if balance >= ONE {
+        "held"
+    } else if let Some(dispenser) = token.getDispensers().call().await.map_err(rpc_err)?.first().copied() {
+        step("getting a datatoken from the dispenser");
+        let summary =
+            TxSummary::call(net.chain_id, "Dispenser", dispenser, "dispense").arg("datatoken", dt).arg("amount", "1");
+        send(
+            net,
+            signer,
+            dispenser,
+            IDispenser::dispenseCall { datatoken: dt, amount: ONE, destination: me },
+            summary,
+            &mut txs,
+        )
+        .await?;
+        "dispenser"
+    } else if let Some(fre) = token.getFixedRates().call().await.map_err(rpc_err)?.first().cloned() {
+        step("buying a datatoken");
+        let ex = IFixedRateExchange::new(fre.contractAddress, &net.provider);
+        let quote = ex.calcBaseInGivenOutDT(fre.id, ONE, U256::ZERO).call().await.map_err(rpc_err)?;
+        let cost = quote.baseTokenAmount;
+        let base = net.addresses.ocean;
+        let have = IERC20::new(base, &net.provider).balanceOf(me).call().await.map_err(rpc_err)?;
+        if have < cost {
+            return Err(OceanError::NoFunds(format!(
+                "the datatoken costs {} OCEAN, the account {me} has {}",
+                format_ether(cost),
+                format_ether(have)
+            )));
+        }
+        let s = TxSummary::call(net.chain_id, "OCEAN", base, "approve")
+            .arg("spender", fre.contractAddress)
+            .arg("amount", format!("{} OCEAN", format_ether(cost)));
+        send(net, signer, base, IERC20::approveCall { spender: fre.contractAddress, amount: cost }, s, &mut txs)
+            .await?;
+        let s = TxSummary::call(net.chain_id, "FixedRateExchange", fre.contractAddress, "buyDT")
+            .arg("datatokens", "1")
+            .arg("max OCEAN", format_ether(cost));
+        let call = IFixedRateExchange::buyDTCall {
+            exchangeId: fre.id,
+            datatokenAmount: ONE,
+            maxBaseTokenAmount: cost,
+            consumeMarketAddress: Address::ZERO,
+            consumeMarketSwapFeeAmount: U256::ZERO,
+        };
+        send(net, signer, fre.contractAddress, call, s, &mut txs).await?;
+        paid = Some(cost);
+        "fixed-rate"
+    } else {
+        return Err(OceanError::input(format!(
+            "{did} has no dispenser or exchange; ask the publisher for a datatoken"
+        )));
+    };
+    step("ordering");
+    let init = node.initialize(did, &service_id, me).await?;
+    let fee = init.provider_fee.to_contract()?;
+    let s = TxSummary::call(net.chain_id, format!("datatoken {dt}"), dt, "startOrder")
+        .arg("consumer", me)
+        .arg("serviceIndex", service_index)
+        .arg("providerFee", format!("{} wei", fee.providerFeeAmount));
+    let call = IERC20Template::startOrderCall {
+        consumer: me,
+        serviceIndex: U256::from(service_index),
+        _providerFee: fee,
+        _consumeMarketFee: ConsumeMarketFee {
+            consumeMarketFeeAddress: Address::ZERO,
+            consumeMarketFeeToken: Address::ZERO,
+            consumeMarketFeeAmount: U256::ZERO,
+        },
+    };
+    send(net, signer, dt, call, s, &mut txs).await?;
+    let order_tx = txs.last().map(|t| t.hash).unwrap_or_default();
+    step("downloading");
+    let bytes = node.download(signer, did, &service_id, order_tx, file_index).await?;
+    Ok(Got { did: did.to_string(), bytes, datatoken: dt, acquired, paid, order_tx, txs })
+}
+
+/// What `collect` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Collected {
+    pub datatoken: Address,
+    /// Base-token amount moved from the exchange to the datatoken's payment collector (wei).
+    pub amount: U256,
+    pub to: Address,
+    pub tx: Option<alloy::primitives::TxHash>,
+}
+
+/// Move the base tokens a fixed-rate exchange holds for `did` to the datatoken's payment
+/// collector (the publisher by default). Anyone may call it; the tokens go to the collector.
+pub async fn collect(net: &Network, signer: &dyn Signer, dt: Address) -> Result<Collected> {
+    let token = IERC20Template::new(dt, &net.provider);
+    let rpc_err = |e: alloy::contract::Error| OceanError::Rpc(e.to_string());
+    let to = token.getPaymentCollector().call().await.map_err(rpc_err)?;
+    let Some(fre) = token.getFixedRates().call().await.map_err(rpc_err)?.first().cloned() else {
+        return Err(OceanError::input("this asset has no fixed-rate exchange: nothing to collect"));
+    };
+    let ex = IFixedRateExchange::new(fre.contractAddress, &net.provider);
+    let amount = ex.getExchange(fre.id).call().await.map_err(rpc_err)?.btBalance;
+    if amount.is_zero() {
+        return Ok(Collected { datatoken: dt, amount, to, tx: None });
+    }
+    let s = TxSummary::call(net.chain_id, "FixedRateExchange", fre.contractAddress, "collectBT")
+        .arg("amount", format!("{} OCEAN", format_ether(amount)))
+        .arg("to", to);
+    let mut txs = Vec::new();
+    send(
+        net,
+        signer,
+        fre.contractAddress,
+        IFixedRateExchange::collectBTCall { exchangeId: fre.id, amount },
+        s,
+        &mut txs,
+    )
+    .await?;
+    Ok(Collected { datatoken: dt, amount, to, tx: txs.first().map(|t| t.hash) })
+}

@@ -1,0 +1,42 @@
+//! The magics of the Ocean family and what they share: `%devnet` (here and in `devnet.rs`);
+//! `%publish`, `%ocean` and `%wallet` come next.
+
+pub mod devnet;
+pub mod ocean;
+pub mod publish;
+pub mod session;
+pub mod wallet;
+
+use kelp_magic::{MagicContext, Progress};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Run `fut` while a progress line shows `label` and the seconds elapsed (shown only if the
+/// work outlasts the progress delay).
+pub async fn with_progress<T>(ctx: &MagicContext, label: &str, fut: impl Future<Output = T>) -> T {
+    let mut p = Progress::items(ctx, label.to_string(), None);
+    let start = Instant::now();
+    tokio::pin!(fut);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            out = &mut fut => {
+                p.finish(&format!("{label}: done in {:.1}s", start.elapsed().as_secs_f64()));
+                return out;
+            }
+            _ = tick.tick() => p.set_label(format!("{label} ({:.0}s)", start.elapsed().as_secs_f64())),
+        }
+    }
+}
+
+/// Add a local file to kelp's IPFS block store and return its CID.
+///
+/// kelp-ipfs' `Store` is being built concurrently; until this crate depends on it, a path is
+/// refused with a clear line and a CID (from `%ipfs add`) is the way to publish.
+pub fn ipfs_add(_ctx: &MagicContext, path: &std::path::Path) -> Result<String, crate::OceanError> {
+    Err(crate::OceanError::input(format!(
+        "{}: publishing a local path needs the IPFS store, not wired in this build; run `%ipfs add {}` and publish the CID",
+        path.display(),
+        path.display()
+    )))
+}

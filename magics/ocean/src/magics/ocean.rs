@@ -1,0 +1,248 @@
+//! `%ocean get|show|assets|price`: find and consume Ocean assets.
+
+use super::{session, with_progress};
+use crate::consume;
+use crate::contracts::{IERC20Template, IFixedRateExchange};
+use crate::error::OceanError;
+use crate::node::client::NodeClient;
+use alloy::primitives::utils::format_ether;
+use async_trait::async_trait;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use kelp_magic::{Magic, MagicCall, MagicContext, Output, Result, RustValue, html_escape, parse_args};
+use serde_json::{Value, json};
+
+#[derive(Parser, Debug)]
+#[command(name = "ocean", about = "Find, price and consume Ocean assets")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Net {
+    /// devnet (default), an Ocean network name, or an RPC URL.
+    #[arg(long, global = true)]
+    network: Option<String>,
+    /// Devnet test account to act as (0..9).
+    #[arg(long, global = true)]
+    account: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Get a datatoken (dispenser or purchase), order, and download the file.
+    Get {
+        did: String,
+        /// Where to write the file (default: the DID's hex in the working directory).
+        #[arg(short, long)]
+        output: Option<String>,
+        #[command(flatten)]
+        net: Net,
+    },
+    /// Show an asset's DDO.
+    Show {
+        did: String,
+        #[command(flatten)]
+        net: Net,
+    },
+    /// List assets: all, mine, or matching words.
+    Assets {
+        /// Only assets published by the signing account.
+        #[arg(long)]
+        mine: bool,
+        /// Words to look for in name, description and tags.
+        #[arg(long)]
+        text: Option<String>,
+        #[command(flatten)]
+        net: Net,
+    },
+    /// Move the OCEAN a fixed-rate exchange holds for an asset to its payment collector.
+    Collect {
+        did: String,
+        #[command(flatten)]
+        net: Net,
+    },
+    /// The price of one datatoken of an asset.
+    Price {
+        did: String,
+        #[command(flatten)]
+        net: Net,
+    },
+}
+
+/// The `%ocean` magic.
+#[derive(Debug, Default)]
+pub struct OceanMagic;
+
+fn check_did(did: &str) -> std::result::Result<(), OceanError> {
+    let hex = did.strip_prefix("did:op:").unwrap_or("");
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(OceanError::input(format!("`{did}` is not an Ocean DID (did:op: + 64 hex digits)")))
+    }
+}
+
+#[async_trait]
+impl Magic for OceanMagic {
+    fn name(&self) -> &'static str {
+        "ocean"
+    }
+    fn summary(&self) -> &'static str {
+        "find, price and consume Ocean assets (get, show, assets, price)"
+    }
+    fn command(&self) -> clap::Command {
+        Cli::command()
+    }
+    async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {
+        let cli: Cli = parse_args(self.command(), &call)?;
+        match cli.cmd {
+            Cmd::Get { did, output, net } => {
+                check_did(&did)?;
+                let network = with_progress(ctx, "connecting", session::network(ctx, net.network.as_deref())).await?;
+                let signer = session::signer(ctx, &network, net.account)?;
+                let out_path =
+                    ctx.resolve(output.unwrap_or_else(|| did.trim_start_matches("did:op:")[..16].to_string()));
+                let mut progress = kelp_magic::Progress::items(ctx, "getting", Some(3));
+                let mut n = 0;
+                let mut step = |label: &str| {
+                    n += 1;
+                    progress.set_label(format!("getting: {label}"));
+                    progress.set(n);
+                };
+                let got = consume::get(&network, signer.as_ref(), &did, 0, &mut step).await?;
+                progress.finish("downloaded");
+                crate::fsutil::write_atomic(&out_path, &got.bytes)?;
+                let sha = alloy::hex::encode(crate::ddo::sha256(&got.bytes));
+                let txs: Vec<_> =
+                    got.txs.iter().map(|t| json!({"label": t.label, "hash": t.hash, "gas": t.gas})).collect();
+                let j = json!({"did": did, "path": out_path, "size": got.bytes.len(), "sha256": sha,
+                    "datatoken": got.datatoken, "acquired": got.acquired, "paid": got.paid.map(|p| p.to_string()),
+                    "order_tx": got.order_tx, "txs": txs});
+                let text = format!(
+                    "{} bytes of {did} → {} ({}, order {})",
+                    got.bytes.len(),
+                    out_path.display(),
+                    got.acquired,
+                    got.order_tx
+                );
+                Ok(Output::text(text.clone())
+                    .with_html(format!("<span>{}</span>", html_escape(&text)))
+                    .with_json(j)
+                    .with_value(RustValue::path(&out_path)))
+            }
+            Cmd::Show { did, net } => {
+                check_did(&did)?;
+                let (node, _) = node_for(ctx, &net).await?;
+                let ddo = node
+                    .ddo(&did)
+                    .await?
+                    .ok_or_else(|| OceanError::input(format!("{did} is not known to the node at {}", node.url())))?;
+                let m = &ddo["metadata"];
+                let text = format!(
+                    "{} ({}) by {}\nDID {did}\nNFT {}\n{}",
+                    m["name"].as_str().unwrap_or("?"),
+                    m["type"].as_str().unwrap_or("?"),
+                    m["author"].as_str().unwrap_or("?"),
+                    ddo["nftAddress"].as_str().unwrap_or("?"),
+                    m["description"].as_str().unwrap_or("")
+                );
+                Ok(Output::text(text.clone()).with_html(format!("<pre>{}</pre>", html_escape(&text))).with_json(ddo))
+            }
+            Cmd::Assets { mine, text, net } => {
+                let (node, network) = node_for(ctx, &net).await?;
+                let mut body = json!({});
+                if let Some(t) = &text {
+                    body["text"] = json!(t);
+                }
+                if mine {
+                    let me = session::signer(ctx, &network, net.account)?.address().await?;
+                    body["query"] = json!({"term": {"nft.owner": me.to_string()}});
+                }
+                let found = node.query(&body).await?;
+                let rows: Vec<Value> = found.iter().map(|d| json!({"did": d["id"], "name": d["metadata"]["name"], "type": d["metadata"]["type"], "nft": d["nftAddress"], "owner": d["nft"]["owner"]})).collect();
+                let text = if rows.is_empty() {
+                    "no assets".to_string()
+                } else {
+                    rows.iter()
+                        .map(|r| {
+                            format!(
+                                "{}  {}  {}",
+                                r["did"].as_str().unwrap_or(""),
+                                r["type"].as_str().unwrap_or(""),
+                                r["name"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                Ok(Output::text(text.clone())
+                    .with_html(format!("<pre>{}</pre>", html_escape(&text)))
+                    .with_json(json!({"assets": rows})))
+            }
+            Cmd::Collect { did, net } => {
+                let (network, dt) = asset_datatoken(ctx, &net, &did).await?;
+                let signer = session::signer(ctx, &network, net.account)?;
+                let c = consume::collect(&network, signer.as_ref(), dt).await?;
+                let text = match c.tx {
+                    Some(tx) => format!("collected {} OCEAN to {} (tx {tx})", format_ether(c.amount), c.to),
+                    None => "nothing to collect".to_string(),
+                };
+                Ok(Output::text(text).with_json(
+                    json!({"did": did, "datatoken": dt, "amount": c.amount.to_string(), "to": c.to, "tx": c.tx}),
+                ))
+            }
+            Cmd::Price { did, net } => {
+                let (network, dt) = asset_datatoken(ctx, &net, &did).await?;
+                let token = IERC20Template::new(dt, &network.provider);
+                let rpc = |e: alloy::contract::Error| OceanError::Rpc(e.to_string());
+                let (kind, amount) = if !token.getDispensers().call().await.map_err(rpc)?.is_empty() {
+                    ("free", None)
+                } else if let Some(f) = token.getFixedRates().call().await.map_err(rpc)?.first().cloned() {
+                    let q = IFixedRateExchange::new(f.contractAddress, &network.provider)
+                        .calcBaseInGivenOutDT(f.id, consume::ONE, alloy::primitives::U256::ZERO)
+                        .call()
+                        .await
+                        .map_err(rpc)?;
+                    ("fixed", Some(q.baseTokenAmount))
+                } else {
+                    ("none", None)
+                };
+                let text = match amount {
+                    Some(a) => format!("{} OCEAN per datatoken (fees included)", format_ether(a)),
+                    None if kind == "free" => "free (dispenser)".into(),
+                    None => "not for sale".into(),
+                };
+                Ok(Output::text(text.clone()).with_json(json!({"did": did, "datatoken": dt, "pricing": kind, "amount": amount.map(|a| a.to_string()), "amount_ocean": amount.map(format_ether)})))
+            }
+        }
+    }
+}
+
+async fn node_for(
+    ctx: &MagicContext,
+    net: &Net,
+) -> std::result::Result<(NodeClient, crate::network::Network), OceanError> {
+    let network = session::network(ctx, net.network.as_deref()).await?;
+    let url = network
+        .node_url
+        .clone()
+        .ok_or_else(|| OceanError::input(format!("no Ocean node for {}; set $KELP_OCEAN_NODE_URL", network.name)))?;
+    Ok((NodeClient::new(&url), network))
+}
+
+/// The network and the access service's datatoken of `did`.
+async fn asset_datatoken(
+    ctx: &MagicContext,
+    net: &Net,
+    did: &str,
+) -> std::result::Result<(crate::network::Network, alloy::primitives::Address), OceanError> {
+    check_did(did)?;
+    let (node, network) = node_for(ctx, net).await?;
+    let ddo = node.ddo(did).await?.ok_or_else(|| OceanError::input(format!("{did} is not known to the node")))?;
+    let dt = ddo["services"][0]["datatokenAddress"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| OceanError::input("the DDO has no datatoken"))?;
+    Ok((network, dt))
+}

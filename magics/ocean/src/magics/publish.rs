@@ -1,0 +1,216 @@
+//! `%publish PATH|CID|URL --name …`: publish a dataset or algorithm as an Ocean data NFT +
+//! datatoken, free or priced (see [`crate::publish`]).
+
+use super::{session, with_progress};
+use crate::error::OceanError;
+use crate::journal::Journal;
+use crate::publish::{self, AssetType, Container, FileRef, Price, PublishSpec, Published};
+use alloy::primitives::{Address, utils::parse_units};
+use async_trait::async_trait;
+use clap::{CommandFactory, Parser, ValueEnum};
+use kelp_magic::{Magic, MagicCall, MagicContext, Output, Result, RustValue, html_escape, parse_args};
+use serde_json::json;
+
+#[derive(Parser, Debug)]
+#[command(name = "publish", about = "Publish a file (path, IPFS CID or URL) as an Ocean data NFT + datatoken")]
+struct Cli {
+    /// A local path (added to IPFS first), an IPFS CID, or an http(s) URL.
+    source: String,
+    /// The asset's name.
+    #[arg(long)]
+    name: String,
+    #[arg(long = "type", value_enum, default_value_t = Kind::Dataset)]
+    kind: Kind,
+    /// `free`, or the price of one datatoken: `N` (OCEAN) or `N:TOKEN` (OCEAN or a token address).
+    #[arg(long, default_value = "free", allow_hyphen_values = true)]
+    price: String,
+    #[arg(long)]
+    license: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// Comma-separated tags.
+    #[arg(long, value_delimiter = ',')]
+    tags: Vec<String>,
+    /// devnet (default), an Ocean network name, or an RPC URL.
+    #[arg(long)]
+    network: Option<String>,
+    /// Devnet test account to publish from (0..9).
+    #[arg(long)]
+    account: Option<usize>,
+    /// Publish a new asset even if the same one was already published.
+    #[arg(long = "new")]
+    again: bool,
+    /// Algorithm container image (with --type algorithm).
+    #[arg(long, default_value = "python")]
+    image: String,
+    #[arg(long = "image-tag", default_value = "3.11-slim")]
+    image_tag: String,
+    #[arg(long, default_value = "python $ALGO")]
+    entrypoint: String,
+    /// `sha256:…` digest of the image.
+    #[arg(long, default_value = "")]
+    checksum: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Kind {
+    Dataset,
+    Algorithm,
+}
+
+/// Parse `free`, `N` or `N:TOKEN` (OCEAN or an address); `ocean` is the network's OCEAN.
+pub fn parse_price(s: &str, ocean: Address) -> std::result::Result<Price, OceanError> {
+    let bad = || OceanError::input(format!("bad price `{s}`: use free, N or N:TOKEN (e.g. 3 or 2.5:OCEAN)"));
+    if s.eq_ignore_ascii_case("free") {
+        return Ok(Price::Free);
+    }
+    let (n, token) = s.split_once(':').unwrap_or((s, "OCEAN"));
+    let decimal = !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.') && n.matches('.').count() <= 1;
+    if !decimal || n == "." {
+        return Err(bad());
+    }
+    let token = if token.eq_ignore_ascii_case("ocean") { ocean } else { token.parse().map_err(|_| bad())? };
+    let amount = parse_units(n, 18).map_err(|_| bad())?.get_absolute();
+    if amount.is_zero() {
+        return Err(OceanError::input("a price of 0 is not a price; use --price free"));
+    }
+    Ok(Price::Fixed { amount, token })
+}
+
+/// Whether `s` looks like an IPFS CID (v0 `Qm…` or v1 base32 `b…`).
+pub fn looks_like_cid(s: &str) -> bool {
+    (s.len() == 46 && s.starts_with("Qm") && s.chars().all(|c| c.is_ascii_alphanumeric()))
+        || (s.len() > 50 && s.starts_with('b') && s.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)))
+}
+
+/// The `%publish` magic.
+#[derive(Debug, Default)]
+pub struct PublishMagic;
+
+#[async_trait]
+impl Magic for PublishMagic {
+    fn name(&self) -> &'static str {
+        "publish"
+    }
+    fn summary(&self) -> &'static str {
+        "publish a file as an Ocean data NFT + datatoken (free or priced)"
+    }
+    fn command(&self) -> clap::Command {
+        Cli::command()
+    }
+    async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {
+        let cli: Cli = parse_args(self.command(), &call)?;
+        if cli.name.trim().is_empty() {
+            return Err(OceanError::input("--name is empty; give the asset a name").into());
+        }
+        let file = source_file(ctx, &cli.source)?;
+        let net = with_progress(ctx, "connecting", session::network(ctx, cli.network.as_deref())).await?;
+        let price = parse_price(&cli.price, net.addresses.ocean)?;
+        let signer = session::signer(ctx, &net, cli.account)?;
+        let kind = match cli.kind {
+            Kind::Dataset => AssetType::Dataset,
+            Kind::Algorithm => AssetType::Algorithm,
+        };
+        let container = matches!(kind, AssetType::Algorithm).then(|| Container {
+            image: cli.image.clone(),
+            tag: cli.image_tag.clone(),
+            entrypoint: cli.entrypoint.clone(),
+            checksum: cli.checksum.clone(),
+        });
+        let spec = PublishSpec {
+            name: cli.name.clone(),
+            kind,
+            price,
+            file,
+            description: cli.description.clone(),
+            license: cli.license.clone(),
+            tags: cli.tags.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+            container,
+            salt: cli.again.then(|| chrono::Utc::now().to_rfc3339()),
+        };
+        let journal = Journal::new(&ctx.config.dir("ocean"));
+        let mut progress = kelp_magic::Progress::items(ctx, "publishing", Some(3));
+        let mut n = 0;
+        let mut step = |label: &str| {
+            progress.set_label(format!("publishing: {label}"));
+            n += 1;
+            progress.set(n);
+        };
+        let p = publish::publish(&net, signer.as_ref(), &spec, &journal, &mut step).await?;
+        progress.finish(&format!("published {}", p.did));
+        Ok(output(&net.name, &spec, &p))
+    }
+}
+
+fn source_file(ctx: &MagicContext, source: &str) -> std::result::Result<FileRef, OceanError> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return Ok(FileRef::Url { url: source.to_string() });
+    }
+    let path = ctx.resolve(source);
+    if path.exists() {
+        return super::ipfs_add(ctx, &path).map(|cid| FileRef::Ipfs { hash: cid });
+    }
+    if looks_like_cid(source) {
+        return Ok(FileRef::Ipfs { hash: source.to_string() });
+    }
+    Err(OceanError::input(format!("{source}: no such file, and not an IPFS CID or URL")))
+}
+
+fn output(network: &str, spec: &PublishSpec, p: &Published) -> Output {
+    let txs: Vec<_> = p.txs.iter().map(|t| json!({"label": t.label, "hash": t.hash, "gas": t.gas})).collect();
+    let j = json!({
+        "did": p.did, "nft": p.nft, "datatoken": p.datatoken, "exchange_id": p.exchange_id,
+        "network": network, "chain_id": p.chain_id, "txs": txs, "gas_total": p.gas_total,
+        "already_published": p.already, "file": spec.file, "price": spec.price, "name": spec.name,
+    });
+    let note = if p.already { " (already published: nothing sent)" } else { "" };
+    let tx_lines: String = p
+        .txs
+        .iter()
+        .map(|t| {
+            format!("\n  {}: {} (gas {})", t.label, t.hash, t.gas.map(|g| g.to_string()).unwrap_or_else(|| "?".into()))
+        })
+        .collect();
+    let text = format!(
+        "published {}{note}\nDID {}\nNFT {}\ndatatoken {}\ntransactions:{tx_lines}\ngas total {}",
+        spec.name, p.did, p.nft, p.datatoken, p.gas_total
+    );
+    let html = format!(
+        "<div><b>{}</b>{note}<br>DID <code>{}</code><br>NFT <code>{}</code> · datatoken <code>{}</code><br>{} transaction(s), gas {}</div>",
+        html_escape(&spec.name),
+        p.did,
+        p.nft,
+        p.datatoken,
+        p.txs.len(),
+        p.gas_total
+    );
+    Output::text(text).with_html(html).with_json(j).with_value(RustValue::string(&p.did))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices() {
+        let ocean = Address::repeat_byte(7);
+        assert_eq!(parse_price("free", ocean).unwrap(), Price::Free);
+        let Price::Fixed { amount, token } = parse_price("2.5", ocean).unwrap() else { panic!() };
+        assert_eq!((amount.to_string().as_str(), token), ("2500000000000000000", ocean));
+        let other = Address::repeat_byte(9);
+        let Price::Fixed { token, .. } = parse_price(&format!("1:{other}"), ocean).unwrap() else { panic!() };
+        assert_eq!(token, other);
+        for bad in ["", "abc", "-1", "1:NOTATOKEN", "1.2.3"] {
+            let e = parse_price(bad, ocean).unwrap_err().to_string();
+            assert!(e.contains("bad price") && !e.contains('\n'), "{bad}: {e}");
+        }
+        assert!(parse_price("0", ocean).unwrap_err().to_string().contains("--price free"));
+    }
+
+    #[test]
+    fn cid_shapes() {
+        assert!(looks_like_cid("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"));
+        assert!(looks_like_cid("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"));
+        assert!(!looks_like_cid("data.csv"));
+    }
+}

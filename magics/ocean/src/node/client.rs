@@ -1,0 +1,184 @@
+//! Client of an Ocean Node (the local kelp node or a real one): nonce, encrypt, DDO lookup,
+//! initialize, download. Request signatures go through a [`Signer`].
+
+use super::auth;
+use super::fees::ProviderFee;
+use crate::error::{OceanError, Result, one_line};
+use crate::signer::Signer;
+use alloy::primitives::{Address, TxHash};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// An Ocean Node reached over HTTP.
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// The answer of `initialize`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Initialized {
+    pub datatoken: Address,
+    pub nonce: u64,
+    pub provider_fee: ProviderFee,
+}
+
+impl NodeClient {
+    pub fn new(base: &str) -> Self {
+        NodeClient { base: base.trim_end_matches('/').to_string(), http: reqwest::Client::new() }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn err(&self, reason: impl Into<String>) -> OceanError {
+        OceanError::Node { url: self.base.clone(), reason: one_line(&reason.into()) }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+        let r = req.send().await.map_err(|e| {
+            if e.is_connect() || e.is_timeout() {
+                self.err("not reachable (is the node running? `%devnet status`)")
+            } else {
+                self.err(e.to_string())
+            }
+        })?;
+        if r.status().is_success() {
+            return Ok(r);
+        }
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        let msg = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or(body);
+        Err(self.err(format!("HTTP {}: {msg}", status.as_u16())))
+    }
+
+    async fn json(&self, req: reqwest::RequestBuilder) -> Result<Value> {
+        self.send(req).await?.json().await.map_err(|e| self.err(format!("answer is not JSON: {e}")))
+    }
+
+    /// `GET /`: chain ids, provider address, endpoints.
+    pub async fn root(&self) -> Result<Value> {
+        self.json(self.http.get(format!("{}/", self.base))).await
+    }
+
+    /// The node's address (`providerAddress`), the decryptor address for `setMetaData`.
+    pub async fn provider_address(&self) -> Result<Address> {
+        let root = self.root().await?;
+        root["providerAddress"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| self.err("no providerAddress in the node's root answer"))
+    }
+
+    /// The last nonce the node saw from `address`.
+    pub async fn nonce(&self, address: Address) -> Result<u64> {
+        let v = self
+            .json(
+                self.http
+                    .get(format!("{}/api/services/nonce", self.base))
+                    .query(&[("userAddress", address.to_string())]),
+            )
+            .await?;
+        v["nonce"]
+            .as_u64()
+            .or_else(|| v["nonce"].as_str().and_then(|s| s.parse().ok()))
+            .ok_or_else(|| self.err("no nonce in the answer"))
+    }
+
+    async fn signed(&self, signer: &dyn Signer, command: &str) -> Result<(String, u64, String)> {
+        let addr = signer.address().await?;
+        let nonce = self.nonce(addr).await? + 1;
+        let sig = auth::sign_request(signer, nonce, command).await?;
+        Ok((addr.to_checksum(None), nonce, sig))
+    }
+
+    /// Encrypt `plain` to the node (signed, command `encrypt`); returns the ciphertext bytes.
+    pub async fn encrypt(&self, signer: &dyn Signer, chain_id: u64, plain: &[u8]) -> Result<Vec<u8>> {
+        let (addr, nonce, sig) = self.signed(signer, "encrypt").await?;
+        let req = self
+            .http
+            .post(format!("{}/api/services/encrypt", self.base))
+            .query(&[
+                ("chainId", chain_id.to_string()),
+                ("nonce", nonce.to_string()),
+                ("consumerAddress", addr),
+                ("signature", sig),
+            ])
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(plain.to_vec());
+        let text = self.send(req).await?.text().await.map_err(|e| self.err(e.to_string()))?;
+        alloy::hex::decode(text.trim()).map_err(|_| self.err("encrypt answered with something other than hex"))
+    }
+
+    /// The indexed DDO of `did`, or `None` if the node does not know it (yet).
+    pub async fn ddo(&self, did: &str) -> Result<Option<Value>> {
+        match self.json(self.http.get(format!("{}/api/aquarius/assets/ddo/{did}", self.base))).await {
+            Ok(v) => Ok(Some(v)),
+            Err(OceanError::Node { reason, .. }) if reason.starts_with("HTTP 404") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Wait until the node has indexed `did`.
+    pub async fn wait_ddo(&self, did: &str, timeout: Duration) -> Result<Value> {
+        let start = Instant::now();
+        loop {
+            if let Some(d) = self.ddo(did).await? {
+                return Ok(d);
+            }
+            if start.elapsed() > timeout {
+                return Err(self.err(format!("{did} not indexed after {}s", timeout.as_secs())));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `POST /api/aquarius/assets/metadata/query` → the DDOs found.
+    pub async fn query(&self, body: &Value) -> Result<Vec<Value>> {
+        let v =
+            self.json(self.http.post(format!("{}/api/aquarius/assets/metadata/query", self.base)).json(body)).await?;
+        Ok(v["hits"]["hits"].as_array().map(|h| h.iter().map(|x| x["_source"].clone()).collect()).unwrap_or_default())
+    }
+
+    /// `initialize`: the datatoken and a provider fee signed by the node.
+    pub async fn initialize(&self, did: &str, service_id: &str, consumer: Address) -> Result<Initialized> {
+        let v = self
+            .json(self.http.get(format!("{}/api/services/initialize", self.base)).query(&[
+                ("documentId", did.to_string()),
+                ("serviceId", service_id.to_string()),
+                ("consumerAddress", consumer.to_string()),
+            ]))
+            .await?;
+        serde_json::from_value(v).map_err(|e| self.err(format!("unexpected initialize answer: {e}")))
+    }
+
+    /// Download file `file_index` of a service, proving the order `order_tx` (signed, command `download`).
+    pub async fn download(
+        &self,
+        signer: &dyn Signer,
+        did: &str,
+        service_id: &str,
+        order_tx: TxHash,
+        file_index: usize,
+    ) -> Result<Vec<u8>> {
+        let (addr, nonce, sig) = self.signed(signer, "download").await?;
+        let req = self.http.get(format!("{}/api/services/download", self.base)).query(&[
+            ("documentId", did.to_string()),
+            ("serviceId", service_id.to_string()),
+            ("consumerAddress", addr),
+            ("transferTxId", order_tx.to_string()),
+            ("fileIndex", file_index.to_string()),
+            ("nonce", nonce.to_string()),
+            ("signature", sig),
+        ]);
+        let r = self.send(req).await?;
+        r.bytes().await.map(|b| b.to_vec()).map_err(|e| self.err(e.to_string()))
+    }
+}

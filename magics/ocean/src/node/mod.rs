@@ -1,0 +1,125 @@
+//! The local Ocean node: an HTTP server with Ocean Node's shapes (REFERENCE §4.5–§4.9) backed
+//! by the devnet's chain, so the client code in [`client`] works the same against a real Ocean
+//! Node. It owns a key (its identity: ECIES encryption target and provider-fee signer), nonces,
+//! and an index of DDOs fed by `MetadataCreated`/`MetadataUpdated` events ([`indexer`]).
+//!
+//! Routes (all JSON unless said):
+//! - `GET /` — `{chainIds, providerAddress, providerAddresses, serviceEndpoints, software, version}`
+//! - `GET /api/services/nonce?userAddress` — `{nonce}`
+//! - `POST /api/services/encrypt?chainId&nonce&consumerAddress&signature` (octet-stream body) —
+//!   201, text/plain `0x` hex of ECIES(node key, body); signed with command `encrypt`
+//! - `POST /api/services/decrypt` — only the node's own address may decrypt (as an Ocean Node with
+//!   `AUTHORIZED_DECRYPTERS` set to itself); kelp's indexer decrypts in process
+//! - `GET /api/services/initialize?documentId&serviceId&consumerAddress` — `{datatoken, nonce, providerFee}`
+//! - `GET /api/services/download?documentId&serviceId&consumerAddress&transferTxId&fileIndex&nonce&signature`
+//!   — the bytes, after checking the signature (command `download`) and the on-chain `OrderStarted`
+//! - `GET /api/aquarius/assets/ddo/{did}`, `GET /api/aquarius/assets/metadata/{did}`,
+//!   `POST /api/aquarius/assets/metadata/query`, `GET /api/aquarius/state/ddo?did`
+//! - Compute (`/api/services/computeEnvironments`, `freeCompute`, `compute`, `computeResult`) is
+//!   the place where the kelp-c2d engine plugs in: see [`compute`].
+
+pub mod auth;
+pub mod client;
+pub mod compute;
+pub mod fees;
+pub mod indexer;
+mod routes;
+pub mod serve;
+
+use crate::addresses::OceanAddresses;
+use crate::error::{OceanError, Result};
+use alloy::signers::local::PrivateKeySigner;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Fetches `ipfs` file objects by CID (the kelp-ipfs block store, or a gateway).
+#[async_trait::async_trait]
+pub trait IpfsSource: Send + Sync {
+    async fn cat(&self, cid: &str) -> std::result::Result<Vec<u8>, String>;
+}
+
+/// What the node needs to run.
+pub struct NodeConfig {
+    pub rpc_url: String,
+    pub chain_id: u64,
+    pub addresses: OceanAddresses,
+    pub key: PrivateKeySigner,
+    /// The URL clients use to reach it (written into DDOs as `serviceEndpoint`).
+    pub public_url: String,
+    pub ipfs: Option<Arc<dyn IpfsSource>>,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("rpc_url", &self.rpc_url)
+            .field("chain_id", &self.chain_id)
+            .field("address", &self.key.address())
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+/// Load the node's key from `path` (hex), creating it (mode 0600) on first use.
+pub fn load_or_create_key(path: &Path) -> Result<PrivateKeySigner> {
+    match std::fs::read_to_string(path) {
+        Ok(hex) => hex.trim().parse().map_err(|_| {
+            OceanError::devnet(format!("{}: not a node key; delete it to make a new one", path.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = PrivateKeySigner::random();
+            let hex = alloy::hex::encode(key.to_bytes());
+            write_private(path, hex.as_bytes())?;
+            Ok(key)
+        }
+        Err(e) => Err(OceanError::io(path, e)),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| OceanError::io(dir, e))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| OceanError::io(path, e))?;
+    f.write_all(bytes).map_err(|e| OceanError::io(path, e))
+}
+
+/// Where the node keeps its key under `$KELP_HOME/ocean`.
+pub fn key_path(ocean_dir: &Path) -> PathBuf {
+    ocean_dir.join("node").join("node-key")
+}
+
+/// A running node: the index and the listening address.
+pub struct Node {
+    pub state: Arc<routes::NodeState>,
+    pub local_addr: std::net::SocketAddr,
+}
+
+/// Bind `127.0.0.1:port` (0 = any free port), start the indexer and serve until `shutdown`
+/// resolves. Returns once bound; the server runs on a spawned task.
+pub async fn start(
+    config: NodeConfig,
+    port: u16,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(Node, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| OceanError::devnet(format!("the node cannot listen on 127.0.0.1:{port}: {e}")))?;
+    let local_addr = listener.local_addr().map_err(|e| OceanError::devnet(e.to_string()))?;
+    let state = Arc::new(routes::NodeState::new(config)?);
+    let idx = state.clone();
+    let indexer = tokio::spawn(async move { indexer::run(idx).await });
+    let app = routes::router(state.clone());
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        indexer.abort();
+    });
+    Ok((Node { state, local_addr }, handle))
+}

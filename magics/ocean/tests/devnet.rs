@@ -1,0 +1,143 @@
+//! The devnet against the real anvil and the real Ocean contracts from npm (installed by
+//! install/setup.d/40-ocean.sh). These tests fail — never skip — when the tools are missing.
+//! Each starts its own devnet on a free port under a temporary KELP_HOME.
+
+use alloy::primitives::{U256, utils::parse_ether};
+use alloy::providers::Provider;
+use kelp_magic::{Config, MagicCall, MagicContext, RecordingSink};
+use kelp_ocean::contracts::{IERC20, IERC721Factory};
+use kelp_ocean::devnet::{self, DevnetPaths, UpOptions, process};
+use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
+use kelp_ocean::tools::Tools;
+use kelp_ocean::{chain, magics};
+use std::time::Duration;
+
+mod common;
+use common::Cleanup;
+
+fn tools() -> Tools {
+    Tools::locate(|v| std::env::var(v).ok()).expect("anvil and the Ocean artifacts must be installed (./install/setup)")
+}
+
+async fn ocean_balance(rpc: &str, token: alloy::primitives::Address, who: alloy::primitives::Address) -> U256 {
+    let p = chain::connect(rpc).unwrap();
+    IERC20::new(token, &p).balanceOf(who).call().await.unwrap()
+}
+
+#[tokio::test]
+async fn cold_up_deploys_ocean_then_down_and_warm_up_keep_state_and_reset_wipes_it() {
+    let tools = tools();
+    let home = tempfile::tempdir().unwrap();
+    let paths = DevnetPaths::new(home.path().join("ocean"));
+    let _cleanup = Cleanup(paths.clone());
+    let port = process::free_port().unwrap();
+    let opts = UpOptions { port, fresh: false, node: None };
+
+    // Cold start: the contracts are deployed and wired, address.json is in Ocean's format.
+    let r = devnet::up(&paths, &tools, &opts).await.unwrap();
+    assert_eq!(r.start, "cold");
+    assert_eq!(r.state.rpc_url, format!("http://127.0.0.1:{port}"));
+    let a = r.addresses.clone();
+    let raw: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(paths.address_file()).unwrap()).unwrap();
+    assert_eq!(raw["development"]["chainId"], 8996);
+    assert_eq!(
+        raw["development"]["ERC721Factory"].as_str().unwrap().to_lowercase(),
+        a.erc721_factory.to_string().to_lowercase()
+    );
+    let rpc = r.state.rpc_url.clone();
+    let p = chain::connect(&rpc).unwrap();
+    assert_eq!(p.get_chain_id().await.unwrap(), 8996);
+    let factory = IERC721Factory::new(a.erc721_factory, &p);
+    // Template 2 is the enterprise datatoken template the deploy added.
+    let t2 = factory.getTokenTemplate(U256::from(2)).call().await.unwrap();
+    assert_eq!(t2.templateAddress, a.erc20_templates["2"]);
+    assert!(t2.isActive);
+    let acct1 = LocalKeySigner::dev_address(1).unwrap();
+    let acct2 = LocalKeySigner::dev_address(2).unwrap();
+    assert_eq!(ocean_balance(&rpc, a.ocean, acct1).await, parse_ether("10000").unwrap());
+    let gas: u64 = r.gas.iter().map(|(_, g)| g).sum();
+    assert!(gas > 30_000_000, "whole deploy gas {gas}");
+
+    // The process outlives the call; a second `up` finds it.
+    let again = devnet::up(&paths, &tools, &opts).await.unwrap();
+    assert_eq!((again.start, again.state.anvil_pid), ("running", r.state.anvil_pid));
+    let st = devnet::status(&paths).await.unwrap();
+    assert!(st.running && st.block.unwrap() > 10);
+
+    // Change the chain (account #1 pays #2 5 OCEAN through the Signer trait), stop, warm start.
+    let s1 = LocalKeySigner::dev_account(1, &rpc, 8996).unwrap();
+    let call = IERC20::transferCall { to: acct2, amount: parse_ether("5").unwrap() };
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .to(a.ocean)
+        .input(alloy::sol_types::SolCall::abi_encode(&call).into());
+    let summary = TxSummary::call(8996, "OCEAN", a.ocean, "transfer").arg("to", acct2).arg("amount", "5 OCEAN");
+    chain::transact(&s1, &p, tx, &summary, Duration::from_secs(10)).await.unwrap();
+    assert!(devnet::down(&paths, &tools, true).await.unwrap());
+    assert!(!process::is_alive(r.state.anvil_pid) || !process::runs(r.state.anvil_pid, "anvil"));
+    assert!(!devnet::status(&paths).await.unwrap().running);
+    assert!(chain::connect(&rpc).unwrap().get_chain_id().await.is_err(), "anvil still answers after down");
+
+    let warm = devnet::up(&paths, &tools, &opts).await.unwrap();
+    assert_eq!(warm.start, "warm");
+    assert_eq!(warm.addresses, a);
+    assert_eq!(ocean_balance(&rpc, a.ocean, acct2).await, parse_ether("10005").unwrap());
+    assert!(s1.address().await.unwrap() == acct1);
+
+    // Reset: a fresh chain, the transfer is gone.
+    let fresh = devnet::reset(&paths, &tools, &opts).await.unwrap();
+    assert_eq!(fresh.start, "cold");
+    assert_eq!(ocean_balance(&rpc, fresh.addresses.ocean, acct2).await, parse_ether("10000").unwrap());
+    devnet::down(&paths, &tools, false).await.unwrap();
+}
+
+#[tokio::test]
+async fn devnet_magic_up_status_down_and_bad_port() {
+    tools();
+    let home = tempfile::tempdir().unwrap();
+    let paths = DevnetPaths::new(home.path().join("ocean"));
+    let _cleanup = Cleanup(paths.clone());
+    let sink = RecordingSink::new();
+    let ctx = MagicContext::new(home.path(), Config::at(home.path()), sink);
+    let port = process::free_port().unwrap();
+    ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
+    ctx.env.set(kelp_ocean::node::serve::ENV_NODE, Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    let m = magics().into_iter().find(|m| m.name() == "devnet").expect("devnet magic registered");
+    let run = |line: &str| {
+        let call = MagicCall::from_line(line, None).unwrap();
+        let m = m.clone();
+        let ctx = ctx.clone();
+        async move { m.run(call, &ctx).await }
+    };
+
+    let out = run("devnet up").await.unwrap();
+    let j = out.json().unwrap();
+    assert_eq!(j["rpc_url"], format!("http://127.0.0.1:{port}"));
+    assert!(j["start"] == "cold" || j["start"] == "warm");
+    assert_eq!(out.value.as_ref().unwrap().expr, format!("String::from(\"http://127.0.0.1:{port}\")"));
+    let st = run("devnet status").await.unwrap();
+    assert_eq!(st.json().unwrap()["running"], true);
+    assert!(st.plain().unwrap().starts_with("devnet running at"));
+    // The local node runs beside anvil and knows the devnet's chain.
+    let node_url = j["node_url"].as_str().expect("node_url").to_string();
+    let node = kelp_ocean::node::client::NodeClient::new(&node_url);
+    let root = node.root().await.unwrap();
+    assert_eq!(root["chainIds"][0], 8996);
+    let node_pid = j["node_pid"].as_u64().expect("node_pid") as u32;
+    assert!(process::is_alive(node_pid));
+    let down = run("devnet down --no-save").await.unwrap();
+    assert_eq!(down.json().unwrap()["was_running"], true);
+    assert!(node.root().await.unwrap_err().to_string().contains("not reachable"));
+    let st = run("devnet status").await.unwrap();
+    assert_eq!(st.json().unwrap()["running"], false);
+
+    // Bad input: one line, says what to do.
+    ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some("eighty".into()));
+    let e = run("devnet up").await.unwrap_err().to_string();
+    assert!(e.contains("KELP_DEVNET_PORT") && !e.contains('\n'), "{e}");
+    let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let busy_port = busy.local_addr().unwrap().port();
+    let e = run(&format!("devnet up --port {busy_port}")).await.unwrap_err().to_string();
+    assert!(e.contains("is taken") && e.contains("--port"), "{e}");
+    let e = run("devnet sideways").await.unwrap_err().to_string();
+    assert!(e.contains("sideways") && !e.contains('\n'), "{e}");
+}

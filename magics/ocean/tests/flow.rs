@@ -1,0 +1,227 @@
+//! Publish and consume on the real devnet (anvil + Ocean contracts from npm + the local node
+//! process): free and fixed-price assets, through the library and through the magics, and a
+//! publish interrupted after its first transaction that resumes without a second asset.
+
+use alloy::primitives::{Address, U256, utils::parse_ether};
+use alloy::rpc::types::TransactionRequest;
+use async_trait::async_trait;
+use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
+use kelp_ocean::contracts::{IERC20, IERC721Factory, IERC721Template};
+use kelp_ocean::devnet::DevnetPaths;
+use kelp_ocean::journal::{Journal, Stage};
+use kelp_ocean::network::{Network, Resolver};
+use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
+use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
+use kelp_ocean::{OceanError, consume, ddo, magics};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod common;
+use common::Cleanup;
+
+/// A file server on loopback standing in for the publisher's storage.
+async fn serve_file(bytes: &'static [u8]) -> String {
+    let app = axum::Router::new().route("/data.csv", axum::routing::get(move || async move { bytes }));
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let url = format!("http://{}/data.csv", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    url
+}
+
+fn env_for(port: u16) -> impl Fn(&str) -> Option<String> {
+    move |v: &str| match v {
+        "KELP_DEVNET_PORT" => Some(port.to_string()),
+        "KELP_OCEAN_NODE" => Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()),
+        other => std::env::var(other).ok(),
+    }
+}
+
+fn spec(name: &str, price: Price, url: &str) -> PublishSpec {
+    PublishSpec {
+        name: name.into(),
+        kind: AssetType::Dataset,
+        price,
+        file: FileRef::Url { url: url.into() },
+        description: Some("test data".into()),
+        license: None,
+        tags: vec!["test".into()],
+        container: None,
+        salt: None,
+    }
+}
+
+/// Delegates to a real signer but fails the `fail_at`-th transaction: before sending
+/// (`after_send = false`, a rejection) or after broadcasting it (a crash before the journal
+/// records the hash).
+#[derive(Debug)]
+struct Flaky {
+    inner: LocalKeySigner,
+    sent: AtomicUsize,
+    fail_at: usize,
+    after_send: bool,
+}
+
+#[async_trait]
+impl Signer for Flaky {
+    async fn address(&self) -> kelp_ocean::Result<Address> {
+        self.inner.address().await
+    }
+    async fn chain_id(&self) -> kelp_ocean::Result<u64> {
+        self.inner.chain_id().await
+    }
+    async fn send_transaction(
+        &self,
+        tx: TransactionRequest,
+        s: &TxSummary,
+    ) -> kelp_ocean::Result<alloy::primitives::TxHash> {
+        let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.fail_at && !self.after_send {
+            return Err(OceanError::Rejected("test rejection".into()));
+        }
+        let h = self.inner.send_transaction(tx, s).await?;
+        if n == self.fail_at {
+            return Err(OceanError::Rpc("simulated crash after broadcast".into()));
+        }
+        Ok(h)
+    }
+    async fn personal_sign(&self, m: &[u8]) -> kelp_ocean::Result<alloy::primitives::Signature> {
+        self.inner.personal_sign(m).await
+    }
+    async fn sign_typed_data(&self, t: &serde_json::Value) -> kelp_ocean::Result<alloy::primitives::Signature> {
+        self.inner.sign_typed_data(t).await
+    }
+}
+
+async fn nft_count(net: &Network) -> U256 {
+    IERC721Factory::new(net.addresses.erc721_factory, &net.provider).getCurrentNFTCount().call().await.unwrap()
+}
+
+async fn ocean_of(net: &Network, who: Address) -> U256 {
+    IERC20::new(net.addresses.ocean, &net.provider).balanceOf(who).call().await.unwrap()
+}
+
+#[tokio::test]
+async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
+    let home = tempfile::tempdir().unwrap();
+    let ocean_dir = home.path().join("ocean");
+    let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
+    let port = kelp_ocean::devnet::process::free_port().unwrap();
+    let env = env_for(port);
+    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.expect("devnet starts on first use");
+    assert_eq!((net.name.as_str(), net.chain_id), ("devnet", 8996));
+    let journal = Journal::new(&ocean_dir);
+    const DATA: &[u8] = b"a,b\n1,2\n3,4\n";
+    let url = serve_file(DATA).await;
+    let publisher = LocalKeySigner::dev_account(0, &net.rpc_url, 8996).unwrap();
+    let mut quiet = |_: &str| {};
+
+    // Free asset: one factory transaction + setMetaData, DID rule, names on chain, indexed DDO.
+    let before = nft_count(&net).await;
+    let p =
+        publish::publish(&net, &publisher, &spec("Free table", Price::Free, &url), &journal, &mut quiet).await.unwrap();
+    assert_eq!(nft_count(&net).await, before + U256::from(1));
+    assert_eq!(p.did, ddo::did(p.nft, 8996));
+    assert_eq!(p.txs.len(), 2);
+    assert!(p.gas_total > 500_000, "gas {}", p.gas_total);
+    let nft = IERC721Template::new(p.nft, &net.provider);
+    assert_eq!(nft.name().call().await.unwrap(), "Free table");
+    let meta = nft.getMetaData().call().await.unwrap();
+    assert!(meta._3, "hasMetadata");
+    assert_eq!(p.ddo["metadata"]["name"], "Free table");
+    assert_eq!(p.ddo["services"][0]["datatokenAddress"].as_str().unwrap().parse::<Address>().unwrap(), p.datatoken);
+
+    // A second account consumes it through the dispenser.
+    let consumer = LocalKeySigner::dev_account(1, &net.rpc_url, 8996).unwrap();
+    let got = consume::get(&net, &consumer, &p.did, 0, &mut quiet).await.unwrap();
+    assert_eq!(got.bytes, DATA);
+    assert_eq!(got.acquired, "dispenser");
+
+    // The same publish again is found in the journal: nothing is sent.
+    let again =
+        publish::publish(&net, &publisher, &spec("Free table", Price::Free, &url), &journal, &mut quiet).await.unwrap();
+    assert!(again.already);
+    assert_eq!((again.did.as_str(), nft_count(&net).await), (p.did.as_str(), before + U256::from(1)));
+
+    // Fixed price: 3 OCEAN. Account #2 buys; OCEAN leaves the buyer and reaches the publisher side.
+    let priced =
+        spec("Priced table", Price::Fixed { amount: parse_ether("3").unwrap(), token: net.addresses.ocean }, &url);
+    let p2 = publish::publish(&net, &publisher, &priced, &journal, &mut quiet).await.unwrap();
+    assert!(p2.exchange_id.is_some());
+    let buyer = LocalKeySigner::dev_account(2, &net.rpc_url, 8996).unwrap();
+    let buyer_before = ocean_of(&net, buyer.account()).await;
+    let pub_before = ocean_of(&net, publisher.account()).await;
+    let got = consume::get(&net, &buyer, &p2.did, 0, &mut quiet).await.unwrap();
+    assert_eq!((got.bytes.as_slice(), got.acquired), (DATA, "fixed-rate"));
+    let paid = got.paid.unwrap();
+    assert!(paid >= parse_ether("3").unwrap(), "paid {paid}");
+    assert_eq!(ocean_of(&net, buyer.account()).await, buyer_before - paid);
+    // The exchange holds the payment until collected; collecting moves it to the publisher.
+    assert_eq!(ocean_of(&net, publisher.account()).await, pub_before);
+    let c = consume::collect(&net, &buyer, p2.datatoken).await.unwrap();
+    assert_eq!(c.to, publisher.account());
+    assert!(c.amount >= parse_ether("3").unwrap() && c.amount <= paid, "collected {}", c.amount);
+    assert_eq!(ocean_of(&net, publisher.account()).await, pub_before + c.amount);
+
+    // Interrupted publishes resume: rejected setMetaData, and a crash right after broadcasting
+    // the factory transaction. Each ends with exactly one new NFT.
+    for (name, fail_at, after_send) in [("Resumed A", 2, false), ("Resumed B", 1, true)] {
+        let flaky = Flaky {
+            inner: LocalKeySigner::dev_account(0, &net.rpc_url, 8996).unwrap(),
+            sent: AtomicUsize::new(0),
+            fail_at,
+            after_send,
+        };
+        let s = spec(name, Price::Free, &url);
+        let before = nft_count(&net).await;
+        let err = publish::publish(&net, &flaky, &s, &journal, &mut quiet).await.unwrap_err();
+        assert!(!err.to_string().contains('\n'));
+        let key = publish::journal_key(&s, publisher.account(), 8996);
+        let stage = journal.get(&key).unwrap().unwrap().stage;
+        assert!(matches!(stage, Stage::Creating | Stage::Created), "{stage:?}");
+        let done = publish::publish(&net, &publisher, &s, &journal, &mut quiet).await.unwrap();
+        assert_eq!(nft_count(&net).await, before + U256::from(1), "{name}: a retry published twice");
+        assert_eq!(journal.get(&key).unwrap().unwrap().stage, Stage::Done);
+        assert_eq!(done.did, ddo::did(done.nft, 8996));
+    }
+
+    // The magics on the same devnet: %publish, %ocean get / show / assets / price, %wallet.
+    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
+    ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    let all: Vec<Arc<dyn Magic>> = magics();
+    let run = |line: &str| {
+        let call = MagicCall::from_line(line, None).unwrap();
+        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
+        let ctx = ctx.clone();
+        async move { m.run(call, &ctx).await }
+    };
+    let out = run(&format!("publish {url} --name 'Magic table' --tags a,b")).await.unwrap();
+    let did = out.json().unwrap()["did"].as_str().unwrap().to_string();
+    assert_eq!(out.value.as_ref().unwrap().expr, format!("String::from({did:?})"));
+    let got = run(&format!("ocean get {did} -o got.csv --account 3")).await.unwrap();
+    assert_eq!(std::fs::read(home.path().join("got.csv")).unwrap(), DATA);
+    assert_eq!(got.json().unwrap()["size"], DATA.len());
+    let show = run(&format!("ocean show {did}")).await.unwrap();
+    assert_eq!(show.json().unwrap()["metadata"]["tags"], serde_json::json!(["a", "b"]));
+    let found = run("ocean assets --text magic").await.unwrap();
+    assert_eq!(found.json().unwrap()["assets"].as_array().unwrap().len(), 1);
+    let price = run(&format!("ocean price {}", p2.did)).await.unwrap();
+    assert_eq!(price.json().unwrap()["pricing"], "fixed");
+    let w = run("wallet --account 3").await.unwrap();
+    assert_eq!(
+        w.json().unwrap()["address"].as_str().unwrap().parse::<Address>().unwrap(),
+        LocalKeySigner::dev_address(3).unwrap()
+    );
+
+    // Bad inputs: one line each.
+    for (line, want) in [
+        ("publish nothing-here.csv --name x", "no such file"),
+        (&format!("publish {url} --name x --price -2") as &str, "bad price"),
+        ("ocean get did:op:xyz", "not an Ocean DID"),
+        (&format!("publish {url} --name y --network atlantis") as &str, "unknown network"),
+        (&format!("ocean get did:op:{}", "0".repeat(64)), "not known to the node"),
+    ] {
+        let e = run(line).await.unwrap_err().to_string();
+        assert!(e.contains(want) && !e.contains('\n'), "{line}: {e}");
+    }
+}
