@@ -124,7 +124,8 @@ class KernelRequestHandler(KernelBase):
 class KernelStatusHandler(KernelBase):
     @kernel_secret_required
     def get(self) -> None:
-        self.reply(200, {"relay": "kelp", "wallet": self.relay.wallet, "pending": len(self.relay.pending())})
+        relay = self.relay
+        self.reply(200, {"relay": "kelp", "wallet": relay.wallet, "browser": relay.browser(), "pending": len(relay.pending())})
 
 
 class BrowserBase(_Replies, APIHandler):
@@ -143,7 +144,7 @@ class BrowserRequestsHandler(BrowserBase):
             return self.refuse(RelayError(400, msg))
         if wait > 0 and after >= 0:
             await self.relay.wait_changed(after, wait)
-        self.reply(200, {"revision": self.relay.revision, "requests": self.relay.pending()})
+        self.reply(200, {"revision": self.relay.revision, "requests": self.relay.pending(from_browser=True)})
 
 
 class BrowserRequestHandler(BrowserBase):

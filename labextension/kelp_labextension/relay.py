@@ -141,6 +141,9 @@ class Relay:
         self._waiters: set[asyncio.Future] = set()
         #: The wallet the browser last reported (account, chain id), for the kernel's status call.
         self.wallet: dict | None = None
+        #: Browser presence: long-polls open now, and when a browser last listed requests.
+        self._watching = 0
+        self._browser_seen: float | None = None
 
     # ---- kernel face -------------------------------------------------------------------------
 
@@ -213,7 +216,13 @@ class Relay:
     def revision(self) -> int:
         return self._rev
 
-    def pending(self) -> list[dict]:
+    def browser(self) -> dict:
+        """Whether a browser (Lab extension or signing page) is listening, for the kernel's status call."""
+        return {"watching": self._watching, "last_seen": self._browser_seen}
+
+    def pending(self, from_browser: bool = False) -> list[dict]:
+        if from_browser:
+            self._browser_seen = self._clock()
         self._purge()
         reqs = [r for r in self._requests.values() if r.state == "pending"]
         return [r.public() for r in sorted(reqs, key=lambda r: r.created)]
@@ -221,11 +230,15 @@ class Relay:
     async def wait_changed(self, after: int, timeout: float) -> None:
         """Long-poll: return when the revision moves past `after`, or after `timeout`."""
         deadline = self._clock() + min(max(timeout, 0.0), MAX_WAIT)
-        while self._rev <= after:
-            left = deadline - self._clock()
-            if left <= 0:
-                return
-            await self._wait(left)
+        self._watching += 1
+        try:
+            while self._rev <= after:
+                left = deadline - self._clock()
+                if left <= 0:
+                    return
+                await self._wait(left)
+        finally:
+            self._watching -= 1
 
     def get_pending(self, req_id: str) -> dict:
         req = self._lookup(req_id)

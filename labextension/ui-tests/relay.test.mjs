@@ -83,6 +83,7 @@ test('status bar connects the EIP-6963 wallet; Approve mines the tx, Reject answ
   const reported = await kernel('GET', '/kernel/status');
   assert.equal(reported.body.wallet.account, ACCOUNT0);
   assert.equal(reported.body.wallet.chain_id, '0x7a69');
+  assert.ok(reported.body.browser.watching >= 1, 'the open Lab page long-polls the relay');
 
   // 1. Approve: the dialog shows the decoded summary; the wallet signs; the tx is mined on anvil.
   const before1 = BigInt(await rpc(anvil.url, 'eth_getBalance', [ACCOUNT1, 'latest']));

@@ -227,3 +227,20 @@ async def test_no_secret_in_any_response(faces, jp_serverapp):
         assert faces.secret not in text
         assert token not in text
         assert ANVIL_KEY_0 not in text
+
+
+async def test_kernel_status_tells_whether_a_browser_listens(faces):
+    _, status = await faces.kernel("GET", "status")
+    assert status["browser"] == {"watching": 0, "last_seen": None}
+    _, first = await faces.browser("GET", "requests")
+    poll = asyncio.ensure_future(
+        faces.browser("GET", "requests", params={"wait": "10", "after": str(first["revision"])})
+    )
+    await asyncio.sleep(0.3)
+    _, status = await faces.kernel("GET", "status")
+    assert status["browser"]["watching"] == 1
+    assert status["browser"]["last_seen"] > 0
+    await faces.kernel("POST", "requests", TX_REQUEST)
+    await asyncio.wait_for(poll, 5)
+    _, status = await faces.kernel("GET", "status")
+    assert status["browser"]["watching"] == 0 and status["pending"] == 1
