@@ -40,9 +40,11 @@
 //! JSON below (stable; nbclient/papermill and `kelp ipfs … --json` read it). CIDv1 are base32.
 //!
 //! - `add PATH [-r] [--cid-version 0|1] [--raw-leaves[=BOOL]] [--chunker size-N] [--profile P]
-//!   [-w] [-H] [--pin[=BOOL]] [--pin-name N] [-n] [--to local|kubo[=URL]]` — value bound by
-//!   `let x = %ipfs add …`: the root CID as `String`.
-//!   - local: `{"cid", "name", "size" (content bytes), "tsize" (DAG bytes, Kubo's Size),
+//!   [-w] [-H] [--pin[=BOOL]] [--pin-name N] [-n] [--encrypt [--show-key]]
+//!   [--to local|kubo[=URL]|pin:NAME]` — value bound by `let x = %ipfs add …`: the root CID as
+//!   `String`.
+//!   - local: `{"cid", "name", "encrypted", "key"? (only with --show-key), "size" (content
+//!     bytes; ciphertext bytes when encrypted), "tsize" (DAG bytes, Kubo's Size),
 //!     "blocks", "pinned", "backend": "local", "only_hash", "cid_version", "raw_leaves",
 //!     "chunker": "size-N", "max_links", "gateway_url", "entries": [{"path", "cid", "size",
 //!     "tsize", "is_dir"}] (root last)}`
@@ -53,8 +55,9 @@
 //! - `cat CID [--offset N] [--length N] [--to …]` → `{"cid", "offset", "length" (bytes
 //!   returned), "utf8", "text" (string or null; at most 1 MiB), "truncated"}`; value: the text
 //!   as `String` when it is UTF-8.
-//! - `get CID -o PATH [--to …]` → `{"cid", "path", "kind": "file"|"directory"|"symlink",
-//!   "size"}`; value: the path as `PathBuf`.
+//! - `get CID -o PATH [--to …] [--decrypt [--key-env VAR]]` → `{"cid", "path", "kind":
+//!   "file"|"directory"|"symlink", "size" (as stored), "decrypted"}`; value: the path as
+//!   `PathBuf`.
 //! - `ls CID` → `{"cid", "entries": [{"name", "cid", "tsize", "kind", "size"}]}`
 //! - `stat CID` → `{"cid", "kind", "size", "block_size", "cumulative_size", "links", "hamt"}`
 //! - `pin add CID [--name N] [--to …]` → `{"cid", "pinned", "name"}` (`--to pin:NAME` adds
@@ -68,6 +71,12 @@
 //!   `kubo_url`, `gateway`, `pin.NAME.endpoint`, `pin.NAME.token`) → `{"backend", "kubo_url",
 //!   "gateway", "store", "pin_services": {NAME: {"endpoint", "token": "set"|"unset"}}}`
 //!
+//! # Encryption (`add --encrypt`, `get --decrypt`)
+//! See [`crypt`]: ChaCha20-Poly1305, streamed in 64 KiB segments; a fresh key per add, kept in
+//! `$KELP_HOME/ipfs/keys/<cid>.key` (0600); `--show-key` prints its share string once;
+//! elsewhere, `%env K=kelp-key-v1:…` then `get CID -o P --decrypt --key-env K`. A wrong key or
+//! altered data fails and leaves no output file.
+//!
 //! # Remote pinning (`--to pin:NAME`)
 //! Credentials come from the session environment (`%env KELP_PIN_<NAME>_ENDPOINT=…`,
 //! `KELP_PIN_<NAME>_TOKEN`, NAME upper-cased, `-` → `_`) or the config (file mode 0600); the
@@ -80,6 +89,7 @@
 
 pub mod api;
 pub mod car;
+pub mod crypt;
 mod error;
 pub mod exporter;
 pub mod hamt;

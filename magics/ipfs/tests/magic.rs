@@ -158,3 +158,49 @@ async fn interrupted_add_leaves_no_pin() {
     let tmp = std::fs::read_dir(dir.path().join("home/ipfs/tmp")).unwrap().count();
     assert_eq!(tmp, 0, "no half-written temp file is left");
 }
+
+#[tokio::test]
+async fn encrypt_then_decrypt_with_the_stored_or_shared_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(dir.path().join("secret.bin"), &secret).unwrap();
+    let c = ctx(dir.path());
+    let out = ok(&c, "ipfs add secret.bin --encrypt").await;
+    let j = out.json().unwrap().clone();
+    assert_eq!(j["encrypted"], true);
+    assert!(j.get("key").is_none(), "no key shown unless asked");
+    assert!(!out.plain().unwrap().contains("kelp-key-v1:"));
+    let cid = j["cid"].as_str().unwrap().to_string();
+    // Stored bytes are ciphertext.
+    ok(&c, &format!("ipfs get {cid} -o raw.bin")).await;
+    let raw = std::fs::read(dir.path().join("raw.bin")).unwrap();
+    assert!(raw.starts_with(b"KELPENC1") && raw.len() > secret.len());
+    assert!(!raw.windows(64).any(|w| w == &secret[1000..1064]));
+    ok(&c, &format!("ipfs get {cid} -o plain.bin --decrypt")).await;
+    assert_eq!(std::fs::read(dir.path().join("plain.bin")).unwrap(), secret);
+
+    // Shared key: another home with the CAR and the share string.
+    let shown = ok(&c, "ipfs add secret.bin --encrypt --show-key").await;
+    let share = shown.json().unwrap()["key"].as_str().unwrap().to_string();
+    assert!(share.starts_with("kelp-key-v1:") && shown.plain().unwrap().contains(&share));
+    let cid2 = shown.json().unwrap()["cid"].as_str().unwrap().to_string();
+    assert_ne!(cid2, cid, "a fresh key and nonce each time");
+    ok(&c, &format!("ipfs car export {cid2} -o s.car")).await;
+    let other = MagicContext::new(dir.path(), Config::at(dir.path().join("home2")), RecordingSink::new());
+    ok(&other, "ipfs car import s.car").await;
+    let e = err(&other, &format!("ipfs get {cid2} -o nokey.bin --decrypt")).await;
+    assert!(e.contains("no key") && e.contains("--key-env"), "{e}");
+    other.env.set("SHARED_KEY", Some(share));
+    ok(&other, &format!("ipfs get {cid2} -o shared.bin --decrypt --key-env SHARED_KEY")).await;
+    assert_eq!(std::fs::read(dir.path().join("shared.bin")).unwrap(), secret);
+
+    // A wrong key fails in one line and leaves no output.
+    other.env.set("WRONG_KEY", Some(format!("kelp-key-v1:{}", "ab".repeat(32))));
+    let e = err(&other, &format!("ipfs get {cid2} -o wrong.bin --decrypt --key-env WRONG_KEY")).await;
+    assert!(e.contains("wrong key"), "{e}");
+    assert!(!dir.path().join("wrong.bin").exists());
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().contains("partial"))
+    );
+    assert!(err(&c, "ipfs add -r . --encrypt").await.contains("not a regular file"));
+}

@@ -42,6 +42,12 @@ pub(crate) struct AddArgs {
     /// Only compute the CID; store nothing.
     #[arg(short = 'n', long)]
     pub only_hash: bool,
+    /// Encrypt the file client-side (ChaCha20-Poly1305); the key is kept in the local store.
+    #[arg(long)]
+    pub encrypt: bool,
+    /// With --encrypt: also show the key's share string (once) so others can decrypt.
+    #[arg(long, requires = "encrypt")]
+    pub show_key: bool,
     /// Where to add: local (default, the embedded store), kubo[=URL], or pin:NAME (local add, then a pin request to that Pinning Service API endpoint).
     #[arg(long, value_name = "local|kubo[=URL]")]
     pub to: Option<String>,
@@ -103,13 +109,27 @@ pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     if path.is_dir() && !opts.recursive {
         return Err(fail(IpfsError::IsDirectory(path)));
     }
+    if a.encrypt {
+        if !path.is_file() {
+            return Err(fail(IpfsError::BadOption(format!(
+                "--encrypt works on one file and {} is not a regular file: archive the directory first (e.g. tar)",
+                path.display()
+            ))));
+        }
+        if matches!(target, Target::Kubo(_)) {
+            return Err(fail(IpfsError::BadOption(
+                "--encrypt works with --to local or --to pin:NAME; for a Kubo node add locally, then car export / import".into(),
+            )));
+        }
+    }
+    let enc = a.encrypt.then_some(a.show_key);
     match target {
-        Target::Local => add_local(path, opts, ctx, cfg).await,
+        Target::Local => add_local(path, opts, enc, ctx, cfg).await,
         Target::Kubo(url) => add_kubo(path, opts, url, ctx, cfg).await,
         Target::Pin(name) => {
             let svc = super::pin_service(&name, cfg, ctx)?;
             let pin_name = opts.pin_name.clone();
-            let local = add_local(path, opts, ctx, cfg).await?;
+            let local = add_local(path, opts, enc, ctx, cfg).await?;
             let mut j = local.json().cloned().unwrap_or_default();
             let cid = j["cid"].as_str().unwrap_or_default().to_string();
             let req = PinRequest {
@@ -143,8 +163,18 @@ pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     }
 }
 
-async fn add_local(path: std::path::PathBuf, opts: AddOptions, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
+/// `encrypt`: `None` = plain; `Some(show_key)` = encrypt (and show the share string).
+async fn add_local(
+    path: std::path::PathBuf,
+    opts: AddOptions,
+    encrypt: Option<bool>,
+    ctx: &MagicContext,
+    cfg: &IpfsConfig,
+) -> Result<Output> {
     let store = open_store(ctx)?;
+    let store_dir = store.dir().to_path_buf();
+    let key = encrypt.map(|_| crate::crypt::ContentKey::random());
+    let k = key.clone();
     let total = dir_size(&path, opts.hidden);
     let mut progress = Progress::bytes(ctx, format!("adding {}", path.display()), Some(total));
     let cancel = ctx.cancel.clone();
@@ -154,15 +184,30 @@ async fn add_local(path: std::path::PathBuf, opts: AddOptions, ctx: &MagicContex
             progress.inc(n);
             if cancel.is_cancelled() { Err(IpfsError::Cancelled("adding".into())) } else { Ok(()) }
         };
-        let r = store.add_path_with(&path, &o, &mut observe);
+        let r = match &k {
+            None => store.add_path_with(&path, &o, &mut observe),
+            Some(key) => {
+                let f = std::fs::File::open(&path).map_err(IpfsError::path(&path))?;
+                let mut rd = crate::crypt::EncryptReader::new(std::io::BufReader::new(f), key);
+                let mut a = store.add_reader_with(&mut rd, &o, &mut observe)?;
+                a.name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if let Some(e) = a.entries.last_mut() {
+                    e.path = a.name.clone();
+                }
+                if !o.only_hash {
+                    crate::crypt::save_key(&store_dir, &a.cid.to_string(), key)?;
+                }
+                Ok(a)
+            }
+        };
         r.map(|a| (a, progress))
     })
     .await?;
     progress.finish(&format!("added {}", added.cid));
     let cid = added.cid.to_string();
     let entries: Vec<_> = added.entries.iter().map(|e| json!(e)).collect();
-    let j = json!({
-        "cid": cid, "name": added.name, "size": added.size, "tsize": added.tsize, "blocks": added.blocks,
+    let mut j = json!({
+        "cid": cid, "name": added.name, "encrypted": key.is_some(), "size": added.size, "tsize": added.tsize, "blocks": added.blocks,
         "pinned": added.pinned, "backend": "local", "only_hash": opts.only_hash,
         "cid_version": opts.effective_cid_version(), "raw_leaves": opts.leaves_are_raw(),
         "chunker": format!("size-{}", opts.chunk_size), "max_links": opts.max_links,
@@ -174,6 +219,14 @@ async fn add_local(path: std::path::PathBuf, opts: AddOptions, ctx: &MagicContex
         text.push_str(&format!("… {} more\n", added.entries.len() - 51));
     }
     text.push_str(&format!("added {cid} {}", added.entries.last().map(|e| e.path.as_str()).unwrap_or("")));
+    if let (Some(key), Some(show)) = (&key, encrypt) {
+        let share = key.share_string();
+        text.push_str("\nencrypted (ChaCha20-Poly1305); key kept in the local store");
+        if show {
+            text.push_str(&format!("\nshare key: {share}"));
+            j["key"] = json!(share);
+        }
+    }
     let rows = [
         ("CID", cid_html(&cid, &cfg.gateway)),
         ("name", html_escape(&added.name)),

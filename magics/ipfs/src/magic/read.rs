@@ -35,6 +35,12 @@ pub(crate) struct GetArgs {
     /// Read from: local (default) or kubo[=URL] (the node's CAR is verified and imported first).
     #[arg(long, value_name = "local|kubo[=URL]")]
     pub to: Option<String>,
+    /// Decrypt a file added with --encrypt (key from the local store, or --key-env).
+    #[arg(long)]
+    pub decrypt: bool,
+    /// Name of an environment variable (see %env) holding the key's share string.
+    #[arg(long, value_name = "VAR", requires = "decrypt")]
+    pub key_env: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -97,23 +103,83 @@ pub(crate) async fn get(a: GetArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     }
     let (c, o, s) = (cid, out.clone(), store.clone());
     let st = blocking(move || exporter::stat(&s, &c)).await?;
-    let mut progress = Progress::bytes(ctx, format!("getting {cid}"), None);
+    let key = if a.decrypt {
+        let k = match &a.key_env {
+            Some(var) => {
+                let v = ctx.env.get(var).ok_or_else(|| {
+                    fail(IpfsError::BadOption(format!(
+                        "environment variable {var} is not set: %env {var}=kelp-key-v1:…"
+                    )))
+                })?;
+                crate::crypt::ContentKey::from_share_string(&v).map_err(fail)?
+            }
+            None => crate::crypt::load_key(store.dir(), &cid.to_string()).map_err(fail)?,
+        };
+        if st.kind != exporter::Kind::File {
+            return Err(fail(IpfsError::BadOption(format!(
+                "{cid} is not a file: only files added with --encrypt can be decrypted"
+            ))));
+        }
+        Some(k)
+    } else {
+        None
+    };
+    let mut progress = Progress::bytes(ctx, format!("getting {cid}"), Some(st.size));
     let cancel = ctx.cancel.clone();
     let mut progress = blocking(move || {
         let mut observe = |n: u64| {
             progress.inc(n);
             if cancel.is_cancelled() { Err(IpfsError::Cancelled("getting".into())) } else { Ok(()) }
         };
-        store.get_with(&c, &o, &mut observe)?;
+        match key {
+            None => store.get_with(&c, &o, &mut observe)?,
+            Some(k) => get_decrypted(&store, &c, &o, &k, &mut observe)?,
+        }
         Ok(progress)
     })
     .await?;
     progress.finish(&format!("saved {cid}"));
     let kind = serde_json::to_value(st.kind).unwrap_or_default();
-    let j = json!({"cid": cid.to_string(), "path": out.display().to_string(), "kind": kind, "size": st.size});
+    let j = json!({"cid": cid.to_string(), "path": out.display().to_string(), "kind": kind, "size": st.size, "decrypted": a.decrypt});
     let text = format!("saved {cid} to {}", out.display());
     let rows = [("CID", cid_html(&cid.to_string(), &cfg.gateway)), ("path", html_escape(&out.display().to_string()))];
     Ok(bundle(text, "%ipfs get", &rows, j).with_value(RustValue::path(&out)))
+}
+
+/// Decrypt the file at `cid` into `out` (temp sibling, renamed when complete and authentic).
+fn get_decrypted(
+    store: &crate::Store,
+    cid: &cid::Cid,
+    out: &std::path::Path,
+    key: &crate::crypt::ContentKey,
+    observe: &mut crate::importer::Observer<'_>,
+) -> std::result::Result<(), IpfsError> {
+    if out.symlink_metadata().is_ok() {
+        return Err(IpfsError::BadOption(format!(
+            "{} already exists: choose another output path or remove it",
+            out.display()
+        )));
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.kelp-partial-{:08x}", rand::random::<u32>()));
+    let r = (|| {
+        let f = std::fs::File::create(&tmp).map_err(IpfsError::path(&tmp))?;
+        let mut w = crate::crypt::DecryptWriter::new(std::io::BufWriter::new(f), key);
+        store.cat_to(cid, 0, None, &mut w, observe).map_err(|e| match e {
+            IpfsError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                IpfsError::BadOption(format!("{cid}: {source}"))
+            }
+            e => e,
+        })?;
+        let mut inner = w.finish().map_err(|e| IpfsError::BadOption(format!("{cid}: {e}")))?;
+        std::io::Write::flush(&mut inner).map_err(IpfsError::path(&tmp))?;
+        std::fs::rename(&tmp, out).map_err(IpfsError::path(out))
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
 }
 
 pub(crate) async fn ls(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
