@@ -64,7 +64,9 @@
 //!   `"service", "requestid", "status"`); `pin rm CID` → `{"cid", "removed"}`; `pin ls` →
 //!   `{"pins": [{"cid", "name", "created"}]}` (`--to kubo`: `[{"cid", "type"}]`; `--to pin:NAME`:
 //!   `[{"cid", "name", "status", "requestid", "created"}]`)
-//! - `car export CID -o F.car` → `{"cid", "path", "blocks", "bytes"}`; `car import F.car
+//! - `car export CID -o F.car [--commp]` → `{"cid", "path", "blocks", "bytes"}` plus, with
+//!   `--commp`, `"piece_cid"` (Filecoin CommP of the CAR, `baga6ea4seaq…`, see [`commp`]) and
+//!   `"piece_size"` (padded piece size); `car import F.car
 //!   [--pin[=BOOL]]` → `{"path", "roots", "complete_roots", "blocks", "bytes", "pinned"}`
 //! - `gc` → `{"removed_blocks", "removed_bytes", "kept_blocks"}`
 //! - `config show` / `config set KEY VALUE` (keys `backend` = local|kubo|kubo=URL,
@@ -89,6 +91,7 @@
 
 pub mod api;
 pub mod car;
+pub mod commp;
 pub mod crypt;
 mod error;
 pub mod exporter;

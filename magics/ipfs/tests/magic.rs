@@ -204,3 +204,19 @@ async fn encrypt_then_decrypt_with_the_stored_or_shared_key() {
     );
     assert!(err(&c, "ipfs add -r . --encrypt").await.contains("not a regular file"));
 }
+
+#[tokio::test]
+async fn car_export_reports_the_piece_cid_of_the_car() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.bin"), vec![42u8; 300_000]).unwrap();
+    let c = ctx(dir.path());
+    let cid = ok(&c, "ipfs add d.bin --cid-version 1").await.json().unwrap()["cid"].as_str().unwrap().to_string();
+    let out = ok(&c, &format!("ipfs car export {cid} -o d.car --commp")).await;
+    let j = out.json().unwrap();
+    let car = std::fs::read(dir.path().join("d.car")).unwrap();
+    let piece = kelp_ipfs::commp::commp(&car);
+    assert_eq!(j["piece_cid"], piece.cid.to_string());
+    assert!(j["piece_cid"].as_str().unwrap().starts_with("baga6ea4seaq"));
+    assert_eq!(j["piece_size"], 524_288);
+    assert_eq!(j["bytes"], car.len());
+}

@@ -19,6 +19,9 @@ pub(crate) enum CarCmd {
         /// Read the DAG from: local (default) or kubo[=URL] (its dag/export).
         #[arg(long, value_name = "local|kubo[=URL]")]
         to: Option<String>,
+        /// Also compute the Filecoin piece CID (CommP) and padded piece size of the CAR.
+        #[arg(long)]
+        commp: bool,
     },
     /// Import a CAR v1 file (every block verified; complete roots pinned).
     Import {
@@ -60,7 +63,7 @@ pub(crate) async fn fetch_from_kubo(store: &Store, cid: &cid::Cid, url: &str, ct
 
 pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
     match cmd {
-        CarCmd::Export { cid, output, to } => {
+        CarCmd::Export { cid, output, to, commp } => {
             let cid = parse_cid(&cid).map_err(fail)?;
             let out = ctx.resolve(&output);
             if out.exists() {
@@ -75,37 +78,45 @@ pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
             let o = out.clone();
             let cancel = ctx.cancel.clone();
             let mut progress = Progress::bytes(ctx, format!("exporting {cid}"), None);
-            let ((blocks, bytes), mut progress) = blocking(move || {
+            let ((blocks, bytes), piece, mut progress) = blocking(move || {
                 let tmp = store.temp_path("car");
                 let r = (|| {
                     let f = std::fs::File::create(&tmp).map_err(IpfsError::path(&tmp))?;
-                    let mut w = ProgressWriter { inner: std::io::BufWriter::new(f), progress: &mut progress, cancel };
+                    let mut w = ProgressWriter {
+                        inner: std::io::BufWriter::new(f),
+                        progress: &mut progress,
+                        cancel,
+                        commp: commp.then(crate::commp::CommpWriter::new),
+                    };
                     let r = car::export(&store, &cid, &mut w)?;
                     w.inner.flush().map_err(IpfsError::io("writing the CAR"))?;
+                    let piece = w.commp.take().map(|c| c.finish());
                     drop(w);
                     std::fs::rename(&tmp, &o)
                         .or_else(|_| std::fs::copy(&tmp, &o).map(|_| ()))
                         .map_err(IpfsError::path(&o))?;
-                    Ok(r)
+                    Ok((r, piece))
                 })();
                 let _ = std::fs::remove_file(&tmp);
-                r.map(|r| (r, progress))
+                r.map(|(r, piece)| (r, piece, progress))
             })
             .await?;
             progress.finish(&format!("exported {cid}"));
             let c = cid.to_string();
-            let j = json!({"cid": c, "path": out.display().to_string(), "blocks": blocks, "bytes": bytes});
-            let rows = [
+            let mut j = json!({"cid": c, "path": out.display().to_string(), "blocks": blocks, "bytes": bytes});
+            let mut text = format!("exported {c} to {} ({blocks} blocks, {bytes} bytes)", out.display());
+            let mut rows = vec![
                 ("root", cid_html(&c, &cfg.gateway)),
                 ("file", html_escape(&out.display().to_string())),
                 ("blocks", blocks.to_string()),
             ];
-            Ok(bundle(
-                format!("exported {c} to {} ({blocks} blocks, {bytes} bytes)", out.display()),
-                "%ipfs car export",
-                &rows,
-                j,
-            ))
+            if let Some(p) = piece {
+                j["piece_cid"] = json!(p.cid.to_string());
+                j["piece_size"] = json!(p.padded_size);
+                text.push_str(&format!("\npiece CID (CommP) {} padded size {}", p.cid, p.padded_size));
+                rows.push(("piece CID", format!("<code>{}</code> ({} bytes padded)", p.cid, p.padded_size)));
+            }
+            Ok(bundle(text, "%ipfs car export", &rows, j))
         }
         CarCmd::Import { path, pin, to } => {
             let p = ctx.resolve(&path);
@@ -158,6 +169,7 @@ struct ProgressWriter<'a, W: Write> {
     inner: W,
     progress: &'a mut Progress,
     cancel: kelp_magic::CancelToken,
+    commp: Option<crate::commp::CommpWriter>,
 }
 
 impl<W: Write> Write for ProgressWriter<'_, W> {
@@ -166,6 +178,9 @@ impl<W: Write> Write for ProgressWriter<'_, W> {
             return Err(std::io::Error::other("interrupted"));
         }
         let n = self.inner.write(buf)?;
+        if let Some(c) = &mut self.commp {
+            c.write_all(&buf[..n])?;
+        }
         self.progress.inc(n as u64);
         Ok(n)
     }
