@@ -18,6 +18,7 @@ import json
 from importlib.resources import files
 from typing import Any
 
+import tornado.escape
 import tornado.web
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
