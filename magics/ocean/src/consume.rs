@@ -25,6 +25,8 @@ pub const ONE: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
 pub struct Got {
     pub did: String,
     pub bytes: Vec<u8>,
+    /// The CID of an `ipfs` file; the bytes were checked against it.
+    pub cid: Option<String>,
     pub datatoken: Address,
     /// `dispenser`, `fixed-rate` or `held` (the consumer already had a datatoken).
     pub acquired: &'static str,
@@ -154,8 +156,13 @@ pub async fn get(
     send(net, signer, dt, call, s, &mut txs).await?;
     let order_tx = txs.last().map(|t| t.hash).unwrap_or_default();
     step("downloading");
-    let bytes = node.download(signer, did, &service_id, order_tx, file_index).await?;
-    Ok(Got { did: did.to_string(), bytes, datatoken: dt, acquired, paid, order_tx, txs })
+    let (bytes, cid) = node.download(signer, did, &service_id, order_tx, file_index).await?;
+    if let Some(c) = &cid
+        && !crate::ipfs::bytes_match_cid(&bytes, c)
+    {
+        return Err(OceanError::Node { url: node_url, reason: format!("the downloaded bytes do not hash to {c}") });
+    }
+    Ok(Got { did: did.to_string(), bytes, cid, datatoken: dt, acquired, paid, order_tx, txs })
 }
 
 /// What `collect` did.

@@ -36,6 +36,7 @@ pub mod ddo;
 pub mod devnet;
 pub mod error;
 mod fsutil;
+pub mod ipfs;
 pub mod journal;
 pub mod magics;
 pub mod network;

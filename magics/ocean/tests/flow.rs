@@ -201,6 +201,22 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     let got = run(&format!("ocean get {did} -o got.csv --account 3")).await.unwrap();
     assert_eq!(std::fs::read(home.path().join("got.csv")).unwrap(), DATA);
     assert_eq!(got.json().unwrap()["size"], DATA.len());
+    // A local file: added to IPFS by %publish, served from the block store by the node, and
+    // the consumer's bytes hash to the published CID.
+    std::fs::write(home.path().join("table.csv"), DATA).unwrap();
+    let out = run("publish table.csv --name 'IPFS table' --price 1.5").await.unwrap();
+    let j = out.json().unwrap().clone();
+    let cid = j["file"]["hash"].as_str().unwrap().to_string();
+    assert_eq!(j["file"]["type"], "ipfs");
+    assert!(cid.starts_with("Qm"), "{cid}");
+    let got = run(&format!("ocean get {} -o ipfs.csv --account 4", j["did"].as_str().unwrap())).await.unwrap();
+    let g = got.json().unwrap();
+    assert_eq!(
+        (g["cid"].as_str(), &g["cid_verified"], &g["acquired"]),
+        (Some(cid.as_str()), &serde_json::json!(true), &serde_json::json!("fixed-rate"))
+    );
+    assert_eq!(std::fs::read(home.path().join("ipfs.csv")).unwrap(), DATA);
+    assert!(kelp_ocean::ipfs::bytes_match_cid(&std::fs::read(home.path().join("ipfs.csv")).unwrap(), &cid));
     let show = run(&format!("ocean show {did}")).await.unwrap();
     assert_eq!(show.json().unwrap()["metadata"]["tags"], serde_json::json!(["a", "b"]));
     let found = run("ocean assets --text magic").await.unwrap();

@@ -29,14 +29,7 @@ pub async fn with_progress<T>(ctx: &MagicContext, label: &str, fut: impl Future<
     }
 }
 
-/// Add a local file to kelp's IPFS block store and return its CID.
-///
-/// kelp-ipfs' `Store` is being built concurrently; until this crate depends on it, a path is
-/// refused with a clear line and a CID (from `%ipfs add`) is the way to publish.
-pub fn ipfs_add(_ctx: &MagicContext, path: &std::path::Path) -> Result<String, crate::OceanError> {
-    Err(crate::OceanError::input(format!(
-        "{}: publishing a local path needs the IPFS store, not wired in this build; run `%ipfs add {}` and publish the CID",
-        path.display(),
-        path.display()
-    )))
+/// Add a local file or directory to kelp's IPFS block store (under `$KELP_HOME`); its CID.
+pub async fn ipfs_add(ctx: &MagicContext, path: &std::path::Path) -> Result<String, crate::OceanError> {
+    with_progress(ctx, "adding to IPFS", crate::ipfs::add_path(&ctx.config.home, path)).await
 }

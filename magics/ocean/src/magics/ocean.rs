@@ -116,7 +116,7 @@ impl Magic for OceanMagic {
                 let sha = alloy::hex::encode(crate::ddo::sha256(&got.bytes));
                 let txs: Vec<_> =
                     got.txs.iter().map(|t| json!({"label": t.label, "hash": t.hash, "gas": t.gas})).collect();
-                let j = json!({"did": did, "path": out_path, "size": got.bytes.len(), "sha256": sha,
+                let j = json!({"did": did, "path": out_path, "size": got.bytes.len(), "sha256": sha, "cid": got.cid, "cid_verified": got.cid.is_some(),
                     "datatoken": got.datatoken, "acquired": got.acquired, "paid": got.paid.map(|p| p.to_string()),
                     "order_tx": got.order_tx, "txs": txs});
                 let text = format!(

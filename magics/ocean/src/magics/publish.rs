@@ -103,7 +103,7 @@ impl Magic for PublishMagic {
         if cli.name.trim().is_empty() {
             return Err(OceanError::input("--name is empty; give the asset a name").into());
         }
-        let file = source_file(ctx, &cli.source)?;
+        let file = source_file(ctx, &cli.source).await?;
         let net = with_progress(ctx, "connecting", session::network(ctx, cli.network.as_deref())).await?;
         let price = parse_price(&cli.price, net.addresses.ocean)?;
         let signer = session::signer(ctx, &net, cli.account)?;
@@ -142,13 +142,13 @@ impl Magic for PublishMagic {
     }
 }
 
-fn source_file(ctx: &MagicContext, source: &str) -> std::result::Result<FileRef, OceanError> {
+async fn source_file(ctx: &MagicContext, source: &str) -> std::result::Result<FileRef, OceanError> {
     if source.starts_with("http://") || source.starts_with("https://") {
         return Ok(FileRef::Url { url: source.to_string() });
     }
     let path = ctx.resolve(source);
     if path.exists() {
-        return super::ipfs_add(ctx, &path).map(|cid| FileRef::Ipfs { hash: cid });
+        return super::ipfs_add(ctx, &path).await.map(|cid| FileRef::Ipfs { hash: cid });
     }
     if looks_like_cid(source) {
         return Ok(FileRef::Ipfs { hash: source.to_string() });

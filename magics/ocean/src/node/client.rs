@@ -159,7 +159,8 @@ impl NodeClient {
         serde_json::from_value(v).map_err(|e| self.err(format!("unexpected initialize answer: {e}")))
     }
 
-    /// Download file `file_index` of a service, proving the order `order_tx` (signed, command `download`).
+    /// Download file `file_index` of a service, proving the order `order_tx` (signed, command
+    /// `download`). Returns the bytes and, for an `ipfs` file, the CID the node reports.
     pub async fn download(
         &self,
         signer: &dyn Signer,
@@ -167,7 +168,7 @@ impl NodeClient {
         service_id: &str,
         order_tx: TxHash,
         file_index: usize,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, Option<String>)> {
         let (addr, nonce, sig) = self.signed(signer, "download").await?;
         let req = self.http.get(format!("{}/api/services/download", self.base)).query(&[
             ("documentId", did.to_string()),
@@ -179,6 +180,8 @@ impl NodeClient {
             ("signature", sig),
         ]);
         let r = self.send(req).await?;
-        r.bytes().await.map(|b| b.to_vec()).map_err(|e| self.err(e.to_string()))
+        let cid = r.headers().get(super::CID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let bytes = r.bytes().await.map(|b| b.to_vec()).map_err(|e| self.err(e.to_string()))?;
+        Ok((bytes, cid))
     }
 }

@@ -12,7 +12,8 @@
 //!   `AUTHORIZED_DECRYPTERS` set to itself); kelp's indexer decrypts in process
 //! - `GET /api/services/initialize?documentId&serviceId&consumerAddress` — `{datatoken, nonce, providerFee}`
 //! - `GET /api/services/download?documentId&serviceId&consumerAddress&transferTxId&fileIndex&nonce&signature`
-//!   — the bytes, after checking the signature (command `download`) and the on-chain `OrderStarted`
+//!   — the bytes, after checking the signature (command `download`) and the on-chain `OrderStarted`;
+//!   for an `ipfs` file the `X-Ipfs-Cid` header names its CID so the consumer can verify the bytes
 //! - `GET /api/aquarius/assets/ddo/{did}`, `GET /api/aquarius/assets/metadata/{did}`,
 //!   `POST /api/aquarius/assets/metadata/query`, `GET /api/aquarius/state/ddo?did`
 //! - Compute (`/api/services/computeEnvironments`, `freeCompute`, `compute`, `computeResult`) is
@@ -24,6 +25,7 @@ pub mod compute;
 pub mod fees;
 pub mod indexer;
 mod routes;
+pub use routes::CID_HEADER;
 pub mod serve;
 
 use crate::addresses::OceanAddresses;

@@ -19,6 +19,9 @@ use std::sync::{Arc, RwLock};
 
 type Q = Query<HashMap<String, String>>;
 
+/// Response header of `download` carrying the CID of an `ipfs` file.
+pub const CID_HEADER: &str = "x-ipfs-cid";
+
 /// Everything the handlers share.
 pub struct NodeState {
     pub config: NodeConfig,
@@ -235,7 +238,14 @@ async fn download(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result::
     }
     let file = files["files"].get(file_index).cloned().ok_or_else(|| bad(format!("no file at index {file_index}")))?;
     let bytes = fetch_file(&s, &file).await?;
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response();
+    // The paying consumer learns the CID of an ipfs file, so it can check what it received.
+    if let Some(cid) = file["hash"].as_str().filter(|_| file["type"] == "ipfs")
+        && let Ok(v) = header::HeaderValue::from_str(cid)
+    {
+        resp.headers_mut().insert(CID_HEADER, v);
+    }
+    Ok(resp)
 }
 
 /// The order transaction must have succeeded and emitted `OrderStarted` from the datatoken for

@@ -23,7 +23,9 @@ pub fn devnet_config(ocean_dir: &Path, rpc_url: &str, port: u16) -> Result<NodeC
         addresses,
         key,
         public_url: format!("http://127.0.0.1:{port}"),
-        ipfs: None,
+        ipfs: Some(std::sync::Arc::new(crate::ipfs::StoreSource {
+            home: ocean_dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        })),
     })
 }
 
