@@ -24,11 +24,19 @@ pub struct AddLine {
     pub size: serde_json::Value,
 }
 
-/// A Kubo RPC endpoint.
-#[derive(Debug, Clone)]
+/// A Kubo RPC endpoint (or a Kubo-style service such as Lighthouse, with a Bearer token).
+#[derive(Clone)]
 pub struct Kubo {
     base: String,
     http: reqwest::Client,
+    token: Option<String>,
+    label: String,
+}
+
+impl std::fmt::Debug for Kubo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kubo").field("base", &self.base).field("label", &self.label).finish_non_exhaustive()
+    }
 }
 
 impl Kubo {
@@ -41,7 +49,14 @@ impl Kubo {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(IpfsError::BadOption(format!("Kubo URL {url:?} must start with http:// or https://")));
         }
-        Ok(Kubo { base, http: reqwest::Client::new() })
+        Ok(Kubo { base, http: reqwest::Client::new(), token: None, label: "Kubo RPC".into() })
+    }
+
+    /// A Kubo-style service that wants `Authorization: Bearer <token>` (the token is never shown).
+    pub fn with_bearer(mut self, label: &str, token: &str) -> Self {
+        self.token = Some(token.to_string());
+        self.label = label.to_string();
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -57,14 +72,17 @@ impl Kubo {
         let url = reqwest::Url::parse_with_params(&format!("{}/api/v0/{cmd}", self.base), query)
             .map_err(|e| IpfsError::BadOption(format!("Kubo URL {} is not valid: {e}", self.base)))?;
         let mut req = self.http.post(url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
         if let Some(f) = form {
             req = req.multipart(f);
         }
         let resp = req.send().await.map_err(|e| {
             let why = if e.is_connect() { "connection refused or host unreachable".to_string() } else { e.to_string() };
             IpfsError::Remote(format!(
-                "Kubo RPC at {} is not reachable ({why}): start the daemon or fix the URL (--to kubo=URL)",
-                self.base
+                "{} at {} is not reachable ({why}): start the daemon or fix the URL",
+                self.label, self.base
             ))
         })?;
         if resp.status().is_success() {
@@ -76,7 +94,17 @@ impl Kubo {
             .ok()
             .and_then(|v| v.get("Message").and_then(|m| m.as_str()).map(str::to_string))
             .unwrap_or_else(|| body.chars().take(200).collect());
-        Err(IpfsError::Remote(format!("Kubo RPC {cmd} at {} failed with HTTP {status}: {}", self.base, msg.trim())))
+        let hint = if matches!(status.as_u16(), 401 | 403) && self.token.is_some() {
+            "; the token was refused: check it"
+        } else {
+            ""
+        };
+        Err(IpfsError::Remote(format!(
+            "{} {cmd} at {} failed with HTTP {status}: {}{hint}",
+            self.label,
+            self.base,
+            msg.trim()
+        )))
     }
 
     /// The daemon's version string.

@@ -52,6 +52,9 @@
 //!     "pinned", "gateway_url", "entries": [{"Name", "Hash", "Size"}]}`
 //!   - `--to pin:NAME` (local add, then `POST /pins` to that Pinning Service API v1 endpoint):
 //!     the local fields with `"backend": "pin"`, plus `"service", "requestid", "status"`
+//!   - `--to lighthouse` (Filecoin onramp: Lighthouse's Kubo-style `/api/v0/add`, API key from
+//!     `%env KELP_LIGHTHOUSE_TOKEN=…`, URL from `KELP_LIGHTHOUSE_URL`, default the public node):
+//!     the kubo fields with `"backend": "lighthouse"`
 //! - `cat CID [--offset N] [--length N] [--to …]` → `{"cid", "offset", "length" (bytes
 //!   returned), "utf8", "text" (string or null; at most 1 MiB), "truncated"}`; value: the text
 //!   as `String` when it is UTF-8.

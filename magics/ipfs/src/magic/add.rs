@@ -116,7 +116,7 @@ pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
                 path.display()
             ))));
         }
-        if matches!(target, Target::Kubo(_)) {
+        if matches!(target, Target::Kubo(_) | Target::Lighthouse) {
             return Err(fail(IpfsError::BadOption(
                 "--encrypt works with --to local or --to pin:NAME; for a Kubo node add locally, then car export / import".into(),
             )));
@@ -125,7 +125,14 @@ pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     let enc = a.encrypt.then_some(a.show_key);
     match target {
         Target::Local => add_local(path, opts, enc, ctx, cfg).await,
-        Target::Kubo(url) => add_kubo(path, opts, url, ctx, cfg).await,
+        Target::Kubo(url) => {
+            let kubo = Kubo::new(&url).map_err(fail)?;
+            add_kubo(path, opts, kubo, "kubo", ctx, cfg).await
+        }
+        Target::Lighthouse => {
+            let lh = super::lighthouse(ctx)?;
+            add_kubo(path, opts, lh, "lighthouse", ctx, cfg).await
+        }
         Target::Pin(name) => {
             let svc = super::pin_service(&name, cfg, ctx)?;
             let pin_name = opts.pin_name.clone();
@@ -240,11 +247,12 @@ async fn add_local(
 async fn add_kubo(
     path: std::path::PathBuf,
     opts: AddOptions,
-    url: String,
+    kubo: Kubo,
+    backend: &str,
     ctx: &MagicContext,
     cfg: &IpfsConfig,
 ) -> Result<Output> {
-    let kubo = Kubo::new(&url).map_err(fail)?;
+    let url = kubo.url().to_string();
     let lines = tokio::select! {
         r = kubo.add_path(&path, &opts) => r.map_err(fail)?,
         _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled("adding to Kubo".into())),
@@ -259,7 +267,7 @@ async fn add_kubo(
         ));
     }
     let j = json!({
-        "cid": root.hash, "name": root.name, "size": root.size, "backend": "kubo", "url": url,
+        "cid": root.hash, "name": root.name, "size": root.size, "backend": backend, "url": url,
         "local_cid": local, "matches_local": local == root.hash, "pinned": opts.pin,
         "gateway_url": format!("{}/ipfs/{}", cfg.gateway, root.hash), "entries": lines,
     });
@@ -269,5 +277,5 @@ async fn add_kubo(
         ("node", html_escape(&url)),
         ("same CID as kelp", (local == root.hash).to_string()),
     ];
-    Ok(bundle(text, "%ipfs add --to kubo", &rows, j).with_value(RustValue::string(&root.hash)))
+    Ok(bundle(text, &format!("%ipfs add --to {backend}"), &rows, j).with_value(RustValue::string(&root.hash)))
 }

@@ -71,6 +71,7 @@ pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
             }
             let store = open_store(ctx)?;
             match Target::parse(to.as_deref(), cfg).map_err(fail)? {
+                Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
                 Target::Kubo(url) => fetch_from_kubo(&store, &cid, &url, ctx).await?,
                 Target::Pin(n) => return Err(fail(super::not_a_source(&n))),
                 Target::Local => {}
@@ -128,6 +129,7 @@ pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
             }
             let pin = pin.unwrap_or(true);
             let (roots, complete, blocks, bytes) = match Target::parse(to.as_deref(), cfg).map_err(fail)? {
+                Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
                 Target::Local => {
                     let store = open_store(ctx)?;
                     let cancel = ctx.cancel.clone();

@@ -61,6 +61,8 @@ pub(crate) enum Target {
     Kubo(String),
     /// A remote pinning service by name.
     Pin(String),
+    /// Lighthouse (Filecoin onramp with a Kubo-style add).
+    Lighthouse,
 }
 
 impl Target {
@@ -72,9 +74,16 @@ impl Target {
             "kubo" => Ok(Target::Kubo(cfg.kubo_url.clone())),
             s if s.starts_with("kubo=") => Ok(Target::Kubo(s["kubo=".len()..].to_string())),
             s if s.starts_with("pin:") && s.len() > 4 => Ok(Target::Pin(s[4..].to_string())),
-            s => Err(IpfsError::BadOption(format!("unknown backend {s:?}: use --to local, kubo[=URL] or pin:NAME"))),
+            "lighthouse" => Ok(Target::Lighthouse),
+            s => Err(IpfsError::BadOption(format!(
+                "unknown backend {s:?}: use --to local, kubo[=URL], pin:NAME or lighthouse"
+            ))),
         }
     }
+}
+
+pub(crate) fn lighthouse_add_only() -> IpfsError {
+    IpfsError::BadOption("--to lighthouse works with add only (Lighthouse is an upload onramp)".into())
 }
 
 pub(crate) fn not_a_source(service: &str) -> IpfsError {
@@ -163,6 +172,21 @@ pub(crate) fn pin_service(name: &str, cfg: &IpfsConfig, ctx: &MagicContext) -> R
         .or_else(|| saved.and_then(|s| s.token.clone()))
         .unwrap_or_default();
     crate::pinsvc::PinService::new(name, &endpoint, &token).map_err(fail)
+}
+
+/// Default Lighthouse node (its Kubo-style `/api/v0/add`).
+pub const LIGHTHOUSE_URL: &str = "https://node.lighthouse.storage";
+
+/// The Lighthouse client: URL from `KELP_LIGHTHOUSE_URL` (default the public node), API key
+/// from `KELP_LIGHTHOUSE_TOKEN` (session environment; never shown).
+pub(crate) fn lighthouse(ctx: &MagicContext) -> Result<crate::kubo::Kubo> {
+    let url = ctx.env.get("KELP_LIGHTHOUSE_URL").unwrap_or_else(|| LIGHTHOUSE_URL.to_string());
+    let token = ctx.env.get("KELP_LIGHTHOUSE_TOKEN").filter(|t| !t.is_empty()).ok_or_else(|| {
+        fail(IpfsError::BadOption(
+            "Lighthouse needs an API key: %env KELP_LIGHTHOUSE_TOKEN=<key> (it is never shown)".into(),
+        ))
+    })?;
+    Ok(crate::kubo::Kubo::new(&url).map_err(fail)?.with_bearer("Lighthouse", &token))
 }
 
 pub(crate) fn open_store(ctx: &MagicContext) -> Result<crate::Store> {

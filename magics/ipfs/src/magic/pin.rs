@@ -40,6 +40,7 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
         PinCmd::Add { cid, name, to } => {
             let cid = parse_cid(&cid).map_err(fail)?;
             match Target::parse(to.as_deref(), cfg).map_err(fail)? {
+                Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
                 Target::Local => {
                     let store = open_store(ctx)?;
                     let n = name.clone();
@@ -70,6 +71,7 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
         PinCmd::Rm { cid, to } => {
             let cid = parse_cid(&cid).map_err(fail)?;
             let removed = match Target::parse(to.as_deref(), cfg).map_err(fail)? {
+                Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
                 Target::Local => {
                     let store = open_store(ctx)?;
                     blocking(move || store.unpin(&cid)).await?
@@ -98,6 +100,7 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
         }
         PinCmd::Ls { to } => {
             let pins: Vec<serde_json::Value> = match Target::parse(to.as_deref(), cfg).map_err(fail)? {
+                Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
                 Target::Local => {
                     let store = open_store(ctx)?;
                     blocking(move || store.pins()).await?.into_iter().map(|p| json!(p)).collect()

@@ -52,6 +52,7 @@ pub(crate) struct CidArg {
 pub(crate) async fn cat(a: CatArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
     let cid = parse_cid(&a.cid).map_err(fail)?;
     let bytes = match Target::parse(a.to.as_deref(), cfg).map_err(fail)? {
+        Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
         Target::Local => {
             let store = open_store(ctx)?;
             let cancel = ctx.cancel.clone();
@@ -97,6 +98,7 @@ pub(crate) async fn get(a: GetArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     let store = open_store(ctx)?;
     let target = Target::parse(a.to.as_deref(), cfg).map_err(fail)?;
     match &target {
+        Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
         Target::Kubo(url) => super::car::fetch_from_kubo(&store, &cid, url, ctx).await?,
         Target::Pin(n) => return Err(fail(super::not_a_source(n))),
         Target::Local => {}
