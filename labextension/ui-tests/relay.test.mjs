@@ -42,6 +42,11 @@ after(async () => {
   if (browser) await browser.close();
   await stop(lab && lab.proc);
   await stop(anvil && anvil.proc);
+  // Keep the logs next to the screenshots; drop the rest of the scratch dir.
+  for (const name of ['lab.log', 'anvil.log']) {
+    if (work && fs.existsSync(path.join(work, name))) fs.copyFileSync(path.join(work, name), path.join(OUT, name));
+  }
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 async function openLab() {
