@@ -229,3 +229,25 @@ fn bad_inputs_are_one_line_errors() {
     let e = AddOptions { cid_version: 2, ..AddOptions::default() }.validate().unwrap_err();
     assert!(e.to_string().contains("use 0 or 1"));
 }
+
+#[test]
+fn a_failing_disk_leaves_the_store_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let kept = s.add_bytes(b"before the failure", &AddOptions::default()).unwrap();
+    // Every block write goes through tmp/: make it unusable, as a full disk would.
+    let tmp = dir.path().join("store/tmp");
+    std::fs::remove_dir_all(&tmp).unwrap();
+    std::fs::write(&tmp, b"not a directory").unwrap();
+    let data = vec![9u8; 600_000];
+    let e = s.add_bytes(&data, &AddOptions::default()).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("writing block") && msg.contains("disk full") && !msg.contains('\n'), "{msg}");
+    assert_eq!(s.pins().unwrap().len(), 1, "the failed add pinned nothing");
+    std::fs::remove_file(&tmp).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    s.gc().unwrap();
+    assert_eq!(s.cat(&kept.cid).unwrap(), b"before the failure");
+    let again = s.add_bytes(&data, &AddOptions::default()).unwrap();
+    assert_eq!(s.cat(&again.cid).unwrap(), data);
+}
