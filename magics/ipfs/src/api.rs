@@ -59,11 +59,12 @@ impl Store {
         opts.validate()?;
         std::fs::symlink_metadata(path).map_err(IpfsError::path(path))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        // Held until the pin is written, so a concurrent gc cannot take the new blocks.
+        let _lock = if opts.only_hash { None } else { Some(self.lock_shared()?) };
         let (entries, blocks) = if opts.only_hash {
             let mut sink = NullSink::default();
             (importer::import_path(path, opts, &mut sink, observe)?, sink.blocks)
         } else {
-            let _lock = self.lock_shared()?;
             self.with_writer(|sink| importer::import_path(path, opts, sink, observe))?
         };
         self.finish_add(entries, blocks, name, opts)
@@ -82,11 +83,11 @@ impl Store {
         observe: &mut Observer<'_>,
     ) -> Result<Added, IpfsError> {
         opts.validate()?;
+        let _lock = if opts.only_hash { None } else { Some(self.lock_shared()?) };
         let (node, blocks) = if opts.only_hash {
             let mut sink = NullSink::default();
             (importer::import_reader(reader, opts, &mut sink, observe)?, sink.blocks)
         } else {
-            let _lock = self.lock_shared()?;
             self.with_writer(|sink| importer::import_reader(reader, opts, sink, observe))?
         };
         let mut entries = vec![ImportedEntry { path: String::new(), node, is_dir: false }];

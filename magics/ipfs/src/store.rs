@@ -203,6 +203,7 @@ impl Store {
 
     /// Pin `cid` (recursively). Every block must be present.
     pub fn pin(&self, cid: &Cid, name: Option<&str>) -> Result<Pin, IpfsError> {
+        let _lock = self.lock_shared()?;
         self.walk(cid, |_, _| Ok(()))?;
         let created =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);

@@ -251,3 +251,30 @@ fn a_failing_disk_leaves_the_store_consistent() {
     let again = s.add_bytes(&data, &AddOptions::default()).unwrap();
     assert_eq!(s.cat(&again.cid).unwrap(), data);
 }
+
+#[test]
+fn gc_running_alongside_adds_never_takes_their_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (s2, stop2) = (s.clone(), stop.clone());
+    let gc = std::thread::spawn(move || {
+        let mut runs = 0;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            s2.gc().unwrap();
+            runs += 1;
+        }
+        runs
+    });
+    let o = AddOptions { chunk_size: 1024, ..AddOptions::default() };
+    let mut added = Vec::new();
+    for i in 0..30u32 {
+        let data: Vec<u8> = (0..20_000u32).map(|j| (j.wrapping_mul(i + 1) % 251) as u8).collect();
+        added.push((s.add_bytes(&data, &o).unwrap().cid, data));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(gc.join().unwrap() > 0);
+    for (cid, data) in added {
+        assert_eq!(s.cat(&cid).unwrap(), data);
+    }
+}
