@@ -28,6 +28,8 @@ read -r w m < <(timed "$ADD" "$work/store" "$BIG"); row "kelp add (store, CIDv0)
 [ "$(cut -d' ' -f1 "$work/o")" = "$WANT" ] || die "kelp computed $(cut -d' ' -f1 "$work/o"), expected $WANT"
 read -r w m < <(timed "$ADD" "$work/store2" "$BIG" --only-hash); row "kelp add --only-hash" "$w" "$m" "$(cut -d' ' -f1 "$work/o")"
 read -r w m < <(timed "$ADD" "$work/store3" "$BIG" --cid-version 1); row "kelp add --cid-version 1" "$w" "$m" "$(cut -d' ' -f1 "$work/o")"
+[ "$(cut -d' ' -f1 "$work/o")" = bafybeihxesyve5euptqp7agfukxwx2kqll3db7cqmpehpm4ope5helqja4 ] || die "kelp CIDv1 differs from the vector"
+read -r w m < <(timed "$ADD" "$work/store4" "$BIG" --profile unixfs-v1-2025); row "kelp add --profile unixfs-v1-2025" "$w" "$m" "$(cut -d' ' -f1 "$work/o")"
 read -r w m < <(timed sha256sum "$BIG"); row "sha256sum" "$w" "$m" "$(cut -c1-16 "$work/o")…"
 J="$KELP_TOOLS/jsipfs/node_modules/.bin/jsipfs"
 if [ -e "$J" ]; then

@@ -104,7 +104,9 @@ fn columns() -> Vec<AddOptions> {
         base.clone(),
         AddOptions { cid_version: 1, ..base.clone() },
         AddOptions { cid_version: 1, raw_leaves: Some(false), ..base.clone() },
-        AddOptions { chunk_size: 1000, ..base },
+        AddOptions { chunk_size: 1000, ..base.clone() },
+        // unixfs-v1-2025: 1 MiB chunks (1024 links only matter above 1 GiB).
+        AddOptions { recursive: true, ..AddOptions::profile("unixfs-v1-2025").unwrap() },
     ]
 }
 
