@@ -135,7 +135,12 @@ impl Store {
     /// Store a block (the caller computed `cid` from `block`). Atomic: temp file + rename.
     pub fn put(&self, cid: &Cid, block: &[u8]) -> Result<(), IpfsError> {
         let path = self.block_path(cid)?;
-        if path.exists() {
+        // Already stored and intact: nothing to do. A damaged copy is replaced (re-adding the
+        // data repairs the store).
+        if let Ok(existing) = fs::read(&path)
+            && existing.len() == block.len()
+            && sha256_multihash(&existing) == sha256_multihash(block)
+        {
             return Ok(());
         }
         let dir = path.parent().expect("block paths have a parent");

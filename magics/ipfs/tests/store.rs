@@ -104,6 +104,9 @@ fn flipped_byte_in_the_store_is_detected() {
     assert!(!out.exists(), "a failed get leaves nothing at the output path");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 1, "only the store remains: {leftovers:?}");
+    // Adding the same data again replaces the damaged block.
+    s.add_bytes(&data, &AddOptions::default()).unwrap();
+    assert_eq!(s.cat(&added.cid).unwrap(), data);
 }
 
 #[test]
