@@ -220,3 +220,21 @@ async fn car_export_reports_the_piece_cid_of_the_car() {
     assert_eq!(j["piece_size"], 524_288);
     assert_eq!(j["bytes"], car.len());
 }
+
+#[tokio::test]
+async fn interrupted_get_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.bin"), vec![3u8; 3 << 20]).unwrap();
+    let c = ctx(dir.path());
+    let cid = ok(&c, "ipfs add big.bin").await.json().unwrap()["cid"].as_str().unwrap().to_string();
+    let c2 = ctx(dir.path());
+    c2.cancel.cancel();
+    let e = run(&c2, &format!("ipfs get {cid} -o out.bin")).await.unwrap_err();
+    assert!(matches!(e, MagicError::Cancelled(_)), "{e}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("out.bin")), "{names:?}");
+}
