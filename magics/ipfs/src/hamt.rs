@@ -1,7 +1,8 @@
 //! HAMT-sharded UnixFS directories (type 5), as Kubo builds them: murmur3-x64-64 of the entry
 //! name, fanout 256 (one hash byte per level), link names = two upper-case hex digits of the
 //! slot, followed by the entry name for a value or nothing for a child shard; the bitfield is
-//! the big-endian 256-bit set of occupied slots.
+//! the big-endian set of occupied slots without leading zero bytes (go-bitfield's `Bytes()`).
+//! Checked against Kubo's own sharding vectors (tests/vectors.rs).
 
 use crate::IpfsError;
 use crate::importer::{BlockSink, DirChild, Node, put_pb};
@@ -150,8 +151,10 @@ fn shard(
             }
         }
     }
+    // Serialised like go-bitfield's Bytes(): big-endian with leading zero bytes dropped.
+    let first = bitfield.iter().position(|b| *b != 0).unwrap_or(bitfield.len());
     let mut d = UnixFsData::new(DataType::HamtShard);
-    d.data = Some(bitfield);
+    d.data = Some(bitfield[first..].to_vec());
     d.hash_type = Some(MURMUR3_X64_64);
     d.fanout = Some(fanout as u64);
     put_pb(opts.effective_cid_version(), &PbNode { links, data: Some(d.encode()) }, size, sink)

@@ -159,3 +159,38 @@ fn big256_vector() {
     );
     check(dir.path(), BIG256);
 }
+
+/// Kubo's own sharding vectors (ipfs/kubo `test/sharness/t0260-sharding.sh`): 2000 files
+/// `file1..file2000` holding `$i\n`; unsharded (threshold 1G), sharded (threshold 1B), and
+/// sharded with CIDv1 (raw leaves).
+#[test]
+fn kubo_hamt_sharding_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let td = dir.path().join("testdata");
+    std::fs::create_dir(&td).unwrap();
+    for i in 1..=2000 {
+        std::fs::write(td.join(format!("file{i}")), format!("{i}\n")).unwrap();
+    }
+    let base = AddOptions { recursive: true, ..AddOptions::default() };
+    let unsharded = "QmavrTrQG4VhoJmantURAYuw3bowq3E2WcvP36NRQDAC1N";
+    // Default threshold: 2000 short links stay well under 256 KiB, so no sharding.
+    assert_eq!(cid_of_path(&td, &base).unwrap().to_string(), unsharded);
+    assert_eq!(
+        cid_of_path(&td, &AddOptions { hamt_threshold: 1 << 30, ..base.clone() }).unwrap().to_string(),
+        unsharded
+    );
+    let forced = AddOptions { hamt_threshold: 1, ..base.clone() };
+    assert_eq!(cid_of_path(&td, &forced).unwrap().to_string(), "QmSCJD1KYLhVVHqBK3YyXuoEqHt7vggyJhzoFYbT8v1XYL");
+    let v1 = AddOptions { cid_version: 1, ..forced };
+    assert_eq!(
+        cid_of_path(&td, &v1).unwrap().to_string(),
+        "bafybeibiemewfzzdyhq2l74wrd6qj2oz42usjlktgnlqv4yfawgouaqn4u"
+    );
+    // And a sharded directory reads back through the store: file100 resolves to Kubo's CID.
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let added = store.add_path(&td, &AddOptions { hamt_threshold: 1, ..base }).unwrap();
+    let entries = kelp_ipfs::exporter::ls(&store, &added.cid).unwrap();
+    assert_eq!(entries.len(), 2000);
+    let f100 = entries.iter().find(|e| e.name == "file100").unwrap();
+    assert_eq!(f100.cid, "QmZ3RfWk1u5LEGYLHA633B5TNJy3Du27K6Fny9wcxpowGS");
+}
