@@ -9,9 +9,7 @@ use std::io::Write;
 /// Names whose values are never shown: credentials must not land in a notebook.
 fn is_secret(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSPHRASE", "MNEMONIC", "CREDENTIAL", "AUTH"]
-        .iter()
-        .any(|w| n.contains(w))
+    ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSPHRASE", "MNEMONIC", "CREDENTIAL", "AUTH"].iter().any(|w| n.contains(w))
 }
 
 fn shown(name: &str, value: &str) -> String {
@@ -52,14 +50,18 @@ impl Magic for EnvMagic {
                     // `let v = %env NAME` binds the value; credentials are not copied into Rust source.
                     Ok(if is_secret(one) { out } else { out.with_value(crate::RustValue::string(&v)) })
                 }
-                None => Err(MagicError::failed(format!("environment variable {one} is not set; set it with %env {one}=value"))),
+                None => Err(MagicError::failed(format!(
+                    "environment variable {one} is not set; set it with %env {one}=value"
+                ))),
             },
             [assign] => {
                 let (k, v) = assign.split_once('=').expect("checked above");
                 set(ctx, k, v)
             }
             [k, v] if !k.contains('=') => set(ctx, k, v),
-            _ => Err(MagicError::Usage("%env: expected %env, %env NAME, %env NAME=value or %env NAME value (quote values with spaces)".into())),
+            _ => Err(MagicError::Usage(
+                "%env: expected %env, %env NAME, %env NAME=value or %env NAME value (quote values with spaces)".into(),
+            )),
         }
     }
 }
@@ -91,7 +93,13 @@ impl Magic for FileMagic {
     fn command(&self) -> Command {
         Command::new("file")
             .about("Write the rest of the cell to PATH, relative to the notebook's directory.")
-            .arg(Arg::new("append").short('a').long("append").action(ArgAction::SetTrue).help("Append instead of overwriting"))
+            .arg(
+                Arg::new("append")
+                    .short('a')
+                    .long("append")
+                    .action(ArgAction::SetTrue)
+                    .help("Append instead of overwriting"),
+            )
             .arg(Arg::new("path").required(true).value_name("PATH"))
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {

@@ -124,7 +124,12 @@ impl Progress {
             String::new()
         };
         let text = format!("{} {bar}{pct}{rate}", self.label);
-        let html = format!("<div><span>{}</span> {html} <span>{}{}</span></div>", html_escape(&self.label), html_escape(&pct), html_escape(&rate));
+        let html = format!(
+            "<div><span>{}</span> {html} <span>{}{}</span></div>",
+            html_escape(&self.label),
+            html_escape(&pct),
+            html_escape(&rate)
+        );
         Output::text(text).with_html(html)
     }
 }

@@ -56,11 +56,7 @@ impl Registry {
     pub fn closest(&self, name: &str) -> Option<String> {
         let mut best: Option<(f64, &str)> = None;
         for n in self.names() {
-            let score = if n.starts_with(name) || name.starts_with(n) {
-                0.9
-            } else {
-                strsim::jaro_winkler(name, n)
-            };
+            let score = if n.starts_with(name) || name.starts_with(n) { 0.9 } else { strsim::jaro_winkler(name, n) };
             if score >= 0.7 && best.is_none_or(|(s, _)| score > s) {
                 best = Some((score, n));
             }
@@ -106,12 +102,20 @@ impl Registry {
         let mut html = String::from("<table><tr><th>magic</th><th>what it does</th></tr>");
         for (k, v) in &line {
             text += &format!("  {:<width$}{}\n", format!("%{k}"), v.as_str().unwrap_or(""));
-            html += &format!("<tr><td><code>%{}</code></td><td>{}</td></tr>", html_escape(k), html_escape(v.as_str().unwrap_or("")));
+            html += &format!(
+                "<tr><td><code>%{}</code></td><td>{}</td></tr>",
+                html_escape(k),
+                html_escape(v.as_str().unwrap_or(""))
+            );
         }
         text += "Cell magics:\n";
         for (k, v) in &cell {
             text += &format!("  {:<width$}{}\n", format!("%%{k}"), v.as_str().unwrap_or(""));
-            html += &format!("<tr><td><code>%%{}</code></td><td>{}</td></tr>", html_escape(k), html_escape(v.as_str().unwrap_or("")));
+            html += &format!(
+                "<tr><td><code>%%{}</code></td><td>{}</td></tr>",
+                html_escape(k),
+                html_escape(v.as_str().unwrap_or(""))
+            );
         }
         text += "Type %name? for the help of one magic.\n";
         html += "</table>";
@@ -120,12 +124,8 @@ impl Registry {
 
     /// `%magic`: every magic's help, one after another.
     pub fn all_help(&self) -> Output {
-        let text = self
-            .names()
-            .into_iter()
-            .filter_map(|n| self.help(n).ok())
-            .collect::<Vec<_>>()
-            .join("\n────────\n\n");
+        let text =
+            self.names().into_iter().filter_map(|n| self.help(n).ok()).collect::<Vec<_>>().join("\n────────\n\n");
         Output::text(text)
     }
 
@@ -139,10 +139,16 @@ impl Registry {
         }
         let m = self.get(&call.name).ok_or_else(|| self.unknown(&call.name))?;
         if cell && !m.kind().is_cell() {
-            return Err(MagicError::Usage(format!("%{0} is a line magic: write it as %{0} on its own line, not %%{0}", call.name)));
+            return Err(MagicError::Usage(format!(
+                "%{0} is a line magic: write it as %{0} on its own line, not %%{0}",
+                call.name
+            )));
         }
         if !cell && !m.kind().is_line() {
-            return Err(MagicError::Usage(format!("%%{0} is a cell magic: put %%{0} … on the first line of the cell", call.name)));
+            return Err(MagicError::Usage(format!(
+                "%%{0} is a cell magic: put %%{0} … on the first line of the cell",
+                call.name
+            )));
         }
         m.run(call, ctx).await
     }
@@ -152,11 +158,8 @@ impl Registry {
     pub fn complete(&self, text: &str, cwd: &Path) -> Option<Completion> {
         let trimmed = text.trim_start();
         let lead = text.len() - trimmed.len();
-        let (pct, rest) = if let Some(r) = trimmed.strip_prefix("%%") {
-            ("%%", r)
-        } else {
-            ("%", trimmed.strip_prefix('%')?)
-        };
+        let (pct, rest) =
+            if let Some(r) = trimmed.strip_prefix("%%") { ("%%", r) } else { ("%", trimmed.strip_prefix('%')?) };
         // Still on the name?
         if !rest.contains(char::is_whitespace) {
             let matches = self
@@ -191,7 +194,12 @@ impl Registry {
             cmd.get_arguments()
                 .filter(|a| !a.is_hide_set())
                 .flat_map(|a| {
-                    let mut v: Vec<String> = a.get_long_and_visible_aliases().unwrap_or_default().into_iter().map(|l| format!("--{l}")).collect();
+                    let mut v: Vec<String> = a
+                        .get_long_and_visible_aliases()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|l| format!("--{l}"))
+                        .collect();
                     if let Some(s) = a.get_short() {
                         v.push(format!("-{s}"));
                     }
@@ -204,7 +212,9 @@ impl Registry {
             let subs: Vec<String> = cmd
                 .get_subcommands()
                 .filter(|s| !s.is_hide_set())
-                .flat_map(|s| std::iter::once(s.get_name().to_string()).chain(s.get_visible_aliases().map(str::to_string)))
+                .flat_map(|s| {
+                    std::iter::once(s.get_name().to_string()).chain(s.get_visible_aliases().map(str::to_string))
+                })
                 .filter(|s| s.starts_with(partial))
                 .collect();
             if subs.is_empty() && cmd.get_positionals().next().is_some() { complete_path(partial, cwd) } else { subs }
@@ -220,7 +230,13 @@ fn complete_path(partial: &str, cwd: &Path) -> Vec<String> {
         Some(i) => (&partial[..=i], &partial[i + 1..]),
         None => ("", partial),
     };
-    let dir = if dir_part.is_empty() { cwd.to_path_buf() } else if Path::new(dir_part).is_absolute() { dir_part.into() } else { cwd.join(dir_part) };
+    let dir = if dir_part.is_empty() {
+        cwd.to_path_buf()
+    } else if Path::new(dir_part).is_absolute() {
+        dir_part.into()
+    } else {
+        cwd.join(dir_part)
+    };
     let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
     let mut out: Vec<String> = rd
         .flatten()

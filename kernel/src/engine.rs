@@ -1,0 +1,428 @@
+//! The evcxr engine on its own thread.
+//!
+//! evcxr's `CommandContext` is synchronous and single-owner, so one thread owns it and takes
+//! jobs (execute, complete, hover) from a channel; the async side awaits the answers. The
+//! context is created in the background when the kernel starts, so magic-only cells never
+//! wait for it. The child process that holds the user's variables can be killed to interrupt
+//! a cell; evcxr then restarts it (variables lost, and the error says so).
+//!
+//! Output of user code: stdout/stderr lines are forwarded live as [`EngineEvent`]s. Lines
+//! between `KELP_DISPLAY_BEGIN <mime>` and `KELP_DISPLAY_END` become a display, and
+//! `KELP_CLEAR_OUTPUT` a clear_output (the `kelp` prelude module prints them).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Something user code produced while running.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    Stdout(String),
+    Stderr(String),
+    Display { mime: String, data: String },
+    ClearOutput { wait: bool },
+}
+
+/// Why Rust code did not produce a result.
+#[derive(Debug, Clone)]
+pub enum EngineError {
+    /// rustc rejected the code: rendered diagnostics, one string each.
+    Compile(Vec<String>),
+    /// The code ran and failed (panic, `?` error), or evcxr refused it.
+    Runtime(String),
+    /// The code panicked; evcxr caught it (variables from before the cell are kept).
+    Panic(String),
+    /// The child process died; evcxr restarted it and the variables are gone.
+    Died(String),
+    /// The engine could not start (no cargo/rustc, …).
+    Unavailable(String),
+}
+
+/// A prompt from user code (`evcxr_input`), answered through the stdin channel.
+pub struct InputAsk {
+    pub prompt: String,
+    pub password: bool,
+    pub answer: std::sync::mpsc::Sender<String>,
+}
+
+/// Where one execution sends its side output and input prompts.
+pub struct ExecIo {
+    pub events: mpsc::UnboundedSender<EngineEvent>,
+    pub input: Option<mpsc::UnboundedSender<InputAsk>>,
+}
+
+enum Job {
+    Execute(String, ExecIo, oneshot::Sender<Result<BTreeMap<String, String>, EngineError>>),
+    Complete(String, usize, oneshot::Sender<Option<(Vec<String>, usize, usize)>>),
+    Hover(String, usize, oneshot::Sender<Option<(String, String)>>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineState {
+    Starting,
+    Ready,
+    Failed(String),
+}
+
+/// Handle to the engine thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    jobs: std::sync::mpsc::Sender<Job>,
+    state: Arc<Mutex<EngineState>>,
+    child: Arc<Mutex<Option<Arc<Mutex<std::process::Child>>>>>,
+    executing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Helpers every session has: `kelp::display`, `kelp::display_html`, `kelp::clear_output`.
+const PRELUDE: &str = r#"
+#[allow(dead_code)]
+pub mod kelp {
+    /// Show `data` as `mime` (e.g. "text/html") below the cell, now.
+    pub fn display(mime: &str, data: &str) {
+        println!("KELP_DISPLAY_BEGIN {mime}");
+        println!("{data}");
+        println!("KELP_DISPLAY_END");
+    }
+    /// Show HTML below the cell, now.
+    pub fn display_html(html: &str) { display("text/html", html) }
+    /// Clear the cell's output (with `wait`, when the next output arrives).
+    pub fn clear_output(wait: bool) { println!("KELP_CLEAR_OUTPUT {}", if wait { "wait" } else { "now" }); }
+}
+"#;
+
+struct LineRouter {
+    target: Option<mpsc::UnboundedSender<EngineEvent>>,
+    display: Option<(String, Vec<String>)>,
+    /// stderr: the report of a panic of the cell's own (main) thread, being read.
+    panic: Option<Vec<String>>,
+    /// stderr: a finished panic report of the current execution.
+    panicked: Option<String>,
+    /// stderr: blank lines held back until the next line says whether a panic report follows.
+    blank: usize,
+}
+
+impl LineRouter {
+    fn new() -> Self {
+        LineRouter { target: None, display: None, panic: None, panicked: None, blank: 0 }
+    }
+
+    /// stderr lines: a panic report is kept for the cell's error, not streamed. User code
+    /// runs in a `dlopen`ed library with its own copy of std, so every thread of it reports as
+    /// `'<unnamed>'`: any panic report during a cell is taken as the cell's panic.
+    fn stderr(&mut self, line: String) {
+        if let Some(buf) = &mut self.panic {
+            if line.starts_with("note: ") && line.contains("RUST_BACKTRACE") {
+                self.panicked = Some(buf.join("\n"));
+                self.panic = None;
+            } else {
+                buf.push(line);
+            }
+            return;
+        }
+        if is_panic_header(&line) {
+            self.blank = 0;
+            self.panic = Some(vec![line]);
+            return;
+        }
+        if line.trim().is_empty() {
+            self.blank += 1;
+            return;
+        }
+        let text = "\n".repeat(std::mem::take(&mut self.blank)) + &line + "\n";
+        if let Some(t) = &self.target {
+            let _ = t.send(EngineEvent::Stderr(text));
+        }
+    }
+
+    /// End of an execution: held blank lines go out (they were not a panic's).
+    fn flush_blank(&mut self) {
+        let n = std::mem::take(&mut self.blank);
+        if let (true, Some(t)) = (n > 0, &self.target) {
+            let _ = t.send(EngineEvent::Stderr("\n".repeat(n)));
+        }
+    }
+}
+
+impl LineRouter {
+    fn stdout(&mut self, line: String) {
+        let ev = if let Some((mime, buf)) = &mut self.display {
+            if line == "KELP_DISPLAY_END" {
+                let (mime, buf) = self.display.take().expect("checked");
+                Some(EngineEvent::Display { mime, data: buf.join("\n") })
+            } else {
+                buf.push(line);
+                let _ = mime;
+                None
+            }
+        } else if let Some(mime) = line.strip_prefix("KELP_DISPLAY_BEGIN ") {
+            self.display = Some((mime.trim().to_string(), Vec::new()));
+            None
+        } else if let Some(arg) = line.strip_prefix("KELP_CLEAR_OUTPUT") {
+            Some(EngineEvent::ClearOutput { wait: arg.trim() == "wait" })
+        } else {
+            Some(EngineEvent::Stdout(line + "\n"))
+        };
+        if let (Some(ev), Some(t)) = (ev, &self.target) {
+            let _ = t.send(ev);
+        }
+    }
+}
+
+/// `thread '<name>' panicked at …` or `thread '<name>' (<tid>) panicked at …`.
+fn is_panic_header(line: &str) -> bool {
+    line.starts_with("thread '") && (line.contains("' panicked at ") || line.contains(") panicked at "))
+}
+
+/// Forward lines from `rx` through `router` until the channel closes. The lock is held while a
+/// line is taken and handled, so whoever else takes the lock sees every earlier line handled.
+fn forward(rx: crossbeam_channel::Receiver<String>, router: Arc<Mutex<LineRouter>>, stderr: bool) {
+    loop {
+        let mut r = router.lock().unwrap_or_else(|e| e.into_inner());
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) => route(&mut r, line, stderr),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        }
+        drop(r);
+        std::thread::yield_now();
+    }
+}
+
+fn route(r: &mut LineRouter, line: String, stderr: bool) {
+    if stderr { r.stderr(line) } else { r.stdout(line) }
+}
+
+/// Take the router (waiting out a line in flight), handle what is still queued, and detach it
+/// from the finished execution. Returns the report of a panic of the cell, if there was one.
+fn drain(rx: &crossbeam_channel::Receiver<String>, router: &Mutex<LineRouter>, stderr: bool) -> Option<String> {
+    let mut r = router.lock().unwrap_or_else(|e| e.into_inner());
+    while let Ok(line) = rx.try_recv() {
+        route(&mut r, line, stderr);
+    }
+    r.flush_blank();
+    r.target = None;
+    if let Some(buf) = r.panic.take() {
+        r.panicked = Some(buf.join("\n"));
+    }
+    r.panicked.take()
+}
+
+impl Engine {
+    /// Start the engine thread; the evcxr context is created in the background.
+    pub fn start() -> Engine {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let engine = Engine {
+            jobs: tx,
+            state: Arc::new(Mutex::new(EngineState::Starting)),
+            child: Arc::new(Mutex::new(None)),
+            executing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        };
+        let e = engine.clone();
+        std::thread::Builder::new()
+            .name("kelp-engine".into())
+            .spawn(move || e.run(rx))
+            .expect("spawning the engine thread");
+        engine
+    }
+
+    pub fn state(&self) -> EngineState {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_state(&self, s: EngineState) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = s;
+    }
+
+    fn run(&self, rx: std::sync::mpsc::Receiver<Job>) {
+        let (mut ctx, outputs) = match evcxr::CommandContext::new() {
+            Ok(x) => x,
+            Err(e) => {
+                let msg = format!("the Rust engine (evcxr) could not start: {e}");
+                eprintln!("kelp: {msg}");
+                self.set_state(EngineState::Failed(msg.clone()));
+                for job in rx {
+                    reply_unavailable(job, &msg);
+                }
+                return;
+            }
+        };
+        *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.process_handle());
+        let out_router = Arc::new(Mutex::new(LineRouter::new()));
+        let err_router = Arc::new(Mutex::new(LineRouter::new()));
+        {
+            let (o, r) = (outputs.stdout.clone(), out_router.clone());
+            std::thread::spawn(move || forward(o, r, false));
+            let (o, r) = (outputs.stderr.clone(), err_router.clone());
+            std::thread::spawn(move || forward(o, r, true));
+        }
+        if let Err(e) = ctx.execute(PRELUDE) {
+            eprintln!("kelp: the kelp prelude did not compile: {e}");
+        }
+        self.set_state(EngineState::Ready);
+        for job in rx {
+            match job {
+                Job::Execute(code, io, reply) => {
+                    for r in [&out_router, &err_router] {
+                        r.lock().unwrap_or_else(|e| e.into_inner()).target = Some(io.events.clone());
+                    }
+                    self.executing.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let input = io.input.clone();
+                    let mut callbacks = evcxr::EvalCallbacks {
+                        input_reader: &|req| {
+                            let Some(input) = &input else { return String::new() };
+                            let (tx, rx) = std::sync::mpsc::channel();
+                            let ask = InputAsk { prompt: req.prompt, password: req.is_password, answer: tx };
+                            if input.send(ask).is_err() {
+                                return String::new();
+                            }
+                            rx.recv().unwrap_or_default()
+                        },
+                    };
+                    let result = ctx.execute_with_callbacks(&code, &mut callbacks);
+                    self.executing.store(false, std::sync::atomic::Ordering::SeqCst);
+                    // The child may have been restarted: keep the handle current for interrupts.
+                    *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.process_handle());
+                    drain(&outputs.stdout, &out_router, false);
+                    let panic = drain(&outputs.stderr, &err_router, true);
+                    let result = match (convert(result), panic) {
+                        (Ok(_), Some(report)) => Err(EngineError::Panic(report)),
+                        (r, _) => r,
+                    };
+                    let _ = reply.send(result);
+                }
+                Job::Complete(code, pos, reply) => {
+                    let r = ctx
+                        .completions(&code, pos)
+                        .ok()
+                        .map(|c| (c.completions.into_iter().map(|c| c.code).collect(), c.start_offset, c.end_offset));
+                    let _ = reply.send(r);
+                }
+                Job::Hover(code, pos, reply) => {
+                    let _ = reply.send(ctx.hover_at(&code, pos).ok());
+                }
+            }
+        }
+    }
+
+    /// Run Rust code; side output goes to `io` as it happens. Returns the MIME bundle of the
+    /// cell's value (empty when the last statement has no value).
+    pub async fn execute(&self, code: String, io: ExecIo) -> Result<BTreeMap<String, String>, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        if self.jobs.send(Job::Execute(code, io, tx)).is_err() {
+            return Err(EngineError::Unavailable("the Rust engine thread is gone".into()));
+        }
+        rx.await.unwrap_or_else(|_| Err(EngineError::Unavailable("the Rust engine thread stopped".into())))
+    }
+
+    /// Completions at byte offset `pos`: (candidates, start, end), or None if the engine is not
+    /// ready or has nothing.
+    pub async fn complete(&self, code: String, pos: usize) -> Option<(Vec<String>, usize, usize)> {
+        if self.state() != EngineState::Ready {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        self.jobs.send(Job::Complete(code, pos, tx)).ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// Hover text (plain, html) at byte offset `pos`.
+    pub async fn hover(&self, code: String, pos: usize) -> Option<(String, String)> {
+        if self.state() != EngineState::Ready {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        self.jobs.send(Job::Hover(code, pos, tx)).ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// Interrupt running Rust code by killing the child process (evcxr restarts it; variables
+    /// are lost). Returns whether anything was running.
+    pub fn interrupt(&self) -> bool {
+        if !self.executing.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        if let Some(child) = self.child.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+            return true;
+        }
+        false
+    }
+}
+
+fn reply_unavailable(job: Job, msg: &str) {
+    match job {
+        Job::Execute(_, _, r) => {
+            let _ = r.send(Err(EngineError::Unavailable(msg.to_string())));
+        }
+        Job::Complete(_, _, r) => {
+            let _ = r.send(None);
+        }
+        Job::Hover(_, _, r) => {
+            let _ = r.send(None);
+        }
+    }
+}
+
+fn convert(r: Result<evcxr::EvalOutputs, evcxr::Error>) -> Result<BTreeMap<String, String>, EngineError> {
+    match r {
+        Ok(out) => Ok(out.content_by_mime_type.into_iter().collect()),
+        Err(evcxr::Error::CompilationErrors(errors)) => {
+            Err(EngineError::Compile(errors.iter().map(|e| e.rendered()).collect()))
+        }
+        Err(evcxr::Error::SubprocessTerminated(m)) => Err(EngineError::Died(m)),
+        Err(evcxr::Error::TypeRedefinedVariablesLost(v)) => {
+            Err(EngineError::Runtime(format!("a type was redefined, so these variables were lost: {}", v.join(", "))))
+        }
+        Err(e) => Err(EngineError::Runtime(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn router_turns_markers_into_events() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut r = LineRouter::new();
+        r.target = Some(tx);
+        for l in
+            ["hi", "KELP_DISPLAY_BEGIN text/html", "<b>x</b>", "<i>y</i>", "KELP_DISPLAY_END", "KELP_CLEAR_OUTPUT wait"]
+        {
+            r.stdout(l.to_string());
+        }
+        assert_eq!(rx.try_recv().unwrap(), EngineEvent::Stdout("hi\n".into()));
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            EngineEvent::Display { mime: "text/html".into(), data: "<b>x</b>\n<i>y</i>".into() }
+        );
+        assert_eq!(rx.try_recv().unwrap(), EngineEvent::ClearOutput { wait: true });
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn main_thread_panic_is_kept_for_the_error() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut r = LineRouter::new();
+        r.target = Some(tx);
+        for l in [
+            "warn",
+            "",
+            "thread '<unnamed>' (20290) panicked at src/lib.rs:3:5:",
+            "boom",
+            "stack backtrace:",
+            "  0: f",
+            "note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.",
+            "after",
+        ] {
+            r.stderr(l.to_string());
+        }
+        assert_eq!(rx.try_recv().unwrap(), EngineEvent::Stderr("warn\n".into()));
+        assert_eq!(rx.try_recv().unwrap(), EngineEvent::Stderr("after\n".into()));
+        let report = r.panicked.clone().unwrap();
+        assert!(report.starts_with("thread '<unnamed>' (20290) panicked at src/lib.rs:3:5:\nboom\nstack backtrace:"));
+        assert!(is_panic_header("thread 'main' panicked at a.rs:1:1:"));
+        assert!(!is_panic_header("the thread panicked"));
+    }
+}

@@ -1,0 +1,284 @@
+//! Running cells: split into magic calls and Rust pieces, run them in order, publish what they
+//! produce, and reply. The last piece's value is the cell's `execute_result`; values of earlier
+//! pieces are shown as `display_data`. The first error stops the cell (and, with
+//! `stop_on_error`, aborts cells queued behind it).
+
+use crate::engine::{EngineError, EngineEvent, ExecIo, InputAsk};
+use crate::server::{Kernel, lock};
+use crate::sink::KernelSink;
+use crate::split::{Segment, split_cell};
+use crate::transport::content_json;
+use jupyter_protocol::JupyterMessage;
+use kelp_magic::{CancelToken, MagicCall, MagicContext, MagicError, Output};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::mpsc;
+
+/// Why a cell stopped: becomes the `error` message and the error reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellError {
+    pub ename: String,
+    pub evalue: String,
+    pub traceback: Vec<String>,
+}
+
+impl CellError {
+    fn new(ename: &str, evalue: impl Into<String>) -> Self {
+        let evalue = evalue.into();
+        CellError { ename: ename.into(), traceback: vec![format!("\x1b[0;31m{ename}\x1b[0m: {evalue}")], evalue }
+    }
+}
+
+struct Cell<'a> {
+    k: &'a Kernel,
+    parent: &'a JupyterMessage,
+    count: i64,
+    allow_stdin: bool,
+    payload: Vec<Value>,
+    result_text: Option<String>,
+}
+
+/// Execute requests, one at a time, in arrival order.
+pub async fn executor(k: Arc<Kernel>, mut rx: mpsc::UnboundedReceiver<JupyterMessage>) {
+    while let Some(msg) = rx.recv().await {
+        let failed_and_stop = run_request(&k, &msg).await;
+        if failed_and_stop {
+            // Cells queued behind a failed one are not run (as in IPython).
+            while let Ok(next) = rx.try_recv() {
+                k.iopub.status(&next, "busy");
+                let count = k.execution_count.load(Ordering::SeqCst);
+                k.shell.reply(&next, "execute_reply", json!({"status": "aborted", "execution_count": count})).await;
+                k.iopub.status(&next, "idle");
+            }
+        }
+    }
+}
+
+/// Run one execute_request; returns true if it failed and asked to stop on error.
+async fn run_request(k: &Kernel, msg: &JupyterMessage) -> bool {
+    let c = content_json(msg);
+    let code = c["code"].as_str().unwrap_or("").to_string();
+    let silent = c["silent"].as_bool().unwrap_or(false);
+    let store_history = c["store_history"].as_bool().unwrap_or(true) && !silent;
+    let stop_on_error = c["stop_on_error"].as_bool().unwrap_or(true);
+    k.iopub.status(msg, "busy");
+    let count = if store_history {
+        k.execution_count.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        k.execution_count.load(Ordering::SeqCst)
+    };
+    if !silent {
+        k.iopub.send(msg, "execute_input", json!({"code": code, "execution_count": count}));
+    }
+    if store_history {
+        lock(&k.history).push(count, &code);
+    }
+    *lock(&k.cancel) = CancelToken::new();
+    k.interrupted.store(false, Ordering::SeqCst);
+    k.executing.store(true, Ordering::SeqCst);
+    let mut cell = Cell {
+        k,
+        parent: msg,
+        count,
+        allow_stdin: c["allow_stdin"].as_bool().unwrap_or(false),
+        payload: vec![],
+        result_text: None,
+    };
+    let outcome = cell.run(&code).await;
+    k.executing.store(false, Ordering::SeqCst);
+    if let Some(t) = &cell.result_text {
+        lock(&k.history).set_output(count, t);
+    }
+    let failed = outcome.is_err();
+    match outcome {
+        Ok(()) => {
+            let reply =
+                json!({"status": "ok", "execution_count": count, "payload": cell.payload, "user_expressions": {}});
+            k.shell.reply(msg, "execute_reply", reply).await;
+        }
+        Err(e) => {
+            k.iopub.send(msg, "error", json!({"ename": e.ename, "evalue": e.evalue, "traceback": e.traceback}));
+            let reply = json!({"status": "error", "execution_count": count, "ename": e.ename, "evalue": e.evalue,
+                "traceback": e.traceback, "payload": [], "user_expressions": {}});
+            k.shell.reply(msg, "execute_reply", reply).await;
+        }
+    }
+    k.iopub.status(msg, "idle");
+    failed && stop_on_error
+}
+
+impl Cell<'_> {
+    async fn run(&mut self, code: &str) -> Result<(), CellError> {
+        let pieces = split_cell(code);
+        let n = pieces.len();
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let last = i + 1 == n;
+            match piece {
+                Segment::Help { name, .. } => {
+                    let help = self.k.registry.help(&name).map_err(|e| CellError::new("MagicError", e.to_string()))?;
+                    self.payload.push(json!({"source": "page", "data": {"text/plain": help}, "start": 0}));
+                }
+                Segment::Magic { text, body, cell, bind, .. } => {
+                    let out = self.magic(&text, body, cell, bind).await?;
+                    self.show(&out, last);
+                }
+                Segment::Code { code, .. } => {
+                    let bundle = self.rust(code).await?;
+                    let mut out = Output::empty();
+                    for (mime, data) in bundle {
+                        let v = if mime.ends_with("json") {
+                            serde_json::from_str(&data).unwrap_or(Value::String(data))
+                        } else {
+                            Value::String(data)
+                        };
+                        out = out.with_mime(&mime, v);
+                    }
+                    self.show(&out, last);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Publish a piece's value: the cell's result if it is the last piece, else a display.
+    fn show(&mut self, out: &Output, last: bool) {
+        if out.is_empty() {
+            return;
+        }
+        if last {
+            self.result_text = out.plain().map(str::to_string);
+            let c = json!({"execution_count": self.count, "data": out.to_mime_map(), "metadata": {}});
+            self.k.iopub.send(self.parent, "execute_result", c);
+        } else {
+            self.k.iopub.send(self.parent, "display_data", crate::sink::display_content(out, None));
+        }
+    }
+
+    async fn magic(
+        &mut self,
+        text: &str,
+        body: Option<String>,
+        cell: bool,
+        bind: Option<String>,
+    ) -> Result<Output, CellError> {
+        let mut call = MagicCall::from_line(text, body).map_err(magic_error)?;
+        call.bind = bind.clone();
+        let name = call.name.clone();
+        let ctx = MagicContext {
+            cwd: self.k.cwd.clone(),
+            config: self.k.config.clone(),
+            sink: Arc::new(KernelSink { iopub: self.k.iopub.clone(), parent: self.parent.clone() }),
+            cancel: lock(&self.k.cancel).clone(),
+            env: self.k.env.clone(),
+        };
+        let out = match self.k.registry.run(call, cell, &ctx).await {
+            Ok(out) => out,
+            Err(MagicError::Help(text)) => return Ok(Output::text(text)),
+            Err(e) => return Err(magic_error(e)),
+        };
+        if let Some(var) = bind {
+            let Some(v) = &out.value else {
+                return Err(CellError::new(
+                    "MagicError",
+                    format!("%{name} has no value to bind to `{var}`; drop the `let {var} =`"),
+                ));
+            };
+            self.rust(format!("let {var}: {} = {};", v.ty, v.expr)).await?;
+        }
+        Ok(out)
+    }
+
+    async fn rust(&mut self, code: String) -> Result<BTreeMap<String, String>, CellError> {
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<EngineEvent>();
+        let (in_tx, mut in_rx) = mpsc::unbounded_channel::<InputAsk>();
+        let io = ExecIo { events: ev_tx, input: self.allow_stdin.then_some(in_tx) };
+        let engine = self.k.engine.clone();
+        let mut run = std::pin::pin!(engine.execute(code, io));
+        let result = loop {
+            tokio::select! {
+                r = &mut run => break r,
+                Some(ev) = ev_rx.recv() => self.event(ev),
+                Some(ask) = in_rx.recv() => self.ask(ask).await,
+            }
+        };
+        while let Ok(ev) = ev_rx.try_recv() {
+            self.event(ev);
+        }
+        result.map_err(|e| self.engine_error(e))
+    }
+
+    fn event(&self, ev: EngineEvent) {
+        let (iopub, p) = (&self.k.iopub, self.parent);
+        match ev {
+            EngineEvent::Stdout(t) => iopub.send(p, "stream", json!({"name": "stdout", "text": t})),
+            EngineEvent::Stderr(t) => iopub.send(p, "stream", json!({"name": "stderr", "text": t})),
+            EngineEvent::Display { mime, data } => {
+                iopub.send(p, "display_data", json!({"data": {mime: data}, "metadata": {}}))
+            }
+            EngineEvent::ClearOutput { wait } => iopub.send(p, "clear_output", json!({"wait": wait})),
+        }
+    }
+
+    async fn ask(&self, ask: InputAsk) {
+        *lock(&self.k.pending_input) = Some(ask.answer);
+        let req = crate::transport::child(
+            self.parent,
+            "input_request",
+            json!({"prompt": ask.prompt, "password": ask.password}),
+        );
+        self.k.stdin.send(req).await;
+    }
+
+    fn engine_error(&self, e: EngineError) -> CellError {
+        match e {
+            EngineError::Compile(errors) => {
+                let evalue = errors
+                    .first()
+                    .and_then(|e| e.lines().find(|l| !l.trim().is_empty()))
+                    .unwrap_or("compilation failed")
+                    .trim()
+                    .to_string();
+                let traceback = errors.iter().flat_map(|e| e.lines().map(str::to_string)).collect();
+                CellError { ename: "CompilationError".into(), evalue, traceback }
+            }
+            EngineError::Died(m) if self.k.interrupted.load(Ordering::SeqCst) => CellError::new(
+                "Interrupted",
+                format!("the Rust process was stopped and restarted, so all variables were lost ({m})"),
+            ),
+            EngineError::Died(m) => CellError::new(
+                "EngineRestarted",
+                format!(
+                    "the Rust process died ({m}); it was restarted and all variables were lost; magics are unaffected"
+                ),
+            ),
+            EngineError::Panic(report) => {
+                // header line, message lines, then optionally "stack backtrace:" and frames
+                let mut lines = report.lines();
+                let head = lines.next().unwrap_or("").trim_end_matches(':').to_string();
+                let rest: Vec<&str> = lines.collect();
+                let split = rest.iter().position(|l| l.starts_with("stack backtrace:")).unwrap_or(rest.len());
+                let evalue = rest[..split].join(" ").trim().to_string();
+                let mut traceback = vec![format!("\x1b[0;31mPanic\x1b[0m: {evalue}"), head];
+                traceback.extend(rest[split..].iter().map(|l| l.to_string()));
+                traceback.push("variables defined in this cell were dropped; earlier ones are kept".into());
+                CellError { ename: "Panic".into(), evalue, traceback }
+            }
+            EngineError::Runtime(m) => CellError::new("RuntimeError", m),
+            EngineError::Unavailable(m) => {
+                CellError::new("EngineUnavailable", format!("{m}; magics (%lsmagic) still work"))
+            }
+        }
+    }
+}
+
+fn magic_error(e: MagicError) -> CellError {
+    let ename = match e {
+        MagicError::Usage(_) => "UsageError",
+        MagicError::Unknown { .. } => "UnknownMagic",
+        MagicError::Cancelled(_) => "Interrupted",
+        _ => "MagicError",
+    };
+    CellError::new(ename, e.to_string())
+}

@@ -1,0 +1,44 @@
+//! kelp-kernel: the `kelp` binary's library.
+//!
+//! A thin front end on the magic libraries and the evcxr engine:
+//! - [`transport`]: the five ZeroMQ channels (HMAC-signed) and message helpers;
+//! - [`server`]: shared kernel state; shell/control/stdin loops; kernel_info, history, comms;
+//! - [`execute`]: running cells (magics and Rust pieces) and replying;
+//! - [`engine`]: evcxr on its own thread; [`split`]: cell splitting; [`completeness`]:
+//!   is_complete; [`assist`]: completion and inspection;
+//! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
+
+pub mod assist;
+pub mod cli;
+pub mod comms;
+pub mod completeness;
+pub mod engine;
+pub mod execute;
+pub mod history;
+pub mod install;
+pub mod magics;
+pub mod server;
+pub mod sink;
+pub mod split;
+pub mod transport;
+
+use clap::Parser;
+
+/// The binary's entry point (after `evcxr::runtime_hook`).
+pub fn main_entry() -> anyhow::Result<i32> {
+    let cli = cli::Cli::parse();
+    // Four workers: a frontend that subscribes to iopub late must still see every status
+    // message, and a running cell must never starve the shell loop.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?;
+    match cli.cmd {
+        cli::Cmd::Kernel { connection_file } => {
+            rt.block_on(server::serve(connection_file))?;
+            Ok(0)
+        }
+        cli::Cmd::Install { user, sys_prefix, prefix, name } => {
+            cli::install(user, sys_prefix, prefix, &name)?;
+            Ok(0)
+        }
+        cli::Cmd::Magic(argv) => Ok(rt.block_on(cli::run_magic(argv))),
+    }
+}
