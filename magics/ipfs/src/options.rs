@@ -101,9 +101,6 @@ impl AddOptions {
         if self.cid_version > 1 {
             return Err(IpfsError::BadOption(format!("--cid-version {} is not valid: use 0 or 1", self.cid_version)));
         }
-        if self.cid_version == 0 && self.raw_leaves == Some(true) {
-            // Kubo upgrades to CIDv1 in this case; we do the same (see `effective`).
-        }
         if self.chunk_size == 0 || self.chunk_size > 1 << 22 {
             return Err(IpfsError::BadOption(format!(
                 "chunk size {} is not valid: use size-N with 1 <= N <= 4194304",
@@ -116,9 +113,10 @@ impl AddOptions {
         Ok(())
     }
 
-    /// The CID version actually used: raw leaves force CIDv1 (raw blocks cannot be CIDv0).
+    /// The CID version of DAG-PB nodes. Raw leaves are always CIDv1 (raw blocks cannot be
+    /// CIDv0), but as in Kubo `--raw-leaves` alone keeps the DAG-PB nodes at CIDv0.
     pub fn effective_cid_version(&self) -> u8 {
-        if self.leaves_are_raw() { 1 } else { self.cid_version }
+        self.cid_version
     }
 }
 
