@@ -133,6 +133,15 @@ async fn kelp_and_a_real_jsipfs_daemon_agree() {
         }
     }
 
+    // 1a. --wrap-with-directory, for a file and a directory.
+    for name in ["hello.txt", "testdir"] {
+        let o = AddOptions { recursive: true, wrap_with_directory: true, ..AddOptions::default() };
+        let path = dir.path().join(name);
+        let local = cid_of_path(&path, &o).unwrap().to_string();
+        let lines = kubo.add_path(&path, &o).await.unwrap();
+        assert_eq!(lines.last().unwrap().hash, local, "{name} -w");
+    }
+
     // 1b. A 1001-entry directory: below Kubo's 256 KiB link estimate it stays a basic
     //     directory (js-ipfs 0.66's HTTP add does not shard it either), and both agree.
     let many = dir.path().join("many");
