@@ -184,6 +184,73 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
         assert_eq!(done.did, ddo::did(done.nft, 8996));
     }
 
+    // Errors decoded for people: a revert reason, an account without ETH, a node that is down.
+    let init = kelp_ocean::node::client::NodeClient::new(net.node_url.as_deref().unwrap())
+        .initialize(&p.did, "0", consumer.account())
+        .await
+        .unwrap();
+    // The consumer holds a datatoken again (dispensed), so only the forged fee can fail.
+    let d = kelp_ocean::contracts::IDispenser::dispenseCall {
+        datatoken: p.datatoken,
+        amount: parse_ether("1").unwrap(),
+        destination: consumer.account(),
+    };
+    let tx = TransactionRequest::default()
+        .to(net.addresses.dispenser)
+        .input(alloy::sol_types::SolCall::abi_encode(&d).into());
+    let summary = TxSummary::call(8996, "Dispenser", net.addresses.dispenser, "dispense");
+    kelp_ocean::chain::transact(&consumer, &net.provider, tx, &summary, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let stranger = alloy::signers::local::PrivateKeySigner::random();
+    let self_signed = kelp_ocean::node::fees::sign_fee(
+        &stranger,
+        net.addresses.ocean,
+        U256::ZERO,
+        b"{}",
+        init.provider_fee.valid_until,
+    )
+    .await
+    .unwrap();
+    // Claiming the node's address with someone else's signature: the contract refuses.
+    let mut forged = self_signed.clone();
+    forged.provider_fee_address = init.provider_fee.provider_fee_address;
+    let call = kelp_ocean::contracts::IERC20Template::startOrderCall {
+        consumer: consumer.account(),
+        serviceIndex: U256::ZERO,
+        _providerFee: forged.to_contract().unwrap(),
+        _consumeMarketFee: kelp_ocean::contracts::ConsumeMarketFee {
+            consumeMarketFeeAddress: Address::ZERO,
+            consumeMarketFeeToken: Address::ZERO,
+            consumeMarketFeeAmount: U256::ZERO,
+        },
+    };
+    let tx = TransactionRequest::default().to(p.datatoken).input(alloy::sol_types::SolCall::abi_encode(&call).into());
+    let summary = TxSummary::call(8996, "datatoken", p.datatoken, "startOrder");
+    let e = kelp_ocean::chain::transact(&consumer, &net.provider, tx, &summary, std::time::Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, OceanError::Reverted { reason, .. } if reason.contains("Invalid provider fee")), "{e}");
+    // A fee signed by its own (stranger) address is accepted on chain, but the node refuses to
+    // serve an order that does not carry its own fee.
+    let mut call = call;
+    call._providerFee = self_signed.to_contract().unwrap();
+    let tx = TransactionRequest::default().to(p.datatoken).input(alloy::sol_types::SolCall::abi_encode(&call).into());
+    let r = kelp_ocean::chain::transact(&consumer, &net.provider, tx, &summary, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let node = kelp_ocean::node::client::NodeClient::new(net.node_url.as_deref().unwrap());
+    let e = node.download(&consumer, &p.did, "0", r.transaction_hash, 0).await.unwrap_err().to_string();
+    assert!(e.contains("HTTP 403") && e.contains("provider fee"), "{e}");
+    let broke_key = format!("0x{}", alloy::hex::encode(alloy::signers::local::PrivateKeySigner::random().to_bytes()));
+    let broke = LocalKeySigner::from_env_value("KELP_PRIVATE_KEY", &broke_key, &net.rpc_url, 8996).unwrap();
+    let e =
+        publish::publish(&net, &broke, &spec("No money", Price::Free, &url), &journal, &mut quiet).await.unwrap_err();
+    assert!(matches!(e, OceanError::NoFunds(_)), "{e}");
+    let dead = format!("http://127.0.0.1:{}", kelp_ocean::devnet::process::free_port().unwrap());
+    let e = kelp_ocean::node::client::NodeClient::new(&dead).root().await.unwrap_err().to_string();
+    assert!(e.contains("not reachable") && !e.contains('\n'), "{e}");
+
     // The magics on the same devnet: %publish, %ocean get / show / assets / price, %wallet.
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
     ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));

@@ -92,6 +92,11 @@ mod tests {
         let mut cmd = Command::new("sleep");
         cmd.arg("30");
         let pid = spawn_detached(cmd, &log).unwrap();
+        // Until the child has exec'd, /proc shows the parent's command line.
+        let start = Instant::now();
+        while !runs(pid, "sleep") && start.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert!(is_alive(pid) && runs(pid, "sleep") && !runs(pid, "anvil"));
         terminate(pid, Duration::from_secs(2)).await.unwrap();
         // The reaper thread collects it; give it a moment.

@@ -266,16 +266,29 @@ async fn verify_order(
     if !receipt.status() {
         return Err(bad("order transaction failed on chain"));
     }
-    let ok = receipt.inner.logs().iter().filter(|l| l.address() == dt).any(|l| {
+    let logs: Vec<_> = receipt.inner.logs().iter().filter(|l| l.address() == dt).collect();
+    let ordered = logs.iter().any(|l| {
         l.log_decode::<IERC20Template::OrderStarted>()
             .map(|e| e.inner.data.consumer == consumer && e.inner.data.serviceIndex == U256::from(index))
             .unwrap_or(false)
     });
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError(StatusCode::FORBIDDEN, "no order for this consumer and service in that transaction".into()))
+    if !ordered {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "no order for this consumer and service in that transaction".into(),
+        ));
     }
+    // The order must carry this node's provider fee (the contract only checks that the fee is
+    // signed by its own providerFeeAddress, which anyone can make).
+    let our_fee = logs.iter().any(|l| {
+        l.log_decode::<IERC20Template::ProviderFee>()
+            .map(|e| e.inner.data.providerFeeAddress == s.address())
+            .unwrap_or(false)
+    });
+    if !our_fee {
+        return Err(ApiError(StatusCode::FORBIDDEN, "the order does not carry this node's provider fee".into()));
+    }
+    Ok(())
 }
 
 async fn fetch_file(s: &NodeState, file: &Value) -> std::result::Result<Vec<u8>, ApiError> {

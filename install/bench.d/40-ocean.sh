@@ -1,0 +1,6 @@
+# Ocean on the devnet (real anvil + Ocean v4 contracts + the local node): cold/warm devnet start,
+# publish and consume wall time, transactions and gas (magics/ocean/examples/ocean_bench.rs).
+cargo build --locked -q -p kelp-ocean --bins --examples
+KELP_ANVIL="$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" \
+KELP_OCEAN_ARTIFACTS="$KELP_TOOLS/chain/node_modules/@oceanprotocol/contracts" \
+  "$CARGO_TARGET_DIR/debug/examples/ocean_bench" "${KELP_BENCH_RUNS:-3}"
