@@ -55,6 +55,9 @@ pub struct Entry {
     pub did: Option<String>,
     #[serde(default)]
     pub txs: Vec<TxRecord>,
+    /// The account's next nonce just before the factory transaction was sent.
+    #[serde(default)]
+    pub nonce: Option<u64>,
 }
 
 /// The journal file.
@@ -112,6 +115,7 @@ mod tests {
             exchange_id: None,
             did: None,
             txs: vec![],
+            nonce: None,
         };
         j.put(&e).unwrap();
         e.stage = Stage::Created;

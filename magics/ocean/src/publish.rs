@@ -143,6 +143,7 @@ pub async fn publish(
                 exchange_id: None,
                 did: None,
                 txs: vec![],
+                nonce: None,
             };
             journal.put(&e)?;
             e
@@ -195,33 +196,74 @@ async fn create(
 ) -> Result<()> {
     let receipt = match find_created(net, e).await? {
         Some(r) => r,
-        None => {
-            let (tx, summary) = create_tx(net, spec, e);
-            let hash = signer.send_transaction(tx, &summary).await?;
-            e.txs.push(TxRecord { label: "create NFT + datatoken + pricing".into(), hash, gas: None });
-            journal.put(e)?;
-            let r = chain::wait_receipt(&net.provider, hash, TX_TIMEOUT).await?;
-            if !r.status() {
-                return Err(OceanError::Reverted {
-                    method: summary.method,
-                    reason: "the factory transaction failed".into(),
-                });
+        None => match recorded_or_pending(net, e).await? {
+            Some(r) => r,
+            None => {
+                // Record the account's next nonce first: if we crash after broadcasting, the
+                // retry sees it used and waits for this transaction instead of sending another.
+                e.nonce = Some(pending_nonce(net, e.publisher).await?);
+                journal.put(e)?;
+                let (tx, summary) = create_tx(net, spec, e);
+                let hash = signer.send_transaction(tx, &summary).await?;
+                e.txs.push(TxRecord { label: CREATE_LABEL.into(), hash, gas: None });
+                journal.put(e)?;
+                let r = chain::wait_receipt(&net.provider, hash, TX_TIMEOUT).await?;
+                if !r.status() {
+                    return Err(OceanError::Reverted {
+                        method: summary.method,
+                        reason: "the factory transaction failed".into(),
+                    });
+                }
+                r
             }
-            r
-        }
+        },
     };
     read_created(&receipt, e)?;
     if let Some(t) = e.txs.iter_mut().find(|t| t.hash == receipt.transaction_hash) {
         t.gas = Some(receipt.gas_used);
     } else {
         e.txs.push(TxRecord {
-            label: "create NFT + datatoken + pricing".into(),
+            label: CREATE_LABEL.into(),
             hash: receipt.transaction_hash,
             gas: Some(receipt.gas_used),
         });
     }
     e.stage = Stage::Created;
     journal.put(e)
+}
+
+const CREATE_LABEL: &str = "create NFT + datatoken + pricing";
+
+async fn pending_nonce(net: &Network, who: Address) -> Result<u64> {
+    net.provider
+        .get_transaction_count(who)
+        .pending()
+        .await
+        .map_err(|x| chain::decode_rpc_error(&x, "eth_getTransactionCount", &net.rpc_url))
+}
+
+/// A factory transaction an earlier attempt sent and that may not be mined yet: the recorded
+/// hash, or — when the attempt died between broadcasting and recording — the account's nonce
+/// having moved past the one recorded before sending. Waits for it.
+async fn recorded_or_pending(net: &Network, e: &Entry) -> Result<Option<TransactionReceipt>> {
+    if let Some(t) = e.txs.iter().find(|t| t.label == CREATE_LABEL) {
+        return chain::wait_receipt(&net.provider, t.hash, TX_TIMEOUT).await.map(Some);
+    }
+    let Some(n) = e.nonce else { return Ok(None) };
+    if pending_nonce(net, e.publisher).await? <= n {
+        return Ok(None);
+    }
+    let start = std::time::Instant::now();
+    while start.elapsed() < TX_TIMEOUT {
+        if let Some(r) = find_created(net, e).await? {
+            return Ok(Some(r));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(OceanError::devnet(format!(
+        "an earlier attempt of this publish used nonce {n} but no NFT {} appeared; check the account's transactions, then delete the entry {} in journal.json to publish anew",
+        e.nft_symbol, e.key
+    )))
 }
 
 /// Look for this publish's `NFTCreated` (by creator and symbol) since the journal's first block.

@@ -126,7 +126,8 @@ async fn devnet_magic_up_status_down_and_bad_port() {
     assert!(process::is_alive(node_pid));
     let down = run("devnet down --no-save").await.unwrap();
     assert_eq!(down.json().unwrap()["was_running"], true);
-    assert!(node.root().await.unwrap_err().to_string().contains("not reachable"));
+    let e = node.root().await.unwrap_err().to_string();
+    assert!(e.contains("not reachable") && !e.contains('\n'), "{e}");
     let st = run("devnet status").await.unwrap();
     assert_eq!(st.json().unwrap()["running"], false);
 

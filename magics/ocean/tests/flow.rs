@@ -290,6 +290,44 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     assert_eq!(found.json().unwrap()["assets"].as_array().unwrap().len(), 1);
     let price = run(&format!("ocean price {}", p2.did)).await.unwrap();
     assert_eq!(price.json().unwrap()["pricing"], "fixed");
+    // %wallet: a keystore made from a key, used for the session; sends of OCEAN and ETH move
+    // the balances; an algorithm carries its container metadata.
+    ctx.env.set("KELP_KEYSTORE_PASSWORD", Some("correct horse".into()));
+    let e = run("wallet import mine").await.unwrap_err().to_string();
+    assert!(e.contains("KELP_IMPORT_KEY"), "{e}");
+    ctx.env.set("KELP_IMPORT_KEY", Some("0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a".into()));
+    let made = run("wallet import mine").await.unwrap();
+    let four = LocalKeySigner::dev_address(4).unwrap();
+    assert_eq!(made.json().unwrap()["address"].as_str().unwrap().parse::<Address>().unwrap(), four);
+    assert!(!made.plain().unwrap().contains("47e179ec"));
+    let six = LocalKeySigner::dev_address(6).unwrap();
+    let ocean6 = ocean_of(&net, six).await;
+    let sent = run(&format!("wallet send {six} 2.5 --token OCEAN")).await.unwrap();
+    assert!(sent.json().unwrap()["gas"].as_u64().unwrap() > 21_000);
+    assert_eq!(ocean_of(&net, six).await, ocean6 + parse_ether("2.5").unwrap());
+    let eth6 = alloy::providers::Provider::get_balance(&net.provider, six).await.unwrap();
+    run(&format!("wallet send {six} 1")).await.unwrap();
+    assert_eq!(
+        alloy::providers::Provider::get_balance(&net.provider, six).await.unwrap(),
+        eth6 + parse_ether("1").unwrap()
+    );
+    let shown = run("wallet").await.unwrap();
+    assert_eq!(shown.json().unwrap()["address"].as_str().unwrap().parse::<Address>().unwrap(), four);
+    let e = run(&format!("wallet send {six} 99999999 --token OCEAN")).await.unwrap_err().to_string();
+    assert!(e.contains("insufficient funds"), "{e}");
+    let e = run(&format!("wallet send {six} lots")).await.unwrap_err().to_string();
+    assert!(e.contains("bad amount"), "{e}");
+    ctx.env.set("KELP_KEYSTORE", None);
+    let algo = run(&format!("publish {url} --name Algo --type algorithm --image-tag 3.12-slim")).await.unwrap();
+    let algo_did = algo.json().unwrap()["did"].as_str().unwrap().to_string();
+    let show = run(&format!("ocean show {algo_did}")).await.unwrap();
+    let m = &show.json().unwrap()["metadata"];
+    assert_eq!(
+        (m["type"].as_str(), m["algorithm"]["container"]["tag"].as_str()),
+        (Some("algorithm"), Some("3.12-slim"))
+    );
+    let sw = run("wallet switch devnet").await.unwrap();
+    assert_eq!(sw.json().unwrap()["chain_id"], 8996);
     let w = run("wallet --account 3").await.unwrap();
     assert_eq!(
         w.json().unwrap()["address"].as_str().unwrap().parse::<Address>().unwrap(),

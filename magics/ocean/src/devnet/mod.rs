@@ -266,9 +266,14 @@ pub async fn down(paths: &DevnetPaths, tools: &Tools, save: bool) -> Result<bool
     }
     if let Some(pid) = state.node_pid {
         process::terminate(pid, Duration::from_secs(3)).await?;
+        let node_port = state.node_url.as_deref().and_then(|u| u.rsplit(':').next()).and_then(|p| p.parse().ok());
+        if let Some(port) = node_port {
+            process::wait_port_free(port, Duration::from_secs(5)).await?;
+        }
     }
     if alive {
         process::terminate(state.anvil_pid, Duration::from_secs(5)).await?;
+        process::wait_port_free(state.port, Duration::from_secs(5)).await?;
     }
     remove_if_exists(&paths.state_file())?;
     Ok(alive)

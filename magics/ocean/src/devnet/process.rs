@@ -5,6 +5,7 @@ use crate::error::{OceanError, Result};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Start `cmd` detached: own process group (an interrupt of the kernel does not reach it),
@@ -26,13 +27,26 @@ pub fn spawn_detached(mut cmd: Command, log: &Path) -> Result<u32> {
     Ok(pid)
 }
 
-/// Whether `pid` is a live (not zombie) process.
+/// Whether `pid` is a live process: some thread of it is not a zombie (a multithreaded program's
+/// main thread can be a zombie while its other threads still hold its sockets).
 pub fn is_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name.
-        Ok(stat) => stat.rsplit_once(')').map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])).unwrap_or(false),
+    let live = |stat: &str| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']));
+    match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(tasks) => tasks.flatten().any(|t| std::fs::read_to_string(t.path().join("stat")).is_ok_and(|st| live(&st))),
         Err(_) => false,
     }
+}
+
+/// Wait until nothing listens on 127.0.0.1:`port` (a stopped server's socket is closed).
+pub async fn wait_port_free(port: u16, timeout: Duration) -> Result<()> {
+    let start = Instant::now();
+    while !port_free(port) {
+        if start.elapsed() > timeout {
+            return Err(OceanError::devnet(format!("port {port} is still in use after stopping its server")));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 /// Whether `pid` runs a program whose command line contains `needle` (guards against a pid
@@ -74,12 +88,25 @@ pub fn port_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
-/// A port the OS says is free now (tests, the local node).
+/// A free port below Linux's ephemeral range (32768–60999), so that outgoing connections, which
+/// take ephemeral ports, cannot grab it between a devnet's `down` and its next `up`.
 pub fn free_port() -> Result<u16> {
-    let l =
-        std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| OceanError::devnet(format!("no free port: {e}")))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| OceanError::devnet(format!("no free port: {e}")))
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let mut x = (seed as u64) ^ ((std::process::id() as u64) << 32) ^ NEXT.fetch_add(0x9E37_79B9, Ordering::Relaxed);
+    for _ in 0..200 {
+        // xorshift: spread tries over 20000..32000.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let port = 20_000 + (x % 12_000) as u16;
+        if port_free(port) {
+            return Ok(port);
+        }
+    }
+    Err(OceanError::devnet("no free port in 20000..32000"))
 }
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
 
 #[cfg(test)]
 mod tests {
@@ -113,6 +140,7 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         assert!(!port_free(port));
         drop(l);
-        assert!(port_free(free_port().unwrap()));
+        let p = free_port().unwrap();
+        assert!(port_free(p) && (20_000..32_000).contains(&p), "{p}");
     }
 }

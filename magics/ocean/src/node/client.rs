@@ -40,13 +40,11 @@ impl NodeClient {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
-        let r = req.send().await.map_err(|e| {
-            if e.is_connect() || e.is_timeout() {
-                self.err("not reachable (is the node running? `%devnet status`)")
-            } else {
-                self.err(e.to_string())
-            }
-        })?;
+        // No answer at all (refused, reset, dropped keep-alive connection, timeout).
+        let r = req
+            .send()
+            .await
+            .map_err(|e| self.err(format!("not reachable (is the node running? `%devnet status`): {e}")))?;
         if r.status().is_success() {
             return Ok(r);
         }
