@@ -1,6 +1,6 @@
 //! kelp-ocean: Ocean Protocol from a notebook cell — a one-command devnet with the real Ocean v4
-//! contracts, signers (ARCHITECTURE Seam 3), and (next) the local node, `%publish`, `%ocean` and
-//! `%wallet`.
+//! contracts, signers (ARCHITECTURE Seam 3), a local Ocean-Node-compatible node, and the magics
+//! `%devnet`, `%publish`, `%ocean` and `%wallet`.
 //!
 //! Modules:
 //! - [`tools`]: finding anvil and the `@oceanprotocol/contracts` artifacts;
@@ -9,7 +9,10 @@
 //! - [`chain`]: RPC connections, sending through a signer, errors decoded for people;
 //! - [`signer`]: the [`signer::Signer`] trait and [`signer::LocalKeySigner`];
 //! - [`devnet`]: anvil + deploy + snapshots + recorded processes;
-//! - [`magics`]: the `Magic` implementations.
+//! - [`node`]: the local node (server, indexer, fees, auth) and the client of any Ocean Node;
+//! - [`network`]: devnet / Ocean's published networks / any RPC URL;
+//! - [`publish`], [`consume`], [`journal`], [`ddo`], [`ipfs`]: the publish and consume flows;
+//! - [`mod@magics`]: the `Magic` implementations ([`magics()`] lists them for the kernel).
 //!
 //! # JSON schemas (`application/json` of each magic)
 //!
@@ -23,6 +26,25 @@
 //!   "address_file", "addresses": <entry>|null}`
 //!
 //! `%devnet down`: `{"running": false, "was_running": bool, "saved": bool}`
+//!
+//! `%publish SOURCE --name …` (value bound: the DID):
+//! `{"did", "nft", "datatoken", "exchange_id": hex|null, "network", "chain_id", "name",
+//!   "txs": [{"label", "hash", "gas"}], "gas_total": u64, "already_published": bool,
+//!   "file": {"type": "ipfs", "hash": CID} | {"type": "url", "url"}, "price": "Free" | {"Fixed": {"amount", "token"}}}`
+//!
+//! `%ocean get DID` (value bound: the output path):
+//! `{"did", "path", "size", "sha256", "cid": str|null, "cid_verified": bool, "datatoken",
+//!   "acquired": "dispenser"|"fixed-rate"|"held", "paid": wei-string|null, "order_tx", "txs": [...]}`
+//!
+//! `%ocean show DID`: the indexed DDO 4.1.0 (plus the node's `nft` and `event` fields).
+//! `%ocean assets`: `{"assets": [{"did", "name", "type", "nft", "owner"}]}`.
+//! `%ocean price DID`: `{"did", "datatoken", "pricing": "free"|"fixed"|"none", "amount": wei|null, "amount_ocean"}`.
+//! `%ocean collect DID`: `{"did", "datatoken", "amount": wei, "to", "tx": hash|null}`.
+//!
+//! `%wallet` / `%wallet show` (value bound: the address):
+//! `{"address", "network", "chain_id", "eth", "tokens": [{"symbol", "address", "balance"}]}`;
+//! `%wallet send`: `{"to", "amount", "token", "tx", "gas"}`; `%wallet switch`: `{"network", "chain_id", "rpc_url"}`;
+//! `%wallet create|import`: `{"name", "path", "address"}`.
 //!
 //! An `address.json` entry: `{"chainId", "Ocean", "OPFCommunityFeeCollector", "Router", "FixedPrice",
 //! "Dispenser", "ERC721Factory", "ERC721Template": {"1"}, "ERC20Template": {"1", "2"}, "poolTemplate",

@@ -1,5 +1,5 @@
-//! The magics of the Ocean family and what they share: `%devnet` (here and in `devnet.rs`);
-//! `%publish`, `%ocean` and `%wallet` come next.
+//! The magics of the Ocean family — `%devnet`, `%publish`, `%ocean`, `%wallet`, a module each —
+//! and what they share: progress display, IPFS adds ([`session`] picks network and signer).
 
 pub mod devnet;
 pub mod ocean;
