@@ -297,7 +297,15 @@ impl RelayClient {
                 Err(e) => break Err(e),
             }
         };
-        guard.client = None;
+        // A final state was read (or the request is gone): nothing to withdraw. After a failed
+        // poll the request may still be pending, so the guard deletes it (best effort) on drop.
+        if !matches!(
+            outcome,
+            Err(RelayError::Unreachable { .. } | RelayError::Refused { .. } | RelayError::Protocol(_))
+        ) {
+            guard.client = None;
+        }
+        drop(guard);
         if let Some(d) = display {
             d.finish(&outcome);
         }
