@@ -447,3 +447,31 @@ async fn no_error_display_or_debug_string_contains_the_secret() {
         assert!(!c.leaks_secret(t));
     }
 }
+
+#[tokio::test]
+async fn the_secret_never_reaches_the_server_log() {
+    let s = server();
+    let c = client();
+    let browser = Browser::new(s);
+    let person = tokio::spawn(async move {
+        let req = browser.wait_for("logged").await;
+        browser.reject(req["id"].as_str().unwrap()).await;
+    });
+    let never = kelp_magic::CancelToken::new();
+    let opts = RequestOptions::default();
+    let err =
+        c.request(Kind::PersonalSign, json!(["0x00", "0x00"]), Summary::new().method("logged"), opts, &never).await;
+    person.await.unwrap();
+    assert!(matches!(err, Err(RelayError::Rejected)));
+    // The access log records every kernel-face URL (so the check below can fail), never the secret.
+    let started = Instant::now();
+    let log = loop {
+        let log = std::fs::read_to_string(&s.log).unwrap();
+        if log.contains("/kelp/relay/kernel/requests") {
+            break log;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the server log shows no kernel-face request");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!log.contains(&s.relay_secret), "the relay secret is in the server log");
+}

@@ -21,6 +21,8 @@ pub struct Server {
     pub relay_file: PathBuf,
     pub relay_url: String,
     pub relay_secret: String,
+    /// The server's log (DEBUG: every request is logged with its URL).
+    pub log: PathBuf,
     _watchdog: Mutex<Child>,
 }
 
@@ -77,6 +79,7 @@ rm -rf "$work""#;
             "--ServerApp.ip=127.0.0.1",
             &format!("--ServerApp.port={port}"),
             "--ServerApp.port_retries=0",
+            "--ServerApp.log_level=DEBUG",
             &format!("--IdentityProvider.token={token}"),
             &format!("--ServerApp.root_dir={}", work.join("root").display()),
         ])
@@ -116,6 +119,7 @@ rm -rf "$work""#;
         relay_url: file["url"].as_str().unwrap().to_string(),
         relay_secret: file["secret"].as_str().unwrap().to_string(),
         relay_file,
+        log: work.join("server.log"),
         _watchdog: Mutex::new(child),
     }
 }
