@@ -5,7 +5,7 @@ use kelp_magic::{EnvMagic, FileMagic, Registry};
 
 pub fn registry() -> Registry {
     let mut r = Registry::new().with(EnvMagic).with(FileMagic);
-    for family in [kelp_ipfs::magics(), kelp_c2d::magics()] {
+    for family in [kelp_ipfs::magics(), kelp_ocean::magics(), kelp_c2d::magics()] {
         for m in family {
             r.register(m);
         }
