@@ -112,7 +112,8 @@ pub async fn run_magic(mut argv: Vec<String>) -> i32 {
     let pending = kelp_c2d::local_jobs();
     if pending > 0 {
         eprintln!("kelp: waiting for {pending} compute job(s) to finish (Ctrl-C leaves them failed)");
-        let wait = tokio::task::spawn_blocking(|| kelp_c2d::wait_for_local_jobs(std::time::Duration::from_secs(86_400)));
+        let wait =
+            tokio::task::spawn_blocking(|| kelp_c2d::wait_for_local_jobs(std::time::Duration::from_secs(86_400)));
         tokio::select! {
             _ = wait => {}
             _ = tokio::signal::ctrl_c() => {}

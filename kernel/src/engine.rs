@@ -20,8 +20,15 @@ use tokio::sync::{mpsc, oneshot};
 pub enum EngineEvent {
     Stdout(String),
     Stderr(String),
-    Display { mime: String, data: String },
-    ClearOutput { wait: bool },
+    Display {
+        mime: String,
+        data: String,
+    },
+    ClearOutput {
+        wait: bool,
+    },
+    /// A value asked for by `{var}` in a magic line (`kelp::value`).
+    Value(String),
 }
 
 /// Why Rust code did not produce a result.
@@ -88,6 +95,10 @@ pub mod kelp {
     pub fn display_html(html: &str) { display("text/html", html) }
     /// Clear the cell's output (with `wait`, when the next output arrives).
     pub fn clear_output(wait: bool) { println!("KELP_CLEAR_OUTPUT {}", if wait { "wait" } else { "now" }); }
+    /// Hand a value's text to the kernel (how `{var}` in a magic line is filled in).
+    pub fn value<T: std::fmt::Display + ?Sized>(v: &T) {
+        println!("KELP_VALUE {}", v.to_string().replace('\\', "\\\\").replace('\n', "\\n"));
+    }
 }
 "#;
 
@@ -158,6 +169,8 @@ impl LineRouter {
         } else if let Some(mime) = line.strip_prefix("KELP_DISPLAY_BEGIN ") {
             self.display = Some((mime.trim().to_string(), Vec::new()));
             None
+        } else if let Some(v) = line.strip_prefix("KELP_VALUE ") {
+            Some(EngineEvent::Value(unescape_value(v)))
         } else if let Some(arg) = line.strip_prefix("KELP_CLEAR_OUTPUT") {
             Some(EngineEvent::ClearOutput { wait: arg.trim() == "wait" })
         } else {
@@ -167,6 +180,24 @@ impl LineRouter {
             let _ = t.send(ev);
         }
     }
+}
+
+/// Undo `kelp::value`'s escaping (`\\` and `\n`).
+fn unescape_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some(o) => out.push(o),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// `thread '<name>' panicked at …` or `thread '<name>' (<tid>) panicked at …`.
@@ -399,6 +430,8 @@ mod tests {
         );
         assert_eq!(rx.try_recv().unwrap(), EngineEvent::ClearOutput { wait: true });
         assert!(rx.try_recv().is_err());
+        r.stdout(r"KELP_VALUE a\\b\nc".to_string());
+        assert_eq!(rx.try_recv().unwrap(), EngineEvent::Value("a\\b\nc".into()));
     }
 
     #[test]

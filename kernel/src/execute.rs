@@ -38,6 +38,8 @@ struct Cell<'a> {
     allow_stdin: bool,
     payload: Vec<Value>,
     result_text: Option<String>,
+    /// Values handed over by `kelp::value` while filling in `{var}`.
+    values: Vec<String>,
 }
 
 /// Execute requests, one at a time, in arrival order.
@@ -85,6 +87,7 @@ async fn run_request(k: &Kernel, msg: &JupyterMessage) -> bool {
         allow_stdin: c["allow_stdin"].as_bool().unwrap_or(false),
         payload: vec![],
         result_text: None,
+        values: vec![],
     };
     let outcome = cell.run(&code).await;
     k.executing.store(false, Ordering::SeqCst);
@@ -163,7 +166,8 @@ impl Cell<'_> {
         cell: bool,
         bind: Option<String>,
     ) -> Result<Output, CellError> {
-        let mut call = MagicCall::from_line(text, body).map_err(magic_error)?;
+        let text = self.expand(text).await?;
+        let mut call = MagicCall::from_line(&text, body).map_err(magic_error)?;
         call.bind = bind.clone();
         let name = call.name.clone();
         let ctx = MagicContext {
@@ -209,7 +213,35 @@ impl Cell<'_> {
         result.map_err(|e| self.engine_error(e))
     }
 
-    fn event(&self, ev: EngineEvent) {
+    /// Fill in `{var}` placeholders of a magic line with the Display text of Rust variables.
+    async fn expand(&mut self, text: &str) -> Result<String, CellError> {
+        let pieces = placeholders(text);
+        if !pieces.iter().any(|p| matches!(p, Piece::Var(_))) {
+            return Ok(text.to_string());
+        }
+        let mut out = String::new();
+        for p in pieces {
+            match p {
+                Piece::Text(t) => out.push_str(&t),
+                Piece::Var(name) => {
+                    self.values.clear();
+                    let not_a_var = || {
+                        CellError::new(
+                            "UsageError",
+                            format!(
+                                "{{{name}}} in a magic line must name a Rust variable of this session (write {{{{ for a literal brace)"
+                            ),
+                        )
+                    };
+                    self.rust(format!("kelp::value(&{name});")).await.map_err(|_| not_a_var())?;
+                    out.push_str(&self.values.pop().ok_or_else(not_a_var)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn event(&mut self, ev: EngineEvent) {
         let (iopub, p) = (&self.k.iopub, self.parent);
         match ev {
             EngineEvent::Stdout(t) => iopub.send(p, "stream", json!({"name": "stdout", "text": t})),
@@ -218,6 +250,7 @@ impl Cell<'_> {
                 iopub.send(p, "display_data", json!({"data": {mime: data}, "metadata": {}}))
             }
             EngineEvent::ClearOutput { wait } => iopub.send(p, "clear_output", json!({"wait": wait})),
+            EngineEvent::Value(v) => self.values.push(v),
         }
     }
 
@@ -270,6 +303,62 @@ impl Cell<'_> {
                 CellError::new("EngineUnavailable", format!("{m}; magics (%lsmagic) still work"))
             }
         }
+    }
+}
+
+/// A magic line cut at its `{var}` placeholders.
+#[derive(Debug, PartialEq)]
+enum Piece {
+    Text(String),
+    Var(String),
+}
+
+/// `{ident}` is a placeholder; `{{`/`}}` are literal braces; any other brace (JSON in an
+/// argument, say) is kept as written.
+fn placeholders(text: &str) -> Vec<Piece> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = vec![];
+    let mut lit = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if (c == '{' || c == '}') && chars.get(i + 1) == Some(&c) {
+            lit.push(c);
+            i += 2;
+            continue;
+        }
+        if c == '{' {
+            let end = chars[i + 1..].iter().position(|&x| !(x.is_alphanumeric() || x == '_')).map(|p| i + 1 + p);
+            if let Some(e) = end.filter(|&e| e > i + 1 && chars[e] == '}' && !chars[i + 1].is_ascii_digit()) {
+                if !lit.is_empty() {
+                    out.push(Piece::Text(std::mem::take(&mut lit)));
+                }
+                out.push(Piece::Var(chars[i + 1..e].iter().collect()));
+                i = e + 1;
+                continue;
+            }
+        }
+        lit.push(c);
+        i += 1;
+    }
+    if !lit.is_empty() {
+        out.push(Piece::Text(lit));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_literal_braces() {
+        assert_eq!(
+            placeholders("c2d result {job} -o out"),
+            vec![Piece::Text("c2d result ".into()), Piece::Var("job".into()), Piece::Text(" -o out".into())]
+        );
+        assert_eq!(placeholders("x {{y}} {1} {\"a\":1}"), vec![Piece::Text("x {y} {1} {\"a\":1}".into())]);
+        assert_eq!(placeholders("{a}{b_2}"), vec![Piece::Var("a".into()), Piece::Var("b_2".into())]);
     }
 }
 

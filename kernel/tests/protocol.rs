@@ -115,6 +115,14 @@ async fn rust_state_output_binding_and_interrupt() {
     let (_, io) = k.execute("w.len() + x as usize").await;
     assert_eq!(first_data(&io, "execute_result").unwrap()["text/plain"], "44");
 
+    // `{var}` in a magic line is the Display text of a Rust variable; `{{` is a literal brace
+    let (reply, io) = k.execute("%env KELP_FROM_RUST={w}-{{x}}\n%env KELP_FROM_RUST").await;
+    assert_eq!(reply["status"], "ok", "{reply}");
+    assert_eq!(first_data(&io, "execute_result").unwrap()["text/plain"], "kelp-{x}");
+    let (reply, _) = k.execute("%env KELP_X={no_such_variable}").await;
+    assert_eq!(reply["ename"], "UsageError", "{reply}");
+    assert!(reply["evalue"].as_str().unwrap().contains("{no_such_variable}"), "{reply}");
+
     // display helpers from the prelude
     let (_, io) = k.execute("kelp::display_html(\"<b>hi</b>\");").await;
     assert_eq!(first_data(&io, "display_data").unwrap()["text/html"], "<b>hi</b>");

@@ -62,3 +62,22 @@ def test_quickstart_results(tmp_path):
     assert "env: KELP_SITE_COUNT_HINT=3" in outputs_text(code[3])
     assert result_text(code[5]) == '"3 sites, coldest 9.5 °C"'
     assert "<table>" in outputs_text(code[6])
+
+
+def test_ipfs_notebook_results(tmp_path):
+    nb = run(ROOT / "examples" / "ipfs.ipynb", tmp_path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # the CID of these exact bytes, as `ipfs add` computes it
+    assert "QmYq6JpoLvWAWw2z5CRRz98LaNcQHmboQXyVz1kUUDhpAU" in outputs_text(code[1])
+    assert "site,depth_m,temp_c" in outputs_text(code[2])
+    assert "bafkrei" in outputs_text(code[4])
+    assert result_text(code[8]) == '"48 bytes, identical to the original"'
+    assert (tmp_path / "nb" / "data.car").stat().st_size > 48
+
+
+def test_c2d_notebook_results(tmp_path):
+    nb = run(ROOT / "examples" / "c2d_local.ipynb", tmp_path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert result_text(code[5]) == '["algorithm.log", "metrics.json", "model.json"]'
+    assert result_text(code[6]) == "true"
+    assert not (tmp_path / "nb" / "results" / "sales.csv").exists()

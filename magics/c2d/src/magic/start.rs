@@ -3,6 +3,7 @@
 
 use super::{C2dMagic, StartArgs, fail, render};
 use crate::{JobSpec, Resources, parse_duration, parse_param};
+use kelp_magic::RustValue;
 use kelp_magic::{MagicContext, MagicError, Output};
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
@@ -63,7 +64,7 @@ pub(crate) async fn run(magic: &C2dMagic, plan: StartPlan, ctx: &MagicContext) -
     if !plan.wait {
         let rec = engine.record(&id).map_err(fail)?;
         ctx.print(&format!("started job {id}; follow it with %c2d status {} or %c2d logs {} -f\n", &id[..8], &id[..8]));
-        return Ok(render::job_output(&rec));
+        return Ok(render::job_output(&rec).with_value(RustValue::string(&id)));
     }
     let display_id = format!("kelp-c2d-{id}");
     let started = Instant::now();
@@ -76,7 +77,7 @@ pub(crate) async fn run(magic: &C2dMagic, plan: StartPlan, ctx: &MagicContext) -
             if shown {
                 ctx.sink.update_display(&live, &display_id);
             }
-            return Ok(render::job_output(&rec));
+            return Ok(render::job_output(&rec).with_value(RustValue::string(&id)));
         }
         // Shown only for jobs that outlast a moment, refreshed when it changes.
         if started.elapsed() >= Duration::from_millis(300) {
