@@ -1,6 +1,9 @@
 # kelp-ocean against the real anvil and the real Ocean v4 contracts from npm (installed by
 # setup.d/40-ocean.sh). The tests start and stop their own devnets on free ports under temporary
-# KELP_HOMEs, and fail (never skip) when anvil or the artifacts are missing.
+# KELP_HOMEs, and fail (never skip) when anvil or the artifacts are missing. tests/browser_signer.rs
+# also starts a real Jupyter server from .venv with kelp_labextension (setup.d/60-labext.sh) and
+# fails when it is missing.
 KELP_ANVIL="$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" \
 KELP_OCEAN_ARTIFACTS="$KELP_TOOLS/chain/node_modules/@oceanprotocol/contracts" \
+KELP_VENV="$KELP_VENV" \
   cargo test --locked -p kelp-ocean

@@ -46,6 +46,9 @@ pub enum OceanError {
     /// A cancelled operation (interrupt).
     #[error("cancelled while {0}")]
     Cancelled(String),
+    /// The browser wallet, through the JupyterLab relay (rejected, expired, relay unreachable…).
+    #[error(transparent)]
+    Relay(#[from] kelp_relay::RelayError),
 }
 
 impl OceanError {
@@ -71,6 +74,7 @@ impl From<OceanError> for MagicError {
         match e {
             OceanError::Input(m) => MagicError::Usage(m),
             OceanError::Cancelled(m) => MagicError::Cancelled(m),
+            OceanError::Relay(e) => e.into(),
             other => MagicError::Failed(one_line(&other.to_string())),
         }
     }

@@ -7,7 +7,8 @@
 //! - [`contracts`]: the Solidity interfaces kelp calls;
 //! - [`addresses`]: Ocean's `address.json` format;
 //! - [`chain`]: RPC connections, sending through a signer, errors decoded for people;
-//! - [`signer`]: the [`signer::Signer`] trait and [`signer::LocalKeySigner`];
+//! - [`signer`]: the [`signer::Signer`] trait, [`signer::LocalKeySigner`] and [`signer::BrowserSigner`]
+//!   (the browser wallet through the JupyterLab relay, `--signer browser`);
 //! - [`devnet`]: anvil + deploy + snapshots + recorded processes;
 //! - [`node`]: the local node (server, indexer, fees, auth) and the client of any Ocean Node;
 //! - [`network`]: devnet / Ocean's published networks / any RPC URL;

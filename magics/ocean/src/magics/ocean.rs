@@ -26,6 +26,11 @@ struct Net {
     /// Devnet test account to act as (0..9).
     #[arg(long, global = true)]
     account: Option<usize>,
+    /// Who signs: `local` (keystore, $KELP_PRIVATE_KEY, --account) or `browser` (the wallet in
+    /// JupyterLab, through kelp-labextension's relay). Default: a configured local key, else the
+    /// browser when the relay answers, else the devnet's account #0.
+    #[arg(long, value_enum, global = true)]
+    signer: Option<super::session::SignerChoice>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -100,7 +105,7 @@ impl Magic for OceanMagic {
             Cmd::Get { did, output, net } => {
                 check_did(&did)?;
                 let network = with_progress(ctx, "connecting", session::network(ctx, net.network.as_deref())).await?;
-                let signer = session::signer(ctx, &network, net.account)?;
+                let signer = session::signer(ctx, &network, net.account, net.signer).await?;
                 let out_path =
                     ctx.resolve(output.unwrap_or_else(|| did.trim_start_matches("did:op:")[..16].to_string()));
                 let mut progress = kelp_magic::Progress::items(ctx, "getting", Some(3));
@@ -156,7 +161,7 @@ impl Magic for OceanMagic {
                     body["text"] = json!(t);
                 }
                 if mine {
-                    let me = session::signer(ctx, &network, net.account)?.address().await?;
+                    let me = session::signer(ctx, &network, net.account, net.signer).await?.address().await?;
                     body["query"] = json!({"term": {"nft.owner": me.to_string()}});
                 }
                 let found = node.query(&body).await?;
@@ -182,7 +187,7 @@ impl Magic for OceanMagic {
             }
             Cmd::Collect { did, net } => {
                 let (network, dt) = asset_datatoken(ctx, &net, &did).await?;
-                let signer = session::signer(ctx, &network, net.account)?;
+                let signer = session::signer(ctx, &network, net.account, net.signer).await?;
                 let c = consume::collect(&network, signer.as_ref(), dt).await?;
                 let text = match c.tx {
                     Some(tx) => format!("collected {} OCEAN to {} (tx {tx})", format_ether(c.amount), c.to),

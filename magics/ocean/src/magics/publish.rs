@@ -37,6 +37,11 @@ struct Cli {
     /// Devnet test account to publish from (0..9).
     #[arg(long)]
     account: Option<usize>,
+    /// Who signs: `local` (keystore, $KELP_PRIVATE_KEY, --account) or `browser` (the wallet in
+    /// JupyterLab, through kelp-labextension's relay). Default: a configured local key, else the
+    /// browser when the relay answers, else the devnet's account #0.
+    #[arg(long, value_enum)]
+    signer: Option<super::session::SignerChoice>,
     /// Publish a new asset even if the same one was already published.
     #[arg(long = "new")]
     again: bool,
@@ -106,7 +111,7 @@ impl Magic for PublishMagic {
         let file = source_file(ctx, &cli.source).await?;
         let net = with_progress(ctx, "connecting", session::network(ctx, cli.network.as_deref())).await?;
         let price = parse_price(&cli.price, net.addresses.ocean)?;
-        let signer = session::signer(ctx, &net, cli.account)?;
+        let signer = session::signer(ctx, &net, cli.account, cli.signer).await?;
         let kind = match cli.kind {
             Kind::Dataset => AssetType::Dataset,
             Kind::Algorithm => AssetType::Algorithm,

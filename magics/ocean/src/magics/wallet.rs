@@ -34,6 +34,11 @@ struct Cli {
     /// Devnet test account (0..9).
     #[arg(long, global = true)]
     account: Option<usize>,
+    /// Who signs: `local` (keystore, $KELP_PRIVATE_KEY, --account) or `browser` (the wallet in
+    /// JupyterLab, through kelp-labextension's relay). Default: a configured local key, else the
+    /// browser when the relay answers, else the devnet's account #0.
+    #[arg(long, value_enum, global = true)]
+    signer: Option<super::session::SignerChoice>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,7 +103,7 @@ impl Magic for WalletMagic {
             }
             Cmd::Show { token } => {
                 let net = session::network(ctx, cli.network.as_deref()).await?;
-                let signer = session::signer(ctx, &net, cli.account)?;
+                let signer = session::signer(ctx, &net, cli.account, cli.signer).await?;
                 let me = signer.address().await?;
                 let eth = net
                     .provider
@@ -131,7 +136,7 @@ impl Magic for WalletMagic {
                     return Err(OceanError::input("the amount is 0; nothing to send").into());
                 }
                 let net = session::network(ctx, cli.network.as_deref()).await?;
-                let signer = session::signer(ctx, &net, cli.account)?;
+                let signer = session::signer(ctx, &net, cli.account, cli.signer).await?;
                 let (tx, summary) = if token.eq_ignore_ascii_case("eth") {
                     (
                         TransactionRequest::default().with_to(to).with_value(wei),

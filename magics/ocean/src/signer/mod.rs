@@ -1,12 +1,14 @@
-//! Seam 3 — signing. A [`Signer`] is whoever holds the key: a local key ([`LocalKeySigner`]) or,
-//! later, a browser wallet reached through the JupyterLab relay (`BrowserSigner`, another crate
-//! or module implements the same trait). Everything that spends or signs goes through it, with a
+//! Seam 3 — signing. A [`Signer`] is whoever holds the key: a local key ([`LocalKeySigner`]) or
+//! the person's browser wallet reached through the JupyterLab relay ([`BrowserSigner`]).
+//! Everything that spends or signs goes through it, with a
 //! [`TxSummary`] a person can read before approving.
 //!
 //! The trait is object safe: callers hold an `Arc<dyn Signer>`.
 
+mod browser;
 mod local;
 
+pub use browser::{BrowserSigner, tx_json};
 pub use local::{ENV_PRIVATE_KEY, KeySource, LocalKeySigner};
 
 use crate::error::Result;

@@ -1,0 +1,222 @@
+//! `BrowserSigner`: the person's browser wallet (MetaMask or any EIP-1193 wallet) reached through
+//! the JupyterLab relay of `kelp_labextension` ([`kelp_relay`]). The key never enters this process:
+//! the kernel sends the transaction (as JSON) and a readable summary; the wallet shows the summary,
+//! signs and broadcasts, and only the transaction hash or signature comes back.
+//!
+//! Every request pins the network's chain, so the browser asks the wallet to switch first. While
+//! waiting the cell shows kelp-relay's live "waiting for wallet approval" display; Reject gives
+//! "rejected in wallet", an interrupt withdraws the request (its dialog closes in the browser).
+
+use super::{Signer, TxSummary};
+use crate::error::{OceanError, Result};
+use alloy::primitives::{Address, Signature, TxHash, TxKind, utils::format_ether};
+use alloy::rpc::types::TransactionRequest;
+use async_trait::async_trait;
+use kelp_magic::MagicContext;
+use kelp_relay::{RelayClient, RequestOptions, Summary};
+use serde_json::{Map, Value, json};
+use std::fmt;
+use std::sync::Mutex;
+
+/// A signer that asks the browser wallet through the relay.
+pub struct BrowserSigner {
+    relay: RelayClient,
+    /// The cell's context: its output sink (waiting display) and cancel token.
+    ctx: MagicContext,
+    /// The network's name and chain, shown in every summary and pinned in every request.
+    network: String,
+    chain_id: u64,
+    account: Mutex<Option<Address>>,
+}
+
+impl fmt::Debug for BrowserSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrowserSigner")
+            .field("relay", &self.relay)
+            .field("network", &self.network)
+            .field("chain_id", &self.chain_id)
+            .finish()
+    }
+}
+
+impl BrowserSigner {
+    /// A signer asking through `relay` for transactions on `network` (chain `chain_id`); waiting
+    /// displays and interrupts go through `ctx`.
+    pub fn new(relay: RelayClient, ctx: &MagicContext, network: &str, chain_id: u64) -> Self {
+        BrowserSigner { relay, ctx: ctx.clone(), network: network.to_string(), chain_id, account: Mutex::new(None) }
+    }
+
+    /// The relay this session can reach (`KELP_RELAY_URL`/`KELP_RELAY_SECRET`, or a live Jupyter
+    /// server's relay file), checked with a status call; `None` when there is none or it does not
+    /// answer as a kelp relay.
+    pub async fn discover(ctx: &MagicContext, network: &str, chain_id: u64) -> Option<Self> {
+        let relay = RelayClient::discover(&ctx.env).ok().flatten()?;
+        relay.status().await.ok()?;
+        Some(Self::new(relay, ctx, network, chain_id))
+    }
+
+    fn network_label(&self) -> String {
+        format!("{} (chain {})", self.network, self.chain_id)
+    }
+
+    fn cached(&self) -> Option<Address> {
+        *self.account.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The summary the browser shows for `tx`.
+    fn summary(&self, tx: &TransactionRequest, s: &TxSummary) -> Summary {
+        let contract = match s.to {
+            Some(to) => format!("{} ({to})", s.contract),
+            None => format!("deploy {}", s.contract),
+        };
+        let args: Map<String, Value> = s.args.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let mut out = Summary::new()
+            .network(self.network_label())
+            .contract(contract)
+            .method(s.method.clone())
+            .args(Value::Object(args))
+            .value(format!("{} ETH", format_ether(s.value)));
+        if let Some(gas) = tx.gas {
+            out = out.gas(gas.to_string());
+        }
+        out
+    }
+}
+
+/// The EIP-1193 transaction object (`0x` hex quantities) for `tx` sent from `from`.
+pub fn tx_json(tx: &TransactionRequest, from: Address, chain_id: u64) -> Value {
+    let mut o = Map::new();
+    o.insert("from".into(), json!(from.to_string()));
+    if let Some(TxKind::Call(to)) = tx.to {
+        o.insert("to".into(), json!(to.to_string()));
+    }
+    o.insert("value".into(), json!(format!("{:#x}", tx.value.unwrap_or_default())));
+    if let Some(data) = tx.input.input().filter(|d| !d.is_empty()) {
+        o.insert("data".into(), json!(data.to_string()));
+    }
+    if let Some(gas) = tx.gas {
+        o.insert("gas".into(), json!(format!("{gas:#x}")));
+    }
+    if let Some(n) = tx.nonce {
+        o.insert("nonce".into(), json!(format!("{n:#x}")));
+    }
+    o.insert("chainId".into(), json!(format!("{chain_id:#x}")));
+    Value::Object(o)
+}
+
+fn parse_address(s: &str) -> Result<Address> {
+    s.parse().map_err(|_| OceanError::Rpc(format!("the wallet reported `{s}` as its account, not an address")))
+}
+
+fn parse_signature(s: &str) -> Result<Signature> {
+    s.parse().map_err(|_| OceanError::Rpc(format!("the wallet returned `{s}` as a signature, which is not one")))
+}
+
+#[async_trait]
+impl Signer for BrowserSigner {
+    /// The wallet's selected account: what the browser last reported, else `eth_requestAccounts`.
+    async fn address(&self) -> Result<Address> {
+        if let Some(a) = self.cached() {
+            return Ok(a);
+        }
+        let reported = self.relay.status().await?.wallet.and_then(|w| w.account);
+        let account = match reported {
+            Some(a) => parse_address(&a)?,
+            None => {
+                let all = self.relay.request_accounts(&self.ctx).await?;
+                parse_address(&all[0])?
+            }
+        };
+        *self.account.lock().unwrap_or_else(|e| e.into_inner()) = Some(account);
+        Ok(account)
+    }
+
+    /// The network's chain. When the browser reports the wallet on another chain, the wallet is
+    /// asked to switch first (a switch request the person approves).
+    async fn chain_id(&self) -> Result<u64> {
+        let reported = self.relay.status().await?.wallet.and_then(|w| w.chain_id_u64());
+        if let Some(id) = reported
+            && id != self.chain_id
+        {
+            self.relay.switch_chain(self.chain_id, None, &self.ctx).await?;
+        }
+        Ok(self.chain_id)
+    }
+
+    async fn send_transaction(&self, tx: TransactionRequest, summary: &TxSummary) -> Result<TxHash> {
+        let from = self.address().await?;
+        let body = tx_json(&tx, from, self.chain_id);
+        let opts = RequestOptions::default().chain(self.chain_id);
+        let hash = self.relay.send_transaction(body, self.summary(&tx, summary), opts, &self.ctx).await?;
+        hash.parse().map_err(|_| OceanError::Rpc(format!("the wallet returned `{hash}` as a transaction hash")))
+    }
+
+    async fn personal_sign(&self, message: &[u8]) -> Result<Signature> {
+        let from = self.address().await?;
+        let shown = match std::str::from_utf8(message) {
+            Ok(text) => Value::String(text.to_string()),
+            Err(_) => Value::String(format!("0x{}", hex::encode(message))),
+        };
+        let summary = Summary::new().network(self.network_label()).method("sign message").arg("message", shown);
+        let hex_msg = format!("0x{}", hex::encode(message));
+        let sig = self.relay.personal_sign(&hex_msg, &from.to_string(), summary, &self.ctx).await?;
+        parse_signature(&sig)
+    }
+
+    async fn sign_typed_data(&self, typed_data: &Value) -> Result<Signature> {
+        let from = self.address().await?;
+        let mut summary = Summary::new().network(self.network_label()).method("sign typed data");
+        if let Some(domain) = typed_data["domain"]["name"].as_str() {
+            summary = summary.contract(domain.to_string());
+        }
+        if let Some(t) = typed_data["primaryType"].as_str() {
+            summary = summary.arg("type", t.to_string());
+        }
+        let sig = self.relay.sign_typed_data(&from.to_string(), typed_data.clone(), summary, &self.ctx).await?;
+        parse_signature(&sig)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::network::TransactionBuilder;
+    use alloy::primitives::{Bytes, U256};
+    use kelp_magic::{Config, RecordingSink};
+
+    #[test]
+    fn tx_and_summary_are_what_the_wallet_expects() {
+        let to = Address::repeat_byte(0x11);
+        let from = Address::repeat_byte(0x22);
+        let tx = TransactionRequest::default()
+            .with_to(to)
+            .with_value(U256::from(1_500_000_000_000_000_000u128))
+            .with_input(Bytes::from_static(&[0xa9, 0x05]))
+            .with_gas_limit(21_000);
+        let j = tx_json(&tx, from, 8996);
+        assert_eq!(j["from"], from.to_string());
+        assert_eq!(j["to"], to.to_string());
+        assert_eq!(j["value"], "0x14d1120d7b160000");
+        assert_eq!(j["data"], "0xa905");
+        assert_eq!(j["gas"], "0x5208");
+        assert_eq!(j["chainId"], "0x2324");
+        assert!(j.get("nonce").is_none());
+
+        let ctx = MagicContext::new("/", Config::at("/tmp"), RecordingSink::new());
+        let relay = RelayClient::new("http://127.0.0.1:9/kelp/relay", "SeCrEt-1").unwrap();
+        let s = BrowserSigner::new(relay, &ctx, "devnet", 8996);
+        assert!(!format!("{s:?}").contains("SeCrEt-1"));
+        let ts =
+            TxSummary::call(8996, "datatoken DT1", to, "transfer").arg("amount", "2").value(U256::from(10u64.pow(18)));
+        let sum = serde_json::to_value(s.summary(&tx, &ts)).unwrap();
+        assert_eq!(
+            sum,
+            json!({"network": "devnet (chain 8996)", "contract": format!("datatoken DT1 ({to})"), "method": "transfer",
+                   "args": {"amount": "2"}, "value": "1.000000000000000000 ETH", "gas": "21000"})
+        );
+        let deploy =
+            serde_json::to_value(s.summary(&TransactionRequest::default(), &TxSummary::deploy(1, "X"))).unwrap();
+        assert_eq!(deploy["contract"], "deploy X");
+        assert!(deploy.get("gas").is_none());
+    }
+}

@@ -1,0 +1,194 @@
+//! `BrowserSigner` against real parts: a real Jupyter server from `.venv` with kelp_labextension's
+//! relay (started as kelp-relay's own tests do; this test fails, never skips, when `.venv` or the
+//! extension is missing) and the real devnet (anvil + the Ocean contracts from npm). The test plays
+//! the browser with its injected EIP-1193 provider: it reads the requests on the relay's browser
+//! face (authenticated with the server token), checks the summary the person would see, and
+//! forwards approved calls to anvil from the requested account (anvil's dev accounts are
+//! unlocked), posting the wallet's answer back.
+
+use alloy::primitives::{Address, U256, utils::parse_ether};
+use alloy::providers::Provider;
+use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
+use kelp_ocean::contracts::IERC20;
+use kelp_ocean::devnet::DevnetPaths;
+use kelp_ocean::signer::{BrowserSigner, LocalKeySigner, Signer};
+use kelp_ocean::{chain, magics};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+mod common;
+use common::Cleanup;
+
+#[path = "../../relay/tests/common/mod.rs"]
+mod relay;
+use relay::Browser;
+
+/// The injected provider's side: run one EIP-1193 call on anvil as an unlocked account.
+async fn anvil_rpc(rpc: &str, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let r: Value = reqwest::Client::new().post(rpc).json(&body).send().await.unwrap().json().await.unwrap();
+    assert!(r.get("error").is_none(), "anvil refused {method}: {r}");
+    r["result"].clone()
+}
+
+struct Session {
+    ctx: MagicContext,
+    sink: Arc<RecordingSink>,
+    wallet: Arc<dyn Magic>,
+    rpc: String,
+    browser: Browser,
+}
+
+impl Session {
+    /// Run `%wallet <line>` in the background, as a cell does while the person looks at the dialog.
+    fn run(&self, line: &str) -> tokio::task::JoinHandle<kelp_magic::Result<kelp_magic::Output>> {
+        let call = MagicCall::from_line(line, None).unwrap();
+        let (m, ctx) = (self.wallet.clone(), self.ctx.clone());
+        tokio::spawn(async move { m.run(call, &ctx).await })
+    }
+
+    /// Approve a pending `eth_sendTransaction` the way the wallet does: send it on the chain.
+    async fn approve_tx(&self, req: &Value) -> String {
+        assert_eq!(req["kind"], "eth_sendTransaction");
+        let mut tx = req["params"][0].clone();
+        tx.as_object_mut().unwrap().remove("chainId");
+        let hash = anvil_rpc(&self.rpc, "eth_sendTransaction", json!([tx])).await;
+        self.browser.approve(req["id"].as_str().unwrap(), hash.clone()).await;
+        hash.as_str().unwrap().to_string()
+    }
+}
+
+async fn eth(rpc: &str, who: Address) -> U256 {
+    chain::connect(rpc).unwrap().get_balance(who).await.unwrap()
+}
+
+#[tokio::test]
+async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() {
+    let server = relay::server();
+    let browser = Browser::new(server);
+    kelp_ocean::tools::Tools::locate(|v| std::env::var(v).ok())
+        .expect("anvil and the Ocean artifacts must be installed (./install/setup)");
+    let home = tempfile::tempdir().unwrap();
+    let _cleanup = Cleanup(DevnetPaths::new(home.path().join("ocean")));
+    let sink = RecordingSink::new();
+    let ctx = MagicContext::new(home.path(), Config::at(home.path()), sink.clone());
+    let port = kelp_ocean::devnet::process::free_port().unwrap();
+    ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
+    ctx.env.set(kelp_ocean::node::serve::ENV_NODE, Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    for v in ["KELP_PRIVATE_KEY", "KELP_KEYSTORE", "KELP_NETWORK"] {
+        ctx.env.set(v, None);
+    }
+    ctx.env.set("KELP_RELAY_URL", Some(server.relay_url.clone()));
+    ctx.env.set("KELP_RELAY_SECRET", Some(server.relay_secret.clone()));
+    let all = magics();
+    let devnet = all.iter().find(|m| m.name() == "devnet").unwrap().clone();
+    let up = devnet.run(MagicCall::from_line("devnet up", None).unwrap(), &ctx).await.unwrap();
+    let rpc = up.json().unwrap()["rpc_url"].as_str().unwrap().to_string();
+    let wallet = all.iter().find(|m| m.name() == "wallet").unwrap().clone();
+    let s = Session { ctx: ctx.clone(), sink: sink.clone(), wallet, rpc: rpc.clone(), browser: browser.clone() };
+    let me = LocalKeySigner::dev_address(1).unwrap();
+    let to = LocalKeySigner::dev_address(2).unwrap();
+    let me_s = me.to_string().to_lowercase();
+
+    // 1. --signer browser, no wallet reported yet: the kernel asks for the account first; the
+    //    person then rejects the transfer. Nothing is sent.
+    let before = eth(&rpc, to).await;
+    let cell = s.run(&format!("wallet send {to} 1.5 --signer browser"));
+    let req = browser.wait_for("connect account").await;
+    assert_eq!(req["kind"], "eth_requestAccounts");
+    browser.approve(req["id"].as_str().unwrap(), json!([me_s])).await;
+    let req = browser.wait_for("transfer ETH").await;
+    assert_eq!(req["summary"]["network"], "devnet (chain 8996)");
+    assert_eq!(req["summary"]["contract"], format!("account ({to})"));
+    assert_eq!(req["summary"]["value"], "1.500000000000000000 ETH");
+    assert_eq!(req["chain_id"], "0x2324");
+    assert_eq!(req["params"][0]["from"].as_str().unwrap().to_lowercase(), me_s);
+    assert_eq!(req["params"][0]["value"], "0x14d1120d7b160000");
+    browser.reject(req["id"].as_str().unwrap()).await;
+    let e = cell.await.unwrap().unwrap_err();
+    assert_eq!(e.to_string(), "rejected in wallet");
+    assert_eq!(eth(&rpc, to).await, before);
+    // The cell showed the live waiting display, which ended as rejected.
+    let shown = format!("{:?}", s.sink.events());
+    assert!(shown.contains("waiting for wallet approval"), "{shown}");
+    assert!(!shown.contains(&server.relay_secret) && !shown.contains(&server.token));
+
+    // 2. No --signer and no local key: the relay found through the Jupyter runtime directory (a
+    //    kernel the server did not start) is chosen; the wallet reported its account, so no
+    //    connect request. Approve: a mined transfer with status 1.
+    ctx.env.set("KELP_RELAY_URL", None);
+    ctx.env.set("KELP_RELAY_SECRET", None);
+    ctx.env.set("JUPYTER_RUNTIME_DIR", Some(server.runtime_dir.display().to_string()));
+    browser.report_wallet(json!({"account": me_s, "chain_id": "0x2324", "name": "Test Wallet"})).await;
+    let cell = s.run(&format!("wallet send {to} 1.5"));
+    let req = browser.wait_for("transfer ETH").await;
+    assert_eq!(req["params"][0]["to"].as_str().unwrap().to_lowercase(), to.to_string().to_lowercase());
+    let hash = s.approve_tx(&req).await;
+    let out = cell.await.unwrap().unwrap();
+    assert_eq!(out.json().unwrap()["tx"], hash);
+    let p = chain::connect(&rpc).unwrap();
+    let receipt = p.get_transaction_receipt(hash.parse().unwrap()).await.unwrap().expect("mined");
+    assert!(receipt.status());
+    assert_eq!(receipt.from, me);
+    assert_eq!(eth(&rpc, to).await, before + parse_ether("1.5").unwrap());
+
+    // 3. A token transfer: the person sees the OCEAN contract, `transfer` and its arguments.
+    let ocean: Address = kelp_ocean::addresses::read_entry(
+        &DevnetPaths::new(home.path().join("ocean")).address_file(),
+        kelp_ocean::addresses::DEVNET_NAME,
+    )
+    .unwrap()
+    .ocean;
+    let tok = IERC20::new(ocean, &p);
+    let ocean_before = tok.balanceOf(to).call().await.unwrap();
+    let cell = s.run(&format!("wallet send {to} 2 --token OCEAN --signer browser"));
+    let req = browser.wait_for("transfer").await;
+    assert_eq!(req["summary"]["contract"], format!("OCEAN ({ocean})"));
+    assert_eq!(req["summary"]["args"], json!({"to": to.to_string(), "amount": "2"}));
+    assert_eq!(req["summary"]["value"], "0.000000000000000000 ETH");
+    assert!(req["params"][0]["data"].as_str().unwrap().starts_with("0xa9059cbb"), "{req}");
+    s.approve_tx(&req).await;
+    cell.await.unwrap().unwrap();
+    assert_eq!(tok.balanceOf(to).call().await.unwrap(), ocean_before + parse_ether("2").unwrap());
+
+    // 4. --signer local with the relay present: the devnet's account #0 signs, the browser sees nothing.
+    let zero = LocalKeySigner::dev_address(0).unwrap();
+    let zero_before = eth(&rpc, zero).await;
+    let out = s.run(&format!("wallet send {to} 1 --signer local")).await.unwrap().unwrap();
+    assert!(out.json().unwrap()["tx"].is_string());
+    assert!(eth(&rpc, zero).await < zero_before);
+    assert!(browser.list().await.is_empty());
+
+    // 5. The Signer directly: personal_sign through the wallet recovers to the wallet's account.
+    let signer = BrowserSigner::discover(&ctx, "devnet", 8996).await.expect("relay discovered");
+    assert_eq!(signer.address().await.unwrap(), me);
+    assert_eq!(signer.chain_id().await.unwrap(), 8996);
+    let msg = b"kelp says hello";
+    let sign = tokio::spawn(async move { signer.personal_sign(msg).await });
+    let req = browser.wait_for("sign message").await;
+    assert_eq!(req["summary"]["args"]["message"], "kelp says hello");
+    let sig = anvil_rpc(&rpc, "personal_sign", req["params"].clone()).await;
+    browser.approve(req["id"].as_str().unwrap(), sig).await;
+    let sig = sign.await.unwrap().unwrap();
+    assert_eq!(sig.recover_address_from_msg(msg).unwrap(), me);
+
+    // 6. Interrupting the cell withdraws the request: the dialog disappears from the browser.
+    let mut interrupted = ctx.clone();
+    interrupted.cancel = kelp_magic::CancelToken::new();
+    let token = interrupted.cancel.clone();
+    let call = MagicCall::from_line(&format!("wallet send {to} 1 --signer browser"), None).unwrap();
+    let m = s.wallet.clone();
+    let cell = tokio::spawn(async move { m.run(call, &interrupted).await });
+    browser.wait_for("transfer ETH").await;
+    token.cancel();
+    let e = cell.await.unwrap().unwrap_err();
+    assert!(matches!(e, kelp_magic::MagicError::Cancelled(_)), "{e}");
+    assert!(browser.list().await.is_empty());
+
+    // 7. --signer browser without any relay: one clear line saying what to do.
+    ctx.env.set("JUPYTER_RUNTIME_DIR", Some(home.path().display().to_string()));
+    let e = s.run(&format!("wallet send {to} 1 --signer browser")).await.unwrap().unwrap_err().to_string();
+    assert!(e.starts_with("--signer browser needs the kelp relay") && !e.contains('\n'), "{e}");
+
+    devnet.run(MagicCall::from_line("devnet down --no-save", None).unwrap(), &ctx).await.unwrap();
+}
