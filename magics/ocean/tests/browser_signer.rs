@@ -90,6 +90,15 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     let to = LocalKeySigner::dev_address(2).unwrap();
     let me_s = me.to_string().to_lowercase();
 
+    // 0. No flag, relay present but no browser has ever looked at it (a headless run): the
+    //    devnet's account #0 signs and no request reaches the relay.
+    let zero = LocalKeySigner::dev_address(0).unwrap();
+    let zero_before = eth(&rpc, zero).await;
+    let cell = tokio::time::timeout(std::time::Duration::from_secs(60), s.run(&format!("wallet send {to} 1")));
+    cell.await.expect("the local key signs without waiting for a browser").unwrap().unwrap();
+    assert!(eth(&rpc, zero).await < zero_before);
+    assert!(browser.list().await.is_empty());
+
     // 1. --signer browser, no wallet reported yet: the kernel asks for the account first; the
     //    person then rejects the transfer. Nothing is sent.
     let before = eth(&rpc, to).await;
@@ -152,7 +161,6 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     assert_eq!(tok.balanceOf(to).call().await.unwrap(), ocean_before + parse_ether("2").unwrap());
 
     // 4. --signer local with the relay present: the devnet's account #0 signs, the browser sees nothing.
-    let zero = LocalKeySigner::dev_address(0).unwrap();
     let zero_before = eth(&rpc, zero).await;
     let out = s.run(&format!("wallet send {to} 1 --signer local")).await.unwrap().unwrap();
     assert!(out.json().unwrap()["tx"].is_string());
@@ -189,6 +197,58 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     ctx.env.set("JUPYTER_RUNTIME_DIR", Some(home.path().display().to_string()));
     let e = s.run(&format!("wallet send {to} 1 --signer browser")).await.unwrap().unwrap_err().to_string();
     assert!(e.starts_with("--signer browser needs the kelp relay") && !e.contains('\n'), "{e}");
+
+    // 8. %publish --signer browser: every transaction and the node's signed request go through
+    //    the wallet, each with its summary; the asset is published from the wallet's account.
+    ctx.env.set("JUPYTER_RUNTIME_DIR", Some(server.runtime_dir.display().to_string()));
+    let app = axum::Router::new().route("/data.csv", axum::routing::get(|| async { "a,b\n1,2\n" }));
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let file_url = format!("http://{}/data.csv", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let wallet_side = {
+        let (browser, rpc, stop) = (browser.clone(), rpc.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                for r in browser.list().await {
+                    let method = r["kind"].as_str().unwrap().to_string();
+                    let mut params = r["params"].clone();
+                    if method == "eth_sendTransaction" {
+                        params[0].as_object_mut().unwrap().remove("chainId");
+                    }
+                    let result = anvil_rpc(&rpc, &method, params).await;
+                    browser.approve(r["id"].as_str().unwrap(), result).await;
+                    seen.push(r);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            seen
+        })
+    };
+    let publish = all.iter().find(|m| m.name() == "publish").unwrap().clone();
+    let call = MagicCall::from_line(&format!("publish {file_url} --name 'Wallet table' --signer browser"), None);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(180), publish.run(call.unwrap(), &ctx))
+        .await
+        .expect("publish finished")
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = wallet_side.await.unwrap();
+    let j = out.json().unwrap();
+    assert!(j["did"].as_str().unwrap().starts_with("did:op:"), "{j}");
+    let create = seen
+        .iter()
+        .find(|r| r["summary"]["contract"].as_str().unwrap_or("").starts_with("ERC721Factory ("))
+        .expect("the browser saw the ERC721Factory call");
+    assert_eq!(create["kind"], "eth_sendTransaction");
+    assert_eq!(create["summary"]["args"]["name"], "Wallet table", "{create}");
+    assert!(seen.iter().any(|r| r["kind"] == "personal_sign"), "the node request is signed in the wallet");
+    for t in j["txs"].as_array().unwrap() {
+        let hash = t["hash"].as_str().unwrap().parse().unwrap();
+        let receipt = p.get_transaction_receipt(hash).await.unwrap().expect("mined");
+        assert!(receipt.status() && receipt.from == me, "{t}");
+    }
+    assert_eq!(seen.iter().filter(|r| r["kind"] == "eth_sendTransaction").count(), j["txs"].as_array().unwrap().len());
 
     devnet.run(MagicCall::from_line("devnet down --no-save", None).unwrap(), &ctx).await.unwrap();
 }

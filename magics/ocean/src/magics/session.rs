@@ -5,7 +5,8 @@
 //! the JupyterLab relay ([`BrowserSigner`]); `--signer local` or no flag, first match:
 //! `$KELP_PRIVATE_KEY` (CI); `--account N` on the devnet (anvil's public dev keys); `$KELP_KEYSTORE`
 //! (a keystore name under `$KELP_HOME/ocean/keystore`, unlocked with `$KELP_KEYSTORE_PASSWORD`);
-//! then, with no flag only, the browser wallet when a relay answers; on the devnet, account #0.
+//! then, with no flag only, the browser wallet when a relay answers and a browser is there (a
+//! wallet connected or a browser listening); on the devnet, account #0.
 
 use crate::error::{OceanError, Result};
 use crate::network::{Network, Resolver};

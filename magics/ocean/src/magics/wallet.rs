@@ -36,7 +36,7 @@ struct Cli {
     account: Option<usize>,
     /// Who signs: `local` (keystore, $KELP_PRIVATE_KEY, --account) or `browser` (the wallet in
     /// JupyterLab, through kelp-labextension's relay). Default: a configured local key, else the
-    /// browser when the relay answers, else the devnet's account #0.
+    /// browser when the relay answers and a wallet is connected, else the devnet's account #0.
     #[arg(long, value_enum, global = true)]
     signer: Option<super::session::SignerChoice>,
 }

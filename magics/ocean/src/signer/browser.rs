@@ -47,12 +47,14 @@ impl BrowserSigner {
     }
 
     /// The relay this session can reach (`KELP_RELAY_URL`/`KELP_RELAY_SECRET`, or a live Jupyter
-    /// server's relay file), checked with a status call; `None` when there is none or it does not
-    /// answer as a kelp relay.
+    /// server's relay file) when someone is there to answer: a browser reported a connected wallet
+    /// or is listening for requests. `None` when there is no relay, it does not answer as a kelp
+    /// relay, or no browser is around (a headless run: a local key signs instead).
     pub async fn discover(ctx: &MagicContext, network: &str, chain_id: u64) -> Option<Self> {
         let relay = RelayClient::discover(&ctx.env).ok().flatten()?;
-        relay.status().await.ok()?;
-        Some(Self::new(relay, ctx, network, chain_id))
+        let status = relay.status().await.ok()?;
+        let connected = status.wallet.as_ref().is_some_and(|w| w.account.is_some());
+        (connected || status.browser_listening()).then(|| Self::new(relay, ctx, network, chain_id))
     }
 
     fn network_label(&self) -> String {
