@@ -1,11 +1,15 @@
 """Every examples/*.ipynb runs top to bottom on the kelp kernel (nbclient), in a scratch copy.
 
 Notebooks that need services they start themselves (devnet, IPFS) do so through magics; this
-test only asserts that no cell errors and checks quickstart's results.
+test asserts that no cell errors, and the functions below check each example's results.
 """
 
+import hashlib
+import json
+import os
 import pathlib
 import shutil
+import signal
 
 import nbformat
 import pytest
@@ -81,3 +85,146 @@ def test_c2d_notebook_results(tmp_path):
     assert result_text(code[5]) == '["algorithm.log", "metrics.json", "model.json"]'
     assert result_text(code[6]) == "true"
     assert not (tmp_path / "nb" / "results" / "sales.csv").exists()
+
+
+# --- examples/ocean_publish.ipynb ---------------------------------------------------------------
+
+_KECCAK_RC = [
+    0x0000000000000001, 0x0000000000008082, 0x800000000000808A, 0x8000000080008000,
+    0x000000000000808B, 0x0000000080000001, 0x8000000080008081, 0x8000000000008009,
+    0x000000000000008A, 0x0000000000000088, 0x0000000080008009, 0x000000008000000A,
+    0x000000008000808B, 0x800000000000008B, 0x8000000000008089, 0x8000000000008003,
+    0x8000000000008002, 0x8000000000000080, 0x000000000000800A, 0x800000008000000A,
+    0x8000000080008081, 0x8000000000008080, 0x0000000080000001, 0x8000000080008008,
+]
+_KECCAK_ROT = [[0, 36, 3, 41, 18], [1, 44, 10, 45, 2], [62, 6, 43, 15, 61], [28, 55, 25, 21, 56], [27, 20, 39, 8, 14]]
+
+
+def keccak256(data: bytes) -> bytes:
+    """Keccak-256 as Ethereum uses it (original padding, not SHA3's), for EIP-55 checksums."""
+    mask, rate = (1 << 64) - 1, 136
+
+    def rol(v, n):
+        return ((v << n) | (v >> (64 - n))) & mask
+
+    msg = bytearray(data) + b"\x01"
+    while len(msg) % rate:
+        msg.append(0)
+    msg[-1] |= 0x80
+    a = [[0] * 5 for _ in range(5)]
+    for off in range(0, len(msg), rate):
+        for i in range(rate // 8):
+            a[i % 5][i // 5] ^= int.from_bytes(msg[off + 8 * i : off + 8 * i + 8], "little")
+        for rc in _KECCAK_RC:
+            c = [a[x][0] ^ a[x][1] ^ a[x][2] ^ a[x][3] ^ a[x][4] for x in range(5)]
+            d = [c[(x - 1) % 5] ^ rol(c[(x + 1) % 5], 1) for x in range(5)]
+            b = [[0] * 5 for _ in range(5)]
+            for x in range(5):
+                for y in range(5):
+                    b[y][(2 * x + 3 * y) % 5] = rol(a[x][y] ^ d[x], _KECCAK_ROT[x][y])
+            a = [[b[x][y] ^ (~b[(x + 1) % 5][y] & b[(x + 2) % 5][y]) for y in range(5)] for x in range(5)]
+            a[0][0] ^= rc
+    return b"".join(a[i % 5][i // 5].to_bytes(8, "little") for i in range(4))
+
+
+def checksum_address(addr: str) -> str:
+    """EIP-55 mixed-case form of a hex address."""
+    low = addr.lower().removeprefix("0x")
+    h = keccak256(low.encode()).hex()
+    return "0x" + "".join(ch.upper() if int(h[i], 16) >= 8 else ch for i, ch in enumerate(low))
+
+
+def json_result(cell, n: int = -1) -> dict:
+    """The application/json of the cell's n-th output that has one."""
+    found = [o["data"]["application/json"] for o in cell.get("outputs", []) if "application/json" in o.get("data", {})]
+    assert found, f"no JSON output in cell: {cell.source[:60]!r}"
+    return found[n]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def kill_devnet(home: pathlib.Path) -> None:
+    """Stop whatever devnet.json under `home` still records (a notebook that failed midway)."""
+    state = home / "ocean" / "devnet" / "devnet.json"
+    if state.exists():
+        s = json.loads(state.read_text())
+        for pid in (s.get("anvil_pid"), s.get("node_pid")):
+            if pid and alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_keccak_and_checksum_vectors():
+    assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    # two blocks, and a message filling the rate but for the padding byte (values from web3.py)
+    assert keccak256(b"a" * 200).hex() == "96ea54061def936c4be90b518992fdc6f12f535068a256229aca54267b4d084d"
+    assert keccak256(b"b" * 135).hex() == "4cc4e6a6deebdec4c9c6d68f91082ef4e5c608215f017742d4d90cdc77860650"
+    # EIP-55's own examples
+    for a in ("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+              "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"):
+        assert checksum_address(a.lower()) == a
+
+
+def test_ocean_publish_results(tmp_path, monkeypatch):
+    # A devnet of its own: a fresh KELP_HOME (so every publish is new) on an unusual port.
+    home = tmp_path / "kelp-home"
+    monkeypatch.setenv("KELP_HOME", str(home))
+    monkeypatch.setenv("KELP_DEVNET_PORT", "27519")
+    for var in ("KELP_PRIVATE_KEY", "KELP_NETWORK", "KELP_KEYSTORE"):
+        monkeypatch.delenv(var, raising=False)
+    try:
+        nb = run(ROOT / "examples" / "ocean_publish.ipynb", tmp_path)
+    finally:
+        kill_devnet(home)
+    work = tmp_path / "nb"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for c in code:
+        for o in c.get("outputs", []):
+            assert o["output_type"] != "error", f"{o.get('ename')}: {o.get('evalue')}"
+    up, publish, show, get = (json_result(code[i]) for i in (0, 2, 3, 4))
+    paid_publish, price = json_result(code[6], 0), json_result(code[6], -1)
+    bought, collect, down = json_result(code[7]), json_result(code[8]), json_result(code[10])
+
+    assert up["running"] and up["chain_id"] == 8996 and up["rpc_url"] == "http://127.0.0.1:27519"
+    original = (work / "data" / "plankton.csv").read_bytes()
+    assert original.startswith(b"station,depth_m,")
+
+    # free publish: new asset, DID = "did:op:" + sha256(checksummed NFT address + chain id)
+    assert publish["already_published"] is False and publish["price"] == "Free"
+    assert [t["label"] for t in publish["txs"]] == ["create NFT + datatoken + pricing", "setMetaData"]
+    nft = checksum_address(publish["nft"])
+    assert nft in outputs_text(code[2])  # kelp shows the checksummed address
+    assert publish["did"] == "did:op:" + hashlib.sha256(f"{nft}{up['chain_id']}".encode()).hexdigest()
+    assert show["id"] == publish["did"] and show["metadata"]["name"] == "Plankton counts, stations A1 and B7"
+    assert show["metadata"]["tags"] == ["plankton", "biology"]
+    assert show["services"][0]["datatokenAddress"] == publish["datatoken"]
+    publisher = show["nft"]["owner"]
+
+    # account 1 consumed it: same bytes, hashed to the published CID
+    assert get["acquired"] == "dispenser" and get["paid"] is None
+    assert get["cid"] == publish["file"]["hash"] and get["cid_verified"] is True
+    assert pathlib.Path(get["path"]) == work / "downloads" / "plankton.csv"
+    assert (work / "downloads" / "plankton.csv").read_bytes() == original
+    assert get["sha256"] == hashlib.sha256(original).hexdigest() and get["size"] == len(original)
+    assert result_text(code[5]) == f'"{len(original)} bytes, identical to data/plankton.csv"'
+
+    # fixed price: 3 OCEAN plus the exchange's fee; account 2 pays, the publisher collects 3 OCEAN
+    three = 3 * 10**18
+    assert paid_publish["already_published"] is False and paid_publish["did"] != publish["did"]
+    assert int(paid_publish["price"]["Fixed"]["amount"], 16) == three
+    assert paid_publish["price"]["Fixed"]["token"] == up["addresses"]["Ocean"]
+    assert paid_publish["exchange_id"]
+    assert price["pricing"] == "fixed" and int(price["amount"]) >= three
+    assert bought["acquired"] == "fixed-rate" and bought["paid"] == price["amount"]
+    assert [t["label"] for t in bought["txs"]] == ["approve", "buyDT", "startOrder"]
+    assert (work / "downloads" / "curated.csv").read_bytes() == original
+    assert collect["amount"] == str(three) and collect["to"] == publisher and collect["tx"]
+
+    # the notebook stopped its devnet: nothing left running
+    assert down == {"running": False, "was_running": True, "saved": True}
+    assert not alive(up["anvil_pid"]) and not alive(up["node_pid"])
