@@ -1,7 +1,7 @@
 """A devnet and one free publish made by the `kelp` binary, for the ocean.py cross-check.
 
 The session fixture starts `kelp devnet up` under a temporary KELP_HOME on an unusual loopback
-port, publishes a small CSV with `kelp publish … --json`, reads the indexed DDO with
+port, publishes a small CSV with `kelp publish … --json` (free, and again at 3 OCEAN), reads the indexed DDO with
 `kelp ocean show --json`, and always ends with `kelp devnet down` (then kills whatever
 devnet.json still records, so a failed run leaves no anvil or node behind).
 
@@ -54,6 +54,7 @@ class Devnet:
     up: dict
     published: dict
     ddo: dict
+    priced: dict
     data: bytes
 
     def kelp(self, *args: str) -> dict:
@@ -104,7 +105,10 @@ def devnet(tmp_path_factory) -> Devnet:
             env, "publish", str(data_dir / "plankton.csv"), "--name", ASSET_NAME, "--price", "free"
         )
         ddo = run_kelp(env, "ocean", "show", published["did"])
-        yield Devnet(home=home, env=env, up=up, published=published, ddo=ddo, data=CSV)
+        priced = run_kelp(
+            env, "publish", str(data_dir / "plankton.csv"), "--name", f"{ASSET_NAME} (priced)", "--price", "3"
+        )
+        yield Devnet(home=home, env=env, up=up, published=published, ddo=ddo, priced=priced, data=CSV)
     finally:
         stop(env, home)
         shutil.rmtree(home, ignore_errors=True)

@@ -149,3 +149,49 @@ def test_did_is_sha256_of_checksum_address_and_chain_id(devnet, ocean):
     assert expected == "did:op:" + create_checksum(nft_address + str(chain_id))
     # lower-case hex would give a different DID: the checksum form matters
     assert expected != "did:op:" + hashlib.sha256(f"{nft_address.lower()}{chain_id}".encode()).hexdigest()
+
+
+# anvil's public development key #3 (well known, funded with OCEAN by `kelp devnet up`)
+BUYER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+
+
+def test_fixed_price_exchange_is_read_and_used_by_ocean_py(devnet, ocean):
+    from eth_account import Account
+
+    priced = devnet.priced
+    assert priced["already_published"] is False
+    price = int(priced["price"]["Fixed"]["amount"], 16)
+    assert price == 3 * 10**18
+    dt = ocean.get_datatoken(checksum(priced["datatoken"]))
+    exchanges = dt.get_exchanges()
+    assert len(exchanges) == 1
+    ex = exchanges[0]
+    assert "0x" + bytes(ex.exchange_id).hex() == priced["exchange_id"]
+    assert ex.FRE.address == checksum(devnet.up["addresses"]["FixedPrice"])
+    d = ex.details
+    publisher = ocean.get_nft_token(checksum(priced["nft"])).ownerOf(1)
+    assert d.owner == publisher
+    assert d.datatoken == dt.address
+    assert d.base_token == ocean.OCEAN_address
+    assert d.fixed_rate == price
+    assert d.active and d.with_mint
+
+    # a buyer pays through ocean.py's own exchange wrapper …
+    buyer = Account.from_key(BUYER_KEY)
+    OCEAN = ocean.OCEAN_token
+    needed = ex.BT_needed(10**18, 0)
+    assert needed >= price
+    buyer_before, held_before = OCEAN.balanceOf(buyer.address), ex.details.bt_balance
+    OCEAN.approve(ex.FRE.address, needed, {"from": buyer})
+    ex.buy_DT(10**18, {"from": buyer})
+    assert dt.balanceOf(buyer.address) == 10**18
+    assert OCEAN.balanceOf(buyer.address) == buyer_before - needed
+    assert ex.details.bt_balance == held_before + price
+
+    # … and `kelp ocean collect` moves that OCEAN to the publisher
+    publisher_before = OCEAN.balanceOf(publisher)
+    collected = devnet.kelp("ocean", "collect", priced["did"])
+    assert collected["amount"] == str(price)
+    assert checksum(collected["to"]) == publisher
+    assert OCEAN.balanceOf(publisher) == publisher_before + price
+    assert ex.details.bt_balance == 0
