@@ -10,6 +10,7 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 
 import nbformat
 import pytest
@@ -149,6 +150,18 @@ def alive(pid: int) -> bool:
         return False
 
 
+def free_port() -> int:
+    """A free loopback port below the ephemeral range, away from the default 8545."""
+    for port in range(27_519, 28_019, 11):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 27519..28019")
+
+
 def kill_devnet(home: pathlib.Path) -> None:
     """Stop whatever devnet.json under `home` still records (a notebook that failed midway)."""
     state = home / "ocean" / "devnet" / "devnet.json"
@@ -174,7 +187,8 @@ def test_ocean_publish_results(tmp_path, monkeypatch):
     # A devnet of its own: a fresh KELP_HOME (so every publish is new) on an unusual port.
     home = tmp_path / "kelp-home"
     monkeypatch.setenv("KELP_HOME", str(home))
-    monkeypatch.setenv("KELP_DEVNET_PORT", "27519")
+    port = free_port()
+    monkeypatch.setenv("KELP_DEVNET_PORT", str(port))
     for var in ("KELP_PRIVATE_KEY", "KELP_NETWORK", "KELP_KEYSTORE"):
         monkeypatch.delenv(var, raising=False)
     try:
@@ -190,7 +204,7 @@ def test_ocean_publish_results(tmp_path, monkeypatch):
     paid_publish, price = json_result(code[6], 0), json_result(code[6], -1)
     bought, collect, down = json_result(code[7]), json_result(code[8]), json_result(code[10])
 
-    assert up["running"] and up["chain_id"] == 8996 and up["rpc_url"] == "http://127.0.0.1:27519"
+    assert up["running"] and up["chain_id"] == 8996 and up["rpc_url"] == f"http://127.0.0.1:{port}"
     original = (work / "data" / "plankton.csv").read_bytes()
     assert original.startswith(b"station,depth_m,")
 
