@@ -59,6 +59,9 @@ pub struct ExecIo {
     pub input: Option<mpsc::UnboundedSender<InputAsk>>,
 }
 
+/// How long completion and inspection wait for the engine (start-up, or a cell that runs).
+const ASSIST_TIMEOUT: Duration = Duration::from_secs(30);
+
 enum Job {
     Execute(String, ExecIo, oneshot::Sender<Result<BTreeMap<String, String>, EngineError>>),
     Complete(String, usize, oneshot::Sender<Option<(Vec<String>, usize, usize)>>),
@@ -349,22 +352,23 @@ impl Engine {
     /// Completions at byte offset `pos`: (candidates, start, end), or None if the engine is not
     /// ready or has nothing.
     pub async fn complete(&self, code: String, pos: usize) -> Option<(Vec<String>, usize, usize)> {
-        if self.state() != EngineState::Ready {
+        if matches!(self.state(), EngineState::Failed(_)) {
             return None;
         }
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job::Complete(code, pos, tx)).ok()?;
-        rx.await.ok().flatten()
+        // Queued behind start-up or a running cell; give up rather than stall the frontend.
+        tokio::time::timeout(ASSIST_TIMEOUT, rx).await.ok()?.ok().flatten()
     }
 
     /// Hover text (plain, html) at byte offset `pos`.
     pub async fn hover(&self, code: String, pos: usize) -> Option<(String, String)> {
-        if self.state() != EngineState::Ready {
+        if matches!(self.state(), EngineState::Failed(_)) {
             return None;
         }
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job::Hover(code, pos, tx)).ok()?;
-        rx.await.ok().flatten()
+        tokio::time::timeout(ASSIST_TIMEOUT, rx).await.ok()?.ok().flatten()
     }
 
     /// Interrupt running Rust code by killing the child process (evcxr restarts it; variables

@@ -17,7 +17,8 @@ class KelpKernelTests(jkt.KernelTests):
         {"text": "%ipf", "matches": {"%ipfs"}},
         {"text": "%lsm", "matches": {"%lsmagic"}},
         {"text": "%%fi", "matches": {"%%file"}},
-        {"text": "let kelp_total_count = 1;\nkelp_total_c"},
+        {"text": "let kelp_total_count = 1;\nkelp_total_c", "matches": {"kelp_total_count"}},
+        {"text": "std::collections::HashM", "matches": {"HashMap"}},
     ]
 
     complete_code_samples = ["1 + 1", "fn f() {}", "%lsmagic", "let s = \"}\";", "%%file x.txt\n{{{"]
