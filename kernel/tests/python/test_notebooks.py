@@ -21,6 +21,23 @@ NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 NOTEBOOKS = [p for p in NOTEBOOKS if not p.name.endswith(".out.ipynb")]
 
 
+@pytest.fixture(autouse=True)
+def isolated_kelp_home(tmp_path, monkeypatch):
+    """Every notebook run gets its own KELP_HOME and devnet port (a test may override them), so
+    no state from an earlier run (block store, devnet snapshot, publish journal) leaks in, and a
+    devnet a failed notebook left running is stopped afterwards."""
+    home = tmp_path / "kelp-home"
+    monkeypatch.setenv("KELP_HOME", str(home))
+    monkeypatch.setenv("KELP_DEVNET_PORT", str(free_port()))
+    yield
+    devnet_home = pathlib.Path(os.environ.get("KELP_HOME", home))
+    if (devnet_home / "ocean").exists():
+        kelp = os.environ.get("KELP_BIN") or str(pathlib.Path.home() / ".cache/kelp/target/debug/kelp")
+        import subprocess
+
+        subprocess.run([kelp, "devnet", "down"], env=dict(os.environ), capture_output=True, timeout=60)
+
+
 def run(path: pathlib.Path, tmp_path: pathlib.Path) -> nbformat.NotebookNode:
     work = tmp_path / "nb"
     shutil.copytree(path.parent, work, ignore=shutil.ignore_patterns("*.out.ipynb", ".ipynb_checkpoints"))
