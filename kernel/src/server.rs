@@ -1,8 +1,9 @@
 //! The kernel proper: shared state and the shell / control / stdin loops.
 //!
-//! Shell requests are handled concurrently: `execute_request`s go, in order, to one executor
-//! task ([`crate::execute`]); everything else (kernel_info, complete, inspect, is_complete,
-//! history, comms) is answered at once on its own task, so a running cell never blocks them.
+//! Shell requests never wait for a running cell: `execute_request`s go, in order, to one
+//! executor task ([`crate::execute`]); complete and inspect (which may wait for the engine) get
+//! a task each; everything else (kernel_info, is_complete, history, comms) is answered at once,
+//! in arrival order, by the shell loop itself.
 
 use crate::comms::{Comms, KERNEL_TARGET};
 use crate::completeness::{Completeness, judge};
@@ -87,15 +88,26 @@ async fn shell_loop(
     exec_tx: mpsc::UnboundedSender<JupyterMessage>,
 ) {
     while let Some(msg) = next_message(&mut rx, "shell").await {
-        if msg.message_type() == "execute_request" {
-            let _ = exec_tx.send(msg);
-        } else {
-            let k = k.clone();
-            tokio::spawn(async move {
+        match msg.message_type() {
+            "execute_request" => {
+                let _ = exec_tx.send(msg);
+            }
+            // These may wait for the engine (start-up, or a running cell): on their own task.
+            "complete_request" | "inspect_request" => {
+                let k = k.clone();
+                tokio::spawn(async move {
+                    k.iopub.status(&msg, "busy");
+                    k.handle_shell(&msg).await;
+                    k.iopub.status(&msg, "idle");
+                });
+            }
+            // Everything else is quick, and must keep its order (a comm_msg right after its
+            // comm_open must find the comm open): handled here, one after another.
+            _ => {
                 k.iopub.status(&msg, "busy");
                 k.handle_shell(&msg).await;
                 k.iopub.status(&msg, "idle");
-            });
+            }
         }
     }
 }
