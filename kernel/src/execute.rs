@@ -347,6 +347,16 @@ fn placeholders(text: &str) -> Vec<Piece> {
     out
 }
 
+fn magic_error(e: MagicError) -> CellError {
+    let ename = match e {
+        MagicError::Usage(_) => "UsageError",
+        MagicError::Unknown { .. } => "UnknownMagic",
+        MagicError::Cancelled(_) => "Interrupted",
+        _ => "MagicError",
+    };
+    CellError::new(ename, e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,14 +370,4 @@ mod tests {
         assert_eq!(placeholders("x {{y}} {1} {\"a\":1}"), vec![Piece::Text("x {y} {1} {\"a\":1}".into())]);
         assert_eq!(placeholders("{a}{b_2}"), vec![Piece::Var("a".into()), Piece::Var("b_2".into())]);
     }
-}
-
-fn magic_error(e: MagicError) -> CellError {
-    let ename = match e {
-        MagicError::Usage(_) => "UsageError",
-        MagicError::Unknown { .. } => "UnknownMagic",
-        MagicError::Cancelled(_) => "Interrupted",
-        _ => "MagicError",
-    };
-    CellError::new(ename, e.to_string())
 }

@@ -75,6 +75,16 @@ export async function rpc(url, method, params = []) {
   return body.result;
 }
 
+/** The receipt of `hash`, polled briefly: anvil mines right after answering the send, not before. */
+export async function receiptOf(url, hash, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const receipt = await rpc(url, 'eth_getTransactionReceipt', [hash]);
+    if (receipt || Date.now() > deadline) return receipt;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function startAnvil(workDir) {
   need(ANVIL, 'anvil');
   const port = await freePort();

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  ACCOUNT0, ACCOUNT1, KEY0, ROOT, ethers, kernelFace, launchBrowser, rpc, startAnvil, startLab, stop, tmpDir,
+  ACCOUNT0, ACCOUNT1, KEY0, ROOT, ethers, kernelFace, launchBrowser, receiptOf, rpc, startAnvil, startLab, stop, tmpDir,
   walletContext
 } from './harness.mjs';
 
@@ -110,7 +110,7 @@ test('status bar connects the EIP-6963 wallet; Approve mines the tx, Reject answ
   const done1 = await pending;
   assert.equal(done1.state, 'answered', JSON.stringify(done1));
   assert.match(done1.result, /^0x[0-9a-f]{64}$/);
-  const receipt = await rpc(anvil.url, 'eth_getTransactionReceipt', [done1.result]);
+  const receipt = await receiptOf(anvil.url, done1.result);
   assert.equal(receipt.status, '0x1');
   assert.equal(receipt.from.toLowerCase(), ACCOUNT0.toLowerCase());
   assert.equal(receipt.to.toLowerCase(), ACCOUNT1.toLowerCase());
@@ -208,7 +208,7 @@ test('standalone signing page (no Lab extension needed) signs typed data and sen
   const pendingTx = answerOf(idTx);
   await txBox.locator('.kelp-approve').click();
   const doneTx = await pendingTx;
-  assert.equal((await rpc(anvil.url, 'eth_getTransactionReceipt', [doneTx.result])).status, '0x1');
+  assert.equal((await receiptOf(anvil.url, doneTx.result)).status, '0x1');
   await context.close();
 });
 
@@ -278,7 +278,7 @@ print("ANSWER", st.get("result") or st["error"]["message"])`;
   const answer = page.locator('.jp-OutputArea-output', { hasText: 'ANSWER' });
   await answer.waitFor({ timeout: 30000 });
   const hash = (await answer.innerText()).match(/ANSWER (0x[0-9a-f]{64})/)[1];
-  assert.equal((await rpc(anvil.url, 'eth_getTransactionReceipt', [hash])).status, '0x1');
+  assert.equal((await receiptOf(anvil.url, hash)).status, '0x1');
 
   // Interrupt the kernel while the second cell waits: the request is cancelled, its dialog closes.
   await page.keyboard.press('Shift+Enter');
