@@ -30,12 +30,12 @@ async fn main() -> anyhow::Result<()> {
             let deploy_gas: u64 = r.gas.iter().map(|(_, g)| g).sum();
             println!("cold deploy: {} transactions, {} gas", r.gas.len(), deploy_gas);
         }
-        devnet::down(&paths, &tools, true).await?;
+        devnet::down(&paths, true).await?;
         let w = devnet::up(&paths, &tools, &opts).await?;
         assert_eq!(w.start, "warm");
         warm.push(w.elapsed.as_secs_f64());
         if i + 1 < runs {
-            devnet::down(&paths, &tools, false).await?;
+            devnet::down(&paths, false).await?;
         }
     }
     println!("devnet cold start (anvil + deploy + node): {}", stats(&cold));
@@ -90,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
             stats(&t_get)
         );
     }
-    devnet::down(&paths, &tools, false).await?;
+    devnet::down(&paths, false).await?;
     Ok(())
 }
 

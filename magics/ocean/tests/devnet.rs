@@ -72,7 +72,8 @@ async fn cold_up_deploys_ocean_then_down_and_warm_up_keep_state_and_reset_wipes_
         .input(alloy::sol_types::SolCall::abi_encode(&call).into());
     let summary = TxSummary::call(8996, "OCEAN", a.ocean, "transfer").arg("to", acct2).arg("amount", "5 OCEAN");
     chain::transact(&s1, &p, tx, &summary, Duration::from_secs(10)).await.unwrap();
-    assert!(devnet::down(&paths, &tools, true).await.unwrap());
+    let d = devnet::down(&paths, true).await.unwrap();
+    assert!(d.was_running && d.saved, "{d:?}");
     assert!(!process::is_alive(r.state.anvil_pid) || !process::runs(r.state.anvil_pid, "anvil"));
     assert!(!devnet::status(&paths).await.unwrap().running);
     assert!(chain::connect(&rpc).unwrap().get_chain_id().await.is_err(), "anvil still answers after down");
@@ -87,7 +88,7 @@ async fn cold_up_deploys_ocean_then_down_and_warm_up_keep_state_and_reset_wipes_
     let fresh = devnet::reset(&paths, &tools, &opts).await.unwrap();
     assert_eq!(fresh.start, "cold");
     assert_eq!(ocean_balance(&rpc, fresh.addresses.ocean, acct2).await, parse_ether("10000").unwrap());
-    devnet::down(&paths, &tools, false).await.unwrap();
+    devnet::down(&paths, false).await.unwrap();
 }
 
 #[tokio::test]
@@ -141,4 +142,57 @@ async fn devnet_magic_up_status_down_and_bad_port() {
     assert!(e.contains("is taken") && e.contains("--port"), "{e}");
     let e = run("devnet sideways").await.unwrap_err().to_string();
     assert!(e.contains("sideways") && !e.contains('\n'), "{e}");
+}
+
+/// `devnet down` and `devnet status` need only the recorded pids: they work after the anvil
+/// binary the devnet was started from has gone (moved, uninstalled, $KELP_ANVIL now wrong), and
+/// `down` still saves the chain state, which the next `up` restores (warm).
+#[tokio::test]
+async fn devnet_down_and_status_work_when_anvil_can_no_longer_be_found() {
+    let real = tools();
+    let home = tempfile::tempdir().unwrap();
+    let paths = DevnetPaths::new(home.path().join("ocean"));
+    let _cleanup = Cleanup(paths.clone());
+    let bin = home.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let anvil = bin.join("anvil");
+    std::os::unix::fs::symlink(&real.anvil, &anvil).unwrap();
+    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    let port = process::free_port().unwrap();
+    ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
+    ctx.env.set(kelp_ocean::node::serve::ENV_NODE, Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    ctx.env.set(kelp_ocean::tools::ENV_ANVIL, Some(anvil.display().to_string()));
+    let m = magics().into_iter().find(|m| m.name() == "devnet").unwrap();
+    let run = |line: &str| {
+        let call = MagicCall::from_line(line, None).unwrap();
+        let (m, ctx) = (m.clone(), ctx.clone());
+        async move { m.run(call, &ctx).await }
+    };
+    let up = run("devnet up").await.unwrap();
+    let j = up.json().unwrap().clone();
+    let (anvil_pid, node_pid) = (j["anvil_pid"].as_u64().unwrap() as u32, j["node_pid"].as_u64().unwrap() as u32);
+    assert!(process::runs(anvil_pid, "anvil"));
+
+    // The binary disappears while the devnet runs.
+    std::fs::remove_file(&anvil).unwrap();
+    let gone = Tools::locate(|v| ctx.env.get(v)).unwrap_err().to_string();
+    assert!(gone.contains("anvil not found"), "{gone}");
+
+    let st = run("devnet status").await.unwrap();
+    assert_eq!(st.json().unwrap()["running"], true, "{:?}", st.plain());
+    assert!(st.json().unwrap()["block"].as_u64().is_some());
+    let down = run("devnet down").await.unwrap();
+    let d = down.json().unwrap();
+    assert_eq!((&d["was_running"], &d["saved"]), (&serde_json::json!(true), &serde_json::json!(true)), "{d}");
+    assert!(!process::is_alive(anvil_pid) && !process::is_alive(node_pid), "processes left after down");
+    assert!(!paths.state_file().exists());
+    let st = run("devnet status").await.unwrap();
+    assert_eq!(st.json().unwrap()["running"], false);
+
+    // With anvil back, the saved state is restored (the snapshot fingerprint was kept).
+    ctx.env.set(kelp_ocean::tools::ENV_ANVIL, Some(real.anvil.display().to_string()));
+    let again = run("devnet up").await.unwrap();
+    assert_eq!(again.json().unwrap()["start"], "warm");
+    let d = run("devnet down --no-save").await.unwrap();
+    assert_eq!(d.json().unwrap()["saved"], false);
 }

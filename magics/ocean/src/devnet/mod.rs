@@ -10,7 +10,9 @@
 //!   a snapshot made from other artifacts;
 //! - `devnet/anvil.log`.
 //!
-//! Processes outlive the call that started them; `down` stops them by recorded pid.
+//! Processes outlive the call that started them; `down` stops them by recorded pid, and needs
+//! neither the anvil binary nor the artifacts (the snapshot fingerprint is kept in
+//! `devnet.json`), so a devnet can be stopped after its tools were moved or removed.
 
 pub mod deploy;
 pub mod process;
@@ -73,6 +75,10 @@ pub struct DevnetState {
     pub node_url: Option<String>,
     /// RFC 3339 start time.
     pub started: String,
+    /// The snapshot fingerprint of the deployed contracts, so `down` can save the chain state
+    /// without locating the artifacts again (absent in files written by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -147,6 +153,7 @@ pub async fn up(paths: &DevnetPaths, tools: &Tools, opts: &UpOptions) -> Result<
             opts.port
         )));
     }
+    let fp = fingerprint(tools)?;
     std::fs::create_dir_all(&paths.dir).map_err(|e| OceanError::io(&paths.dir, e))?;
     let mut cmd = std::process::Command::new(&tools.anvil);
     cmd.args(["--host", "127.0.0.1", "--port", &opts.port.to_string(), "--chain-id", &DEVNET_CHAIN_ID.to_string()]);
@@ -157,7 +164,7 @@ pub async fn up(paths: &DevnetPaths, tools: &Tools, opts: &UpOptions) -> Result<
         let _ = process::terminate(pid, Duration::from_secs(2)).await;
         return Err(e);
     }
-    let result = populate(paths, tools, opts, &provider, &rpc_url).await;
+    let result = populate(paths, tools, &fp, opts, &provider, &rpc_url).await;
     let (addresses, start, gas) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -173,6 +180,7 @@ pub async fn up(paths: &DevnetPaths, tools: &Tools, opts: &UpOptions) -> Result<
         node_pid: None,
         node_url: None,
         started: chrono::Utc::now().to_rfc3339(),
+        fingerprint: Some(fp),
     };
     fsutil::write_json(&paths.state_file(), &state)?;
     if let Some(cmd) = &opts.node {
@@ -216,16 +224,16 @@ async fn wait_rpc(provider: &DynProvider, pid: u32, timeout: Duration) -> Result
 async fn populate(
     paths: &DevnetPaths,
     tools: &Tools,
+    fp: &str,
     opts: &UpOptions,
     provider: &DynProvider,
     rpc_url: &str,
 ) -> Result<(OceanAddresses, &'static str, Vec<(String, u64)>)> {
-    let fp = fingerprint(tools)?;
     if !opts.fresh {
         let snap: Option<Snapshot> = fsutil::read_json(&paths.snapshot_file()).unwrap_or(None);
         let addrs = addresses::read_entry(&paths.address_file(), DEVNET_NAME).ok();
         if let (Some(snap), Some(addrs)) = (snap, addrs)
-            && snap.fingerprint == fp
+            && snap.fingerprint == *fp
         {
             let _: bool = provider
                 .raw_request("anvil_loadState".into(), (snap.state,))
@@ -242,27 +250,46 @@ async fn populate(
     }
     let deployed = deploy::deploy(tools, rpc_url, DEVNET_CHAIN_ID).await?;
     addresses::write_entry(&paths.address_file(), DEVNET_NAME, &deployed.addresses)?;
-    save_snapshot(paths, tools, provider, rpc_url).await?;
+    save_snapshot(paths, fp, provider, rpc_url).await?;
     Ok((deployed.addresses, "cold", deployed.gas))
 }
 
-async fn save_snapshot(paths: &DevnetPaths, tools: &Tools, provider: &DynProvider, rpc_url: &str) -> Result<()> {
+async fn save_snapshot(paths: &DevnetPaths, fingerprint: &str, provider: &DynProvider, rpc_url: &str) -> Result<()> {
     let state: String = provider
         .raw_request("anvil_dumpState".into(), ())
         .await
         .map_err(|e| chain::decode_rpc_error(&e, "anvil_dumpState", rpc_url))?;
-    fsutil::write_json(&paths.snapshot_file(), &Snapshot { fingerprint: fingerprint(tools)?, state })
+    fsutil::write_json(&paths.snapshot_file(), &Snapshot { fingerprint: fingerprint.to_string(), state })
 }
 
-/// Stop the devnet. With `save`, the chain state is snapshotted first so the next `up` resumes
-/// it (published assets included). Returns whether something was running.
-pub async fn down(paths: &DevnetPaths, tools: &Tools, save: bool) -> Result<bool> {
+/// How `down` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownReport {
+    /// A devnet was running and has been stopped.
+    pub was_running: bool,
+    /// Its chain state was saved for the next `up`.
+    pub saved: bool,
+}
+
+/// Stop the devnet by its recorded pids (no tools needed). With `save`, the chain state is
+/// snapshotted first so the next `up` resumes it (published assets included).
+pub async fn down(paths: &DevnetPaths, save: bool) -> Result<DownReport> {
     let state: Option<DevnetState> = fsutil::read_json(&paths.state_file())?;
-    let Some(state) = state else { return Ok(false) };
+    let Some(state) = state else { return Ok(DownReport { was_running: false, saved: false }) };
     let alive = process::runs(state.anvil_pid, "anvil");
+    let mut saved = false;
     if alive && save {
-        let provider = chain::connect(&state.rpc_url)?;
-        save_snapshot(paths, tools, &provider, &state.rpc_url).await?;
+        // A devnet.json from before fingerprints were recorded: the running chain came from the
+        // snapshot on disk (warm) or wrote it (cold), so that snapshot's fingerprint is its own.
+        let fp = match &state.fingerprint {
+            Some(fp) => Some(fp.clone()),
+            None => fsutil::read_json::<Snapshot>(&paths.snapshot_file()).ok().flatten().map(|s| s.fingerprint),
+        };
+        if let Some(fp) = fp {
+            let provider = chain::connect(&state.rpc_url)?;
+            save_snapshot(paths, &fp, &provider, &state.rpc_url).await?;
+            saved = true;
+        }
     }
     if let Some(pid) = state.node_pid {
         process::terminate(pid, Duration::from_secs(3)).await?;
@@ -276,12 +303,12 @@ pub async fn down(paths: &DevnetPaths, tools: &Tools, save: bool) -> Result<bool
         process::wait_port_free(state.port, Duration::from_secs(5)).await?;
     }
     remove_if_exists(&paths.state_file())?;
-    Ok(alive)
+    Ok(DownReport { was_running: alive, saved })
 }
 
 /// Stop the devnet, forget its state and snapshot, and deploy afresh.
 pub async fn reset(paths: &DevnetPaths, tools: &Tools, opts: &UpOptions) -> Result<UpReport> {
-    down(paths, tools, false).await?;
+    down(paths, false).await?;
     remove_if_exists(&paths.snapshot_file())?;
     up(paths, tools, &UpOptions { fresh: true, ..opts.clone() }).await
 }

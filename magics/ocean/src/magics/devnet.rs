@@ -101,14 +101,15 @@ impl Magic for DevnetMagic {
                 Ok(up_output(&paths, &r))
             }
             Cmd::Down { no_save } => {
-                let tools = tools()?;
-                let was = with_progress(ctx, "devnet: stopping", devnet::down(&paths, &tools, !no_save)).await?;
-                let text = match (was, no_save) {
+                // By recorded pid: works even when anvil or the artifacts can no longer be found.
+                let r = with_progress(ctx, "devnet: stopping", devnet::down(&paths, !no_save)).await?;
+                let text = match (r.was_running, r.saved) {
                     (false, _) => "devnet was not running".to_string(),
-                    (true, false) => "devnet stopped; state saved for the next `devnet up`".to_string(),
-                    (true, true) => "devnet stopped; state not saved".to_string(),
+                    (true, true) => "devnet stopped; state saved for the next `devnet up`".to_string(),
+                    (true, false) if no_save => "devnet stopped; state not saved".to_string(),
+                    (true, false) => "devnet stopped; state not saved (no snapshot fingerprint recorded)".to_string(),
                 };
-                let j = json!({"running": false, "was_running": was, "saved": was && !no_save});
+                let j = json!({"running": false, "was_running": r.was_running, "saved": r.saved});
                 Ok(Output::text(text.clone()).with_html(format!("<span>{}</span>", html_escape(&text))).with_json(j))
             }
             Cmd::Node { port, rpc } => {
