@@ -1,13 +1,14 @@
 //! `%ocean get|show|assets|price`: find and consume Ocean assets.
 
-use super::{session, with_progress};
+use super::session::SessionArgs;
+use super::with_progress;
 use crate::consume;
 use crate::contracts::{IERC20Template, IFixedRateExchange};
 use crate::error::OceanError;
 use crate::node::client::NodeClient;
 use alloy::primitives::utils::format_ether;
 use async_trait::async_trait;
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use kelp_magic::{Magic, MagicCall, MagicContext, Output, Result, RustValue, html_escape, parse_args};
 use serde_json::{Value, json};
 
@@ -16,21 +17,8 @@ use serde_json::{Value, json};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
-}
-
-#[derive(Args, Debug, Clone)]
-struct Net {
-    /// devnet (default), an Ocean network name, or an RPC URL.
-    #[arg(long, global = true)]
-    network: Option<String>,
-    /// Devnet test account to act as (0..9).
-    #[arg(long, global = true)]
-    account: Option<usize>,
-    /// Who signs: `local` (keystore, $KELP_PRIVATE_KEY, --account) or `browser` (the wallet in
-    /// JupyterLab, through kelp-labextension's relay). Default: a configured local key, else the
-    /// browser when the relay answers and a wallet is connected, else the devnet's account #0.
-    #[arg(long, value_enum, global = true)]
-    signer: Option<super::session::SignerChoice>,
+    #[command(flatten)]
+    net: SessionArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -41,15 +29,9 @@ enum Cmd {
         /// Where to write the file (default: the DID's hex in the working directory).
         #[arg(short, long)]
         output: Option<String>,
-        #[command(flatten)]
-        net: Net,
     },
     /// Show an asset's DDO.
-    Show {
-        did: String,
-        #[command(flatten)]
-        net: Net,
-    },
+    Show { did: String },
     /// List assets: all, mine, or matching words.
     Assets {
         /// Only assets published by the signing account.
@@ -58,21 +40,11 @@ enum Cmd {
         /// Words to look for in name, description and tags.
         #[arg(long)]
         text: Option<String>,
-        #[command(flatten)]
-        net: Net,
     },
     /// Move the OCEAN a fixed-rate exchange holds for an asset to its payment collector.
-    Collect {
-        did: String,
-        #[command(flatten)]
-        net: Net,
-    },
+    Collect { did: String },
     /// The price of one datatoken of an asset.
-    Price {
-        did: String,
-        #[command(flatten)]
-        net: Net,
-    },
+    Price { did: String },
 }
 
 /// The `%ocean` magic.
@@ -101,11 +73,12 @@ impl Magic for OceanMagic {
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {
         let cli: Cli = parse_args(self.command(), &call)?;
+        let net = cli.net;
         match cli.cmd {
-            Cmd::Get { did, output, net } => {
+            Cmd::Get { did, output } => {
                 check_did(&did)?;
-                let network = with_progress(ctx, "connecting", session::network(ctx, net.network.as_deref())).await?;
-                let signer = session::signer(ctx, &network, net.account, net.signer).await?;
+                let network = with_progress(ctx, "connecting", net.network(ctx)).await?;
+                let signer = net.signer(ctx, &network).await?;
                 let out_path =
                     ctx.resolve(output.unwrap_or_else(|| did.trim_start_matches("did:op:")[..16].to_string()));
                 let mut progress = kelp_magic::Progress::items(ctx, "getting", Some(3));
@@ -136,7 +109,7 @@ impl Magic for OceanMagic {
                     .with_json(j)
                     .with_value(RustValue::path(&out_path)))
             }
-            Cmd::Show { did, net } => {
+            Cmd::Show { did } => {
                 check_did(&did)?;
                 let (node, _) = node_for(ctx, &net).await?;
                 let ddo = node
@@ -154,14 +127,14 @@ impl Magic for OceanMagic {
                 );
                 Ok(Output::text(text.clone()).with_html(format!("<pre>{}</pre>", html_escape(&text))).with_json(ddo))
             }
-            Cmd::Assets { mine, text, net } => {
+            Cmd::Assets { mine, text } => {
                 let (node, network) = node_for(ctx, &net).await?;
                 let mut body = json!({});
                 if let Some(t) = &text {
                     body["text"] = json!(t);
                 }
                 if mine {
-                    let me = session::signer(ctx, &network, net.account, net.signer).await?.address().await?;
+                    let me = net.signer(ctx, &network).await?.address().await?;
                     body["query"] = json!({"term": {"nft.owner": me.to_string()}});
                 }
                 let found = node.query(&body).await?;
@@ -185,9 +158,9 @@ impl Magic for OceanMagic {
                     .with_html(format!("<pre>{}</pre>", html_escape(&text)))
                     .with_json(json!({"assets": rows})))
             }
-            Cmd::Collect { did, net } => {
+            Cmd::Collect { did } => {
                 let (network, dt) = asset_datatoken(ctx, &net, &did).await?;
-                let signer = session::signer(ctx, &network, net.account, net.signer).await?;
+                let signer = net.signer(ctx, &network).await?;
                 let c = consume::collect(&network, signer.as_ref(), dt).await?;
                 let text = match c.tx {
                     Some(tx) => format!("collected {} OCEAN to {} (tx {tx})", format_ether(c.amount), c.to),
@@ -197,7 +170,7 @@ impl Magic for OceanMagic {
                     json!({"did": did, "datatoken": dt, "amount": c.amount.to_string(), "to": c.to, "tx": c.tx}),
                 ))
             }
-            Cmd::Price { did, net } => {
+            Cmd::Price { did } => {
                 let (network, dt) = asset_datatoken(ctx, &net, &did).await?;
                 let token = IERC20Template::new(dt, &network.provider);
                 let rpc = |e: alloy::contract::Error| OceanError::Rpc(e.to_string());
@@ -226,9 +199,9 @@ impl Magic for OceanMagic {
 
 async fn node_for(
     ctx: &MagicContext,
-    net: &Net,
+    net: &SessionArgs,
 ) -> std::result::Result<(NodeClient, crate::network::Network), OceanError> {
-    let network = session::network(ctx, net.network.as_deref()).await?;
+    let network = net.network(ctx).await?;
     let url = network
         .node_url
         .clone()
@@ -239,7 +212,7 @@ async fn node_for(
 /// The network and the access service's datatoken of `did`.
 async fn asset_datatoken(
     ctx: &MagicContext,
-    net: &Net,
+    net: &SessionArgs,
     did: &str,
 ) -> std::result::Result<(crate::network::Network, alloy::primitives::Address), OceanError> {
     check_did(did)?;

@@ -35,6 +35,35 @@ pub async fn network(ctx: &MagicContext, flag: Option<&str>) -> Result<Network> 
     Resolver { ocean_dir: &ocean_dir, env: &lookup }.resolve(chosen.as_deref()).await
 }
 
+/// The flags every chain-touching magic takes (`%ocean`, `%wallet`; `%publish` can flatten it
+/// too): which network, and who signs. Global, so they go before or after the subcommand.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionArgs {
+    /// devnet (default), an Ocean network name, or an RPC URL.
+    #[arg(long, global = true)]
+    pub network: Option<String>,
+    /// Devnet test account to act as (0..9).
+    #[arg(long, global = true)]
+    pub account: Option<usize>,
+    /// Who signs: `local` (keystore, $KELP_PRIVATE_KEY, --account) or `browser` (the wallet in
+    /// JupyterLab, through kelp-labextension's relay). Default: a configured local key, else the
+    /// browser when the relay answers and a wallet is connected, else the devnet's account #0.
+    #[arg(long, value_enum, global = true)]
+    pub signer: Option<SignerChoice>,
+}
+
+impl SessionArgs {
+    /// The network these flags (or the session) choose; see [`network`].
+    pub async fn network(&self, ctx: &MagicContext) -> Result<Network> {
+        network(ctx, self.network.as_deref()).await
+    }
+
+    /// The signer these flags choose on `net`; see [`signer`].
+    pub async fn signer(&self, ctx: &MagicContext, net: &Network) -> Result<Arc<dyn Signer>> {
+        signer(ctx, net, self.account, self.signer).await
+    }
+}
+
 /// `--signer`: who signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SignerChoice {
@@ -102,4 +131,39 @@ fn local(ctx: &MagicContext, net: &Network, account: Option<usize>) -> Result<Ar
         "no signer for {}: set ${ENV_KEYSTORE} (see `%wallet create`) or ${ENV_PRIVATE_KEY}",
         net.name
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Parser, Subcommand};
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Cmd,
+        #[command(flatten)]
+        session: SessionArgs,
+    }
+
+    #[derive(Subcommand, Debug)]
+    enum Cmd {
+        Show { did: String },
+    }
+
+    #[test]
+    fn session_flags_parse_before_or_after_the_subcommand() {
+        let after =
+            Cli::try_parse_from(["x", "show", "d", "--network", "sepolia", "--account", "3", "--signer", "local"])
+                .unwrap();
+        let before =
+            Cli::try_parse_from(["x", "--network", "sepolia", "--account", "3", "--signer", "local", "show", "d"])
+                .unwrap();
+        let want = SessionArgs { network: Some("sepolia".into()), account: Some(3), signer: Some(SignerChoice::Local) };
+        assert_eq!((after.session, before.session), (want.clone(), want));
+        assert!(matches!(after.cmd, Cmd::Show { did } if did == "d"));
+        assert_eq!(Cli::try_parse_from(["x", "show", "d"]).unwrap().session, SessionArgs::default());
+        let e = Cli::try_parse_from(["x", "show", "d", "--signer", "carrier-pigeon"]).unwrap_err().to_string();
+        assert!(e.contains("carrier-pigeon") && e.contains("browser"), "{e}");
+    }
 }

@@ -1,7 +1,7 @@
 //! `%wallet [show|send|switch|create|import]`: the signing account, its balances, transfers,
 //! the session's network, and encrypted keystores.
 
-use super::session::{self, ENV_KEYSTORE, ENV_KEYSTORE_PASSWORD, ENV_NETWORK};
+use super::session::{self, ENV_KEYSTORE, ENV_KEYSTORE_PASSWORD, ENV_NETWORK, SessionArgs};
 use crate::chain;
 use crate::contracts::IERC20;
 use crate::error::OceanError;
@@ -28,17 +28,8 @@ pub const ENV_IMPORT_KEY: &str = "KELP_IMPORT_KEY";
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
-    /// devnet (default), an Ocean network name, or an RPC URL.
-    #[arg(long, global = true)]
-    network: Option<String>,
-    /// Devnet test account (0..9).
-    #[arg(long, global = true)]
-    account: Option<usize>,
-    /// Who signs: `local` (keystore, $KELP_PRIVATE_KEY, --account) or `browser` (the wallet in
-    /// JupyterLab, through kelp-labextension's relay). Default: a configured local key, else the
-    /// browser when the relay answers and a wallet is connected, else the devnet's account #0.
-    #[arg(long, value_enum, global = true)]
-    signer: Option<super::session::SignerChoice>,
+    #[command(flatten)]
+    session: SessionArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,8 +93,8 @@ impl Magic for WalletMagic {
                 Ok(text_out(text, json!({"network": net.name, "chain_id": net.chain_id, "rpc_url": net.rpc_url})))
             }
             Cmd::Show { token } => {
-                let net = session::network(ctx, cli.network.as_deref()).await?;
-                let signer = session::signer(ctx, &net, cli.account, cli.signer).await?;
+                let net = cli.session.network(ctx).await?;
+                let signer = cli.session.signer(ctx, &net).await?;
                 let me = signer.address().await?;
                 let eth = net
                     .provider
@@ -135,8 +126,8 @@ impl Magic for WalletMagic {
                 if wei.is_zero() {
                     return Err(OceanError::input("the amount is 0; nothing to send").into());
                 }
-                let net = session::network(ctx, cli.network.as_deref()).await?;
-                let signer = session::signer(ctx, &net, cli.account, cli.signer).await?;
+                let net = cli.session.network(ctx).await?;
+                let signer = cli.session.signer(ctx, &net).await?;
                 let (tx, summary) = if token.eq_ignore_ascii_case("eth") {
                     (
                         TransactionRequest::default().with_to(to).with_value(wei),
