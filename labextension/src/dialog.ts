@@ -90,7 +90,10 @@ export function describe(req: IRelayRequest): [string, string][] {
   return rows;
 }
 
-function body(req: IRelayRequest, waiting: number): Widget {
+/** Estimates the gas of a transaction request that carries no gas limit (null: cannot tell). */
+export type GasEstimator = (req: IRelayRequest) => Promise<bigint | null>;
+
+function body(req: IRelayRequest, waiting: number, estimate?: GasEstimator): Widget {
   const node = document.createElement('div');
   node.className = 'kelp-RequestDialog';
   node.dataset.requestId = req.id;
@@ -110,6 +113,22 @@ function body(req: IRelayRequest, waiting: number): Widget {
     td.className = `kelp-Summary-${label.toLowerCase().replace(/\s+/g, '-')}`;
   }
   node.appendChild(table);
+  const tx = req.kind === 'eth_sendTransaction' ? req.params[0] : null;
+  if (tx && !tx.gas && !req.summary.gas) {
+    // Neither the kernel nor the tx names the gas: show what the wallet's network estimates.
+    const row = table.insertRow(table.rows.length - 1);
+    const th = document.createElement('th');
+    th.textContent = 'Gas';
+    row.appendChild(th);
+    const td = row.insertCell();
+    td.className = 'kelp-Summary-gas';
+    td.textContent = 'estimating…';
+    const fill = (gas: bigint | null) => {
+      td.textContent = gas === null ? 'set by your wallet' : `≈ ${gas} (estimated; your wallet sets the limit)`;
+      node.dataset.gas = gas === null ? 'unknown' : String(gas);
+    };
+    (estimate ? estimate(req) : Promise.resolve(null)).then(fill, () => fill(null));
+  }
   if (waiting > 0) {
     const more = document.createElement('p');
     more.textContent = `${waiting} more request(s) waiting after this one.`;
@@ -119,10 +138,10 @@ function body(req: IRelayRequest, waiting: number): Widget {
 }
 
 /** A dialog for `req`; `launch()` resolves with button.accept === true for Approve. */
-export function requestDialog(req: IRelayRequest, waiting: number): Dialog<unknown> {
+export function requestDialog(req: IRelayRequest, waiting: number, estimate?: GasEstimator): Dialog<unknown> {
   return new Dialog({
     title: `kelp — ${TITLES[req.kind] ?? req.kind}`,
-    body: body(req, waiting),
+    body: body(req, waiting, estimate),
     buttons: [
       Dialog.cancelButton({ label: 'Reject', className: 'kelp-reject' }),
       Dialog.okButton({ label: 'Approve', className: 'kelp-approve' })

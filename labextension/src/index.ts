@@ -7,18 +7,26 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { requestDialog } from './dialog';
 import { RelayClient } from './relay';
-import { IDevnet, WalletStatus } from './statusbar';
+import { addChainParams, IDevnet, WalletStatus } from './statusbar';
 import { IRelayRequest, REJECTED, Wallet, walletError } from './wallet';
 
 const PLUGIN_ID = 'kelp-labextension:plugin';
-const DEFAULT_DEVNET: IDevnet = { chainId: '0x7a69', chainName: 'kelp devnet', rpcUrl: 'http://127.0.0.1:8545' };
+// kelp's devnet (`kelp devnet up`): chain 8996, RPC on 127.0.0.1:8545 unless KELP_DEVNET_PORT says otherwise.
+const DEFAULT_DEVNET: IDevnet = { chainId: '0x2324', chainName: 'kelp devnet', rpcUrl: 'http://127.0.0.1:8545' };
 
 /** Shows pending requests one at a time and answers each exactly once. */
 class RequestQueue {
-  constructor(relay: RelayClient, wallet: Wallet) {
+  constructor(relay: RelayClient, wallet: Wallet, devnet: () => IDevnet) {
     this._relay = relay;
     this._wallet = wallet;
+    this._devnet = devnet;
   }
+
+  /** `wallet_addEthereumChain` parameters for the devnet of the settings, when `chainId` is it. */
+  private _knownChain = (chainId: string): { [key: string]: unknown } | undefined => {
+    const devnet = this._devnet();
+    return parseInt(chainId, 16) === parseInt(devnet.chainId, 16) ? addChainParams(devnet) : undefined;
+  };
 
   async run(): Promise<void> {
     let revision = -1;
@@ -64,7 +72,7 @@ class RequestQueue {
 
   private async _handle(req: IRelayRequest): Promise<void> {
     const waiting = this._pending.filter(r => !this._handled.has(r.id)).length;
-    const dialog = requestDialog(req, waiting);
+    const dialog = requestDialog(req, waiting, r => this._wallet.estimateGas(r));
     this._open = dialog;
     this._openId = req.id;
     const choice = await dialog.launch();
@@ -79,7 +87,7 @@ class RequestQueue {
     const note = Notification.emit('Waiting for your wallet…', 'in-progress', { autoClose: false });
     let answer: { result: unknown } | { error: ReturnType<typeof walletError> };
     try {
-      answer = { result: await this._wallet.perform(req) };
+      answer = { result: await this._wallet.perform(req, this._knownChain) };
     } catch (err) {
       answer = { error: walletError(err) };
     }
@@ -103,6 +111,7 @@ class RequestQueue {
 
   private _relay: RelayClient;
   private _wallet: Wallet;
+  private _devnet: () => IDevnet;
   private _pending: IRelayRequest[] = [];
   private _handled = new Set<string>();
   private _busy = false;
@@ -141,7 +150,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         rank: 900
       });
     }
-    void new RequestQueue(relay, wallet).run();
+    void new RequestQueue(relay, wallet, () => devnet).run();
   }
 };
 

@@ -120,15 +120,23 @@ export class Wallet {
     this._set(this._account, (await provider.request({ method: 'eth_chainId' })) as string);
   }
 
-  /** Run the wallet call a relay request asks for and return the wallet's result. */
-  async perform(req: IRelayRequest): Promise<unknown> {
+  /**
+   * Run the wallet call a relay request asks for and return the wallet's result. `knownChain`
+   * gives the `wallet_addEthereumChain` parameters of a chain the request names without its own
+   * `add_chain` (the devnet from the settings), so a wallet that lacks the chain can add it.
+   */
+  async perform(
+    req: IRelayRequest,
+    knownChain?: (chainId: string) => { [key: string]: unknown } | undefined
+  ): Promise<unknown> {
     const provider = await this._ready();
+    const addFor = (chainId: string) => req.add_chain ?? knownChain?.(chainId);
     if (req.kind === 'wallet_switchEthereumChain') {
-      await this.switchChain(req.params[0].chainId, req.add_chain);
+      await this.switchChain(req.params[0].chainId, addFor(req.params[0].chainId));
       return null;
     }
     if (req.chain_id && parseInt(this._chainId || '0x0', 16) !== parseInt(req.chain_id, 16)) {
-      await this.switchChain(req.chain_id, req.add_chain);
+      await this.switchChain(req.chain_id, addFor(req.chain_id));
     }
     const params = req.params.slice();
     if (req.kind === 'eth_sendTransaction') {
@@ -137,6 +145,27 @@ export class Wallet {
       params[1] = JSON.stringify(params[1]);
     }
     return provider.request({ method: req.kind, params });
+  }
+
+  /**
+   * The gas the transaction of an `eth_sendTransaction` request would use, as the connected wallet's
+   * network estimates it (`eth_estimateGas`); null when no wallet is connected, the wallet is on
+   * another chain than the request, or the node cannot estimate (the wallet then sets the gas).
+   */
+  async estimateGas(req: IRelayRequest): Promise<bigint | null> {
+    const tx = req.params[0];
+    const onChain = !req.chain_id || parseInt(this._chainId || '0x0', 16) === parseInt(req.chain_id, 16);
+    if (!this._provider || !this._account || !tx || !onChain) {
+      return null;
+    }
+    const call: { [key: string]: unknown } = { from: this._account, ...tx };
+    delete call.chainId;
+    delete call.gas;
+    try {
+      return BigInt((await this._provider.request({ method: 'eth_estimateGas', params: [call] })) as string);
+    } catch {
+      return null;
+    }
   }
 
   private async _ready(): Promise<IEip1193Provider> {

@@ -13,6 +13,10 @@ export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname)
 const TOOLS = process.env.KELP_TOOLS || path.join(ROOT, 'install', '.tools');
 const VENV = process.env.KELP_VENV || path.join(ROOT, '.venv');
 export const ANVIL = path.join(TOOLS, 'chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
+const OCEAN_ARTIFACTS = path.join(TOOLS, 'chain/node_modules/@oceanprotocol/contracts');
+// The kelp binary ./install/build makes (its kernelspec in .venv runs this same file).
+export const KELP_BIN = process.env.KELP_BIN
+  || path.join(process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'kelp', 'target'), 'debug', 'kelp');
 export const CHROMIUM = process.env.KELP_CHROMIUM || '/usr/bin/chromium';
 const browserTools = createRequire(path.join(TOOLS, 'browser', 'package.json'));
 export const { chromium } = browserTools('playwright-core');
@@ -85,6 +89,82 @@ export async function receiptOf(url, hash, timeoutMs = 10000) {
   }
 }
 
+/** A free loopback port in an unusual range (below the ephemeral ports, away from 8545/8888). */
+export async function unusualPort() {
+  for (let port = 28_103; port < 28_700; port += 13) {
+    const free = await new Promise(resolve => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port in 28103..28700');
+}
+
+function runKelp(env, args, timeoutMs = 300000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(KELP_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', d => { out += d; });
+    child.stderr.on('data', d => { err += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', code => {
+      clearTimeout(t);
+      if (code === 0) resolve(out);
+      else reject(new Error(`kelp ${args.join(' ')} failed (${code}): ${err.trim().split('\n').pop()}`));
+    });
+  });
+}
+
+/**
+ * A real kelp devnet (`kelp devnet up`: anvil + the Ocean contracts + the local node) under its own
+ * KELP_HOME on an unusual port. `env` is what a kelp kernel needs to use this same devnet.
+ */
+export async function startDevnet(workDir) {
+  need(KELP_BIN, 'the kelp binary (./install/build makes it)');
+  need(ANVIL, 'anvil');
+  const home = path.join(workDir, 'kelp-home');
+  fs.mkdirSync(home, { recursive: true });
+  const env = { ...process.env, KELP_HOME: home, KELP_DEVNET_PORT: String(await unusualPort()),
+    KELP_ANVIL: ANVIL, KELP_OCEAN_ARTIFACTS: OCEAN_ARTIFACTS };
+  for (const v of ['KELP_PRIVATE_KEY', 'KELP_NETWORK', 'KELP_KEYSTORE', 'KELP_RPC_URL', 'KELP_RELAY_URL', 'KELP_RELAY_SECRET']) {
+    delete env[v];
+  }
+  const devnet = { home, env };
+  try {
+    devnet.up = JSON.parse(await runKelp(env, ['devnet', 'up', '--json']));
+  } catch (err) {
+    await stopDevnet(devnet);
+    throw err;
+  }
+  devnet.url = devnet.up.rpc_url;
+  return devnet;
+}
+
+/** `kelp devnet down`, then kill whatever devnet.json still records (a failed `down`). */
+export async function stopDevnet(devnet) {
+  if (!devnet) return;
+  try {
+    await runKelp(devnet.env, ['devnet', 'down', '--no-save', '--json'], 60000);
+  } catch (err) {
+    console.error(String(err));
+  }
+  const state = path.join(devnet.home, 'ocean', 'devnet', 'devnet.json');
+  if (fs.existsSync(state)) {
+    const s = JSON.parse(fs.readFileSync(state, 'utf8'));
+    for (const pid of [s.anvil_pid, s.node_pid]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
 export async function startAnvil(workDir) {
   need(ANVIL, 'anvil');
   const port = await freePort();
@@ -94,7 +174,11 @@ export async function startAnvil(workDir) {
   return { proc, url };
 }
 
-export async function startLab(workDir) {
+/**
+ * A real JupyterLab from .venv. `opts.env`: extra environment (kernels inherit it, e.g. a devnet's
+ * KELP_HOME); `opts.settings`: kelp-labextension user settings.
+ */
+export async function startLab(workDir, opts = {}) {
   const port = await freePort();
   const token = randomBytes(24).toString('hex');
   const dirs = {};
@@ -104,6 +188,7 @@ export async function startLab(workDir) {
   }
   const env = {
     ...process.env,
+    ...(opts.env || {}),
     JUPYTER_CONFIG_DIR: dirs.config,
     JUPYTER_DATA_DIR: dirs.data,
     JUPYTER_RUNTIME_DIR: dirs.runtime,
@@ -113,6 +198,11 @@ export async function startLab(workDir) {
   const notif = path.join(dirs.config, 'lab', 'user-settings', '@jupyterlab', 'apputils-extension');
   fs.mkdirSync(notif, { recursive: true });
   fs.writeFileSync(path.join(notif, 'notification.jupyterlab-settings'), JSON.stringify({ fetchNews: 'false' }));
+  if (opts.settings) {
+    const kelpSettings = path.join(dirs.config, 'lab', 'user-settings', 'kelp-labextension');
+    fs.mkdirSync(kelpSettings, { recursive: true });
+    fs.writeFileSync(path.join(kelpSettings, 'plugin.jupyterlab-settings'), JSON.stringify(opts.settings));
+  }
   delete env.KELP_RELAY_URL;
   delete env.KELP_RELAY_SECRET;
   const args = [
@@ -159,45 +249,84 @@ export function kernelFace(relay, seen) {
   };
 }
 
-// Runs in the page: an EIP-1193 wallet backed by ethers.Wallet + anvil, announced through EIP-6963.
-function testWallet({ rpcUrl, key, chainId }) {
-  const net = new ethers.JsonRpcProvider(rpcUrl, undefined, { batchMaxCount: 1 });
-  const signer = new ethers.Wallet(key, net);
+// Runs in the page: an EIP-1193 wallet backed by ethers.Wallet, announced through EIP-6963. Like
+// MetaMask it knows a set of chains (`chains`: chain id → RPC URL), starts on `chainId`, adds a chain
+// only after checking that its RPC answers with that chain id, and switches only to a known chain
+// (4902 otherwise). What it was asked to add/switch is recorded in window.__kelpTestWallet.
+function testWallet({ key, chains, chainId }) {
+  const hex = id => '0x' + BigInt(id).toString(16);
+  const known = {};
+  for (const [id, url] of Object.entries(chains)) known[hex(id)] = url;
+  let current = hex(chainId);
+  const nets = {};
   const handlers = {};
+  const record = (window.__kelpTestWallet = { added: [], switched: [] });
   const rpcError = (code, message) => Object.assign(new Error(message), { code });
+  const net = () => {
+    if (!known[current]) throw rpcError(4901, `the test wallet has no RPC for chain ${current}`);
+    return (nets[current] = nets[current] || new ethers.JsonRpcProvider(known[current], undefined, { batchMaxCount: 1 }));
+  };
+  const signer = () => new ethers.Wallet(key, net());
+  const address = new ethers.Wallet(key).address;
+  const emit = (event, value) => (handlers[event] || []).forEach(fn => fn(value));
   const provider = {
     async request({ method, params = [] }) {
       switch (method) {
         case 'eth_requestAccounts':
         case 'eth_accounts':
-          return [signer.address];
+          return [address];
         case 'eth_chainId':
-          return chainId;
-        case 'wallet_switchEthereumChain':
-          if (BigInt(params[0].chainId) === BigInt(chainId)) return null;
-          throw rpcError(4902, 'Unrecognized chain ID');
+          return current;
+        case 'wallet_addEthereumChain': {
+          const p = params[0];
+          const id = hex(p.chainId);
+          const resp = await fetch(p.rpcUrls[0], {
+            method: 'POST', headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] })
+          }).then(r => r.json(), () => null);
+          if (!resp || hex(resp.result) !== id) {
+            throw rpcError(-32603, `the RPC ${p.rpcUrls[0]} does not serve chain ${id}`);
+          }
+          record.added.push(p);
+          known[id] = p.rpcUrls[0];
+          return null;
+        }
+        case 'wallet_switchEthereumChain': {
+          const id = hex(params[0].chainId);
+          if (!known[id]) throw rpcError(4902, 'Unrecognized chain ID');
+          record.switched.push(id);
+          if (id !== current) {
+            current = id;
+            emit('chainChanged', current);
+          }
+          return null;
+        }
         case 'eth_sendTransaction': {
           const tx = params[0];
-          if (tx.from && tx.from.toLowerCase() !== signer.address.toLowerCase()) {
+          if (tx.from && tx.from.toLowerCase() !== address.toLowerCase()) {
             throw rpcError(4100, 'from is not this wallet\'s account');
           }
-          const sent = await signer.sendTransaction({ to: tx.to, data: tx.data, value: tx.value, gasLimit: tx.gas });
+          if (tx.chainId && hex(tx.chainId) !== current) {
+            throw rpcError(-32602, `the transaction is for chain ${hex(tx.chainId)}, the wallet is on ${current}`);
+          }
+          const sent = await signer().sendTransaction({ to: tx.to, data: tx.data, value: tx.value, gasLimit: tx.gas });
           return sent.hash;
         }
         case 'personal_sign':
           // Stands in for the person pressing "Reject" inside the wallet's own window.
-          if (ethers.toUtf8String(params[0]).includes('[refuse in wallet]')) {
+          // (the message may be any bytes, e.g. a hash: decode leniently)
+          if (ethers.toUtf8String(params[0], ethers.Utf8ErrorFuncs.replace).includes('[refuse in wallet]')) {
             throw rpcError(4001, 'User rejected the request.');
           }
-          return signer.signMessage(ethers.getBytes(params[0]));
+          return new ethers.Wallet(key).signMessage(ethers.getBytes(params[0]));
         case 'eth_signTypedData_v4': {
           const d = typeof params[1] === 'string' ? JSON.parse(params[1]) : params[1];
           const types = { ...d.types };
           delete types.EIP712Domain;
-          return signer.signTypedData(d.domain, types, d.message);
+          return new ethers.Wallet(key).signTypedData(d.domain, types, d.message);
         }
         default:
-          return net.send(method, params);
+          return net().send(method, params);
       }
     },
     on(event, fn) {
@@ -227,11 +356,15 @@ export async function launchBrowser() {
   });
 }
 
-/** A fresh browser context (own profile) with the test wallet injected into every page. */
-export async function walletContext(browser, anvilUrl, seen) {
+/**
+ * A fresh browser context (own profile) with the test wallet injected into every page: by default on
+ * plain anvil's chain 31337 at `anvilUrl`; `wallet` = `{chains, chainId}` sets its chains instead.
+ */
+export async function walletContext(browser, anvilUrl, seen, wallet) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.addInitScript({ content: fs.readFileSync(ETHERS_UMD, 'utf8') });
-  await context.addInitScript(testWallet, { rpcUrl: anvilUrl, key: KEY0, chainId: '0x7a69' });
+  const chains = wallet ? wallet.chains : { '0x7a69': anvilUrl };
+  await context.addInitScript(testWallet, { key: KEY0, chains, chainId: wallet ? wallet.chainId : '0x7a69' });
   context.on('response', async resp => {
     if (resp.url().includes('/kelp/relay/')) {
       try {
