@@ -66,11 +66,14 @@ pub async fn get(
         .ddo(did)
         .await?
         .ok_or_else(|| OceanError::input(format!("{did} is not known to the node at {node_url}")))?;
-    let svc = ddo["services"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["type"] == "access"))
-        .cloned()
-        .ok_or_else(|| OceanError::input(format!("{did} has no access service")))?;
+    let services = ddo["services"].as_array().cloned().unwrap_or_default();
+    let svc = services.iter().find(|s| s["type"] == "access").cloned().ok_or_else(|| {
+        if services.iter().any(|s| s["type"] == "compute") {
+            OceanError::input(compute_only(did))
+        } else {
+            OceanError::input(format!("{did} has no access service"))
+        }
+    })?;
     let service_id = svc["id"].as_str().unwrap_or("0").to_string();
     let service_index =
         ddo["services"].as_array().and_then(|s| s.iter().position(|x| x["id"] == svc["id"])).unwrap_or(0);
@@ -78,6 +81,54 @@ pub async fn get(
         .as_str()
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| OceanError::input("the DDO's service has no datatoken"))?;
+    let init = node.initialize(did, &service_id, me).await?;
+    let o = order(net, signer, did, service_index, dt, &init.provider_fee, step).await?;
+    let order_tx = o.order_tx;
+    step("downloading");
+    let (bytes, cid) = node.download(signer, did, &service_id, order_tx, file_index).await?;
+    if let Some(c) = &cid
+        && !crate::ipfs::bytes_match_cid(&bytes, c)
+    {
+        return Err(OceanError::Node { url: node_url, reason: format!("the downloaded bytes do not hash to {c}") });
+    }
+    Ok(Got {
+        did: did.to_string(),
+        bytes,
+        cid,
+        datatoken: dt,
+        acquired: o.acquired,
+        paid: o.paid,
+        order_tx,
+        txs: o.txs,
+    })
+}
+
+/// What `order` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ordered {
+    pub datatoken: Address,
+    /// `dispenser`, `fixed-rate` or `held` (the consumer already had a datatoken).
+    pub acquired: &'static str,
+    /// Base-token amount paid (wei), for fixed-rate purchases.
+    pub paid: Option<U256>,
+    /// The `startOrder` transaction: the `transferTxId` the node checks.
+    pub order_tx: alloy::primitives::TxHash,
+    pub txs: Vec<TxRecord>,
+}
+
+/// Get one datatoken `dt` of `did` (held, dispenser, or bought from its fixed-rate exchange) and
+/// `startOrder` service `service_index` with the node's `provider_fee` (from `initialize` or
+/// `initializeCompute`). The order transaction is the `transferTxId` of download and compute.
+pub async fn order(
+    net: &Network,
+    signer: &dyn Signer,
+    did: &str,
+    service_index: usize,
+    dt: Address,
+    provider_fee: &crate::node::fees::ProviderFee,
+    step: &mut (dyn FnMut(&str) + Send),
+) -> Result<Ordered> {
+    let me = signer.address().await?;
     let token = IERC20Template::new(dt, &net.provider);
     let rpc_err = |e: alloy::contract::Error| OceanError::Rpc(e.to_string());
     let mut txs = Vec::new();
@@ -137,8 +188,7 @@ pub async fn get(
         )));
     };
     step("ordering");
-    let init = node.initialize(did, &service_id, me).await?;
-    let fee = init.provider_fee.to_contract()?;
+    let fee = provider_fee.to_contract()?;
     let s = TxSummary::call(net.chain_id, format!("datatoken {dt}"), dt, "startOrder")
         .arg("consumer", me)
         .arg("serviceIndex", service_index)
@@ -155,14 +205,14 @@ pub async fn get(
     };
     send(net, signer, dt, call, s, &mut txs).await?;
     let order_tx = txs.last().map(|t| t.hash).unwrap_or_default();
-    step("downloading");
-    let (bytes, cid) = node.download(signer, did, &service_id, order_tx, file_index).await?;
-    if let Some(c) = &cid
-        && !crate::ipfs::bytes_match_cid(&bytes, c)
-    {
-        return Err(OceanError::Node { url: node_url, reason: format!("the downloaded bytes do not hash to {c}") });
-    }
-    Ok(Got { did: did.to_string(), bytes, cid, datatoken: dt, acquired, paid, order_tx, txs })
+    Ok(Ordered { datatoken: dt, acquired, paid, order_tx, txs })
+}
+
+/// The one line `get` answers for a compute-only dataset.
+pub fn compute_only(did: &str) -> String {
+    format!(
+        "{did} is compute-only: run an algorithm on it with %c2d start --dataset {did} --algorithm ALGO_DID (its bytes are never downloadable)"
+    )
 }
 
 /// What `collect` did.

@@ -41,6 +41,10 @@ pub struct Entry {
     pub publisher: Address,
     /// Block number before the first transaction (where recovery searches for events).
     pub from_block: u64,
+    /// That block's hash: an entry whose block is no longer on the chain (devnet reset, lost
+    /// snapshot) is stale (see [`crate::publish::stale`]).
+    #[serde(default)]
+    pub from_block_hash: Option<B256>,
     /// RFC 3339 creation time written into the DDO (stable across retries).
     pub created: String,
     pub nft_symbol: String,
@@ -107,6 +111,7 @@ mod tests {
             chain_id: 8996,
             publisher: Address::repeat_byte(1),
             from_block: 7,
+            from_block_hash: None,
             created: "2026-01-01T00:00:00Z".into(),
             nft_symbol: "KELP-1".into(),
             dt_symbol: "DT-1".into(),

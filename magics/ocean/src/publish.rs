@@ -3,6 +3,10 @@
 //! ones); the files object and the DDO 4.1.0 are encrypted by the node; `setMetaData` stores the
 //! DDO on chain; the node indexes it. Every step is journaled ([`crate::journal`]), so a retry
 //! resumes instead of publishing twice.
+//!
+//! A dataset published with [`ComputeOptions`] ([`publish_with`]) is compute-only: its one
+//! service (index 0, id `"0"`) is a `compute` service naming the algorithms it trusts, and it has
+//! no `access` service, so its bytes are never downloadable.
 
 use crate::chain;
 use crate::contracts::{DispenserData, ErcCreateData, FixedData, IERC721Factory, IERC721Template, NftCreateData};
@@ -97,9 +101,76 @@ pub struct Published {
     pub ddo: Value,
 }
 
+/// Compute-to-data settings of a compute-only dataset (`%publish --compute`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ComputeOptions {
+    /// DIDs of published algorithms the dataset trusts (pinned by their checksums).
+    pub trusted_algorithms: Vec<String>,
+    /// Publishers (NFT owners) whose every algorithm the dataset trusts.
+    pub trusted_publishers: Vec<Address>,
+    /// Trust any algorithm.
+    pub allow_raw_algorithm: bool,
+}
+
+/// An entry of `publisherTrustedAlgorithms` (REFERENCE §4.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedAlgorithm {
+    pub did: String,
+    /// [`ddo::files_checksum`] of the algorithm's files.
+    pub files_checksum: String,
+    /// [`ddo::container_section_checksum`] of its container.
+    pub container_section_checksum: String,
+}
+
+/// Resolve an algorithm DID through the node and pin it: it must be indexed and of type
+/// `algorithm` with a container; its file checksums come from the node's `fileInfo`.
+pub async fn trusted_algorithm(node: &NodeClient, did: &str) -> Result<TrustedAlgorithm> {
+    let ddo = node.ddo(did).await?.ok_or_else(|| {
+        OceanError::input(format!("--trust {did}: the node at {} does not know this DID", node.url()))
+    })?;
+    if ddo["metadata"]["type"] != "algorithm" {
+        return Err(OceanError::input(format!(
+            "--trust {did}: not an algorithm (type {}); publish the algorithm with --type algorithm",
+            ddo["metadata"]["type"]
+        )));
+    }
+    let container_section_checksum = ddo::algorithm_container_checksum(&ddo)
+        .ok_or_else(|| OceanError::input(format!("--trust {did}: the algorithm has no container metadata")))?;
+    let service = ddo["services"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["files"].is_string()))
+        .and_then(|s| s["id"].as_str())
+        .ok_or_else(|| OceanError::input(format!("--trust {did}: the algorithm has no service with files")))?;
+    let infos = node.file_info(did, service).await?;
+    let sums: Vec<String> = infos.iter().filter_map(|i| i["checksum"].as_str().map(str::to_string)).collect();
+    if sums.is_empty() || sums.len() != infos.len() {
+        return Err(OceanError::input(format!("--trust {did}: the node could not checksum the algorithm's files")));
+    }
+    Ok(TrustedAlgorithm {
+        did: did.to_string(),
+        files_checksum: ddo::files_checksum(&sums),
+        container_section_checksum,
+    })
+}
+
 /// The journal key: the spec, the publisher and the chain.
 pub fn journal_key(spec: &PublishSpec, publisher: Address, chain_id: u64) -> String {
-    let text = serde_json::to_string(&(spec, publisher, chain_id)).unwrap_or_default();
+    journal_key_with(spec, None, publisher, chain_id)
+}
+
+/// The journal key of a publish with compute settings (the same as [`journal_key`] without).
+pub fn journal_key_with(
+    spec: &PublishSpec,
+    compute: Option<&ComputeOptions>,
+    publisher: Address,
+    chain_id: u64,
+) -> String {
+    let text = match compute {
+        None => serde_json::to_string(&(spec, publisher, chain_id)),
+        Some(c) => serde_json::to_string(&(spec, publisher, chain_id, c)),
+    }
+    .unwrap_or_default();
     alloy::hex::encode(ddo::sha256(text.as_bytes()))
 }
 
@@ -111,17 +182,43 @@ pub async fn publish(
     journal: &Journal,
     step: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Published> {
+    publish_with(net, signer, spec, None, journal, step).await
+}
+
+/// Publish `spec`, as a compute-only dataset when `compute` is given (checked, and its trusted
+/// algorithms resolved, before any transaction).
+pub async fn publish_with(
+    net: &Network,
+    signer: &dyn Signer,
+    spec: &PublishSpec,
+    compute: Option<&ComputeOptions>,
+    journal: &Journal,
+    step: &mut (dyn FnMut(&str) + Send),
+) -> Result<Published> {
     let node_url = net.node_url.clone().ok_or_else(|| {
         OceanError::input(format!("no Ocean node for network {}; set $KELP_OCEAN_NODE_URL", net.name))
     })?;
     let node = NodeClient::new(&node_url);
+    let mut trusted = Vec::new();
+    if let Some(c) = compute {
+        if spec.kind != AssetType::Dataset {
+            return Err(OceanError::input("--compute is for datasets; publish algorithms with --type algorithm alone"));
+        }
+        for did in &c.trusted_algorithms {
+            trusted.push(trusted_algorithm(&node, did).await?);
+        }
+    }
     let publisher = signer.address().await?;
     let chain_id = signer.chain_id().await?;
     if chain_id != net.chain_id {
         return Err(OceanError::WrongChain { expected: net.chain_id, got: chain_id });
     }
-    let key = journal_key(spec, publisher, chain_id);
-    let mut e = match journal.get(&key)? {
+    let key = journal_key_with(spec, compute, publisher, chain_id);
+    let recorded = match journal.get(&key)? {
+        Some(e) if stale(net, &e).await? => None,
+        other => other,
+    };
+    let mut e = match recorded {
         Some(e) => e,
         None => {
             let from_block = net
@@ -129,11 +226,13 @@ pub async fn publish(
                 .get_block_number()
                 .await
                 .map_err(|e| chain::decode_rpc_error(&e, "eth_blockNumber", &net.rpc_url))?;
+            let from_block_hash = block_hash(net, from_block).await?;
             let e = Entry {
                 stage: Stage::Creating,
                 chain_id,
                 publisher,
                 from_block,
+                from_block_hash,
                 created: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                 nft_symbol: format!("KELP-{}", &key[..8].to_uppercase()),
                 dt_symbol: format!("DT-{}", &key[..8].to_uppercase()),
@@ -158,7 +257,8 @@ pub async fn publish(
     let did = ddo::did(nft, chain_id);
     if e.stage == Stage::Created {
         step("encrypting and setting metadata");
-        let doc = build_ddo(spec, &e, &did, nft, dt, chain_id, &node, signer).await?;
+        let section = compute.map(|c| compute_section(c, &trusted));
+        let doc = build_ddo(spec, section, &e, &did, nft, dt, chain_id, &node, signer).await?;
         set_metadata(net, signer, &node, journal, &mut e, &doc).await?;
     }
     step("waiting for the node to index");
@@ -180,6 +280,38 @@ pub async fn publish(
         already,
         ddo,
     })
+}
+
+/// The hash of block `n` on `net`'s chain (`None` if the chain has no such block).
+async fn block_hash(net: &Network, n: u64) -> Result<Option<B256>> {
+    let b = net
+        .provider
+        .get_block_by_number(n.into())
+        .await
+        .map_err(|e| chain::decode_rpc_error(&e, "eth_getBlockByNumber", &net.rpc_url))?;
+    Ok(b.map(|b| b.header.hash))
+}
+
+/// Whether a journal entry belongs to a chain that is gone (`kelp devnet reset`, a lost
+/// snapshot, another deployment on the same chain id): the block it started at is not this
+/// chain's block, or the NFT it recorded has no code. Such an entry is replaced, not trusted.
+pub async fn stale(net: &Network, e: &Entry) -> Result<bool> {
+    if let Some(h) = e.from_block_hash
+        && block_hash(net, e.from_block).await? != Some(h)
+    {
+        return Ok(true);
+    }
+    if let Some(nft) = e.nft {
+        let code = net
+            .provider
+            .get_code_at(nft)
+            .await
+            .map_err(|x| chain::decode_rpc_error(&x, "eth_getCode", &net.rpc_url))?;
+        if code.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn journal_broken() -> OceanError {
@@ -365,9 +497,20 @@ fn create_tx(net: &Network, spec: &PublishSpec, e: &Entry) -> (TransactionReques
     (TransactionRequest::default().with_to(a.erc721_factory).with_input(input), summary)
 }
 
+/// The `compute` object of a compute service (REFERENCE §4.2); network access is never allowed.
+pub fn compute_section(c: &ComputeOptions, trusted: &[TrustedAlgorithm]) -> Value {
+    json!({
+        "allowRawAlgorithm": c.allow_raw_algorithm,
+        "allowNetworkAccess": false,
+        "publisherTrustedAlgorithms": trusted,
+        "publisherTrustedAlgorithmPublishers": c.trusted_publishers.iter().map(|a| a.to_checksum(None)).collect::<Vec<_>>(),
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn build_ddo(
     spec: &PublishSpec,
+    compute: Option<Value>,
     e: &Entry,
     did: &str,
     nft: Address,
@@ -389,11 +532,16 @@ async fn build_ddo(
         metadata["algorithm"] = json!({"language": "", "format": "docker-image", "version": "0.1",
             "container": {"entrypoint": c.entrypoint, "image": c.image, "tag": c.tag, "checksum": c.checksum}});
     }
+    let mut service = json!({"id": "0", "type": "access", "files": format!("0x{}", alloy::hex::encode(enc)),
+        "datatokenAddress": dt, "serviceEndpoint": node.url(), "timeout": 0});
+    if let Some(c) = compute {
+        service["type"] = json!("compute");
+        service["compute"] = c;
+    }
     Ok(json!({
         "@context": ["https://w3id.org/did/v1"], "id": did, "version": "4.1.0", "chainId": chain_id,
         "nftAddress": nft, "metadata": metadata, "credentials": {"allow": [], "deny": []},
-        "services": [{"id": "0", "type": "access", "files": format!("0x{}", alloy::hex::encode(enc)),
-            "datatokenAddress": dt, "serviceEndpoint": node.url(), "timeout": 0}],
+        "services": [service],
     }))
 }
 

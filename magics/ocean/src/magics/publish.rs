@@ -1,10 +1,11 @@
 //! `%publish PATH|CID|URL --name …`: publish a dataset or algorithm as an Ocean data NFT +
-//! datatoken, free or priced (see [`crate::publish`]).
+//! datatoken, free or priced (see [`crate::publish`]); `--compute [--trust ALGO_DID]…
+//! [--trust-publisher ADDR]… [--allow-raw-algorithm]` makes a compute-only dataset.
 
 use super::{session, with_progress};
 use crate::error::OceanError;
 use crate::journal::Journal;
-use crate::publish::{self, AssetType, Container, FileRef, Price, PublishSpec, Published};
+use crate::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec, Published};
 use alloy::primitives::{Address, utils::parse_units};
 use async_trait::async_trait;
 use clap::{CommandFactory, Parser, ValueEnum};
@@ -55,6 +56,49 @@ struct Cli {
     /// `sha256:…` digest of the image.
     #[arg(long, default_value = "")]
     checksum: String,
+    /// Compute-only dataset: a `compute` service instead of `access`; the bytes are never
+    /// downloadable, trusted algorithms run on them with %c2d.
+    #[arg(long)]
+    compute: bool,
+    /// With --compute: trust this published algorithm (DID; repeatable).
+    #[arg(long = "trust", value_name = "ALGO_DID")]
+    trust: Vec<String>,
+    /// With --compute: trust every algorithm published by this address (repeatable).
+    #[arg(long = "trust-publisher", value_name = "ADDR")]
+    trust_publisher: Vec<String>,
+    /// With --compute: trust any algorithm.
+    #[arg(long = "allow-raw-algorithm")]
+    allow_raw_algorithm: bool,
+}
+
+/// The compute settings of the arguments (`None` without --compute), checked.
+fn compute_options(cli: &Cli) -> std::result::Result<Option<ComputeOptions>, OceanError> {
+    if !cli.compute {
+        if !cli.trust.is_empty() || !cli.trust_publisher.is_empty() || cli.allow_raw_algorithm {
+            return Err(OceanError::input("--trust, --trust-publisher and --allow-raw-algorithm need --compute"));
+        }
+        return Ok(None);
+    }
+    if matches!(cli.kind, Kind::Algorithm) {
+        return Err(OceanError::input("--compute is for datasets; publish the algorithm without it"));
+    }
+    let mut trusted_publishers = Vec::new();
+    for a in &cli.trust_publisher {
+        trusted_publishers.push(
+            a.parse::<Address>()
+                .map_err(|_| OceanError::input(format!("--trust-publisher {a}: not an address (0x + 40 hex)")))?,
+        );
+    }
+    for d in &cli.trust {
+        if !d.starts_with("did:op:") {
+            return Err(OceanError::input(format!("--trust {d}: not an Ocean DID (did:op:…)")));
+        }
+    }
+    Ok(Some(ComputeOptions {
+        trusted_algorithms: cli.trust.clone(),
+        trusted_publishers,
+        allow_raw_algorithm: cli.allow_raw_algorithm,
+    }))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -108,6 +152,7 @@ impl Magic for PublishMagic {
         if cli.name.trim().is_empty() {
             return Err(OceanError::input("--name is empty; give the asset a name").into());
         }
+        let compute = compute_options(&cli)?;
         let file = source_file(ctx, &cli.source).await?;
         let net = with_progress(ctx, "connecting", session::network(ctx, cli.network.as_deref())).await?;
         let price = parse_price(&cli.price, net.addresses.ocean)?;
@@ -141,7 +186,7 @@ impl Magic for PublishMagic {
             n += 1;
             progress.set(n);
         };
-        let p = publish::publish(&net, signer.as_ref(), &spec, &journal, &mut step).await?;
+        let p = publish::publish_with(&net, signer.as_ref(), &spec, compute.as_ref(), &journal, &mut step).await?;
         progress.finish(&format!("published {}", p.did));
         Ok(output(&net.name, &spec, &p))
     }
@@ -167,8 +212,10 @@ fn output(network: &str, spec: &PublishSpec, p: &Published) -> Output {
         "did": p.did, "nft": p.nft, "datatoken": p.datatoken, "exchange_id": p.exchange_id,
         "network": network, "chain_id": p.chain_id, "txs": txs, "gas_total": p.gas_total,
         "already_published": p.already, "file": spec.file, "price": spec.price, "name": spec.name,
+        "type": spec.kind, "compute": p.ddo["services"][0]["compute"].clone(),
     });
     let note = if p.already { " (already published: nothing sent)" } else { "" };
+    let note = if p.ddo["services"][0]["type"] == "compute" { format!("{note} (compute-only)") } else { note.into() };
     let tx_lines: String = p
         .txs
         .iter()

@@ -157,6 +157,15 @@ impl NodeClient {
         serde_json::from_value(v).map_err(|e| self.err(format!("unexpected initialize answer: {e}")))
     }
 
+    /// `POST /api/fileInfo {did, serviceId, checksum: true}`: per file of the service,
+    /// `{index, valid, contentLength, contentType, checksum, checksumType}` (checksum = hex
+    /// sha256 of the bytes, [`crate::ddo::file_checksum`]).
+    pub async fn file_info(&self, did: &str, service_id: &str) -> Result<Vec<Value>> {
+        let body = serde_json::json!({"did": did, "serviceId": service_id, "checksum": true});
+        let v = self.json(self.http.post(format!("{}/api/fileInfo", self.base)).json(&body)).await?;
+        v.as_array().cloned().ok_or_else(|| self.err("fileInfo answered with something other than a list"))
+    }
+
     /// Download file `file_index` of a service, proving the order `order_tx` (signed, command
     /// `download`). Returns the bytes and, for an `ipfs` file, the CID the node reports.
     pub async fn download(

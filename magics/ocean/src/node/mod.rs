@@ -16,8 +16,10 @@
 //!   for an `ipfs` file the `X-Ipfs-Cid` header names its CID so the consumer can verify the bytes
 //! - `GET /api/aquarius/assets/ddo/{did}`, `GET /api/aquarius/assets/metadata/{did}`,
 //!   `POST /api/aquarius/assets/metadata/query`, `GET /api/aquarius/state/ddo?did`
-//! - Compute (`/api/services/computeEnvironments`, `freeCompute`, `compute`, `computeResult`) is
-//!   the place where the kelp-c2d engine plugs in: see [`compute`].
+//! - `POST /api/fileInfo {did, serviceId, checksum?}` — per file `{index, valid, type, contentLength,
+//!   contentType, checksum?, checksumType?}` (checksum: hex sha256 of the bytes)
+//! - Compute-to-data (`computeEnvironments`, `initializeCompute`, `compute` POST/GET/PUT,
+//!   `computeResult`) on a kelp-c2d engine: see [`compute`].
 
 pub mod auth;
 pub mod client;
@@ -49,6 +51,9 @@ pub struct NodeConfig {
     /// The URL clients use to reach it (written into DDOs as `serviceEndpoint`).
     pub public_url: String,
     pub ipfs: Option<Arc<dyn IpfsSource>>,
+    /// Where the node's compute engine keeps its jobs and the inputs it fetched (`None`: no
+    /// compute). Never the user's own `%c2d` folder.
+    pub compute_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for NodeConfig {

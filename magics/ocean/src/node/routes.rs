@@ -32,12 +32,19 @@ pub struct NodeState {
     /// Indexing problems by DID (bad hash, undecryptable, …), for `state/ddo`.
     pub index_errors: RwLock<BTreeMap<String, String>>,
     pub http: reqwest::Client,
+    /// The compute engine (`None`: this node runs no compute jobs).
+    pub compute: Option<compute::ComputeNode>,
 }
 
 impl NodeState {
     pub fn new(config: NodeConfig) -> Result<Self> {
         let provider = chain::connect(&config.rpc_url)?;
+        let compute = match &config.compute_dir {
+            Some(dir) => Some(compute::ComputeNode::open(dir, config.key.address())?),
+            None => None,
+        };
         Ok(NodeState {
+            compute,
             config,
             provider,
             nonces: Nonces::default(),
@@ -71,7 +78,7 @@ impl NodeState {
 }
 
 /// An error answer: status + `{"error": message}`.
-struct ApiError(StatusCode, String);
+pub(super) struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -79,24 +86,24 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn bad(msg: impl Into<String>) -> ApiError {
+pub(super) fn bad(msg: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, msg.into())
 }
 
-fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> std::result::Result<&'a str, ApiError> {
+pub(super) fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> std::result::Result<&'a str, ApiError> {
     q.get(name).map(String::as_str).filter(|v| !v.is_empty()).ok_or_else(|| bad(format!("missing parameter {name}")))
 }
 
-fn address_param(q: &HashMap<String, String>, name: &str) -> std::result::Result<Address, ApiError> {
+pub(super) fn address_param(q: &HashMap<String, String>, name: &str) -> std::result::Result<Address, ApiError> {
     param(q, name)?.parse().map_err(|_| bad(format!("{name} is not an address")))
 }
 
-fn u64_param(q: &HashMap<String, String>, name: &str) -> std::result::Result<u64, ApiError> {
+pub(super) fn u64_param(q: &HashMap<String, String>, name: &str) -> std::result::Result<u64, ApiError> {
     param(q, name)?.parse().map_err(|_| bad(format!("{name} is not a number")))
 }
 
 /// Check `signature` over `address + nonce + command` and consume the nonce.
-fn check_signed(
+pub(super) fn check_signed(
     s: &NodeState,
     q: &HashMap<String, String>,
     addr_key: &str,
@@ -126,7 +133,8 @@ pub fn router(state: Arc<NodeState>) -> Router {
         .route("/api/services/decrypt", post(decrypt))
         .route("/api/services/initialize", get(initialize))
         .route("/api/services/download", get(download))
-        .route("/api/services/computeEnvironments", get(compute_environments))
+        .route("/api/fileInfo", post(file_info))
+        .merge(compute::routes())
         .route("/api/aquarius/assets/ddo/{did}", get(ddo))
         .route("/api/aquarius/assets/metadata/{did}", get(metadata))
         .route("/api/aquarius/assets/metadata/query", post(query))
@@ -149,7 +157,13 @@ async fn root(State(s): State<Arc<NodeState>>) -> Json<Value> {
             "decrypt": ep("POST", "/api/services/decrypt"),
             "initialize": ep("GET", "/api/services/initialize"),
             "download": ep("GET", "/api/services/download"),
+            "fileinfo": ep("POST", "/api/fileInfo"),
             "computeEnvironments": ep("GET", "/api/services/computeEnvironments"),
+            "initializeCompute": ep("POST", "/api/services/initializeCompute"),
+            "computeStart": ep("POST", "/api/services/compute"),
+            "computeStatus": ep("GET", "/api/services/compute"),
+            "computeStop": ep("PUT", "/api/services/compute"),
+            "computeResult": ep("GET", "/api/services/computeResult"),
         },
     }))
 }
@@ -186,7 +200,7 @@ async fn decrypt(State(s): State<Arc<NodeState>>, Json(b): Json<Value>) -> std::
 }
 
 /// The DDO service with id `service_id`, its position, and its datatoken.
-fn service(ddo: &Value, service_id: &str) -> std::result::Result<(usize, Value, Address), ApiError> {
+pub(super) fn service(ddo: &Value, service_id: &str) -> std::result::Result<(usize, Value, Address), ApiError> {
     let services = ddo["services"].as_array().cloned().unwrap_or_default();
     let (i, svc) = services
         .into_iter()
@@ -200,7 +214,7 @@ fn service(ddo: &Value, service_id: &str) -> std::result::Result<(usize, Value, 
     Ok((i, svc, dt))
 }
 
-fn find_ddo(s: &NodeState, did: &str) -> std::result::Result<Value, ApiError> {
+pub(super) fn find_ddo(s: &NodeState, did: &str) -> std::result::Result<Value, ApiError> {
     s.ddo(did).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("asset {did} not found (not indexed yet?)")))
 }
 
@@ -209,14 +223,66 @@ async fn initialize(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result
     let service_id = param(&q, "serviceId")?;
     let consumer = address_param(&q, "consumerAddress")?;
     let ddo = find_ddo(&s, did)?;
-    let (_, _, dt) = service(&ddo, service_id)?;
+    let (_, svc, dt) = service(&ddo, service_id)?;
+    if svc["type"] == "compute" {
+        return Err(bad(format!(
+            "service {service_id} of {did} is a compute service: use initializeCompute (POST /api/services/initializeCompute)"
+        )));
+    }
+    let fee = provider_fee(&s, did, service_id, dt, consumer).await?;
+    Ok(Json(json!({"datatoken": dt, "nonce": s.nonces.current(consumer), "providerFee": fee})))
+}
+
+/// The provider fee `initialize` and `initializeCompute` hand out: free, signed by the node,
+/// valid for a day.
+pub(super) async fn provider_fee(
+    s: &NodeState,
+    did: &str,
+    service_id: &str,
+    dt: Address,
+    consumer: Address,
+) -> std::result::Result<fees::ProviderFee, ApiError> {
     let now = chrono::Utc::now().timestamp() as u64;
     let data =
         json!({"dt": dt, "id": did, "serviceId": service_id, "consumer": consumer, "timestamp": now}).to_string();
-    let fee = fees::sign_fee(&s.config.key, s.config.addresses.ocean, U256::ZERO, data.as_bytes(), now + 86_400)
+    fees::sign_fee(&s.config.key, s.config.addresses.ocean, U256::ZERO, data.as_bytes(), now + 86_400)
         .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(Json(json!({"datatoken": dt, "nonce": s.nonces.current(consumer), "providerFee": fee})))
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+/// The decrypted `files` list of a service (whose files object must name the service's datatoken).
+pub(super) fn service_files(s: &NodeState, svc: &Value, dt: Address) -> std::result::Result<Vec<Value>, ApiError> {
+    let files_hex = svc["files"].as_str().ok_or_else(|| bad("service has no files"))?;
+    let cipher = alloy::hex::decode(files_hex).map_err(|_| bad("service files are not hex"))?;
+    let plain = s.decrypt(&cipher).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let files: Value = serde_json::from_slice(&plain).map_err(|_| bad("files object is not JSON"))?;
+    if files["datatokenAddress"].as_str().and_then(|a| a.parse::<Address>().ok()) != Some(dt) {
+        return Err(ApiError(StatusCode::FORBIDDEN, "files object belongs to another datatoken".into()));
+    }
+    Ok(files["files"].as_array().cloned().unwrap_or_default())
+}
+
+/// `POST /api/fileInfo {did, serviceId, checksum?}`: per file, its size and (asked) checksum.
+async fn file_info(
+    State(s): State<Arc<NodeState>>,
+    Json(b): Json<Value>,
+) -> std::result::Result<Json<Value>, ApiError> {
+    let did = b["did"].as_str().ok_or_else(|| bad("missing did"))?;
+    let service_id = b["serviceId"].as_str().ok_or_else(|| bad("missing serviceId"))?;
+    let ddo = find_ddo(&s, did)?;
+    let (_, svc, dt) = service(&ddo, service_id)?;
+    let mut out = Vec::new();
+    for (index, file) in service_files(&s, &svc, dt)?.iter().enumerate() {
+        let bytes = fetch_file(&s, file).await?;
+        let mut info = json!({"index": index, "valid": true, "type": file["type"], "contentLength": bytes.len().to_string(),
+            "contentType": "application/octet-stream"});
+        if b["checksum"] == true {
+            info["checksum"] = json!(crate::ddo::file_checksum(&bytes));
+            info["checksumType"] = json!("sha256");
+        }
+        out.push(info);
+    }
+    Ok(Json(Value::Array(out)))
 }
 
 async fn download(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result::Result<Response, ApiError> {
@@ -228,15 +294,12 @@ async fn download(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result::
     let consumer = check_signed(&s, &q, "consumerAddress", "download", Some(did.clone()))?;
     let ddo = find_ddo(&s, &did)?;
     let (index, svc, dt) = service(&ddo, service_id)?;
-    verify_order(&s, tx, dt, consumer, index).await?;
-    let files_hex = svc["files"].as_str().ok_or_else(|| bad("service has no files"))?;
-    let cipher = alloy::hex::decode(files_hex).map_err(|_| bad("service files are not hex"))?;
-    let plain = s.decrypt(&cipher).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let files: Value = serde_json::from_slice(&plain).map_err(|_| bad("files object is not JSON"))?;
-    if files["datatokenAddress"].as_str().and_then(|a| a.parse::<Address>().ok()) != Some(dt) {
-        return Err(ApiError(StatusCode::FORBIDDEN, "files object belongs to another datatoken".into()));
+    if svc["type"] == "compute" {
+        return Err(ApiError(StatusCode::FORBIDDEN, crate::consume::compute_only(&did)));
     }
-    let file = files["files"].get(file_index).cloned().ok_or_else(|| bad(format!("no file at index {file_index}")))?;
+    verify_order(&s, tx, dt, consumer, index).await?;
+    let files = service_files(&s, &svc, dt)?;
+    let file = files.get(file_index).cloned().ok_or_else(|| bad(format!("no file at index {file_index}")))?;
     let bytes = fetch_file(&s, &file).await?;
     let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response();
     // The paying consumer learns the CID of an ipfs file, so it can check what it received.
@@ -250,7 +313,7 @@ async fn download(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result::
 
 /// The order transaction must have succeeded and emitted `OrderStarted` from the datatoken for
 /// this consumer and service index.
-async fn verify_order(
+pub(super) async fn verify_order(
     s: &NodeState,
     tx: B256,
     dt: Address,
@@ -291,7 +354,7 @@ async fn verify_order(
     Ok(())
 }
 
-async fn fetch_file(s: &NodeState, file: &Value) -> std::result::Result<Vec<u8>, ApiError> {
+pub(super) async fn fetch_file(s: &NodeState, file: &Value) -> std::result::Result<Vec<u8>, ApiError> {
     match file["type"].as_str() {
         Some("ipfs") => {
             let cid = file["hash"].as_str().ok_or_else(|| bad("ipfs file without hash"))?;
@@ -313,10 +376,6 @@ async fn fetch_file(s: &NodeState, file: &Value) -> std::result::Result<Vec<u8>,
         }
         other => Err(ApiError(StatusCode::NOT_IMPLEMENTED, format!("file type {other:?} not served by this node"))),
     }
-}
-
-async fn compute_environments() -> Json<Value> {
-    Json(compute::no_environments())
 }
 
 async fn ddo(State(s): State<Arc<NodeState>>, Path(did): Path<String>) -> std::result::Result<Json<Value>, ApiError> {

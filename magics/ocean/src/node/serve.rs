@@ -26,6 +26,7 @@ pub fn devnet_config(ocean_dir: &Path, rpc_url: &str, port: u16) -> Result<NodeC
         ipfs: Some(std::sync::Arc::new(crate::ipfs::StoreSource {
             home: ocean_dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
         })),
+        compute_dir: Some(paths.dir.join("node-c2d")),
     })
 }
 

@@ -1,0 +1,323 @@
+//! The compute HTTP handlers (shapes and checks in the module docs of [`super`]).
+
+use super::super::routes::{ApiError, NodeState, address_param, check_signed, param, provider_fee, verify_order};
+use super::checks::{self, AssetService};
+use super::{ComputeNode, set_mode};
+use alloy::primitives::{Address, B256};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kelp_c2d::{AlgorithmSpec, C2dError, ComputeJob, Container, DatasetInput, JobSpec, ResourceRequest, Resources};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Q = Query<HashMap<String, String>>;
+type Answer<T> = std::result::Result<T, TextError>;
+
+/// Longest job a consumer gets without `maxJobDuration`.
+const DEFAULT_JOB_SECS: u64 = 600;
+
+/// A compute error: status + one plain-text line.
+pub(super) struct TextError(StatusCode, String);
+
+impl IntoResponse for TextError {
+    fn into_response(self) -> Response {
+        let line = crate::error::one_line(&self.1);
+        (self.0, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], line).into_response()
+    }
+}
+
+impl From<ApiError> for TextError {
+    fn from(e: ApiError) -> Self {
+        TextError(e.0, e.1)
+    }
+}
+
+fn text(status: StatusCode, msg: impl Into<String>) -> TextError {
+    TextError(status, msg.into())
+}
+
+fn engine_err(e: C2dError) -> TextError {
+    let status = match e {
+        C2dError::UnknownJob(_) | C2dError::NoResult { .. } => StatusCode::NOT_FOUND,
+        C2dError::NotFinished { .. } => StatusCode::CONFLICT,
+        C2dError::Io { .. } | C2dError::Journal { .. } | C2dError::Sandbox(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    text(status, e.to_string())
+}
+
+/// The compute routes.
+pub fn routes() -> Router<Arc<NodeState>> {
+    Router::new()
+        .route("/api/services/computeEnvironments", get(environments))
+        .route("/api/services/initializeCompute", post(initialize))
+        .route("/api/services/compute", post(start).get(status).put(stop))
+        .route("/api/services/computeResult", get(result))
+}
+
+fn compute_of(s: &NodeState) -> Answer<&ComputeNode> {
+    s.compute.as_ref().ok_or_else(|| text(StatusCode::NOT_IMPLEMENTED, "this node runs no compute jobs"))
+}
+
+async fn environments(State(s): State<Arc<NodeState>>) -> Json<Value> {
+    let Some(c) = &s.compute else { return Json(json!([])) };
+    let mut envs = c.engine.environments();
+    for e in &mut envs {
+        e.consumer_address = s.address().to_checksum(None);
+    }
+    Json(serde_json::to_value(envs).unwrap_or_else(|_| json!([])))
+}
+
+fn check_environment(c: &ComputeNode, body: &Value) -> Answer<String> {
+    let known: Vec<String> = c.engine.environments().into_iter().map(|e| e.id).collect();
+    match body["environment"].as_str().filter(|e| !e.is_empty()) {
+        None => Ok(known.first().cloned().unwrap_or_default()),
+        Some(e) if known.iter().any(|k| k == e) => Ok(e.to_string()),
+        Some(e) => Err(text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown compute environment {e} (GET /api/services/computeEnvironments lists: {})",
+                known.join(", ")
+            ),
+        )),
+    }
+}
+
+fn dataset_items(body: &Value) -> Answer<Vec<Value>> {
+    let items = body["datasets"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        return Err(text(StatusCode::BAD_REQUEST, "no datasets: give datasets:[{documentId, serviceId}]"));
+    }
+    Ok(items)
+}
+
+/// Resolve the datasets and the algorithm, fetch the algorithm and check every dataset trusts it.
+async fn checked_assets(s: &NodeState, body: &Value) -> Answer<(Vec<AssetService>, AssetService, Vec<Vec<u8>>)> {
+    let datasets = dataset_items(body)?.iter().map(|d| checks::dataset(s, d)).collect::<Result<Vec<_>, _>>()?;
+    if !body["algorithm"].is_object() {
+        return Err(text(StatusCode::BAD_REQUEST, "no algorithm: give algorithm:{documentId, serviceId}"));
+    }
+    let algo = checks::algorithm(s, &body["algorithm"])?;
+    let algo_files = checks::fetch_all(s, &algo).await?;
+    let sum = checks::files_checksum(&algo_files);
+    for d in &datasets {
+        checks::check_trusted(d, &algo, &sum)?;
+    }
+    Ok((datasets, algo, algo_files))
+}
+
+async fn initialize(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answer<Json<Value>> {
+    let c = compute_of(&s)?;
+    check_environment(c, &body)?;
+    let consumer: Address = body["consumerAddress"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| text(StatusCode::BAD_REQUEST, "consumerAddress is missing or not an address"))?;
+    let (datasets, algo, _) = checked_assets(&s, &body).await?;
+    let mut out = Vec::new();
+    for a in datasets.iter().chain(std::iter::once(&algo)) {
+        let fee = provider_fee(&s, &a.did, &a.service_id, a.datatoken, consumer).await?;
+        out.push(json!({"documentId": a.did, "serviceId": a.service_id, "datatoken": a.datatoken, "providerFee": fee}));
+    }
+    let algorithm = out.pop().unwrap_or_default();
+    Ok(Json(json!({"datasets": out, "algorithm": algorithm})))
+}
+
+/// Fields of a JSON body as the query map [`check_signed`] reads.
+fn signed_fields(body: &Value) -> HashMap<String, String> {
+    ["consumerAddress", "nonce", "signature"]
+        .iter()
+        .filter_map(|k| {
+            let v = &body[*k];
+            let t = v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string()))?;
+            Some((k.to_string(), t))
+        })
+        .collect()
+}
+
+async fn check_order(s: &NodeState, a: &AssetService, item: &Value, consumer: Address) -> Answer<()> {
+    let what = if a.ddo["metadata"]["type"] == "algorithm" { "algorithm" } else { "dataset" };
+    let tx: B256 = item["transferTxId"].as_str().and_then(|t| t.parse().ok()).ok_or_else(|| {
+        text(
+            StatusCode::BAD_REQUEST,
+            format!("{what} {}: missing transferTxId (order it with startOrder first)", a.did),
+        )
+    })?;
+    verify_order(s, tx, a.datatoken, consumer, a.index)
+        .await
+        .map_err(|e| TextError(e.0, format!("{what} {}: {} (order it with startOrder first)", a.did, e.1)))
+}
+
+async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answer<Json<Value>> {
+    let c = compute_of(&s)?.clone();
+    let consumer = check_signed(&s, &signed_fields(&body), "consumerAddress", "startCompute", None)?;
+    let environment = check_environment(&c, &body)?;
+    let (datasets, algo, algo_files) = checked_assets(&s, &body).await?;
+    for (d, item) in datasets.iter().zip(dataset_items(&body)?.iter()) {
+        check_order(&s, d, item, consumer).await?;
+    }
+    check_order(&s, &algo, &body["algorithm"], consumer).await?;
+    let resources = match body.get("resources").filter(|r| !r.is_null()) {
+        None => Resources::default(),
+        Some(r) => {
+            let reqs: Vec<ResourceRequest> = serde_json::from_value(r.clone()).map_err(|_| {
+                text(StatusCode::BAD_REQUEST, "resources must be [{id, amount}] (ids cpu, ram, disk; GB for ram/disk)")
+            })?;
+            Resources::from_ocean(&reqs).map_err(engine_err)?
+        }
+    };
+    let timeout_secs = body["maxJobDuration"].as_u64().filter(|t| *t > 0).unwrap_or(DEFAULT_JOB_SECS);
+    // The job's private inputs: dataset files at <job>/<n>/<file index>, the algorithm beside.
+    let folder = c.inputs.join(uuid_like());
+    let io = |e: std::io::Error| text(StatusCode::INTERNAL_SERVER_ERROR, format!("preparing the job's inputs: {e}"));
+    std::fs::create_dir_all(&folder).map_err(io)?;
+    set_mode(&folder, 0o755).map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let prepared = prepare(&s, &folder, &datasets, &algo_files).await;
+    let (inputs, algo_path) = match prepared {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&folder);
+            return Err(e);
+        }
+    };
+    let container = &algo.ddo["metadata"]["algorithm"]["container"];
+    let field = |k: &str| container[k].as_str().unwrap_or("").to_string();
+    let mut spec = JobSpec::new(
+        inputs,
+        AlgorithmSpec {
+            path: algo_path,
+            container: Container {
+                entrypoint: field("entrypoint"),
+                image: field("image"),
+                tag: field("tag"),
+                checksum: Some(field("checksum")).filter(|c| !c.is_empty()),
+            },
+            source: Some(algo.did.clone()),
+        },
+    );
+    spec.params = body["algorithm"]["algocustomdata"].as_object().cloned().unwrap_or_default();
+    spec.resources = resources;
+    spec.timeout_secs = timeout_secs;
+    spec.environment = Some(environment);
+    spec.owner = consumer.to_checksum(None);
+    spec.metadata = body["metadata"].as_object().cloned().unwrap_or_default();
+    let engine = c.engine.clone();
+    let submitted = tokio::task::spawn_blocking(move || engine.submit(spec).and_then(|id| engine.status(&id)))
+        .await
+        .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, format!("engine: {e}")));
+    let job = match submitted {
+        Ok(Ok(job)) => job,
+        Ok(Err(e)) => {
+            let _ = std::fs::remove_dir_all(&folder);
+            return Err(engine_err(e));
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&folder);
+            return Err(e);
+        }
+    };
+    clean_after(&c, &job.job_id, folder, timeout_secs);
+    Ok(Json(json!([public(&c, job)])))
+}
+
+/// A random folder name nobody can guess (the inputs folder is not listable).
+fn uuid_like() -> String {
+    alloy::hex::encode(&alloy::signers::local::PrivateKeySigner::random().to_bytes()[..16])
+}
+
+/// Write the fetched bytes into `folder`; returns the engine inputs and the algorithm file.
+async fn prepare(
+    s: &NodeState,
+    folder: &std::path::Path,
+    datasets: &[AssetService],
+    algo_files: &[Vec<u8>],
+) -> Answer<(Vec<DatasetInput>, std::path::PathBuf)> {
+    let io = |e: std::io::Error| text(StatusCode::INTERNAL_SERVER_ERROR, format!("preparing the job's inputs: {e}"));
+    let mut inputs = Vec::new();
+    for (n, d) in datasets.iter().enumerate() {
+        let dir = folder.join(format!("dataset{n}"));
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        for (i, bytes) in checks::fetch_all(s, d).await?.iter().enumerate() {
+            std::fs::write(dir.join(i.to_string()), bytes).map_err(io)?;
+        }
+        inputs.push(DatasetInput { id: d.did.clone(), path: dir, source: Some(d.did.clone()) });
+    }
+    let algo_path = folder.join("algorithm");
+    std::fs::write(&algo_path, &algo_files[0]).map_err(io)?;
+    Ok((inputs, algo_path))
+}
+
+/// Remove a job's fetched inputs once it ends (or after its time limit and a margin).
+fn clean_after(c: &ComputeNode, id: &str, folder: std::path::PathBuf, timeout_secs: u64) {
+    let (engine, id) = (c.engine.clone(), id.to_string());
+    tokio::task::spawn_blocking(move || {
+        let _ = engine.wait(&id, Duration::from_secs(timeout_secs + 120));
+        let _ = std::fs::remove_dir_all(&folder);
+    });
+}
+
+/// A job as consumers see it: the public id.
+fn public(c: &ComputeNode, mut job: ComputeJob) -> Value {
+    job.job_id = c.public_id(&job.job_id);
+    serde_json::to_value(job).unwrap_or_default()
+}
+
+/// The engine id of `jobId`, checking that `consumer` owns the job.
+fn owned(c: &ComputeNode, public_id: &str, consumer: Address) -> Answer<String> {
+    let unknown = || text(StatusCode::NOT_FOUND, format!("no compute job {public_id} for consumer {consumer}"));
+    let id = c.engine_id(public_id).ok_or_else(unknown)?;
+    let rec = c.engine.record(id).map_err(|_| unknown())?;
+    if rec.job_id != id || !rec.spec.owner.eq_ignore_ascii_case(&consumer.to_string()) {
+        return Err(unknown());
+    }
+    Ok(rec.job_id)
+}
+
+async fn status(State(s): State<Arc<NodeState>>, Query(q): Q) -> Answer<Json<Value>> {
+    let c = compute_of(&s)?;
+    let consumer = address_param(&q, "consumerAddress")?;
+    let jobs = match q.get("jobId").filter(|j| !j.is_empty()) {
+        Some(j) => vec![c.engine.status(&owned(c, j, consumer)?).map_err(engine_err)?],
+        None => c.engine.jobs(Some(&consumer.to_string())).map_err(engine_err)?,
+    };
+    Ok(Json(Value::Array(jobs.into_iter().map(|j| public(c, j)).collect())))
+}
+
+async fn stop(State(s): State<Arc<NodeState>>, Query(q): Q) -> Answer<Json<Value>> {
+    let c = compute_of(&s)?.clone();
+    let job = param(&q, "jobId")?.to_string();
+    let consumer = check_signed(&s, &q, "consumerAddress", "stopCompute", None)?;
+    let id = owned(&c, &job, consumer)?;
+    let engine = c.engine.clone();
+    let rec = tokio::task::spawn_blocking(move || engine.stop(&id))
+        .await
+        .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, format!("engine: {e}")))?
+        .map_err(engine_err)?;
+    Ok(Json(json!([public(&c, ComputeJob::from(&rec))])))
+}
+
+async fn result(State(s): State<Arc<NodeState>>, Query(q): Q) -> Answer<Response> {
+    let c = compute_of(&s)?;
+    let job = param(&q, "jobId")?.to_string();
+    let index: usize = param(&q, "index")?
+        .parse()
+        .map_err(|_| text(StatusCode::BAD_REQUEST, "index is not a number (0 algorithm.log, 1 outputs.tar)"))?;
+    let consumer = check_signed(&s, &q, "consumerAddress", "getComputeResult", None)?;
+    let id = owned(c, &job, consumer)?;
+    let (file, path) = c.engine.result_file(&id, index).map_err(engine_err)?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, format!("reading {}: {e}", file.filename)))?;
+    let disposition = format!("attachment; filename=\"{}\"", file.filename);
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        bytes,
+    )
+        .into_response())
+}
