@@ -44,6 +44,19 @@ pub enum C2dError {
     Journal { path: PathBuf, why: String },
     #[error("sandbox unavailable: {0}")]
     Sandbox(String),
+    /// A remote compute node (e.g. an Ocean Node) refused or failed; the message says what to do.
+    #[error("{0}")]
+    Remote(String),
+    #[error(
+        "job {0} runs on a remote node, but this session has no {1:?} compute backend to reach it (use the kelp kernel)"
+    )]
+    NoRemote(String, String),
+    #[error(
+        "a job runs either locally or on a remote node: {0:?} and {1:?} cannot be mixed (publish the local data first)"
+    )]
+    MixedSources(String, String),
+    #[error("IPFS: {0}")]
+    Ipfs(String),
 }
 
 impl C2dError {

@@ -6,7 +6,7 @@
 //! not mistaken for it). Whoever opens the journal and finds a running job whose runner is gone
 //! ends it as failed, with its log.
 
-use crate::{C2dError, JobSpec, Result, Status};
+use crate::{C2dError, JobSpec, RemoteJob, Result, Status};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,6 +44,8 @@ pub enum FailKind {
     Provisioning,
     /// bubblewrap could not start the sandbox.
     Sandbox,
+    /// A remote node reported a failure status.
+    Remote,
 }
 
 /// A failure: kind plus one line of explanation (also appended to the job's log).
@@ -114,12 +116,39 @@ pub struct JobRecord {
     /// How each limit is enforced for this job, one line each.
     #[serde(default)]
     pub limits: Vec<String>,
+    /// Set for a job running on a remote node (see [`crate::remote`]); `None` for local jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteJob>,
 }
 
 impl JobRecord {
     pub fn set_status(&mut self, s: Status) {
         self.status = s;
         self.status_text = s.text().to_string();
+    }
+
+    /// Take a remote node's report: status, its wording, results, end time. A failure status
+    /// gets a [`Failure`] naming the node's words. Returns whether anything changed.
+    pub fn apply_remote(&mut self, st: &crate::RemoteState) -> bool {
+        // A report older than what is journaled never takes an ended job back.
+        if self.status.is_terminal() {
+            return false;
+        }
+        let before = (self.status, self.status_text.clone(), self.results.clone(), self.finished);
+        self.status = st.status;
+        self.status_text =
+            if st.status_text.is_empty() { st.status.text().to_string() } else { st.status_text.clone() };
+        if !st.results.is_empty() {
+            self.results = st.results.clone();
+        }
+        if st.status.is_terminal() {
+            self.finished = self.finished.or(st.finished).or_else(|| Some(now()));
+            if st.status.is_failure() && self.failure.is_none() {
+                let message = format!("the node reports: {} ({})", self.status_text, st.status.code());
+                self.failure = Some(Failure { kind: FailKind::Remote, message });
+            }
+        }
+        before != (self.status, self.status_text.clone(), self.results.clone(), self.finished)
     }
 
     /// Seconds from start (or creation) to the end (or now).
@@ -260,6 +289,7 @@ mod tests {
             runner: Some(Runner::current()),
             sandbox_pid: None,
             limits: vec![],
+            remote: None,
         }
     }
 

@@ -6,7 +6,10 @@
 //! - [`sandbox`]: the bubblewrap sandbox and how each limit is enforced;
 //! - [`engine`]: the local engine ([`Engine`]) the `%c2d` magic and the Ocean local node call;
 //! - [`ocean`]: Ocean Node's JSON shapes (`computeEnvironments`, compute job status);
-//! - [`resolve`]: pluggable sources for datasets and algorithms (paths; CIDs/DIDs later).
+//! - [`resolve`]: pluggable sources for datasets and algorithms (local paths);
+//! - [`ipfs`]: IPFS CIDs as sources, read from kelp's block store ([`IpfsResolver`], built in);
+//! - [`remote`]: the seam for jobs on a remote node ([`RemoteCompute`]; kelp-ocean implements
+//!   it for Ocean DIDs and the kernel plugs it in with [`C2dMagic::with_remote`]).
 //!
 //! - `magic` (private): the `%c2d` magic, exported through [`magics`] and [`C2dMagic`].
 //!
@@ -34,7 +37,13 @@
 //!   exitCode: int|null, dateCreated, dateStarted, dateFinished (unix seconds, float|null), elapsed (s),
 //!   environment, datasets: [{id, source}], algorithm: {source, container: {entrypoint, image, tag, checksum?}},
 //!   params: {…}, resources: {cpu, ram (bytes), disk (bytes)}, timeout (s),
-//!   results: [{filename, filesize, type: "algorithmLog"|"output", index}], limits: [string]}`
+//!   results: [{filename, filesize, type: "algorithmLog"|"output", index}], limits: [string],
+//!   remote?: {backend: "ocean", jobId (the node's, opaque), nodeUrl, owner (consumer address),
+//!   datasets: [DID], algorithm: DID, environment, options: {network?, account?, signer?},
+//!   details?: {chainId, orders: [{did, serviceId, datatoken, acquired, orderTx}], …}}}`.
+//!   `remote` is present only for jobs on a remote node; their `status`/`statusText` are the
+//!   node's, `failure.kind` is `"remote"` when the node reports a failure, and `limits`/`exitCode`
+//!   stay empty (the node enforces its own).
 //! - **list**: `{jobs: [job…]}` oldest first.
 //! - **envs**: `{environments: [ComputeEnvironment]}` — Ocean Node's `computeEnvironments` entries
 //!   (`id, description, consumerAddress, platform{architecture, os}, fees, storageExpiry, maxJobDuration,
@@ -45,11 +54,24 @@
 //!
 //! Result indexes follow Ocean: 0 = `algorithm.log` (every ended job), 1 = `outputs.tar`
 //! (jobs that did not exceed the output limit).
+//!
+//! # Sources and remote jobs
+//! `--dataset`/`--algorithm` take a local path, an IPFS CID (`Qm…`, `bafy…`, `ipfs://…`, read
+//! from `$KELP_HOME/ipfs`), or — with a remote backend — an Ocean DID. With DIDs (all sources
+//! DIDs; mixing is refused) the job runs on the assets' Ocean node: `start` orders and starts
+//! it (`--network`, `--account`, `--signer local|browser` choose who pays and signs), the job is
+//! journaled with its `remote` handle and polled in the background (a restarted kernel resumes
+//! polling), `status`/`list` ask the node, `result` downloads `algorithm.log` + `outputs.tar`
+//! into `jobs/<id>/results/` and unpacks as for local jobs, `logs` shows the log once the node
+//! hands it out (`-f` waits for it), `stop` asks the node. Interrupting `--wait` stops the
+//! waiting, not the (paid) job.
 
 pub mod engine;
 mod error;
+pub mod ipfs;
 pub mod journal;
 pub mod ocean;
+pub mod remote;
 pub mod resolve;
 pub mod sandbox;
 pub mod spec;
@@ -57,8 +79,10 @@ pub mod status;
 
 pub use engine::{Engine, EngineConfig, LOCAL_ENV, local_jobs, wait_for_local_jobs};
 pub use error::{C2dError, Result};
+pub use ipfs::IpfsResolver;
 pub use journal::{FailKind, Failure, JobRecord, ResultFile};
 pub use ocean::{ComputeEnvironment, ComputeJob};
+pub use remote::{RemoteCompute, RemoteJob, RemoteOptions, RemoteRequest, RemoteStarted, RemoteState};
 pub use resolve::{PathResolver, Resolved, Resolvers, SourceResolver};
 pub use spec::{
     AlgorithmSpec, Container, DatasetInput, JobSpec, ResourceRequest, Resources, parse_duration, parse_param,

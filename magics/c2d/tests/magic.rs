@@ -219,5 +219,7 @@ async fn plugged_resolver_feeds_did_datasets() {
     let out = c.run(&format!("c2d logs {}", j["jobId"].as_str().unwrap())).await.unwrap();
     assert!(out.plain().unwrap().contains("sum 30 from did:op:0abc"), "{:?}", out.plain());
     let e = c.run("c2d start --dataset ipfs://bafy --algorithm sum.py").await.unwrap_err().to_string();
-    assert!(e.contains("no source resolver handles \"ipfs://bafy\""), "{e}");
+    assert!(e.contains("IPFS") && e.contains("not a CID"), "{e}");
+    let e = c.run("c2d start --dataset nope:thing --algorithm sum.py").await.unwrap_err().to_string();
+    assert!(e.contains("dataset not found"), "{e}");
 }

@@ -82,9 +82,15 @@ fn mem_total() -> u64 {
 }
 
 fn sanitize_id(s: &str) -> String {
-    let t: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || "._-:".contains(c) { c } else { '_' }).collect();
+    safe_component(s, "._-:", "dataset")
+}
+
+/// `s` as one file name: characters outside ASCII alphanumerics and `keep` become `_`, no
+/// leading dot; `fallback` when nothing is left.
+pub(crate) fn safe_component(s: &str, keep: &str, fallback: &str) -> String {
+    let t: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || keep.contains(c) { c } else { '_' }).collect();
     let t = t.trim_start_matches('.').to_string();
-    if t.is_empty() { "dataset".into() } else { t }
+    if t.is_empty() { fallback.into() } else { t }
 }
 
 impl Engine {
@@ -124,7 +130,8 @@ impl Engine {
             .map_err(|e| C2dError::io(format!("opening {}", lock_path.display()), e))?;
         lock.lock().map_err(|e| C2dError::io(format!("locking {}", lock_path.display()), e))?;
         for mut rec in self.inner.journal.list()? {
-            if rec.status.is_terminal() {
+            // Remote jobs run elsewhere: the %c2d magic polls them.
+            if rec.status.is_terminal() || rec.remote.is_some() {
                 continue;
             }
             let owner_alive = rec.runner.is_some_and(|r| r.alive());
@@ -289,6 +296,7 @@ impl Engine {
             runner: Some(self.inner.me),
             sandbox_pid: None,
             limits: vec![],
+            remote: None,
         };
         self.inner.journal.save(&rec)?;
         self.launch(id.clone());
@@ -321,6 +329,43 @@ impl Engine {
         self.inner.journal.resolve(prefix)
     }
 
+    /// Journal a job that runs on a remote node (it is never run here). Returns its local id.
+    pub fn record_remote(&self, spec: JobSpec, started: &crate::RemoteStarted) -> Result<String> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let dir = self.inner.journal.job_dir(&id);
+        std::fs::create_dir_all(&dir).map_err(|e| C2dError::io(format!("creating {}", dir.display()), e))?;
+        let mut rec = JobRecord {
+            job_id: id.clone(),
+            status: Status::JobStarted,
+            status_text: String::new(),
+            created: now(),
+            started: Some(now()),
+            finished: None,
+            environment: started.job.environment.clone(),
+            spec,
+            results: vec![],
+            failure: None,
+            exit_code: None,
+            runner: None,
+            sandbox_pid: None,
+            limits: vec![],
+            remote: Some(started.job.clone()),
+        };
+        rec.apply_remote(&started.state);
+        self.inner.journal.save(&rec)?;
+        Ok(id)
+    }
+
+    /// Replace a job's record (remote jobs: the magic keeps their state current).
+    pub fn save_record(&self, rec: &JobRecord) -> Result<()> {
+        self.inner.journal.save(rec)
+    }
+
+    /// The folder a job keeps its files in (`results/`, `logs/`).
+    pub fn job_dir(&self, id: &str) -> Result<PathBuf> {
+        Ok(self.inner.journal.job_dir(&self.resolve_id(id)?))
+    }
+
     /// A job's journaled state.
     pub fn record(&self, id: &str) -> Result<JobRecord> {
         let id = self.resolve_id(id)?;
@@ -343,7 +388,7 @@ impl Engine {
         let all = self.inner.journal.list()?;
         Ok(all
             .iter()
-            .filter(|r| owner.is_none_or(|o| r.spec.owner.eq_ignore_ascii_case(o)))
+            .filter(|r| r.remote.is_none() && owner.is_none_or(|o| r.spec.owner.eq_ignore_ascii_case(o)))
             .map(ComputeJob::from)
             .collect())
     }

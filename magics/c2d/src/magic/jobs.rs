@@ -1,23 +1,69 @@
 //! `%c2d status | list | logs | stop | envs`.
 
-use super::{fail, render};
+use super::{C2dMagic, fail, remote, render};
 use crate::Engine;
 use kelp_magic::{MagicContext, MagicError, Output, html_escape};
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Duration;
 
-pub(crate) fn status(engine: &Engine, job: Option<&str>) -> kelp_magic::Result<Output> {
+pub(crate) async fn status(
+    magic: &C2dMagic,
+    engine: &Engine,
+    job: Option<&str>,
+    ctx: &MagicContext,
+) -> kelp_magic::Result<Output> {
     let rec = match job {
         Some(j) => engine.record(j).map_err(fail)?,
         None => engine.list().map_err(fail)?.pop().ok_or_else(|| {
             MagicError::failed("%c2d: no jobs yet (start one with %c2d start --dataset PATH --algorithm PATH)")
         })?,
     };
+    let rec = if rec.remote.is_some() { remote::current(magic, engine, rec, ctx).await } else { rec };
     Ok(render::job_output(&rec))
 }
 
-pub(crate) fn list(engine: &Engine) -> kelp_magic::Result<Output> {
-    Ok(render::list_output(&engine.list().map_err(fail)?))
+pub(crate) async fn list(magic: &C2dMagic, engine: &Engine, ctx: &MagicContext) -> kelp_magic::Result<Output> {
+    let mut jobs = engine.list().map_err(fail)?;
+    for rec in jobs.iter_mut().filter(|r| r.remote.is_some() && !r.status.is_terminal()) {
+        *rec = remote::current(magic, engine, rec.clone(), ctx).await;
+    }
+    Ok(render::list_output(&jobs))
+}
+
+/// `%c2d logs` of a remote job: the node hands out `algorithm.log` when the job has ended;
+/// with `-f`, wait for that (showing the status) and print it.
+pub(crate) async fn remote_logs(
+    magic: &C2dMagic,
+    engine: &Engine,
+    job: &str,
+    follow: bool,
+    ctx: &MagicContext,
+) -> kelp_magic::Result<Output> {
+    let rec = engine.record(job).map_err(fail)?;
+    let mut rec = remote::current(magic, engine, rec, ctx).await;
+    if !rec.status.is_terminal() {
+        if !follow {
+            let text = format!(
+                "job {} runs on {} ({}); its node hands out the log when it ends: %c2d logs {} -f waits for it\n",
+                &rec.job_id[..8],
+                rec.remote.as_ref().map(|r| r.node_url.as_str()).unwrap_or(""),
+                rec.status,
+                &rec.job_id[..8]
+            );
+            let json = serde_json::json!({ "jobId": rec.job_id, "status": rec.status.code(), "log": null });
+            return Ok(Output::text(text).with_json(json));
+        }
+        let backend = remote::backend_for(magic, &rec)?;
+        rec = remote::wait(backend.as_ref(), engine, &rec.job_id, ctx).await?;
+    }
+    remote::fetch_results(magic, engine, &rec.job_id, ctx).await?;
+    let out = logs(engine, &rec.job_id, false, ctx).await?;
+    if follow {
+        ctx.print(out.plain().unwrap_or_default());
+        let json = serde_json::json!({ "jobId": rec.job_id, "status": rec.status.code(), "log": out.plain() });
+        return Ok(Output::empty().with_json(json));
+    }
+    Ok(out)
 }
 
 pub(crate) fn envs(engine: &Engine) -> kelp_magic::Result<Output> {

@@ -2,14 +2,16 @@
 //! data, and dispatch to one module per subcommand group:
 //! - [`start`]: `start` (submit, optionally wait with a live display);
 //! - [`jobs`]: `status`, `list`, `logs`, `stop`, `envs`;
-//! - [`result`]: `result` (outputs into a local folder for the next cell).
+//! - [`result`]: `result` (outputs into a local folder for the next cell);
+//! - [`remote`]: the same verbs for jobs on a remote node (`did:op:` sources).
 
 mod jobs;
+mod remote;
 mod render;
 mod result;
 mod start;
 
-use crate::{C2dError, Engine, Resolvers, SourceResolver};
+use crate::{C2dError, Engine, IpfsResolver, RemoteCompute, Resolvers, SourceResolver};
 use async_trait::async_trait;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use kelp_magic::{Magic, MagicCall, MagicContext, MagicError, Output};
@@ -49,11 +51,13 @@ pub(crate) enum Cmd {
 
 #[derive(Args, Debug)]
 pub(crate) struct StartArgs {
-    /// Dataset file or folder (repeat for several); mounted read-only at /data/inputs/<id>/.
-    #[arg(long = "dataset", value_name = "PATH", required = true)]
+    /// Dataset: a file or folder, an IPFS CID, or an Ocean DID (repeat for several); mounted
+    /// read-only at /data/inputs/<id>/. With DIDs the job runs on the asset's Ocean node.
+    #[arg(long = "dataset", value_name = "PATH|CID|DID", required = true)]
     pub datasets: Vec<String>,
-    /// Algorithm script or executable; placed at /data/transformations/algorithm.
-    #[arg(long, value_name = "PATH")]
+    /// Algorithm: a script or executable, an IPFS CID, or an Ocean DID; placed at
+    /// /data/transformations/algorithm.
+    #[arg(long, value_name = "PATH|CID|DID")]
     pub algorithm: String,
     /// A parameter for algoCustomData.json (value parsed as JSON when it is JSON).
     #[arg(long = "param", value_name = "K=V")]
@@ -73,6 +77,23 @@ pub(crate) struct StartArgs {
     /// Wait for the end, with a live status display.
     #[arg(long)]
     pub wait: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Who pays and signs for a job on an Ocean node (DID sources only).
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct RemoteArgs {
+    /// Network of the DIDs: devnet (default), an Ocean network name, or an RPC URL.
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// Devnet test account to act as (0..9).
+    #[arg(long, value_name = "N")]
+    pub account: Option<usize>,
+    /// Who signs the orders and requests: local (keystore, $KELP_PRIVATE_KEY, --account) or
+    /// browser (the wallet in JupyterLab).
+    #[arg(long, value_name = "local|browser", value_parser = ["local", "browser"])]
+    pub signer: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -106,11 +127,14 @@ pub(crate) struct ResultArgs {
 }
 
 /// The `%c2d` magic. Keeps one engine per engine folder, so the jobs it starts keep running
-/// between cells.
+/// between cells. IPFS CIDs resolve from `$KELP_HOME/ipfs`; DIDs need a remote backend
+/// ([`C2dMagic::with_remote`]).
 #[derive(Default)]
 pub struct C2dMagic {
     engines: Mutex<HashMap<PathBuf, Engine>>,
     extra: Vec<Arc<dyn SourceResolver>>,
+    remote: Option<Arc<dyn RemoteCompute>>,
+    pollers: remote::Pollers,
 }
 
 impl C2dMagic {
@@ -124,9 +148,17 @@ impl C2dMagic {
         self
     }
 
-    /// Local paths relative to the cell's directory, behind the added resolvers.
+    /// Run jobs whose sources `remote` accepts (Ocean DIDs) on the remote node.
+    pub fn with_remote(mut self, remote: Arc<dyn RemoteCompute>) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// Local paths relative to the cell's directory, behind IPFS CIDs and the added resolvers.
     pub(crate) fn resolvers(&self, ctx: &MagicContext) -> Resolvers {
-        self.extra.iter().fold(Resolvers::paths(&ctx.cwd), |rs, r| rs.with(r.clone()))
+        let ipfs = Arc::new(IpfsResolver { store: ctx.config.dir("ipfs"), base: ctx.cwd.clone() });
+        let base = Resolvers::paths(&ctx.cwd).with(ipfs);
+        self.extra.iter().fold(base, |rs, r| rs.with(r.clone()))
     }
 
     /// The engine for `$KELP_HOME/c2d`, opened (and its journal recovered) on first use.
@@ -138,6 +170,8 @@ impl C2dMagic {
         }
         let e = Engine::open(&dir).map_err(fail)?;
         map.insert(dir, e.clone());
+        drop(map);
+        remote::resume(self, &e);
         Ok(e)
     }
 }
@@ -163,14 +197,36 @@ impl Magic for C2dMagic {
         match cli.cmd {
             Cmd::Start(a) => {
                 let plan = start::plan(&a)?;
+                if remote::wants_remote(self, &plan)? {
+                    return remote::start(self, plan, ctx).await;
+                }
                 start::run(self, plan, ctx).await
             }
-            Cmd::Status(a) => jobs::status(&self.engine(ctx)?, a.job.as_deref()),
-            Cmd::List => jobs::list(&self.engine(ctx)?),
+            Cmd::Status(a) => jobs::status(self, &self.engine(ctx)?, a.job.as_deref(), ctx).await,
+            Cmd::List => jobs::list(self, &self.engine(ctx)?, ctx).await,
             Cmd::Envs => jobs::envs(&self.engine(ctx)?),
-            Cmd::Logs(a) => jobs::logs(&self.engine(ctx)?, &a.job, a.follow, ctx).await,
-            Cmd::Stop(a) => jobs::stop(&self.engine(ctx)?, &a.job),
-            Cmd::Result(a) => result::fetch(&self.engine(ctx)?, &a.job, a.output.as_deref(), ctx),
+            Cmd::Logs(a) => {
+                let engine = self.engine(ctx)?;
+                if engine.record(&a.job).map_err(fail)?.remote.is_some() {
+                    return jobs::remote_logs(self, &engine, &a.job, a.follow, ctx).await;
+                }
+                jobs::logs(&engine, &a.job, a.follow, ctx).await
+            }
+            Cmd::Stop(a) => {
+                let engine = self.engine(ctx)?;
+                let rec = engine.record(&a.job).map_err(fail)?;
+                if rec.remote.is_some() {
+                    return remote::stop(self, &engine, rec, ctx).await;
+                }
+                jobs::stop(&engine, &a.job)
+            }
+            Cmd::Result(a) => {
+                let engine = self.engine(ctx)?;
+                if engine.record(&a.job).map_err(fail)?.remote.is_some() {
+                    remote::fetch_results(self, &engine, &a.job, ctx).await?;
+                }
+                result::fetch(&engine, &a.job, a.output.as_deref(), ctx)
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ pub(crate) fn job_json(r: &JobRecord) -> Value {
         "timeout": s.timeout_secs,
         "results": r.results,
         "limits": r.limits,
+        "remote": r.remote,
     })
 }
 
@@ -53,6 +54,12 @@ pub(crate) fn job_output(r: &JobRecord) -> Output {
         r.spec.algorithm.source.clone().unwrap_or_default(),
         r.spec.algorithm.container.entrypoint
     ));
+    if let Some(rj) = &r.remote {
+        text.push_str(&format!(
+            "  runs on: {} ({}), node job {}, owner {}\n",
+            rj.node_url, rj.backend, rj.job_id, rj.owner
+        ));
+    }
     for f in &r.results {
         text.push_str(&format!("  result {}: {} ({} bytes)\n", f.index, f.filename, f.filesize));
     }
@@ -113,4 +120,45 @@ pub(crate) fn list_output(jobs: &[JobRecord]) -> Output {
     }
     let html = format!("<table><tr><th>job</th><th>status</th><th>time</th><th>algorithm</th></tr>{rows}</table>");
     Output::text(text).with_html(html).with_json(json!({"jobs": jobs.iter().map(job_json).collect::<Vec<_>>()}))
+}
+
+/// The live status display of a job being waited for: shown once the job outlasts a moment,
+/// refreshed when its text changes, left on the final state.
+pub(crate) struct LiveView {
+    id: String,
+    started: std::time::Instant,
+    shown: bool,
+    last: String,
+}
+
+impl LiveView {
+    pub(crate) fn new(job_id: &str) -> Self {
+        LiveView {
+            id: format!("kelp-c2d-{job_id}"),
+            started: std::time::Instant::now(),
+            shown: false,
+            last: String::new(),
+        }
+    }
+
+    /// Show `live` (the job's state now); `ended` gives the final update.
+    pub(crate) fn show(&mut self, ctx: &kelp_magic::MagicContext, live: &Output, ended: bool) {
+        if ended {
+            if self.shown {
+                ctx.sink.update_display(live, &self.id);
+            }
+            return;
+        }
+        if self.started.elapsed() < std::time::Duration::from_millis(300) {
+            return;
+        }
+        let text = live.plain().unwrap_or_default().to_string();
+        if !self.shown {
+            ctx.sink.display(live, Some(&self.id));
+            self.shown = true;
+        } else if text != self.last {
+            ctx.sink.update_display(live, &self.id);
+        }
+        self.last = text;
+    }
 }

@@ -19,6 +19,10 @@ pub(crate) struct StartPlan {
     pub timeout_secs: u64,
     pub entrypoint: Option<String>,
     pub wait: bool,
+    /// Whether `--resources` was given (remote nodes apply their minimums otherwise).
+    pub resources_given: bool,
+    /// Network and signer for remote jobs.
+    pub options: crate::RemoteOptions,
 }
 
 pub(crate) fn plan(a: &StartArgs) -> Result<StartPlan, MagicError> {
@@ -40,6 +44,12 @@ pub(crate) fn plan(a: &StartArgs) -> Result<StartPlan, MagicError> {
         timeout_secs: parse_duration(&a.timeout).map_err(fail)?,
         entrypoint: a.entrypoint.clone(),
         wait: a.wait,
+        resources_given: a.resources.is_some(),
+        options: crate::RemoteOptions {
+            network: a.remote.network.clone(),
+            account: a.remote.account,
+            signer: a.remote.signer.clone(),
+        },
     })
 }
 
@@ -66,29 +76,14 @@ pub(crate) async fn run(magic: &C2dMagic, plan: StartPlan, ctx: &MagicContext) -
         ctx.print(&format!("started job {id}; follow it with %c2d status {} or %c2d logs {} -f\n", &id[..8], &id[..8]));
         return Ok(render::job_output(&rec).with_value(RustValue::string(&id)));
     }
-    let display_id = format!("kelp-c2d-{id}");
     let started = Instant::now();
-    let mut shown = false;
-    let mut last_text = String::new();
+    let mut view = render::LiveView::new(&id);
     loop {
         let rec = engine.record(&id).map_err(fail)?;
         let live = render::live(&rec, &engine.log_path(&id).unwrap_or_default());
+        view.show(ctx, &live, rec.status.is_terminal());
         if rec.status.is_terminal() {
-            if shown {
-                ctx.sink.update_display(&live, &display_id);
-            }
             return Ok(render::job_output(&rec).with_value(RustValue::string(&id)));
-        }
-        // Shown only for jobs that outlast a moment, refreshed when it changes.
-        if started.elapsed() >= Duration::from_millis(300) {
-            let text = live.plain().unwrap_or_default().to_string();
-            if !shown {
-                ctx.sink.display(&live, Some(&display_id));
-                shown = true;
-            } else if text != last_text {
-                ctx.sink.update_display(&live, &display_id);
-            }
-            last_text = text;
         }
         tokio::select! {
             _ = ctx.cancel.cancelled() => {
