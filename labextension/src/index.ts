@@ -1,8 +1,10 @@
 // kelp-labextension: a status-bar wallet item and a dialog for each signing request a kernel puts on
 // the relay. The relay is long-polled; each request is shown once, in order; Approve → the wallet
-// call → result posted back; Reject (or a wallet refusal) → "rejected in wallet" posted back.
+// call → result posted back; Reject (or a wallet refusal) → "rejected in wallet" posted back. It also
+// makes Lab show a kelp result's HTML rather than its application/json (setting htmlBeforeJson).
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Dialog, Notification } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { requestDialog } from './dialog';
@@ -119,26 +121,54 @@ class RequestQueue {
   private _openId = '';
 }
 
+/** Above text/plain (120), below HTML (50), Markdown, LaTeX, SVG and images (≤ 95): nbconvert's order. */
+const JSON_RANK = 110;
+
+/**
+ * Rank `application/json` at `rank` (Lab's JSON viewer registers it at 0, first of all types; at
+ * JSON_RANK a bundle's HTML shows instead). Only that one type is re-ranked; the viewer is unchanged.
+ */
+function rankJson(rendermime: IRenderMimeRegistry, rank: number): void {
+  const json = 'application/json';
+  const factory = rendermime.getFactory(json);
+  if (factory && rendermime.getRank(json) !== rank) {
+    rendermime.addFactory({ ...factory, mimeTypes: [json] }, rank);
+  }
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Approve notebook signing requests in your browser wallet through the kelp relay.',
   autoStart: true,
-  optional: [IStatusBar, ISettingRegistry],
-  activate: (app: JupyterFrontEnd, statusBar: IStatusBar | null, registry: ISettingRegistry | null) => {
+  optional: [IStatusBar, ISettingRegistry, IRenderMimeRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    statusBar: IStatusBar | null,
+    registry: ISettingRegistry | null,
+    rendermime: IRenderMimeRegistry | null
+  ) => {
     const wallet = new Wallet();
     const relay = new RelayClient(app.serviceManager.serverSettings);
     let devnet = { ...DEFAULT_DEVNET };
+    let htmlFirst = true;
     if (registry) {
       registry
         .load(PLUGIN_ID)
         .then(settings => {
           const read = () => {
             devnet = { ...DEFAULT_DEVNET, ...(settings.composite.devnet as Partial<IDevnet>) };
+            htmlFirst = settings.composite.htmlBeforeJson !== false;
           };
           read();
           settings.changed.connect(read);
         })
         .catch(err => console.warn('kelp: settings not loaded, using defaults', err));
+    }
+    if (rendermime) {
+      // Now, and again once every plugin (the JSON viewer's too) has registered its renderer;
+      // a notebook copies the ranks when it opens. The setting applies from the next page load.
+      rankJson(rendermime, htmlFirst ? JSON_RANK : 0);
+      void app.started.then(() => rankJson(rendermime, htmlFirst ? JSON_RANK : 0));
     }
     wallet.changed.connect(() => {
       void relay.reportWallet(wallet.account, wallet.chainId, wallet.name).catch(() => undefined);

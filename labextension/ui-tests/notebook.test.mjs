@@ -161,6 +161,10 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     assert.equal(receipt.from.toLowerCase(), ACCOUNT0.toLowerCase());
     assert.equal(receipt.to.toLowerCase(), ACCOUNT1.toLowerCase());
     assert.equal((await balance(ACCOUNT1)) - before1, ethers.parseEther('0.01'));
+    // The result shows as its HTML, not as Lab's JSON tree (the extension ranks application/json
+    // below HTML: setting htmlBeforeJson); the JSON is still in the bundle (checked in the saved file).
+    await output(0).locator('.jp-RenderedHTMLCommon pre', { hasText: `(tx ${hash}, gas 21000)` }).waitFor({ timeout: 15000 });
+    assert.equal(await output(0).locator('.jp-RenderedJSON').count(), 0);
     await page.getByText('Rust (kelp) | Idle').waitFor({ timeout: 30000 });
 
     // 3. Reject: the cell ends with "rejected in wallet"; nothing is sent.
