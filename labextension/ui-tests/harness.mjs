@@ -214,7 +214,7 @@ export async function startLab(workDir, opts = {}) {
   const proc = start(path.join(VENV, 'bin', 'jupyter'), args, { env }, path.join(workDir, 'lab.log'));
   const url = `http://127.0.0.1:${port}`;
   const relayFile = path.join(dirs.runtime, `kelp-relay-${proc.pid}.json`);
-  await until('JupyterLab', 60000, async () => {
+  await until('JupyterLab', 120000, async () => {
     if (proc.exitCode !== null) throw new Error(`jupyter lab exited (${proc.exitCode}); see ${proc.logFile}`);
     const r = await fetch(`${url}/api/status`, { headers: { Authorization: `token ${token}` } });
     return r.ok;

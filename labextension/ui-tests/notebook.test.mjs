@@ -122,9 +122,8 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
 
     const cells = page.locator('.jp-Notebook .jp-Cell');
     const output = i => cells.nth(i).locator('.jp-OutputArea');
-    // What the page shows in a cell's output area. Lab may render a kelp result as its text/html or
-    // as its application/json tree, so these checks look for values present in both; the exact
-    // text/plain of every output is checked in the saved notebook at the end.
+    // What the page shows in a cell's output area (the HTML of kelp's outputs); the exact text/plain
+    // of every output is checked in the saved notebook at the end.
     const shows = (i, what, re, ms = 60000) => until(`cell ${i} shows ${what}`, ms, async () => {
       const m = (await output(i).innerText()).match(re);
       return m;
@@ -142,7 +141,7 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     const before1 = await balance(ACCOUNT1);
     await runCell(0, `%wallet send ${ACCOUNT1} 0.01 --signer browser`);
     await dialog.waitFor({ timeout: 120000 });
-    await shows(0, 'the live waiting display', /waiting/, 30000);
+    await shows(0, 'the live waiting display', /waiting for wallet approval: account \(0x[0-9a-fA-F]{40}\) · transfer ETH/, 30000);
     await until('gas estimate', 30000, async () => (await dialog.getAttribute('data-gas')) !== null);
     assert.equal(await dialog.getAttribute('data-gas'), '21000');
     const text = await dialog.innerText();
@@ -155,7 +154,8 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     assert.match(await page.locator('.jp-Dialog-header').innerText(), /Send a transaction/);
     await shot('notebook-dialog.png');
     await page.locator('.jp-Dialog button.kelp-approve').click();
-    const hash = (await shows(0, 'the tx hash', /\b0x[0-9a-f]{64}\b/, 120000))[0];
+    const hash = (await shows(0, 'the tx hash', /\(tx (0x[0-9a-f]{64}), gas 21000\)/, 120000))[1];
+    await shows(0, 'the approval', /approved in wallet: account/);
     const receipt = await receiptOf(devnet.url, hash);
     assert.equal(receipt.status, '0x1');
     assert.equal(receipt.from.toLowerCase(), ACCOUNT0.toLowerCase());
