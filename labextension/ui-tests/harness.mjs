@@ -255,9 +255,9 @@ export function kernelFace(relay, seen) {
 // (4902 otherwise). What it was asked to add/switch is recorded in window.__kelpTestWallet.
 function testWallet({ key, chains, chainId }) {
   const hex = id => '0x' + BigInt(id).toString(16);
-  const known = {};
-  for (const [id, url] of Object.entries(chains)) known[hex(id)] = url;
   let current = hex(chainId);
+  const known = { [current]: null }; // the chain it starts on is known (without an RPC unless given)
+  for (const [id, url] of Object.entries(chains)) known[hex(id)] = url;
   const nets = {};
   const handlers = {};
   const record = (window.__kelpTestWallet = { added: [], switched: [] });
@@ -293,7 +293,7 @@ function testWallet({ key, chains, chainId }) {
         }
         case 'wallet_switchEthereumChain': {
           const id = hex(params[0].chainId);
-          if (!known[id]) throw rpcError(4902, 'Unrecognized chain ID');
+          if (!(id in known)) throw rpcError(4902, 'Unrecognized chain ID');
           record.switched.push(id);
           if (id !== current) {
             current = id;

@@ -74,34 +74,52 @@ async function until(what, ms, probe) {
   }
 }
 
-test('a kelp notebook cell: %wallet send --signer browser approved (mined), rejected, interrupted; %publish approved', { timeout: 600000 }, async () => {
-  // An empty notebook on the kelp kernel, its session started first (Lab attaches instead of asking).
+/** An empty notebook `name` on the kelp kernel, its session started first (Lab attaches to it instead
+ * of asking which kernel to use); returns the kernel id. */
+async function kelpNotebook(name) {
   const nb = {
     nbformat: 4, nbformat_minor: 5,
-    cells: [{ id: 'send', cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }],
+    cells: [{ id: 'first', cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }],
     metadata: { kernelspec: { name: 'kelp', display_name: 'Rust (kelp)', language: 'rust' } }
   };
-  const put = await fetch(`${lab.url}/api/contents/${NOTEBOOK}`, {
+  const put = await fetch(`${lab.url}/api/contents/${name}`, {
     method: 'PUT', headers: auth(), body: JSON.stringify({ type: 'notebook', format: 'json', content: nb })
   });
   assert.equal(put.status, 201);
   const sess = await fetch(`${lab.url}/api/sessions`, {
-    method: 'POST', headers: auth(),
-    body: JSON.stringify({ path: NOTEBOOK, name: NOTEBOOK, type: 'notebook', kernel: { name: 'kelp' } })
+    method: 'POST', headers: auth(), body: JSON.stringify({ path: name, name, type: 'notebook', kernel: { name: 'kelp' } })
   });
-  const sessBody = await sess.text();
-  assert.equal(sess.status, 201, sessBody);
-  const kernelId = JSON.parse(sessBody).kernel.id;
+  const body = await sess.text();
+  assert.equal(sess.status, 201, body);
+  return JSON.parse(body).kernel.id;
+}
 
-  // The wallet starts on chain 1 and knows no devnet: connecting and switching happen in the page.
+/** Open `name` in a fresh page whose wallet starts on chain 1 and knows no devnet. */
+async function openNotebook(name) {
   const context = await walletContext(browser, null, seen, { chains: {}, chainId: '0x1' });
   const page = await context.newPage();
+  // (reset: a fresh workspace, so only this notebook is open)
+  await page.goto(`${lab.url}/lab/tree/${name}?token=${lab.token}&reset`);
+  await page.locator('.jp-Notebook .jp-Cell').first().waitFor({ timeout: 90000 });
+  await page.getByText('Rust (kelp) | Idle').waitFor({ timeout: 90000 });
+  const cells = page.locator('.jp-Notebook .jp-Cell');
+  const runCell = async (i, source) => {
+    await until(`cell ${i}`, 15000, async () => (await cells.count()) > i);
+    await cells.nth(i).locator('.cm-content').click();
+    await page.keyboard.type(source);
+    assert.equal(await cells.nth(i).locator('.cm-content').innerText(), source);
+    await page.keyboard.press('Shift+Enter');
+  };
+  return { context, page, cells, runCell, output: i => cells.nth(i).locator('.jp-OutputArea') };
+}
+
+test('a kelp notebook cell: %wallet send --signer browser approved (mined), rejected, interrupted; %publish approved', { timeout: 600000 }, async () => {
+  const kernelId = await kelpNotebook(NOTEBOOK);
+
+  // The wallet starts on chain 1 and knows no devnet: connecting and switching happen in the page.
+  const { context, page, cells, runCell, output } = await openNotebook(NOTEBOOK);
   const shot = name => page.screenshot({ path: path.join(OUT, name) });
   try {
-    await page.goto(`${lab.url}/lab/tree/${NOTEBOOK}?token=${lab.token}`);
-    await page.locator('.jp-Notebook .jp-Cell').first().waitFor({ timeout: 90000 });
-    await page.getByText('Rust (kelp) | Idle').waitFor({ timeout: 90000 });
-
     // 1. Status bar: connect, then switch the wallet to the devnet (the wallet adds it first: 4902).
     const status = page.locator('.kelp-WalletStatus');
     await until('wallet found', 30000, async () => (await status.innerText()) === 'Wallet: connect');
@@ -120,8 +138,6 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     await until('relay told of the wallet', 15000, async () => (await kernelStatus()).wallet?.chain_id === '0x2324');
     assert.equal((await kernelStatus()).wallet.account, ACCOUNT0);
 
-    const cells = page.locator('.jp-Notebook .jp-Cell');
-    const output = i => cells.nth(i).locator('.jp-OutputArea');
     // What the page shows in a cell's output area (the HTML of kelp's outputs); the exact text/plain
     // of every output is checked in the saved notebook at the end.
     const shows = (i, what, re, ms = 60000) => until(`cell ${i} shows ${what}`, ms, async () => {
@@ -129,13 +145,6 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
       return m;
     });
     const dialog = page.locator('.jp-Dialog .kelp-RequestDialog');
-    const runCell = async (i, source) => {
-      await until(`cell ${i}`, 15000, async () => (await cells.count()) > i);
-      await cells.nth(i).locator('.cm-content').click();
-      await page.keyboard.type(source);
-      assert.equal(await cells.nth(i).locator('.cm-content').innerText(), source);
-      await page.keyboard.press('Shift+Enter');
-    };
 
     // 2. Approve: the dialog shows the decoded summary; the cell ends with the hash of a mined tx.
     const before1 = await balance(ACCOUNT1);
@@ -247,6 +256,38 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     assert.match(plain(3), /^published Plankton$/m);
   } catch (err) {
     await shot('failure-notebook.png').catch(() => undefined);
+    throw err;
+  } finally {
+    await context.close();
+  }
+});
+
+test('a request for the devnet chain, to a wallet that does not know it: the wallet adds it from the settings, then sends', { timeout: 300000 }, async () => {
+  await kelpNotebook('kelp-chain.ipynb');
+  const { context, page, runCell, output } = await openNotebook('kelp-chain.ipynb');
+  try {
+    const status = page.locator('.kelp-WalletStatus');
+    await until('wallet found', 30000, async () => (await status.innerText()) === 'Wallet: connect');
+    await status.click();
+    await until('wallet connected', 30000, async () => (await status.innerText()) === 'Wallet: 0xf39F…2266 · chain 1');
+    await until('relay told of the wallet', 15000, async () => (await kernelStatus()).wallet?.chain_id === '0x1');
+    const before = await balance(ACCOUNT1);
+    await runCell(0, `%wallet send ${ACCOUNT1} 0.04 --signer browser`);
+    const dialog = page.locator('.jp-Dialog .kelp-RequestDialog', { hasText: '0.04 ETH' });
+    await dialog.waitFor({ timeout: 120000 });
+    // The wallet is on chain 1, so nothing estimates the gas in the page: the wallet will set it.
+    await until('gas row', 30000, async () => (await dialog.getAttribute('data-gas')) === 'unknown');
+    assert.ok((await dialog.innerText()).includes('Chain id\t8996'));
+    await page.locator('.jp-Dialog button.kelp-approve').click();
+    const hash = (await until('the tx hash', 120000, async () => (await output(0).innerText()).match(/\(tx (0x[0-9a-f]{64}), gas 21000\)/)))[1];
+    assert.equal((await receiptOf(devnet.url, hash)).status, '0x1');
+    assert.equal((await balance(ACCOUNT1)) - before, ethers.parseEther('0.04'));
+    const record = await page.evaluate(() => window.__kelpTestWallet);
+    assert.deepEqual(record.added.map(a => [a.chainId, a.rpcUrls]), [['0x2324', [devnet.url]]]);
+    assert.deepEqual(record.switched, ['0x2324']);
+    assert.equal(await status.innerText(), 'Wallet: 0xf39F…2266 · chain 8996');
+  } catch (err) {
+    await page.screenshot({ path: path.join(OUT, 'failure-notebook.png') }).catch(() => undefined);
     throw err;
   } finally {
     await context.close();
