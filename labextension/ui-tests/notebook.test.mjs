@@ -117,7 +117,7 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
   const kernelId = await kelpNotebook(NOTEBOOK);
 
   // The wallet starts on chain 1 and knows no devnet: connecting and switching happen in the page.
-  const { context, page, cells, runCell, output } = await openNotebook(NOTEBOOK);
+  const { context, page, runCell, output } = await openNotebook(NOTEBOOK);
   const shot = name => page.screenshot({ path: path.join(OUT, name) });
   try {
     // 1. Status bar: connect, then switch the wallet to the devnet (the wallet adds it first: 4902).
