@@ -100,7 +100,7 @@ pub trait RemoteCompute: Send + Sync {
         &self,
         req: &RemoteRequest,
         ctx: &MagicContext,
-        step: &mut (dyn FnMut(&str) + Send),
+        step: &mut (dyn for<'s> FnMut(&'s str) + Send),
     ) -> Result<RemoteStarted>;
     /// The job's state now (no signature needed; called by background pollers).
     async fn status(&self, job: &RemoteJob) -> Result<RemoteState>;

@@ -52,7 +52,7 @@ impl RemoteCompute for FakeNode {
         &self,
         req: &RemoteRequest,
         _ctx: &MagicContext,
-        step: &mut (dyn FnMut(&str) + Send),
+        step: &mut (dyn for<'s> FnMut(&'s str) + Send),
     ) -> kelp_c2d::Result<RemoteStarted> {
         if req.algorithm.contains("untrusted") {
             return Err(C2dError::Remote("algorithm is not trusted by the dataset".into()));

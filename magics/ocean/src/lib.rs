@@ -53,6 +53,7 @@
 
 pub mod addresses;
 pub mod chain;
+pub mod compute;
 pub mod consume;
 pub mod contracts;
 pub mod ddo;

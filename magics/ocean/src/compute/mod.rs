@@ -1,0 +1,347 @@
+//! Compute-to-data as a consumer: [`OceanRemote`] is kelp-c2d's [`RemoteCompute`] for Ocean DIDs,
+//! so `%c2d start --dataset did:op:… --algorithm did:op:…` runs the algorithm on the dataset's
+//! Ocean node (the local devnet node, or any Ocean Node v3).
+//!
+//! Start (REFERENCE §4.4, §4.7): look both DIDs up on the node; take the dataset's `compute`
+//! service and the algorithm's `compute`/`access` service; check the dataset trusts the
+//! algorithm (the node checks again); `initializeCompute` for the provider fees; get one
+//! datatoken of each and `startOrder` with those fees ([`crate::consume::order`]); then the signed
+//! `POST compute`. Status is polled unsigned; results and stop are signed as the consumer, who
+//! is chosen as for `%ocean get` (`--network`, `--account`, `--signer`), and journaled with the
+//! job so a restarted kernel signs as the same account.
+//!
+//! - [`client`]: the HTTP client of the compute routes.
+
+pub mod client;
+
+use crate::consume;
+use crate::error::{OceanError, one_line};
+use crate::magics::session::{self, SignerChoice};
+use crate::network::Network;
+use crate::node::fees::ProviderFee;
+use crate::signer::Signer;
+use alloy::primitives::Address;
+use async_trait::async_trait;
+use client::ComputeClient;
+use kelp_c2d::{
+    C2dError, Container, RemoteCompute, RemoteJob, RemoteOptions, RemoteRequest, RemoteStarted, RemoteState,
+    ResultFile, Status,
+};
+use kelp_magic::MagicContext;
+use serde_json::{Map, Value, json};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The Ocean backend of `%c2d` for `did:op:` sources.
+#[derive(Debug, Default, Clone)]
+pub struct OceanRemote;
+
+fn remote_err(e: OceanError) -> C2dError {
+    C2dError::Remote(one_line(&e.to_string()))
+}
+
+fn input(msg: String) -> C2dError {
+    C2dError::Remote(msg)
+}
+
+/// An asset's service picked for the job.
+struct Picked {
+    did: String,
+    ddo: Value,
+    service_id: String,
+    index: usize,
+}
+
+fn check_did(did: &str) -> Result<(), C2dError> {
+    let hex = did.strip_prefix("did:op:").unwrap_or("");
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(input(format!("`{did}` is not an Ocean DID (did:op: + 64 hex digits)")))
+    }
+}
+
+/// The first service of `ddo` whose type is one of `types` (in that order of preference).
+fn service(ddo: &Value, types: &[&str]) -> Option<(String, usize)> {
+    let services = ddo["services"].as_array()?;
+    types.iter().find_map(|t| {
+        services.iter().position(|s| s["type"] == *t).map(|i| {
+            let id = match &services[i]["id"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => i.to_string(),
+            };
+            (id, i)
+        })
+    })
+}
+
+/// Whether the dataset's compute service lets `algo` run (by DID, by publisher, or raw).
+fn trusts(dataset: &Value, service_index: usize, algo: &Value) -> bool {
+    let c = &dataset["services"][service_index]["compute"];
+    if c["allowRawAlgorithm"] == true {
+        return true;
+    }
+    let owner = algo["nft"]["owner"].as_str().unwrap_or("");
+    let by_publisher = c["publisherTrustedAlgorithmPublishers"].as_array().is_some_and(|l| {
+        l.iter().any(|p| p.as_str().is_some_and(|p| p == "*" || (!owner.is_empty() && p.eq_ignore_ascii_case(owner))))
+    });
+    let by_did = c["publisherTrustedAlgorithms"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|t| t["did"].as_str() == algo["id"].as_str()));
+    by_publisher || by_did
+}
+
+/// The node's job as kelp-c2d's state.
+pub fn state_of(job: &Value) -> Result<RemoteState, C2dError> {
+    let code = job["status"].as_u64().unwrap_or(u64::MAX);
+    let status = u16::try_from(code)
+        .ok()
+        .and_then(Status::from_code)
+        .ok_or_else(|| input(format!("the node reports an unknown job status {}", job["status"])))?;
+    let finished = match &job["dateFinished"] {
+        Value::String(s) => s.parse::<f64>().ok(),
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+    .filter(|f| *f > 0.0);
+    let results = job["results"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .enumerate()
+                .map(|(i, r)| ResultFile {
+                    filename: r["filename"].as_str().unwrap_or("result").to_string(),
+                    filesize: r["filesize"].as_u64().unwrap_or(0),
+                    kind: r["type"].as_str().unwrap_or("output").to_string(),
+                    index: r["index"].as_u64().map(|n| n as usize).unwrap_or(i),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(RemoteState { status, status_text: job["statusText"].as_str().unwrap_or("").to_string(), finished, results })
+}
+
+/// Get a datatoken of `p` and order it with the fee from `answer` (its `initializeCompute`
+/// entry); the order transaction and what to journal about it.
+async fn order_one(
+    net: &Network,
+    signer: &dyn Signer,
+    p: &Picked,
+    answer: &Value,
+    step: &mut (dyn FnMut(&str) + Send),
+) -> Result<(alloy::primitives::TxHash, Value), C2dError> {
+    let fee: ProviderFee = serde_json::from_value(answer["providerFee"].clone())
+        .map_err(|e| input(format!("initializeCompute answered without a usable providerFee for {}: {e}", p.did)))?;
+    let dt: Address = answer["datatoken"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| input(format!("initializeCompute answered without a datatoken for {}", p.did)))?;
+    step(&format!("ordering {}…", &p.did[..16.min(p.did.len())]));
+    let o = consume::order(net, signer, &p.did, p.index, dt, &fee, step).await.map_err(remote_err)?;
+    let record = json!({"did": p.did, "serviceId": p.service_id, "datatoken": dt, "acquired": o.acquired,
+        "paid": o.paid.map(|x| x.to_string()), "orderTx": o.order_tx});
+    Ok((o.order_tx, record))
+}
+
+impl OceanRemote {
+    async fn session(&self, opts: &RemoteOptions, ctx: &MagicContext) -> Result<(Network, Arc<dyn Signer>), C2dError> {
+        let choice = match opts.signer.as_deref() {
+            None => None,
+            Some("local") => Some(SignerChoice::Local),
+            Some("browser") => Some(SignerChoice::Browser),
+            Some(other) => return Err(input(format!("--signer {other}: use local or browser"))),
+        };
+        let net = session::network(ctx, opts.network.as_deref()).await.map_err(remote_err)?;
+        let signer = session::signer(ctx, &net, opts.account, choice).await.map_err(remote_err)?;
+        Ok((net, signer))
+    }
+
+    async fn lookup(&self, node: &ComputeClient, net: &Network, did: &str) -> Result<Value, C2dError> {
+        check_did(did)?;
+        node.node()
+            .ddo(did)
+            .await
+            .map_err(remote_err)?
+            .ok_or_else(|| input(format!("no asset {did} on {}: check the DID or publish it with %publish", net.name)))
+    }
+}
+
+#[async_trait]
+impl RemoteCompute for OceanRemote {
+    fn name(&self) -> &'static str {
+        "ocean"
+    }
+
+    fn accepts(&self, source: &str) -> bool {
+        source.starts_with("did:op:")
+    }
+
+    async fn start(
+        &self,
+        req: &RemoteRequest,
+        ctx: &MagicContext,
+        step: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> kelp_c2d::Result<RemoteStarted> {
+        step("connecting");
+        let (net, signer) = self.session(&req.options, ctx).await?;
+        let url = net
+            .node_url
+            .clone()
+            .ok_or_else(|| input(format!("no Ocean node for network {}: set $KELP_OCEAN_NODE_URL", net.name)))?;
+        let node = ComputeClient::new(&url);
+        let me = signer.address().await.map_err(remote_err)?;
+        step("looking up the assets");
+        let algo_ddo = self.lookup(&node, &net, &req.algorithm).await?;
+        if algo_ddo["metadata"]["type"] != "algorithm" {
+            return Err(input(format!(
+                "{} is a {}, not an algorithm: publish the script with %publish FILE --type algorithm",
+                req.algorithm,
+                algo_ddo["metadata"]["type"].as_str().unwrap_or("?")
+            )));
+        }
+        let (algo_sid, algo_index) = service(&algo_ddo, &["compute", "access"])
+            .ok_or_else(|| input(format!("algorithm {} has no access or compute service", req.algorithm)))?;
+        let mut datasets = Vec::new();
+        for did in &req.datasets {
+            let ddo = self.lookup(&node, &net, did).await?;
+            let (service_id, index) = service(&ddo, &["compute"]).ok_or_else(|| {
+                input(format!(
+                    "{did} is not offered for compute (no compute service): its publisher can publish it with %publish … --compute --trust {}",
+                    req.algorithm
+                ))
+            })?;
+            if !trusts(&ddo, index, &algo_ddo) {
+                return Err(input(format!(
+                    "algorithm {} is not trusted by dataset {did}: its publisher can republish the dataset with --trust {}",
+                    req.algorithm, req.algorithm
+                )));
+            }
+            datasets.push(Picked { did: did.clone(), ddo, service_id, index });
+        }
+        let algo = Picked { did: req.algorithm.clone(), ddo: algo_ddo, service_id: algo_sid, index: algo_index };
+        let envs = node.environments(net.chain_id).await.map_err(remote_err)?;
+        let env = match &req.environment {
+            Some(e) if envs.iter().any(|x| x["id"].as_str() == Some(e)) => e.clone(),
+            Some(e) => {
+                let ids: Vec<&str> = envs.iter().filter_map(|x| x["id"].as_str()).collect();
+                return Err(input(format!("unknown compute environment {e} on {url} (it has: {})", ids.join(", "))));
+            }
+            None => envs
+                .iter()
+                .find_map(|x| x["id"].as_str().map(str::to_string))
+                .ok_or_else(|| input(format!("the node at {url} offers no compute environment")))?,
+        };
+        step("initializing compute");
+        let item = |p: &Picked| json!({"documentId": p.did, "serviceId": p.service_id});
+        let body = json!({"datasets": datasets.iter().map(item).collect::<Vec<_>>(), "algorithm": item(&algo),
+            "environment": env, "consumerAddress": me.to_checksum(None)});
+        let init = node.initialize(&body).await.map_err(remote_err)?;
+        let mut orders = Vec::new();
+        let mut items = Vec::new();
+        for (i, p) in datasets.iter().enumerate() {
+            let (tx, rec) = order_one(&net, signer.as_ref(), p, &init["datasets"][i], step).await?;
+            items.push(json!({"documentId": p.did, "serviceId": p.service_id, "transferTxId": tx}));
+            orders.push(rec);
+        }
+        let (algo_tx, rec) = order_one(&net, signer.as_ref(), &algo, &init["algorithm"], step).await?;
+        orders.push(rec);
+        step("starting the job");
+        let mut algorithm = json!({"documentId": algo.did, "serviceId": algo.service_id, "transferTxId": algo_tx});
+        if !req.params.is_empty() {
+            algorithm["algocustomdata"] = Value::Object(req.params.clone());
+        }
+        let mut body = json!({"environment": env, "algorithm": algorithm, "datasets": items,
+            "maxJobDuration": req.timeout_secs});
+        if let Some(r) = req.resources {
+            body["resources"] = r.to_ocean();
+        }
+        let jobs = node.start(signer.as_ref(), &body).await.map_err(remote_err)?;
+        let job = &jobs[0];
+        let job_id = job["jobId"].as_str().ok_or_else(|| input("the node's job has no jobId".into()))?.to_string();
+        let c = &algo.ddo["metadata"]["algorithm"]["container"];
+        let field = |k: &str| c[k].as_str().unwrap_or("").to_string();
+        let container = c.is_object().then(|| Container {
+            entrypoint: field("entrypoint"),
+            image: field("image"),
+            tag: field("tag"),
+            checksum: Some(field("checksum")).filter(|s| !s.is_empty()),
+        });
+        let mut details = Map::new();
+        details.insert("chainId".into(), json!(net.chain_id));
+        details.insert("network".into(), json!(net.name));
+        details.insert("orders".into(), Value::Array(orders));
+        let handle = RemoteJob {
+            backend: self.name().into(),
+            job_id,
+            node_url: url,
+            owner: me.to_checksum(None),
+            datasets: req.datasets.clone(),
+            algorithm: req.algorithm.clone(),
+            environment: env,
+            options: req.options.clone(),
+            details,
+        };
+        let state = state_of(job).unwrap_or(RemoteState {
+            status: Status::JobStarted,
+            status_text: String::new(),
+            finished: None,
+            results: vec![],
+        });
+        Ok(RemoteStarted { job: handle, container, state })
+    }
+
+    async fn status(&self, job: &RemoteJob) -> kelp_c2d::Result<RemoteState> {
+        let owner: Address =
+            job.owner.parse().map_err(|_| input(format!("journaled owner {} is not an address", job.owner)))?;
+        let v = ComputeClient::new(&job.node_url).status(owner, &job.job_id).await.map_err(remote_err)?;
+        state_of(&v)
+    }
+
+    async fn fetch(&self, job: &RemoteJob, index: usize, dest: &Path, ctx: &MagicContext) -> kelp_c2d::Result<u64> {
+        let (_, signer) = self.session(&job.options, ctx).await?;
+        ComputeClient::new(&job.node_url).result(signer.as_ref(), &job.job_id, index, dest).await.map_err(remote_err)
+    }
+
+    async fn stop(&self, job: &RemoteJob, ctx: &MagicContext) -> kelp_c2d::Result<()> {
+        let (_, signer) = self.session(&job.options, ctx).await?;
+        ComputeClient::new(&job.node_url).stop(signer.as_ref(), &job.job_id).await.map_err(remote_err)
+    }
+}
+
+/// The `%c2d` magic with Ocean DIDs (this backend) and IPFS CIDs as sources, for the kernel.
+pub fn c2d_magic() -> kelp_c2d::C2dMagic {
+    kelp_c2d::C2dMagic::new().with_remote(Arc::new(OceanRemote))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_by_did_publisher_or_raw() {
+        let algo = json!({"id": "did:op:a", "nft": {"owner": "0xPub"}});
+        let ds = |c: Value| json!({"services": [{"id": "0", "type": "compute", "compute": c}]});
+        assert!(trusts(&ds(json!({"publisherTrustedAlgorithms": [{"did": "did:op:a"}]})), 0, &algo));
+        assert!(!trusts(&ds(json!({"publisherTrustedAlgorithms": [{"did": "did:op:b"}]})), 0, &algo));
+        assert!(trusts(&ds(json!({"publisherTrustedAlgorithmPublishers": ["0xpub"]})), 0, &algo));
+        assert!(!trusts(&ds(json!({"publisherTrustedAlgorithmPublishers": ["0xother"]})), 0, &algo));
+        assert!(trusts(&ds(json!({"allowRawAlgorithm": true})), 0, &algo));
+        assert_eq!(service(&ds(json!({})), &["access", "compute"]), Some(("0".into(), 0)));
+        assert_eq!(service(&ds(json!({})), &["access"]), None);
+    }
+
+    #[test]
+    fn node_jobs_read_as_states() {
+        let j = json!({"status": 70, "statusText": "Job finished", "dateFinished": "1700000000.5",
+            "results": [{"filename": "algorithm.log", "filesize": 9, "type": "algorithmLog", "index": 0},
+                        {"filename": "outputs.tar", "filesize": 10240, "type": "output", "index": 1}]});
+        let s = state_of(&j).unwrap();
+        assert_eq!((s.status, s.finished, s.results.len()), (Status::JobFinished, Some(1_700_000_000.5), 2));
+        assert_eq!(s.results[1].filename, "outputs.tar");
+        let running = state_of(&json!({"status": 40, "dateFinished": ""})).unwrap();
+        assert_eq!((running.status, running.finished), (Status::RunningAlgorithm, None));
+        assert!(state_of(&json!({"status": 99})).unwrap_err().to_string().contains("unknown job status 99"));
+        assert!(check_did("did:op:12").is_err());
+    }
+}
