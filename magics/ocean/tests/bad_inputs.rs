@@ -4,10 +4,11 @@
 //! line — what was wrong and what to do — and none leaves a duplicate asset: the factory's NFT
 //! count and the node's asset list are compared before and after.
 //!
-//! The killed publish runs in a child process: this test binary re-executed on the ignored test
-//! `child_publishes_until_killed`, with a signer that stalls at a chosen point so the parent
-//! knows where the kill lands (after the factory transaction; after broadcasting it but before
-//! the journal recorded its hash).
+//! Interrupted publishes: a signer with an injected fault (a refusal, a failure right after
+//! broadcasting). Killed publishes run in a child process — this test binary re-executed on the
+//! ignored test `child_publishes_until_killed` — whose signer stalls at a chosen point, so the
+//! parent knows where its SIGKILL lands (after the factory transaction; after broadcasting it
+//! but before the journal recorded its hash).
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
@@ -21,7 +22,7 @@ use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::node::client::NodeClient;
 use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
-use kelp_ocean::{ddo, magics};
+use kelp_ocean::{OceanError, ddo, magics};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,6 +47,17 @@ async fn nft_count(net: &Network) -> U256 {
 /// The assets the node has indexed.
 async fn node_assets(net: &Network) -> usize {
     NodeClient::new(net.node_url.as_deref().unwrap()).query(&json!({})).await.unwrap().len()
+}
+
+/// A devnet of the test's own (free port, temporary KELP_HOME), stopped when the guard drops.
+async fn devnet() -> (tempfile::TempDir, Cleanup, std::path::PathBuf, u16, Network) {
+    let home = tempfile::tempdir().unwrap();
+    let ocean_dir = home.path().join("ocean");
+    let cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
+    let port = process::free_port().unwrap();
+    let env = env_for(port);
+    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.unwrap();
+    (home, cleanup, ocean_dir, port, net)
 }
 
 struct Magics {
@@ -79,12 +91,7 @@ impl Magics {
 
 #[tokio::test]
 async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
-    let home = tempfile::tempdir().unwrap();
-    let ocean_dir = home.path().join("ocean");
-    let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
-    let port = process::free_port().unwrap();
-    let env = env_for(port);
-    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.unwrap();
+    let (home, _cleanup, _, port, net) = devnet().await;
     let m = Magics::new(home.path(), port);
     std::fs::write(home.path().join("temps.csv"), DATA).unwrap();
     let priced = m.run("publish temps.csv --name 'Sea temps' --price 4").await.unwrap();
@@ -161,18 +168,46 @@ fn kill_spec(name: &str) -> PublishSpec {
     }
 }
 
-/// Sends transactions normally until the `stall_at`-th, then never returns: before sending it
-/// (`after_send = false`) or after broadcasting it (`after_send = true`).
+/// What goes wrong at the `at`-th transaction a [`Faulty`] signer is asked to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// The wallet refuses it (nothing is sent).
+    Reject,
+    /// It is broadcast, then the call fails before the hash reaches the journal.
+    FailAfterSend,
+    /// The call never returns, before sending (the process is then killed).
+    StallBeforeSend,
+    /// The call never returns, after broadcasting (the process is then killed).
+    StallAfterSend,
+}
+
+impl std::str::FromStr for Fault {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Fault::Reject, Fault::FailAfterSend, Fault::StallBeforeSend, Fault::StallAfterSend]
+            .into_iter()
+            .find(|f| format!("{f:?}") == s)
+            .ok_or_else(|| format!("no fault {s}"))
+    }
+}
+
+/// A real signer with a [`Fault`] at its `at`-th transaction.
 #[derive(Debug)]
-struct Stalling {
+struct Faulty {
     inner: LocalKeySigner,
     sent: std::sync::atomic::AtomicUsize,
-    stall_at: usize,
-    after_send: bool,
+    at: usize,
+    fault: Fault,
+}
+
+impl Faulty {
+    fn new(inner: LocalKeySigner, at: usize, fault: Fault) -> Self {
+        Faulty { inner, sent: Default::default(), at, fault }
+    }
 }
 
 #[async_trait]
-impl Signer for Stalling {
+impl Signer for Faulty {
     async fn address(&self) -> kelp_ocean::Result<Address> {
         self.inner.address().await
     }
@@ -184,15 +219,18 @@ impl Signer for Stalling {
         tx: TransactionRequest,
         s: &TxSummary,
     ) -> kelp_ocean::Result<alloy::primitives::TxHash> {
-        let n = self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        if n == self.stall_at && !self.after_send {
-            std::future::pending::<()>().await;
+        let now = self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.at;
+        match self.fault {
+            Fault::Reject if now => return Err(OceanError::Rejected("test rejection".into())),
+            Fault::StallBeforeSend if now => std::future::pending::<()>().await,
+            _ => {}
         }
         let h = self.inner.send_transaction(tx, s).await?;
-        if n == self.stall_at {
-            std::future::pending::<()>().await;
+        match self.fault {
+            Fault::FailAfterSend if now => Err(OceanError::Rpc("simulated crash after broadcast".into())),
+            Fault::StallAfterSend if now => std::future::pending().await,
+            _ => Ok(h),
         }
-        Ok(h)
     }
     async fn personal_sign(&self, m: &[u8]) -> kelp_ocean::Result<alloy::primitives::Signature> {
         self.inner.personal_sign(m).await
@@ -205,77 +243,62 @@ impl Signer for Stalling {
 const CHILD_ENV: &str = "KELP_TEST_KILLED_CHILD";
 
 /// Helper of the test below, run only in a child process it starts (and kills): publishes
-/// `kill_spec(name)` with a stalling signer. `KELP_TEST_KILLED_CHILD` = `ocean_dir|port|account|name|stall_at|after_send`.
+/// `kill_spec(name)` with a stalling signer. `KELP_TEST_KILLED_CHILD` = `ocean_dir|port|account|name|at|fault`.
 #[tokio::test]
-#[ignore = "run by killed_mid_publish_then_retried_makes_exactly_one_asset in a child process"]
+#[ignore = "run by interrupted_or_killed_publish_then_retried_makes_exactly_one_asset in a child process"]
 async fn child_publishes_until_killed() {
     let Ok(arg) = std::env::var(CHILD_ENV) else { return };
     let f: Vec<&str> = arg.split('|').collect();
     let (ocean_dir, port, account) = (std::path::PathBuf::from(f[0]), f[1].parse().unwrap(), f[2].parse().unwrap());
     let env = env_for(port);
     let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.unwrap();
-    let signer = Stalling {
-        inner: LocalKeySigner::dev_account(account, &net.rpc_url, net.chain_id).unwrap(),
-        sent: Default::default(),
-        stall_at: f[4].parse().unwrap(),
-        after_send: f[5] == "true",
-    };
+    let inner = LocalKeySigner::dev_account(account, &net.rpc_url, net.chain_id).unwrap();
+    let signer = Faulty::new(inner, f[4].parse().unwrap(), f[5].parse().unwrap());
     let mut quiet = |_: &str| {};
     publish::publish(&net, &signer, &kill_spec(f[3]), &Journal::new(&ocean_dir), &mut quiet).await.unwrap();
     unreachable!("the stalling signer never lets the publish finish");
 }
 
+/// Publishes that stopped part-way — the wallet refused setMetaData, the call failed right
+/// after broadcasting the factory transaction, the process was SIGKILLed after the factory
+/// transaction or between broadcasting it and journaling its hash — resume on retry: exactly
+/// one NFT and one indexed asset each.
 #[tokio::test]
-async fn killed_mid_publish_then_retried_makes_exactly_one_asset() {
-    let home = tempfile::tempdir().unwrap();
-    let ocean_dir = home.path().join("ocean");
-    let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
-    let port = process::free_port().unwrap();
-    let env = env_for(port);
-    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.unwrap();
+async fn interrupted_or_killed_publish_then_retried_makes_exactly_one_asset() {
+    let (_home, _cleanup, ocean_dir, port, net) = devnet().await;
     let journal = Journal::new(&ocean_dir);
 
-    // (name, account, transaction to stall at, stall after broadcasting it, where the kill lands)
-    for (name, account, stall_at, after_send, stage) in
-        [("Killed after create", 7, 2, false, Stage::Created), ("Killed after broadcast", 8, 1, true, Stage::Creating)]
-    {
+    // (name, account, the transaction that goes wrong and how, killed in a child process, the
+    // journal stage where it stopped)
+    for (name, account, at, fault, killed, stage) in [
+        ("Rejected setMetaData", 5, 2, Fault::Reject, false, Stage::Created),
+        ("Failed after broadcast", 6, 1, Fault::FailAfterSend, false, Stage::Creating),
+        ("Killed after create", 7, 2, Fault::StallBeforeSend, true, Stage::Created),
+        ("Killed after broadcast", 8, 1, Fault::StallAfterSend, true, Stage::Creating),
+    ] {
         let signer = LocalKeySigner::dev_account(account, &net.rpc_url, net.chain_id).unwrap();
         let me = signer.account();
         let key = publish::journal_key(&kill_spec(name), me, net.chain_id);
         let (nfts, assets, nonce) =
             (nft_count(&net).await, node_assets(&net).await, net.provider.get_transaction_count(me).await.unwrap());
-        let arg = format!("{}|{port}|{account}|{name}|{stall_at}|{after_send}", ocean_dir.display());
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_publishes_until_killed", "--ignored", "--nocapture"])
-            .env(CHILD_ENV, arg)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // Wait until the child is where the kill should land, then SIGKILL it.
-        let start = Instant::now();
-        loop {
-            let reached = match stage {
-                Stage::Created => journal.get(&key).unwrap().is_some_and(|e| e.stage == Stage::Created),
-                _ => net.provider.get_transaction_count(me).await.unwrap() > nonce,
-            };
-            if reached {
-                break;
-            }
-            assert!(child.try_wait().unwrap().is_none(), "{name}: the child exited before the kill");
-            assert!(start.elapsed() < Duration::from_secs(60), "{name}: the child never reached {stage:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut quiet = |_: &str| {};
+        if killed {
+            kill_mid_publish(&net, &journal, &ocean_dir, port, (account, name, at, fault), &key, stage, nonce).await;
+        } else {
+            let faulty = Faulty::new(signer.clone(), at, fault);
+            let e = publish::publish(&net, &faulty, &kill_spec(name), &journal, &mut quiet).await.unwrap_err();
+            assert!(!e.to_string().contains('\n'), "{name}: {e}");
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let e = journal.get(&key).unwrap().expect("journaled before the kill");
+        let e = journal.get(&key).unwrap().expect("journaled before it stopped");
         assert_eq!(e.stage, stage, "{name}");
         if stage == Stage::Creating {
-            assert!(e.txs.is_empty(), "{name}: the hash was recorded, the kill landed too late");
+            assert!(e.txs.is_empty(), "{name}: the hash was recorded, so this is not the case meant");
+            let sent = net.provider.get_transaction_count(me).pending().await.unwrap();
+            assert!(sent > nonce, "{name}: nothing was broadcast");
         }
         assert_eq!(node_assets(&net).await, assets);
 
         // The retry, in this process with an ordinary signer: one NFT in all, indexed.
-        let mut quiet = |_: &str| {};
         let p = publish::publish(&net, &signer, &kill_spec(name), &journal, &mut quiet).await.unwrap();
         assert_eq!(nft_count(&net).await, nfts + U256::from(1), "{name}: the retry published twice");
         assert_eq!(node_assets(&net).await, assets + 1);
@@ -286,4 +309,47 @@ async fn killed_mid_publish_then_retried_makes_exactly_one_asset() {
         assert!(again.already && again.did == p.did);
         assert_eq!(nft_count(&net).await, nfts + U256::from(1));
     }
+}
+
+/// Run the publish in a child process until it reaches `stage` (journal) or, for `Creating`,
+/// until its account's nonce moved past `nonce` (the factory transaction is out), then SIGKILL it.
+#[allow(clippy::too_many_arguments)]
+async fn kill_mid_publish(
+    net: &Network,
+    journal: &Journal,
+    ocean_dir: &std::path::Path,
+    port: u16,
+    (account, name, at, fault): (usize, &str, usize, Fault),
+    key: &str,
+    stage: Stage,
+    nonce: u64,
+) {
+    let me = LocalKeySigner::dev_address(account).unwrap();
+    let arg = format!("{}|{port}|{account}|{name}|{at}|{fault:?}", ocean_dir.display());
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_publishes_until_killed", "--ignored", "--nocapture"])
+        .env(CHILD_ENV, arg)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let reached = match stage {
+            Stage::Creating => net.provider.get_transaction_count(me).pending().await.unwrap() > nonce,
+            _ => journal.get(key).unwrap().is_some_and(|e| e.stage == stage),
+        };
+        if reached {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{name}: the child exited ({status}) before the kill");
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("{name}: the child never reached {stage:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -1,20 +1,18 @@
 //! Publish and consume on the real devnet (anvil + Ocean contracts from npm + the local node
-//! process): free and fixed-price assets, through the library and through the magics, and a
-//! publish interrupted after its first transaction that resumes without a second asset.
+//! process): free and fixed-price assets, through the library and through the magics.
+//! Interrupted and killed publishes, and the other bad inputs, are in tests/bad_inputs.rs.
 
 use alloy::primitives::{Address, U256, utils::parse_ether};
 use alloy::rpc::types::TransactionRequest;
-use async_trait::async_trait;
 use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
 use kelp_ocean::contracts::{IERC20, IERC721Factory, IERC721Template};
 use kelp_ocean::devnet::DevnetPaths;
-use kelp_ocean::journal::{Journal, Stage};
+use kelp_ocean::journal::Journal;
 use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
-use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
+use kelp_ocean::signer::{LocalKeySigner, TxSummary};
 use kelp_ocean::{OceanError, consume, ddo, magics};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod common;
 use common::Cleanup;
@@ -47,48 +45,6 @@ fn spec(name: &str, price: Price, url: &str) -> PublishSpec {
         tags: vec!["test".into()],
         container: None,
         salt: None,
-    }
-}
-
-/// Delegates to a real signer but fails the `fail_at`-th transaction: before sending
-/// (`after_send = false`, a rejection) or after broadcasting it (a crash before the journal
-/// records the hash).
-#[derive(Debug)]
-struct Flaky {
-    inner: LocalKeySigner,
-    sent: AtomicUsize,
-    fail_at: usize,
-    after_send: bool,
-}
-
-#[async_trait]
-impl Signer for Flaky {
-    async fn address(&self) -> kelp_ocean::Result<Address> {
-        self.inner.address().await
-    }
-    async fn chain_id(&self) -> kelp_ocean::Result<u64> {
-        self.inner.chain_id().await
-    }
-    async fn send_transaction(
-        &self,
-        tx: TransactionRequest,
-        s: &TxSummary,
-    ) -> kelp_ocean::Result<alloy::primitives::TxHash> {
-        let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
-        if n == self.fail_at && !self.after_send {
-            return Err(OceanError::Rejected("test rejection".into()));
-        }
-        let h = self.inner.send_transaction(tx, s).await?;
-        if n == self.fail_at {
-            return Err(OceanError::Rpc("simulated crash after broadcast".into()));
-        }
-        Ok(h)
-    }
-    async fn personal_sign(&self, m: &[u8]) -> kelp_ocean::Result<alloy::primitives::Signature> {
-        self.inner.personal_sign(m).await
-    }
-    async fn sign_typed_data(&self, t: &serde_json::Value) -> kelp_ocean::Result<alloy::primitives::Signature> {
-        self.inner.sign_typed_data(t).await
     }
 }
 
@@ -161,28 +117,6 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     assert_eq!(c.to, publisher.account());
     assert!(c.amount >= parse_ether("3").unwrap() && c.amount <= paid, "collected {}", c.amount);
     assert_eq!(ocean_of(&net, publisher.account()).await, pub_before + c.amount);
-
-    // Interrupted publishes resume: rejected setMetaData, and a crash right after broadcasting
-    // the factory transaction. Each ends with exactly one new NFT.
-    for (name, fail_at, after_send) in [("Resumed A", 2, false), ("Resumed B", 1, true)] {
-        let flaky = Flaky {
-            inner: LocalKeySigner::dev_account(0, &net.rpc_url, 8996).unwrap(),
-            sent: AtomicUsize::new(0),
-            fail_at,
-            after_send,
-        };
-        let s = spec(name, Price::Free, &url);
-        let before = nft_count(&net).await;
-        let err = publish::publish(&net, &flaky, &s, &journal, &mut quiet).await.unwrap_err();
-        assert!(!err.to_string().contains('\n'));
-        let key = publish::journal_key(&s, publisher.account(), 8996);
-        let stage = journal.get(&key).unwrap().unwrap().stage;
-        assert!(matches!(stage, Stage::Creating | Stage::Created), "{stage:?}");
-        let done = publish::publish(&net, &publisher, &s, &journal, &mut quiet).await.unwrap();
-        assert_eq!(nft_count(&net).await, before + U256::from(1), "{name}: a retry published twice");
-        assert_eq!(journal.get(&key).unwrap().unwrap().stage, Stage::Done);
-        assert_eq!(done.did, ddo::did(done.nft, 8996));
-    }
 
     // Errors decoded for people: a revert reason, an account without ETH, a node that is down.
     let init = kelp_ocean::node::client::NodeClient::new(net.node_url.as_deref().unwrap())
