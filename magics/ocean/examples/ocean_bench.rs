@@ -22,6 +22,12 @@
 //! something outside Ocean's contracts: predicting the clone addresses from the factory's nonce
 //! and batching both calls from the publisher's account (e.g. an EIP-7702 batch delegation),
 //! which breaks whenever another publish lands first.
+//!
+//! Gas: ocean.py's publish costs ~0.6 M gas more than kelp's for the same transactions, mostly
+//! because its default `tokenURI` is a ~800-byte `data:application/json;base64,…` (an SVG image)
+//! stored in the NFT, where kelp leaves the tokenURI empty; its lzma'd DDO (flags 3) is smaller
+//! calldata than the plain encrypted one (flags 2) but lzma documents are not indexed by the kelp
+//! node (see the `indexed` rows).
 
 use kelp_ocean::devnet::{self, DevnetPaths, UpOptions, process};
 use kelp_ocean::journal::Journal;
