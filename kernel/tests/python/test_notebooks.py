@@ -259,3 +259,52 @@ def test_ocean_publish_results(tmp_path, monkeypatch):
     # the notebook stopped its devnet: nothing left running
     assert down == {"running": False, "was_running": True, "saved": True}
     assert not alive(up["anvil_pid"]) and not alive(up["node_pid"])
+
+
+# --- examples/c2d_training.ipynb ----------------------------------------------------------------
+
+
+def test_c2d_training_results(tmp_path, monkeypatch):
+    # A devnet of its own (fresh KELP_HOME, unusual port); account 0 publishes, account 1 computes.
+    home = tmp_path / "kelp-home"
+    monkeypatch.setenv("KELP_HOME", str(home))
+    monkeypatch.setenv("KELP_DEVNET_PORT", str(free_port()))
+    for var in ("KELP_PRIVATE_KEY", "KELP_NETWORK", "KELP_KEYSTORE"):
+        monkeypatch.delenv(var, raising=False)
+    try:
+        nb = run(ROOT / "examples" / "c2d_training.ipynb", tmp_path)
+    finally:
+        kill_devnet(home)
+    work = tmp_path / "nb"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for c in code:
+        for o in c.get("outputs", []):
+            assert o["output_type"] != "error", f"{o.get('ename')}: {o.get('evalue')}"
+    algo, data, job, result = (json_result(code[i]) for i in (3, 4, 5, 6))
+
+    # the dataset is compute-only and trusts exactly the published algorithm
+    assert data["compute"]["publisherTrustedAlgorithms"][0]["did"] == algo["did"]
+    # the job ran on the devnet's Ocean node for account 1 and finished
+    assert job["status"] == 70 and job["ok"] is True, job
+    assert job["remote"]["backend"] == "ocean" and job["remote"]["nodeUrl"].startswith("http://127.0.0.1:")
+    assert job["datasets"][0]["source"] == data["did"] and job["algorithm"]["source"] == algo["did"]
+    assert [o["acquired"] for o in job["remote"]["details"]["orders"]] == ["dispenser", "dispenser"]
+
+    # the metrics and weights came back, and Rust read them
+    folder = pathlib.Path(result["folder"])
+    assert folder == work / "results"
+    assert result["files"] == ["algorithm.log", "metrics.json", "model.json"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    model = json.loads((folder / "model.json").read_text())
+    assert metrics["rows"] == 200 and metrics["r2"] > 0.999 and metrics["mse"] < 0.01, metrics
+    assert abs(model["weights"]["dose"] - 3.0) < 0.01 and abs(model["weights"]["age"] + 0.25) < 0.01, model
+    assert result_text(code[7]) == '"dose 3.00, age -0.25, r2 1.000"'
+    assert "trained on 200 rows" in (folder / "algorithm.log").read_text()
+
+    # no row of the dataset (nor a patient id) appears in any cell output or result file
+    rows = (work / "private" / "patients.csv").read_text().splitlines()[1:]
+    assert len(rows) == 200
+    seen = "\n".join(outputs_text(c) for c in nb.cells if c.cell_type == "code")
+    seen += "\n".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+    for row in rows:
+        assert row not in seen and row.split(",")[0] not in seen, f"dataset row leaked: {row}"
