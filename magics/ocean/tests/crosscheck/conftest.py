@@ -1,9 +1,13 @@
 """A devnet and one free publish made by the `kelp` binary, for the ocean.py cross-check.
 
-The session fixture starts `kelp devnet up` under a temporary KELP_HOME on an unusual loopback
+The `devnet` session fixture starts `kelp devnet up` under a temporary KELP_HOME on an unusual loopback
 port, publishes a small CSV with `kelp publish … --json` (free, and again at 3 OCEAN), reads the indexed DDO with
 `kelp ocean show --json`, and always ends with `kelp devnet down` (then kills whatever
 devnet.json still records, so a failed run leaves no anvil or node behind).
+
+The `ocean` fixture points ocean.py at that devnet the way a user would point it at barge: chain
+id 8996 ("development"), ADDRESS_FILE = the address.json `kelp devnet up` wrote, and the kelp
+local node as both metadata cache (Aquarius) and provider.
 
 Configuration (environment; defaults suit a clone set up by ./install/setup):
 KELP_BIN (the kelp binary; else $CARGO_TARGET_DIR/debug/kelp, else ~/.cache/kelp/target/debug/kelp),
@@ -112,3 +116,16 @@ def devnet(tmp_path_factory) -> Devnet:
     finally:
         stop(env, home)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ocean(devnet):
+    from ocean_lib.example_config import get_config_dict
+    from ocean_lib.ocean.ocean import Ocean
+
+    os.environ["ADDRESS_FILE"] = devnet.up["address_file"]
+    config = get_config_dict(devnet.up["rpc_url"])
+    # Ocean(config) GETs the metadata cache URL at construction: the kelp node answers it.
+    config["METADATA_CACHE_URI"] = devnet.up["node_url"]
+    config["PROVIDER_URL"] = devnet.up["node_url"]
+    return Ocean(config)

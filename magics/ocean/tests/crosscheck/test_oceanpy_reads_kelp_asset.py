@@ -1,36 +1,21 @@
 """An asset published by kelp is readable by ocean.py (PyPI ocean-lib 3.1.2) on the same chain.
 
-ocean.py is pointed at kelp's devnet the way a user would point it at barge: chain id 8996
-("development"), ADDRESS_FILE = the address.json `kelp devnet up` wrote, and the kelp local node
-as both metadata cache (Aquarius) and provider. Every expectation is read through ocean.py's own
+ocean.py is pointed at kelp's devnet the way a user would point it at barge (the `ocean` fixture
+in conftest.py). Every expectation is read through ocean.py's own
 contract wrappers and ABIs and compared with what `kelp … --json` printed.
 """
 
 import hashlib
 import json
-import os
 
-import pytest
 import requests
-from ocean_lib.example_config import get_config_dict
 from ocean_lib.models.datatoken1 import Datatoken1
-from ocean_lib.ocean.ocean import Ocean
 from ocean_lib.ocean.util import create_checksum
 from web3 import Web3
 
 from conftest import ASSET_NAME
 
 checksum = Web3.to_checksum_address
-
-
-@pytest.fixture(scope="module")
-def ocean(devnet) -> Ocean:
-    os.environ["ADDRESS_FILE"] = devnet.up["address_file"]
-    config = get_config_dict(devnet.up["rpc_url"])
-    # Ocean(config) GETs the metadata cache URL at construction: the kelp node answers it.
-    config["METADATA_CACHE_URI"] = devnet.up["node_url"]
-    config["PROVIDER_URL"] = devnet.up["node_url"]
-    return Ocean(config)
 
 
 def tx_of(devnet, label: str):
