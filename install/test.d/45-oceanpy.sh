@@ -3,8 +3,8 @@
 # on-chain metadata, metadata hash and DID — and one published by ocean.py along its own
 # create + setMetaData path is indexed, shown and consumed by kelp. The tests start
 # `kelp devnet up` on a free unusual port under a temporary KELP_HOME and always run
-# `kelp devnet down`. Fails, never skips, when
-# ocean-lib, the kelp binary or the devnet are missing.
+# `kelp devnet down`. Fails, never skips, when ocean-lib, the kelp binary or the devnet are
+# missing.
 [ -x "$KELP_TOOLS/oceanpy/bin/python" ] || die "install/.tools/oceanpy missing: run ./install/setup"
 KELP_BIN="$KELP_BIN" \
 KELP_ANVIL="$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" \
