@@ -60,7 +60,7 @@ try:
         results.append(t_res)
         totals.append(t_start + t_res)
         node_side.append(job["elapsed"])
-        print(f"  run {i + 1}: start→finished {t_start:.2f} s (journaled → finished {job["elapsed"]:.2f} s), "
+        print(f"  run {i + 1}: start→finished {t_start:.2f} s (journaled → finished {job['elapsed']:.2f} s), "
               f"result {t_res:.2f} s, submit→result {t_start + t_res:.2f} s")
     med = statistics.median
     print(f"c2d devnet submit→result over {runs} runs: median {med(totals):.2f} s "
