@@ -18,6 +18,8 @@ struct FakeNode {
     script: Vec<Status>,
     polls: AtomicUsize,
     stopped: Mutex<bool>,
+    /// The node does not answer.
+    down: std::sync::atomic::AtomicBool,
     requests: Mutex<Vec<RemoteRequest>>,
     outputs: std::path::PathBuf,
 }
@@ -28,6 +30,7 @@ impl FakeNode {
             script,
             polls: AtomicUsize::new(0),
             stopped: Mutex::new(false),
+            down: Default::default(),
             requests: Mutex::new(vec![]),
             outputs: outputs.to_path_buf(),
         })
@@ -77,6 +80,9 @@ impl RemoteCompute for FakeNode {
         Ok(RemoteStarted { job, container: Some(container), state })
     }
     async fn status(&self, _job: &RemoteJob) -> kelp_c2d::Result<RemoteState> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(C2dError::Remote("Ocean node http://node.invalid: not reachable".into()));
+        }
         if *self.stopped.lock().unwrap() {
             return Ok(RemoteState {
                 status: Status::AlgorithmFailed,
@@ -245,4 +251,30 @@ async fn refusals_are_one_line_and_journal_nothing() {
     assert!(e.contains("no source resolver handles") && e.contains(DS) && !e.contains('\n'), "{e}");
     let l = c.run(&m, "c2d list").await.unwrap();
     assert_eq!(l.json().unwrap()["jobs"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_node_that_stops_answering_leaves_the_journaled_state() {
+    let c = Cell::new();
+    let node = c.node(vec![Status::RunningAlgorithm]);
+    let m = C2dMagic::new().with_remote(node.clone());
+    let j = c.run(&m, &format!("c2d start --dataset {DS} --algorithm {AL}")).await.unwrap().json().unwrap().clone();
+    let id = j["jobId"].as_str().unwrap().to_string();
+    c.run(&m, &format!("c2d status {}", &id[..8])).await.unwrap();
+    node.down.store(true, Ordering::SeqCst);
+    let s = c.run(&m, &format!("c2d status {}", &id[..8])).await.unwrap();
+    assert_eq!(s.json().unwrap()["status"], 40, "the last known state");
+    let err: String = c
+        .sink
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            SinkEvent::Stream(kelp_magic::Stream::Stderr, t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(err.contains("could not ask the node") && err.contains("not reachable"), "{err}");
+    let e = c.run(&m, &format!("c2d result {}", &id[..8])).await.unwrap_err().to_string();
+    assert!(e.contains("still running") && !e.contains('\n'), "{e}");
+    assert_eq!(c.journal(&id)["status"], 40, "nothing lost");
 }

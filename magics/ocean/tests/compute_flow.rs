@@ -220,6 +220,14 @@ async fn c2d_on_ocean_dids_trusted_untrusted_unknown_node_down_and_restart() {
     let logs = s.run(&restarted, &format!("c2d logs {}", &id2[..8])).await.unwrap();
     assert!(logs.plain().unwrap().contains("trained on 4 rows"));
 
+    // Stop: the node ends a running job on request; the journal shows it ended as failed.
+    let line = format!("c2d start --dataset {} --algorithm {} --param sleep=60 --account 1", ds.did, algo.did);
+    let id3 = s.run(&restarted, &line).await.unwrap().json().unwrap()["jobId"].as_str().unwrap().to_string();
+    let stopped = s.run(&restarted, &format!("c2d stop {}", &id3[..8])).await.unwrap();
+    let st = stopped.json().unwrap();
+    assert_eq!((st["status"].as_u64(), st["ok"].as_bool()), (Some(41), Some(false)), "{st}");
+    assert!(st["elapsed"].as_f64().unwrap() < 30.0, "{st}");
+
     // The devnet's processes go with the test.
     let state: DevnetState =
         serde_json::from_str(&std::fs::read_to_string(DevnetPaths::new(&ocean_dir).state_file()).unwrap()).unwrap();

@@ -157,6 +157,16 @@ impl OceanRemote {
         Ok((net, signer))
     }
 
+    /// The session a journaled job was started in: its flags, and the network it resolved to
+    /// (so a later `%wallet switch` or restart does not send its requests elsewhere).
+    async fn job_session(&self, job: &RemoteJob, ctx: &MagicContext) -> Result<Arc<dyn Signer>, C2dError> {
+        let mut opts = job.options.clone();
+        if opts.network.is_none() {
+            opts.network = job.details.get("network").and_then(|n| n.as_str()).map(str::to_string);
+        }
+        Ok(self.session(&opts, ctx).await?.1)
+    }
+
     async fn lookup(&self, node: &ComputeClient, net: &Network, did: &str) -> Result<Value, C2dError> {
         check_did(did)?;
         node.node()
@@ -299,12 +309,12 @@ impl RemoteCompute for OceanRemote {
     }
 
     async fn fetch(&self, job: &RemoteJob, index: usize, dest: &Path, ctx: &MagicContext) -> kelp_c2d::Result<u64> {
-        let (_, signer) = self.session(&job.options, ctx).await?;
+        let signer = self.job_session(job, ctx).await?;
         ComputeClient::new(&job.node_url).result(signer.as_ref(), &job.job_id, index, dest).await.map_err(remote_err)
     }
 
     async fn stop(&self, job: &RemoteJob, ctx: &MagicContext) -> kelp_c2d::Result<()> {
-        let (_, signer) = self.session(&job.options, ctx).await?;
+        let signer = self.job_session(job, ctx).await?;
         ComputeClient::new(&job.node_url).stop(signer.as_ref(), &job.job_id).await.map_err(remote_err)
     }
 }
