@@ -223,3 +223,24 @@ async fn plugged_resolver_feeds_did_datasets() {
     let e = c.run("c2d start --dataset nope:thing --algorithm sum.py").await.unwrap_err().to_string();
     assert!(e.contains("dataset not found"), "{e}");
 }
+
+/// IPFS CIDs as sources: the dataset and the algorithm come from the session's block store
+/// (`$KELP_HOME/ipfs`, where `%ipfs add` puts them) and run in the sandbox like paths.
+#[tokio::test]
+async fn cids_from_the_local_ipfs_store() {
+    let c = Cell::new();
+    let store = kelp_ipfs::Store::open(&c.ctx.config.dir("ipfs")).unwrap();
+    let opts = kelp_ipfs::AddOptions::default();
+    let data = store.add_bytes(b"4\n5\n6\n", &opts).unwrap().cid.to_string();
+    let algo = "import os, json\nd = json.loads(os.environ['DIDS'])[0]\nprint('total', sum(int(l) for l in open(f'/data/inputs/{d}/0')))\n";
+    let algo = store.add_bytes(algo.as_bytes(), &opts).unwrap().cid.to_string();
+    let out = c.run(&format!("c2d start --dataset {data} --algorithm ipfs://{algo} --wait")).await.unwrap();
+    let j = out.json().unwrap();
+    assert_eq!(j["status"], 70, "{j}");
+    assert_eq!(j["datasets"][0]["source"], data.as_str());
+    let log = c.run(&format!("c2d logs {}", j["jobId"].as_str().unwrap())).await.unwrap();
+    assert!(log.plain().unwrap().contains("total 15"), "{:?}", log.plain());
+    let missing = kelp_ipfs::cid_of_bytes(b"not added", &opts).unwrap().to_string();
+    let e = c.run(&format!("c2d start --dataset {missing} --algorithm ipfs://{algo}")).await.unwrap_err().to_string();
+    assert!(e.contains(&missing) && e.contains("%ipfs add") && !e.contains('\n'), "{e}");
+}

@@ -10,6 +10,9 @@ use alloy::primitives::Address;
 use serde_json::Value;
 use std::path::Path;
 
+/// Time limit of status, environment and stop calls.
+const QUICK: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The compute routes of one node.
 #[derive(Debug, Clone)]
 pub struct ComputeClient {
@@ -21,7 +24,13 @@ pub struct ComputeClient {
 impl ComputeClient {
     pub fn new(base: &str) -> Self {
         let base = base.trim_end_matches('/').to_string();
-        ComputeClient { node: NodeClient::new(&base), base, http: reqwest::Client::new() }
+        // A node that accepts connections but never answers must not hang a cell: status and
+        // control calls have a time limit; result downloads only a connect limit.
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        ComputeClient { node: NodeClient::new(&base), base, http }
     }
 
     pub fn url(&self) -> &str {
@@ -69,7 +78,8 @@ impl ComputeClient {
 
     /// `GET /api/services/computeEnvironments` (a list; older nodes key it by chain id).
     pub async fn environments(&self, chain_id: u64) -> Result<Vec<Value>> {
-        let v = self.json(self.http.get(format!("{}/api/services/computeEnvironments", self.base))).await?;
+        let v =
+            self.json(self.http.get(format!("{}/api/services/computeEnvironments", self.base)).timeout(QUICK)).await?;
         Ok(match v {
             Value::Array(a) => a,
             Value::Object(m) => m.get(&chain_id.to_string()).and_then(|e| e.as_array()).cloned().unwrap_or_default(),
@@ -96,7 +106,8 @@ impl ComputeClient {
     /// `GET /api/services/compute?consumerAddress&jobId` (no signature).
     pub async fn status(&self, consumer: Address, job_id: &str) -> Result<Value> {
         let q = [("consumerAddress", consumer.to_checksum(None)), ("jobId", job_id.to_string())];
-        let v = self.json(self.http.get(format!("{}/api/services/compute", self.base)).query(&q)).await?;
+        let req = self.http.get(format!("{}/api/services/compute", self.base)).query(&q).timeout(QUICK);
+        let v = self.json(req).await?;
         let all = jobs(v).unwrap_or_default();
         all.into_iter()
             .find(|j| j["jobId"].as_str() == Some(job_id))
@@ -107,7 +118,7 @@ impl ComputeClient {
     pub async fn stop(&self, signer: &dyn Signer, job_id: &str) -> Result<()> {
         let (addr, nonce, sig) = self.signed(signer, "stopCompute").await?;
         let q = [("consumerAddress", addr), ("signature", sig), ("nonce", nonce.to_string()), ("jobId", job_id.into())];
-        self.send(self.http.put(format!("{}/api/services/compute", self.base)).query(&q)).await?;
+        self.send(self.http.put(format!("{}/api/services/compute", self.base)).query(&q).timeout(QUICK)).await?;
         Ok(())
     }
 
