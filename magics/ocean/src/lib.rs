@@ -31,7 +31,10 @@
 //! `%publish SOURCE --name …` (value bound: the DID):
 //! `{"did", "nft", "datatoken", "exchange_id": hex|null, "network", "chain_id", "name",
 //!   "txs": [{"label", "hash", "gas"}], "gas_total": u64, "already_published": bool,
-//!   "file": {"type": "ipfs", "hash": CID} | {"type": "url", "url"}, "price": "Free" | {"Fixed": {"amount", "token"}}}`
+//!   "file": {"type": "ipfs", "hash": CID} | {"type": "url", "url"}, "price": "Free" | {"Fixed": {"amount", "token"}},
+//!   "type": "dataset"|"algorithm", "compute": null | {"allowRawAlgorithm", "allowNetworkAccess": false,
+//!   "publisherTrustedAlgorithms": [{"did", "filesChecksum", "containerSectionChecksum"}],
+//!   "publisherTrustedAlgorithmPublishers": [address]}}` (`compute` set for `--compute` datasets)
 //!
 //! `%ocean get DID` (value bound: the output path):
 //! `{"did", "path", "size", "sha256", "cid": str|null, "cid_verified": bool, "datatoken",
@@ -53,7 +56,6 @@
 
 pub mod addresses;
 pub mod chain;
-pub mod compute;
 pub mod consume;
 pub mod contracts;
 pub mod ddo;

@@ -349,3 +349,41 @@ async fn compute_only_dataset_runs_trusted_algorithms_and_returns_only_results()
     let status = stopped[0]["status"].as_u64().unwrap();
     assert!(status != 70 && status >= 41, "a stopped job ends as failed: {stopped}");
 }
+
+/// The publish journal survives `%devnet reset`; an entry whose chain is gone must not be
+/// trusted (it used to wait 60 s for an asset that no longer exists, then fail).
+#[tokio::test]
+async fn republish_after_devnet_reset_publishes_anew() {
+    let home = tempfile::tempdir().unwrap();
+    let ocean_dir = home.path().join("ocean");
+    let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
+    let port = kelp_ocean::devnet::process::free_port().unwrap();
+    let files = serve(vec![("data.csv", DATA)]).await;
+    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
+    ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    let all: Vec<Arc<dyn Magic>> = magics();
+    let run = |line: String| {
+        let call = MagicCall::from_line(&line, None).unwrap();
+        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
+        let ctx = ctx.clone();
+        async move { m.run(call, &ctx).await }
+    };
+    let line = format!("publish {files}/data.csv --name 'Reset table'");
+    let first = run(line.clone()).await.unwrap().json().unwrap().clone();
+    assert_eq!(first["already_published"], false);
+    let again = run(line.clone()).await.unwrap().json().unwrap().clone();
+    assert_eq!(again["already_published"], true, "same chain: the journal answers");
+    run("devnet reset".into()).await.unwrap();
+    let start = Instant::now();
+    let after = run(line).await.expect("a publish after a reset must publish anew").json().unwrap().clone();
+    assert!(start.elapsed() < Duration::from_secs(30), "waited {:?} for a vanished asset", start.elapsed());
+    assert_eq!(after["already_published"], false);
+    let env = env_for(port);
+    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.unwrap();
+    let nft: Address = after["nft"].as_str().unwrap().parse().unwrap();
+    let code = alloy::providers::Provider::get_code_at(&net.provider, nft).await.unwrap();
+    assert!(!code.is_empty(), "the journal's NFT exists on the new chain");
+    let node = NodeClient::new(net.node_url.as_deref().unwrap());
+    assert!(node.ddo(after["did"].as_str().unwrap()).await.unwrap().is_some());
+}
