@@ -7,12 +7,16 @@
 //! journal, may ask it to stop (a `stop` file in the job folder), and end it as failed if that
 //! process is gone (see [`crate::journal`]). Queued jobs whose process is gone are run again.
 
+mod count;
 mod files;
+mod remote;
 
 use crate::journal::{FailKind, Failure, JobRecord, Journal, ResultFile, Runner, now};
 use crate::ocean::{ComputeEnvironment, ComputeJob, EnvResource, FreeTier, Platform};
 use crate::sandbox::{self, Ending, Plan};
 use crate::{C2dError, JobSpec, Result, Status};
+use count::local_jobs_add;
+pub use count::{local_jobs, wait_for_local_jobs};
 use files::{append_note, classify_exit, collect_results, provision};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -329,43 +333,6 @@ impl Engine {
         self.inner.journal.resolve(prefix)
     }
 
-    /// Journal a job that runs on a remote node (it is never run here). Returns its local id.
-    pub fn record_remote(&self, spec: JobSpec, started: &crate::RemoteStarted) -> Result<String> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let dir = self.inner.journal.job_dir(&id);
-        std::fs::create_dir_all(&dir).map_err(|e| C2dError::io(format!("creating {}", dir.display()), e))?;
-        let mut rec = JobRecord {
-            job_id: id.clone(),
-            status: Status::JobStarted,
-            status_text: String::new(),
-            created: now(),
-            started: Some(now()),
-            finished: None,
-            environment: started.job.environment.clone(),
-            spec,
-            results: vec![],
-            failure: None,
-            exit_code: None,
-            runner: None,
-            sandbox_pid: None,
-            limits: vec![],
-            remote: Some(started.job.clone()),
-        };
-        rec.apply_remote(&started.state);
-        self.inner.journal.save(&rec)?;
-        Ok(id)
-    }
-
-    /// Replace a job's record (remote jobs: the magic keeps their state current).
-    pub fn save_record(&self, rec: &JobRecord) -> Result<()> {
-        self.inner.journal.save(rec)
-    }
-
-    /// The folder a job keeps its files in (`results/`, `logs/`).
-    pub fn job_dir(&self, id: &str) -> Result<PathBuf> {
-        Ok(self.inner.journal.job_dir(&self.resolve_id(id)?))
-    }
-
     /// A job's journaled state.
     pub fn record(&self, id: &str) -> Result<JobRecord> {
         let id = self.resolve_id(id)?;
@@ -599,35 +566,6 @@ impl Engine {
         self.save(rec);
         let _ = std::fs::remove_file(dir.join("stop"));
     }
-}
-
-static LOCAL_JOBS: (Mutex<i64>, Condvar) = (Mutex::new(0), Condvar::new());
-
-fn local_jobs_add(n: i64) {
-    let mut c = LOCAL_JOBS.0.lock().unwrap_or_else(|e| e.into_inner());
-    *c += n;
-    LOCAL_JOBS.1.notify_all();
-}
-
-/// Jobs run by this process that have not ended (queued or running, in any engine).
-pub fn local_jobs() -> usize {
-    (*LOCAL_JOBS.0.lock().unwrap_or_else(|e| e.into_inner())).max(0) as usize
-}
-
-/// Block until this process's jobs have ended or `timeout` passes; how many are left. A job
-/// runs in the process that submitted it and dies with it (then ends as failed), so a
-/// short-lived front end (the `kelp c2d start` shell command) calls this before exiting.
-pub fn wait_for_local_jobs(timeout: Duration) -> usize {
-    let deadline = std::time::Instant::now() + timeout;
-    let mut c = LOCAL_JOBS.0.lock().unwrap_or_else(|e| e.into_inner());
-    while *c > 0 {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        c = LOCAL_JOBS.1.wait_timeout(c, left).unwrap_or_else(|e| e.into_inner()).0;
-    }
-    (*c).max(0) as usize
 }
 
 #[cfg(test)]
