@@ -56,6 +56,7 @@
 
 pub mod addresses;
 pub mod chain;
+pub mod compute;
 pub mod consume;
 pub mod contracts;
 pub mod ddo;
