@@ -348,6 +348,38 @@ async fn compute_only_dataset_runs_trusted_algorithms_and_returns_only_results()
     let stopped: Value = serde_json::from_slice(&stopped).unwrap();
     let status = stopped[0]["status"].as_u64().unwrap();
     assert!(status != 70 && status >= 41, "a stopped job ends as failed: {stopped}");
+
+    // Raw algorithms (code in the request) run only on datasets that allow them.
+    let raw = json!({"meta": {"rawcode": text(COUNT), "container": {"entrypoint": "sh $ALGO", "image": "debian", "tag": "bookworm"}}});
+    let (code, e) = api
+        .start(
+            &consumer,
+            json!({"datasets": [{"documentId": ds.did, "serviceId": "0",
+        "transferTxId": order}], "algorithm": raw}),
+        )
+        .await;
+    assert_eq!(code, 403, "{}", text(&e));
+    assert!(text(&e).starts_with(&format!("a raw algorithm is not trusted by dataset {}", ds.did)), "{}", text(&e));
+    let open = ComputeOptions { allow_raw_algorithm: true, ..ComputeOptions::default() };
+    let mut open_spec = data.clone();
+    open_spec.name = "Open table".into();
+    let ds3 = publish::publish_with(&net, &publisher, &open_spec, Some(&open), &journal, &mut quiet).await.unwrap();
+    let init = json!({"datasets": [{"documentId": ds3.did, "serviceId": "0"}], "algorithm": raw, "consumerAddress": consumer.account()});
+    let (code, init) = api.post("/api/services/initializeCompute", &init).await;
+    assert_eq!(code, 200, "{}", text(&init));
+    let init: Value = serde_json::from_slice(&init).unwrap();
+    assert_eq!(init["algorithm"], json!({"raw": true}));
+    let fee: ProviderFee = serde_json::from_value(init["datasets"][0]["providerFee"].clone()).unwrap();
+    let o = consume::order(&net, &consumer, &ds3.did, 0, ds3.datatoken, &fee, &mut quiet).await.unwrap();
+    let body =
+        json!({"datasets": [{"documentId": ds3.did, "serviceId": "0", "transferTxId": o.order_tx}], "algorithm": raw});
+    let (code, started) = api.start(&consumer, body).await;
+    assert_eq!(code, 200, "{}", text(&started));
+    let job3 = serde_json::from_slice::<Value>(&started).unwrap()[0]["jobId"].as_str().unwrap().to_string();
+    assert_eq!(api.wait(consumer.account(), &job3).await["status"], 70);
+    let (code, tar) = api.result(&consumer, &job3, 1).await;
+    assert_eq!(code, 200);
+    assert!(contains(&tar, b"lines.txt") && !contains(&tar, b"SECRET-ROW"));
 }
 
 /// The publish journal survives `%devnet reset`; an entry whose chain is gone must not be

@@ -51,7 +51,9 @@ struct Cli {
     image: String,
     #[arg(long = "image-tag", default_value = "3.11-slim")]
     image_tag: String,
-    #[arg(long, default_value = "python $ALGO")]
+    /// Command line of the algorithm (`$ALGO` = its file). python3, as Debian and the local
+    /// node's sandbox have no `python`.
+    #[arg(long, default_value = "python3 $ALGO")]
     entrypoint: String,
     /// `sha256:…` digest of the image.
     #[arg(long, default_value = "")]

@@ -61,6 +61,28 @@ pub(super) fn algorithm(s: &NodeState, item: &Value) -> Result<AssetService, Api
     Ok(a)
 }
 
+/// A raw algorithm (`meta: {rawcode, container: {entrypoint, …}}`): its code and container.
+pub(super) fn raw_algorithm(meta: &Value) -> Result<(Vec<u8>, Value), ApiError> {
+    let bad = |m: &str| ApiError(StatusCode::BAD_REQUEST, format!("raw algorithm: {m}"));
+    let code = meta["rawcode"].as_str().filter(|c| !c.is_empty()).ok_or_else(|| bad("meta.rawcode is missing"))?;
+    let container = &meta["container"];
+    if container["entrypoint"].as_str().is_none_or(|e| e.trim().is_empty()) {
+        return Err(bad("meta.container.entrypoint is missing (e.g. \"python3 $ALGO\")"));
+    }
+    Ok((code.as_bytes().to_vec(), container.clone()))
+}
+
+/// A raw algorithm runs only on datasets whose compute service has `allowRawAlgorithm`.
+pub(super) fn check_raw_allowed(dataset: &AssetService) -> Result<(), ApiError> {
+    if dataset.svc["compute"]["allowRawAlgorithm"] == true {
+        return Ok(());
+    }
+    Err(forbidden(format!(
+        "a raw algorithm is not trusted by dataset {}: it does not allow raw algorithms (publish the algorithm and have the dataset trust it)",
+        dataset.did
+    )))
+}
+
 /// Fetch every file of a service (decrypted by the node).
 pub(super) async fn fetch_all(s: &NodeState, a: &AssetService) -> Result<Vec<Vec<u8>>, ApiError> {
     let mut out = Vec::new();

@@ -6,10 +6,11 @@
 //! - `GET /api/services/computeEnvironments` — the engine's environments (free).
 //! - `POST /api/services/initializeCompute {datasets:[{documentId, serviceId}], algorithm:{documentId,
 //!   serviceId}, environment, consumerAddress}` → `{datasets:[{documentId, serviceId, datatoken,
-//!   providerFee}], algorithm:{documentId, serviceId, datatoken, providerFee}}` after the checks below
+//!   providerFee}], algorithm:{documentId, serviceId, datatoken, providerFee} | {raw: true}}` after the checks below
 //!   (except orders and signature); each item is then ordered with `startOrder` and that fee.
 //! - `POST /api/services/compute {consumerAddress, signature, nonce, environment, algorithm:{documentId,
-//!   serviceId, transferTxId, algocustomdata?}, datasets:[{documentId, serviceId, transferTxId}],
+//!   serviceId, transferTxId, algocustomdata?} | {meta:{rawcode, container:{entrypoint, image, tag}},
+//!   algocustomdata?} (a raw algorithm: only on datasets with `allowRawAlgorithm`), datasets:[{documentId, serviceId, transferTxId}],
 //!   resources?:[{id, amount}], maxJobDuration?, metadata?}`, signed over `consumerAddress + nonce +
 //!   "startCompute"` → `[ComputeJob]`, `jobId` = `<engineHash>-<engineJobId>`.
 //! - `GET /api/services/compute?consumerAddress[&jobId]` → `[ComputeJob]` of that consumer.

@@ -96,19 +96,34 @@ fn dataset_items(body: &Value) -> Answer<Vec<Value>> {
     Ok(items)
 }
 
+/// The algorithm of a request: a published asset, or raw code with its container
+/// (`algorithm.meta: {rawcode, container: {entrypoint, image, tag, checksum?}}`).
+enum Algo {
+    Published(AssetService),
+    Raw { container: Value },
+}
+
 /// Resolve the datasets and the algorithm, fetch the algorithm and check every dataset trusts it.
-async fn checked_assets(s: &NodeState, body: &Value) -> Answer<(Vec<AssetService>, AssetService, Vec<Vec<u8>>)> {
+async fn checked_assets(s: &NodeState, body: &Value) -> Answer<(Vec<AssetService>, Algo, Vec<Vec<u8>>)> {
     let datasets = dataset_items(body)?.iter().map(|d| checks::dataset(s, d)).collect::<Result<Vec<_>, _>>()?;
-    if !body["algorithm"].is_object() {
+    let item = &body["algorithm"];
+    if !item.is_object() {
         return Err(text(StatusCode::BAD_REQUEST, "no algorithm: give algorithm:{documentId, serviceId}"));
     }
-    let algo = checks::algorithm(s, &body["algorithm"])?;
+    if item["documentId"].is_null() && item["meta"].is_object() {
+        let (code, container) = checks::raw_algorithm(&item["meta"])?;
+        for d in &datasets {
+            checks::check_raw_allowed(d)?;
+        }
+        return Ok((datasets, Algo::Raw { container }, vec![code]));
+    }
+    let algo = checks::algorithm(s, item)?;
     let algo_files = checks::fetch_all(s, &algo).await?;
     let sum = checks::files_checksum(&algo_files);
     for d in &datasets {
         checks::check_trusted(d, &algo, &sum)?;
     }
-    Ok((datasets, algo, algo_files))
+    Ok((datasets, Algo::Published(algo), algo_files))
 }
 
 async fn initialize(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answer<Json<Value>> {
@@ -120,12 +135,20 @@ async fn initialize(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) ->
         .ok_or_else(|| text(StatusCode::BAD_REQUEST, "consumerAddress is missing or not an address"))?;
     let (datasets, algo, _) = checked_assets(&s, &body).await?;
     let mut out = Vec::new();
-    for a in datasets.iter().chain(std::iter::once(&algo)) {
-        let fee = provider_fee(&s, &a.did, &a.service_id, a.datatoken, consumer).await?;
-        out.push(json!({"documentId": a.did, "serviceId": a.service_id, "datatoken": a.datatoken, "providerFee": fee}));
+    for a in &datasets {
+        out.push(order_info(&s, a, consumer).await?);
     }
-    let algorithm = out.pop().unwrap_or_default();
+    // A raw algorithm is not an asset: nothing to order.
+    let algorithm = match &algo {
+        Algo::Published(a) => order_info(&s, a, consumer).await?,
+        Algo::Raw { .. } => json!({"raw": true}),
+    };
     Ok(Json(json!({"datasets": out, "algorithm": algorithm})))
+}
+
+async fn order_info(s: &NodeState, a: &AssetService, consumer: Address) -> Answer<Value> {
+    let fee = provider_fee(s, &a.did, &a.service_id, a.datatoken, consumer).await?;
+    Ok(json!({"documentId": a.did, "serviceId": a.service_id, "datatoken": a.datatoken, "providerFee": fee}))
 }
 
 /// Fields of a JSON body as the query map [`check_signed`] reads.
@@ -161,7 +184,9 @@ async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answ
     for (d, item) in datasets.iter().zip(dataset_items(&body)?.iter()) {
         check_order(&s, d, item, consumer).await?;
     }
-    check_order(&s, &algo, &body["algorithm"], consumer).await?;
+    if let Algo::Published(a) = &algo {
+        check_order(&s, a, &body["algorithm"], consumer).await?;
+    }
     let resources = match body.get("resources").filter(|r| !r.is_null()) {
         None => Resources::default(),
         Some(r) => {
@@ -185,7 +210,10 @@ async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answ
             return Err(e);
         }
     };
-    let container = &algo.ddo["metadata"]["algorithm"]["container"];
+    let (container, source) = match &algo {
+        Algo::Published(a) => (&a.ddo["metadata"]["algorithm"]["container"], a.did.clone()),
+        Algo::Raw { container } => (container, "raw algorithm".to_string()),
+    };
     let field = |k: &str| container[k].as_str().unwrap_or("").to_string();
     let mut spec = JobSpec::new(
         inputs,
@@ -197,7 +225,7 @@ async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answ
                 tag: field("tag"),
                 checksum: Some(field("checksum")).filter(|c| !c.is_empty()),
             },
-            source: Some(algo.did.clone()),
+            source: Some(source),
         },
     );
     spec.params = body["algorithm"]["algocustomdata"].as_object().cloned().unwrap_or_default();
