@@ -55,6 +55,7 @@ impl ComputeNode {
         let inputs = dir.join("inputs");
         std::fs::create_dir_all(&inputs).map_err(|e| OceanError::io(&inputs, e))?;
         set_mode(&inputs, 0o711)?;
+        sweep_inputs(&engine, &inputs);
         let hash = alloy::hex::encode(crate::ddo::sha256(format!("kelp-node{}{}", node, dir.display()).as_bytes()));
         Ok(ComputeNode { engine, hash, inputs })
     }
@@ -68,6 +69,24 @@ impl ComputeNode {
     pub fn engine_id<'a>(&self, public: &'a str) -> Option<&'a str> {
         let (hash, id) = public.rsplit_once('-')?;
         (hash == self.hash && !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())).then_some(id)
+    }
+}
+
+/// Remove the fetched inputs no unfinished job uses (left by a node that stopped while its jobs
+/// ran; jobs still queued are run again by the engine and keep theirs).
+fn sweep_inputs(engine: &Engine, inputs: &Path) {
+    let in_use: Vec<PathBuf> = engine
+        .list()
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| !r.status.is_terminal())
+        .flat_map(|r| r.spec.datasets.iter().filter_map(|d| d.path.parent().map(Path::to_path_buf)))
+        .collect();
+    for entry in std::fs::read_dir(inputs).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if !in_use.contains(&p) {
+            let _ = std::fs::remove_dir_all(&p);
+        }
     }
 }
 
@@ -90,5 +109,10 @@ mod tests {
         assert_eq!(c.engine_id("0123abcd"), None);
         assert_eq!(c.engine_id(&format!("{}-0123abcd", "f".repeat(64))), None);
         assert_eq!(c.engine_id(&format!("{}-../x", c.hash)), None);
+        // Inputs of no unfinished job are removed when the node opens its engine again.
+        let left = c.inputs.join("0123");
+        std::fs::create_dir_all(left.join("dataset0")).unwrap();
+        ComputeNode::open(dir.path(), Address::repeat_byte(1)).unwrap();
+        assert!(!left.exists());
     }
 }
