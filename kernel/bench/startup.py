@@ -26,8 +26,8 @@ from jupyter_client.kernelspec import KernelSpec
 def run_once(spec_dir: pathlib.Path, magic: str) -> dict:
     spec = KernelSpec.from_resource_dir(str(spec_dir))
     km = KernelManager()
+    km.kernel_name = spec_dir.name  # set first: changing the name forgets the spec
     km._kernel_spec = spec  # noqa: SLF001 - use a spec from a directory, not the search path
-    km.kernel_name = spec_dir.name
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, KELP_HOME=home)
         t0 = time.perf_counter()
