@@ -42,9 +42,10 @@ pub async fn serve_devnet(
     handle.await.map_err(|e| OceanError::devnet(format!("node task failed: {e}")))
 }
 
-/// How to start the node process: `$KELP_OCEAN_NODE`, else `kelp-ocean-node` beside the running
-/// executable (or one directory up, for test binaries in `deps/`), else the running `kelp`
-/// binary's `devnet node` subcommand.
+/// How to start the node process: `$KELP_OCEAN_NODE`; else, from the `kelp` binary, its own
+/// `devnet node` subcommand (always the same build as the caller, never a stale program left in
+/// the target folder); else `kelp-ocean-node` beside the running executable (or one directory
+/// up, for test binaries in `deps/`).
 pub fn node_command(env: &dyn Fn(&str) -> Option<String>) -> Result<(PathBuf, Vec<String>)> {
     if let Some(p) = env(ENV_NODE).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
@@ -59,14 +60,14 @@ pub fn node_command(env: &dyn Fn(&str) -> Option<String>) -> Result<(PathBuf, Ve
     }
     let exe =
         std::env::current_exe().map_err(|e| OceanError::devnet(format!("cannot find the running program: {e}")))?;
+    if exe.file_name().is_some_and(|n| n == "kelp") {
+        return Ok((exe, vec!["devnet".into(), "node".into()]));
+    }
     for dir in exe.ancestors().skip(1).take(2) {
         let cand = dir.join("kelp-ocean-node");
         if cand.is_file() {
             return Ok((cand, vec![]));
         }
-    }
-    if exe.file_name().is_some_and(|n| n == "kelp") {
-        return Ok((exe, vec!["devnet".into(), "node".into()]));
     }
     Err(OceanError::Missing {
         what: "the local node program (kelp-ocean-node)".into(),
