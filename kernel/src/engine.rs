@@ -136,7 +136,8 @@ impl PreludeCrate {
         }
         let dir = tmp.join(format!("kelp-prelude-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("src"))?;
-        let manifest = "[package]\nname = \"kelp\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[lib]\npath = \"src/lib.rs\"\n";
+        let manifest =
+            "[package]\nname = \"kelp\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[lib]\npath = \"src/lib.rs\"\n";
         std::fs::write(dir.join("Cargo.toml"), manifest)?;
         std::fs::write(dir.join("src").join("lib.rs"), PRELUDE)?;
         Ok(PreludeCrate(dir))
