@@ -196,3 +196,100 @@ async fn devnet_down_and_status_work_when_anvil_can_no_longer_be_found() {
     let d = run("devnet down --no-save").await.unwrap();
     assert_eq!(d.json().unwrap()["saved"], false);
 }
+
+/// anvil's ten development keys (public, printed in its banner) and its mnemonic.
+const DEV_KEYS: [&str; 10] = [
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+];
+const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+
+/// The secrets found in `bytes` (compared in lower case, so `0xAC09…` counts too).
+fn secrets_in(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes).to_lowercase();
+    let mut found: Vec<String> =
+        DEV_KEYS.iter().filter(|k| text.contains(*k)).map(|k| format!("key {}…", &k[..8])).collect();
+    if text.contains(DEV_MNEMONIC) {
+        found.push("the mnemonic".into());
+    }
+    found
+}
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { files_under(&p, out) } else { out.push(p) }
+    }
+}
+
+/// Private keys never reach a file: after `up` (over a log an older kelp filled with anvil's
+/// banner), a publish, a consume, `status` and `down`, no file under KELP_HOME — logs, state,
+/// journal, the saved chain snapshot (un-gzipped) — nor any output holds a dev key or the mnemonic.
+#[tokio::test]
+async fn no_dev_key_or_mnemonic_in_any_file_or_output_after_up_publish_and_down() {
+    tools();
+    let home = tempfile::tempdir().unwrap();
+    let paths = DevnetPaths::new(home.path().join("ocean"));
+    let _cleanup = Cleanup(paths.clone());
+    // The self-check: the scanner sees both forms of a key and the mnemonic.
+    assert_eq!(secrets_in(format!("(9) 0x{}", DEV_KEYS[9].to_uppercase()).as_bytes()).len(), 1);
+    assert_eq!(secrets_in(format!("Mnemonic: {DEV_MNEMONIC}").as_bytes()), ["the mnemonic"]);
+    std::fs::create_dir_all(&paths.dir).unwrap();
+    let old =
+        format!("Available Accounts\n==================\nPrivate Keys\n==================\n(0) 0x{}\n", DEV_KEYS[0]);
+    std::fs::write(paths.anvil_log(), old).unwrap();
+
+    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    let port = process::free_port().unwrap();
+    ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
+    ctx.env.set(kelp_ocean::node::serve::ENV_NODE, Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    let all = magics();
+    let run = |line: &str| {
+        let call = MagicCall::from_line(line, None).unwrap();
+        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
+        let ctx = ctx.clone();
+        async move { m.run(call, &ctx).await }
+    };
+    let mut outputs = vec![];
+    let mut keep = |o: &kelp_magic::Output| {
+        outputs.push(format!("{:?} {:?} {:?}", o.plain(), o.json(), o.value.as_ref().map(|v| &v.expr)));
+    };
+    keep(&run("devnet up").await.unwrap());
+    std::fs::write(home.path().join("t.csv"), b"x,y\n1,2\n").unwrap();
+    let published = run("publish t.csv --name 'No keys here'").await.unwrap();
+    let did = published.json().unwrap()["did"].as_str().unwrap().to_string();
+    keep(&published);
+    keep(&run(&format!("ocean get {did} -o got.csv --account 1")).await.unwrap());
+    keep(&run("wallet --account 2").await.unwrap());
+    keep(&run("devnet status").await.unwrap());
+    let log = std::fs::read_to_string(paths.anvil_log()).unwrap();
+    assert!(log.contains("kelp devnet:") && log.contains("--quiet") && !log.contains("Private Keys"), "{log}");
+    keep(&run("devnet down").await.unwrap());
+    assert!(paths.snapshot_file().exists());
+
+    for (i, o) in outputs.iter().enumerate() {
+        assert!(secrets_in(o.as_bytes()).is_empty(), "output {i} holds {:?}", secrets_in(o.as_bytes()));
+    }
+    let mut files = vec![];
+    files_under(home.path(), &mut files);
+    assert!(files.iter().any(|f| f.ends_with("node.log")), "{files:?}");
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(secrets_in(&bytes).is_empty(), "{} holds {:?}", f.display(), secrets_in(&bytes));
+    }
+    // The snapshot is anvil's gzipped state as hex: look inside too.
+    let snap: serde_json::Value = serde_json::from_slice(&std::fs::read(paths.snapshot_file()).unwrap()).unwrap();
+    let gz = alloy::hex::decode(snap["state"].as_str().unwrap()).unwrap();
+    let mut state = vec![];
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut state).unwrap();
+    assert!(state.len() > 100_000, "snapshot of {} bytes", state.len());
+    assert!(secrets_in(&state).is_empty(), "the chain snapshot holds {:?}", secrets_in(&state));
+}

@@ -8,7 +8,11 @@
 //!   first deploy and at every `down`, restored with `anvil_loadState` by the next `up`
 //!   (warm start). The fingerprint (contracts version, chain id, recipe) guards against loading
 //!   a snapshot made from other artifacts;
-//! - `devnet/anvil.log`.
+//! - `devnet/anvil.log` — a line per start written by kelp (command line, port), then whatever
+//!   anvil writes to stderr (start-up errors such as a taken port or a bad flag). anvil runs with
+//!   `--quiet`: its start-up banner lists the development accounts' private keys and mnemonic,
+//!   and private keys never go into a log, even the devnet's well-known ones (its request log,
+//!   which `--quiet` also drops, is on stdout together with that banner).
 //!
 //! Processes outlive the call that started them; `down` stops them by recorded pid, and needs
 //! neither the anvil binary nor the artifacts (the snapshot fingerprint is kept in
@@ -156,7 +160,8 @@ pub async fn up(paths: &DevnetPaths, tools: &Tools, opts: &UpOptions) -> Result<
     let fp = fingerprint(tools)?;
     std::fs::create_dir_all(&paths.dir).map_err(|e| OceanError::io(&paths.dir, e))?;
     let mut cmd = std::process::Command::new(&tools.anvil);
-    cmd.args(["--host", "127.0.0.1", "--port", &opts.port.to_string(), "--chain-id", &DEVNET_CHAIN_ID.to_string()]);
+    cmd.args(anvil_args(opts.port));
+    log_start(&paths.anvil_log(), &tools.anvil, opts.port)?;
     let pid = process::spawn_detached(cmd, &paths.anvil_log())?;
     let rpc_url = format!("http://127.0.0.1:{}", opts.port);
     let provider = chain::connect(&rpc_url)?;
@@ -197,6 +202,38 @@ pub async fn up(paths: &DevnetPaths, tools: &Tools, opts: &UpOptions) -> Result<
         }
     }
     Ok(UpReport { state, addresses, start, elapsed: t0.elapsed(), gas })
+}
+
+/// anvil's arguments. `--quiet` keeps the banner with the dev accounts' private keys and the
+/// mnemonic out of `anvil.log` (errors still reach it: anvil prints them on stderr).
+fn anvil_args(port: u16) -> Vec<String> {
+    let chain = DEVNET_CHAIN_ID.to_string();
+    ["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &chain, "--quiet"].map(String::from).to_vec()
+}
+
+/// Append kelp's own line for this start to `anvil.log` (anvil itself stays quiet); a log that
+/// still holds an old banner with keys is emptied first.
+fn log_start(log: &Path, anvil: &Path, port: u16) -> Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| OceanError::io(dir, e))?;
+    }
+    let line = format!(
+        "{} kelp devnet: {} {} (banner and request log off: the banner lists private keys)\n",
+        chrono::Utc::now().to_rfc3339(),
+        anvil.display(),
+        anvil_args(port).join(" ")
+    );
+    // A log written by an older kelp (anvil not quiet) holds the banner: start it afresh.
+    let old_banner = std::fs::read(log).is_ok_and(|b| b.windows(12).any(|w| w == b"Private Keys"));
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(!old_banner)
+        .truncate(old_banner)
+        .open(log)
+        .map_err(|e| OceanError::io(log, e))?;
+    f.write_all(line.as_bytes()).map_err(|e| OceanError::io(log, e))
 }
 
 async fn wait_rpc(provider: &DynProvider, pid: u32, timeout: Duration) -> Result<()> {
