@@ -45,10 +45,16 @@
 //!   node's, `failure.kind` is `"remote"` when the node reports a failure, and `limits`/`exitCode`
 //!   stay empty (the node enforces its own).
 //! - **list**: `{jobs: [job…]}` oldest first.
-//! - **envs**: `{environments: [ComputeEnvironment]}` — Ocean Node's `computeEnvironments` entries
-//!   (`id, description, consumerAddress, platform{architecture, os}, fees, storageExpiry, maxJobDuration,
-//!   minJobDuration, resources[{id, total, max, min, inUse}], free{…}, runningJobs, runningFreeJobs`).
-//! - **logs**: `{jobId, status, log}` (with `-f`, the text streamed while following).
+//! - **envs**: `{environments: [ComputeEnvironment + {where: "local"|"node", node: URL|null,
+//!   network?}]}` — Ocean Node's `computeEnvironments` entries (`id, description, consumerAddress,
+//!   platform{architecture, os}, fees, storageExpiry, maxJobDuration, minJobDuration, resources[{id,
+//!   total, max, min, inUse}], free{…}, runningJobs, runningFreeJobs`), the local engine's first
+//!   (`where: "local"`, `node: null`), then, with a remote backend, those of the network's node as
+//!   it sent them (`where: "node"`, `node`: its URL, `network`: the network's name). The node is the
+//!   `--network` one, else the session's network's (the devnet's only when it already runs); a
+//!   node that does not answer leaves one warning line on stderr and only the local entries.
+//! - **logs**: `{jobId, status, log}` (with `-f`, the text streamed while following; for a
+//!   remote job also `streamed: bool` — whether the node streamed the log live).
 //! - **result**: `{jobId, status, statusText, folder, files: [relative path], log}`; the cell value
 //!   is the folder as a `std::path::PathBuf`.
 //!
@@ -63,7 +69,9 @@
 //! journaled with its `remote` handle and polled in the background (a restarted kernel resumes
 //! polling), `status`/`list` ask the node, `result` downloads `algorithm.log` + `outputs.tar`
 //! into `jobs/<id>/results/` and unpacks as for local jobs, `logs` shows the log once the node
-//! hands it out (`-f` waits for it), `stop` asks the node. Interrupting `--wait` stops the
+//! hands it out, `logs -f` follows it live while the node streams it (Ocean Node's
+//! `computeStreamableLogs`; status changes instead when it does not) and ends with the final
+//! log, `stop` asks the node. Interrupting `--wait` stops the
 //! waiting, not the (paid) job.
 
 pub mod engine;
@@ -82,7 +90,9 @@ pub use error::{C2dError, Result};
 pub use ipfs::IpfsResolver;
 pub use journal::{FailKind, Failure, JobRecord, ResultFile};
 pub use ocean::{ComputeEnvironment, ComputeJob};
-pub use remote::{RemoteCompute, RemoteJob, RemoteOptions, RemoteRequest, RemoteStarted, RemoteState};
+pub use remote::{
+    RemoteCompute, RemoteEnvironments, RemoteJob, RemoteOptions, RemoteRequest, RemoteStarted, RemoteState,
+};
 pub use resolve::{PathResolver, Resolved, Resolvers, SourceResolver};
 pub use spec::{
     AlgorithmSpec, Container, DatasetInput, JobSpec, ResourceRequest, Resources, parse_duration, parse_param,

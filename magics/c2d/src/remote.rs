@@ -87,6 +87,16 @@ pub struct RemoteState {
     pub results: Vec<ResultFile>,
 }
 
+/// The compute environments of the node a network's jobs run on (`%c2d envs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteEnvironments {
+    /// The network they were listed for (`devnet`, a name, an RPC URL).
+    pub network: String,
+    pub node_url: String,
+    /// The node's `computeEnvironments` entries as it sent them.
+    pub environments: Vec<Value>,
+}
+
 /// A compute node reached over the network. Implementations turn their failures into
 /// [`crate::C2dError::Remote`] with one line saying what was wrong and what to do.
 #[async_trait]
@@ -108,4 +118,23 @@ pub trait RemoteCompute: Send + Sync {
     async fn fetch(&self, job: &RemoteJob, index: usize, dest: &Path, ctx: &MagicContext) -> Result<u64>;
     /// Ask the node to stop the job.
     async fn stop(&self, job: &RemoteJob, ctx: &MagicContext) -> Result<()>;
+    /// The environments of `network`'s node (`None`: the session's default network). `Ok(None)`
+    /// when there is nothing to ask without side effects (e.g. the default devnet is not running
+    /// and `network` was not given); a node that does not answer is an error.
+    async fn environments(&self, network: Option<&str>, ctx: &MagicContext) -> Result<Option<RemoteEnvironments>> {
+        let _ = (network, ctx);
+        Ok(None)
+    }
+    /// Follow the job's algorithm log live: `out` gets each piece as the node streams it, until
+    /// the node ends the stream (the job ended). `Ok(false)`: this node does not stream logs for
+    /// the job (the caller then shows status changes and the final log).
+    async fn follow_log(
+        &self,
+        job: &RemoteJob,
+        ctx: &MagicContext,
+        out: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> Result<bool> {
+        let _ = (job, ctx, out);
+        Ok(false)
+    }
 }

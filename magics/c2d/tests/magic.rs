@@ -131,6 +131,9 @@ async fn start_status_logs_list_stop_envs() {
     let out = c.run("c2d envs").await.unwrap();
     let env = &out.json().unwrap()["environments"][0];
     assert_eq!(env["id"], kelp_c2d::LOCAL_ENV);
+    assert_eq!((env["where"].as_str(), env["node"].is_null()), (Some("local"), true), "{env}");
+    assert_eq!(out.json().unwrap()["environments"].as_array().unwrap().len(), 1, "no remote backend: local only");
+    assert!(out.plain().unwrap().starts_with(&format!("local  {}  cpu ", kelp_c2d::LOCAL_ENV)));
     assert!(env["resources"].as_array().unwrap().iter().any(|r| r["id"] == "cpu" && r["max"].as_f64().unwrap() >= 1.0));
     assert!(env["free"]["maxJobs"].as_u64().unwrap() >= 1);
 }

@@ -146,3 +146,16 @@ pub(super) fn collect_results(dir: &Path, tar: bool) -> std::result::Result<Vec<
     let _ = std::fs::remove_dir_all(&outputs);
     Ok(out)
 }
+
+/// The bytes of `path` from `offset` to its current end (empty when it is missing or shorter):
+/// how followers read a log that is still growing.
+pub fn read_from(path: &Path, offset: u64) -> Vec<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut buf = vec![];
+    if let Ok(mut f) = std::fs::File::open(path)
+        && f.seek(SeekFrom::Start(offset)).is_ok()
+    {
+        let _ = f.read_to_end(&mut buf);
+    }
+    buf
+}

@@ -17,6 +17,7 @@ use crate::sandbox::{self, Ending, Plan};
 use crate::{C2dError, JobSpec, Result, Status};
 use count::local_jobs_add;
 pub use count::{local_jobs, wait_for_local_jobs};
+pub use files::read_from;
 use files::{append_note, classify_exit, collect_results, provision};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

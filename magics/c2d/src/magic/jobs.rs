@@ -2,8 +2,9 @@
 
 use super::{C2dMagic, fail, remote, render};
 use crate::Engine;
+use crate::engine::read_from;
 use kelp_magic::{MagicContext, MagicError, Output, html_escape};
-use std::io::{Read, Seek, SeekFrom};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 pub(crate) async fn status(
@@ -30,8 +31,10 @@ pub(crate) async fn list(magic: &C2dMagic, engine: &Engine, ctx: &MagicContext) 
     Ok(render::list_output(&jobs))
 }
 
-/// `%c2d logs` of a remote job: the node hands out `algorithm.log` when the job has ended;
-/// with `-f`, wait for that (showing the status) and print it.
+/// `%c2d logs` of a remote job. The node hands out `algorithm.log` when the job has ended; with
+/// `-f` on a running job, the log is followed live while the node streams it
+/// (`computeStreamableLogs`), else each status change is shown; then the final log (what the
+/// stream did not already show).
 pub(crate) async fn remote_logs(
     magic: &C2dMagic,
     engine: &Engine,
@@ -40,56 +43,174 @@ pub(crate) async fn remote_logs(
     ctx: &MagicContext,
 ) -> kelp_magic::Result<Output> {
     let rec = engine.record(job).map_err(fail)?;
-    let mut rec = remote::current(magic, engine, rec, ctx).await;
-    if !rec.status.is_terminal() {
-        if !follow {
-            let text = format!(
-                "job {} runs on {} ({}); its node hands out the log when it ends: %c2d logs {} -f waits for it\n",
-                &rec.job_id[..8],
-                rec.remote.as_ref().map(|r| r.node_url.as_str()).unwrap_or(""),
-                rec.status,
-                &rec.job_id[..8]
-            );
-            let json = serde_json::json!({ "jobId": rec.job_id, "status": rec.status.code(), "log": null });
-            return Ok(Output::text(text).with_json(json));
+    let rec = remote::current(magic, engine, rec, ctx).await;
+    if rec.status.is_terminal() {
+        remote::fetch_results(magic, engine, &rec.job_id, ctx).await?;
+        let out = logs(engine, &rec.job_id, false, ctx).await?;
+        if follow {
+            ctx.print(out.plain().unwrap_or_default());
+            let json =
+                json!({ "jobId": rec.job_id, "status": rec.status.code(), "log": out.plain(), "streamed": false });
+            return Ok(Output::empty().with_json(json));
         }
-        let backend = remote::backend_for(magic, &rec)?;
-        rec = remote::wait(backend.as_ref(), engine, &rec.job_id, ctx).await?;
+        return Ok(out);
     }
-    remote::fetch_results(magic, engine, &rec.job_id, ctx).await?;
-    let out = logs(engine, &rec.job_id, false, ctx).await?;
-    if follow {
-        ctx.print(out.plain().unwrap_or_default());
-        let json = serde_json::json!({ "jobId": rec.job_id, "status": rec.status.code(), "log": out.plain() });
-        return Ok(Output::empty().with_json(json));
+    if !follow {
+        let text = format!(
+            "job {} runs on {} ({}); its node hands out the log when it ends: %c2d logs {} -f follows it\n",
+            &rec.job_id[..8],
+            rec.remote.as_ref().map(|r| r.node_url.as_str()).unwrap_or(""),
+            rec.status,
+            &rec.job_id[..8]
+        );
+        let json = json!({ "jobId": rec.job_id, "status": rec.status.code(), "log": null });
+        return Ok(Output::text(text).with_json(json));
     }
-    Ok(out)
+    let backend = remote::backend_for(magic, &rec)?;
+    let rj = rec.remote.clone().ok_or_else(|| MagicError::failed("%c2d: not a remote job"))?;
+    let id = rec.job_id.clone();
+    let mut shown = String::new();
+    let streamed = {
+        let mut out = |piece: &str| {
+            ctx.print(piece);
+            shown.push_str(piece);
+        };
+        let follow = backend.follow_log(&rj, ctx, &mut out);
+        tokio::select! {
+            r = follow => r,
+            _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled(format!("following the log of job {id} (the job goes on)"))),
+        }
+    };
+    let streamed = match streamed {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.eprint(&format!("%c2d: the node stopped streaming the log ({e}); showing status changes\n"));
+            false
+        }
+    };
+    let rec = follow_status(backend.as_ref(), engine, &id, !streamed, ctx).await?;
+    remote::fetch_results(magic, engine, &id, ctx).await?;
+    let log = engine.result_file(&id, 0).ok().and_then(|(_, p)| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    // What the stream showed is the start of the final log; print only the rest.
+    let rest = log.strip_prefix(shown.as_str()).unwrap_or(&log);
+    if !shown.is_empty() && rest.len() == log.len() && !log.is_empty() {
+        ctx.print("\n--- algorithm.log as the node kept it ---\n");
+    }
+    ctx.print(rest);
+    let json = json!({ "jobId": id, "status": rec.status.code(), "log": log, "streamed": streamed });
+    Ok(Output::empty().with_json(json))
 }
 
-pub(crate) fn envs(engine: &Engine) -> kelp_magic::Result<Output> {
-    let envs = engine.environments();
+/// Poll a remote job until it ends; with `announce`, print each status change as a line.
+async fn follow_status(
+    remote: &dyn crate::RemoteCompute,
+    engine: &Engine,
+    id: &str,
+    announce: bool,
+    ctx: &MagicContext,
+) -> kelp_magic::Result<crate::JobRecord> {
+    let mut last = None;
+    let mut failures = 0;
+    loop {
+        let rec = match remote::refresh(remote, engine, id).await {
+            Ok(r) => {
+                failures = 0;
+                r
+            }
+            Err(e) => {
+                failures += 1;
+                if failures > 30 {
+                    return Err(MagicError::failed(format!(
+                        "%c2d: lost the node while following job {}: {e}; ask again with %c2d logs {} -f",
+                        &id[..8],
+                        &id[..8]
+                    )));
+                }
+                engine.record(id).map_err(fail)?
+            }
+        };
+        if announce && last != Some(rec.status) {
+            ctx.print(&format!("[job {}: {}]\n", &id[..8], rec.status));
+            last = Some(rec.status);
+        }
+        if rec.status.is_terminal() {
+            return Ok(rec);
+        }
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled(format!("following the log of job {id} (the job goes on)"))),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// `%c2d envs`: the local engine's environments, then those of the selected network's node (when
+/// the backend has one to ask); a node that does not answer is one warning line.
+pub(crate) async fn envs(
+    magic: &C2dMagic,
+    engine: &Engine,
+    network: Option<&str>,
+    ctx: &MagicContext,
+) -> kelp_magic::Result<Output> {
+    let mut all: Vec<Value> = Vec::new();
+    for e in engine.environments() {
+        let mut v = serde_json::to_value(e).unwrap_or_default();
+        v["where"] = json!("local");
+        v["node"] = Value::Null;
+        all.push(v);
+    }
+    if let Some(remote) = &magic.remote {
+        match remote.environments(network, ctx).await {
+            Ok(Some(r)) => {
+                for mut v in r.environments.into_iter().filter(Value::is_object) {
+                    v["where"] = json!("node");
+                    v["node"] = json!(r.node_url);
+                    v["network"] = json!(r.network);
+                    all.push(v);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => ctx.eprint(&format!(
+                "%c2d envs: the compute node of {} did not answer ({e}); showing the local environments\n",
+                network.unwrap_or("the session's network")
+            )),
+        }
+    }
     let mut text = String::new();
     let mut rows = String::new();
-    for e in &envs {
-        let res: Vec<String> = e
-            .resources
-            .iter()
-            .map(|r| if r.id == "cpu" { format!("cpu {}", r.max) } else { format!("{} {:.1} GB", r.id, r.max) })
-            .collect();
-        text.push_str(&format!("{}  {}  max {} s  {}\n", e.id, res.join(", "), e.max_job_duration, e.description));
+    for e in &all {
+        let place = e["node"].as_str().unwrap_or("local");
+        let id = e["id"].as_str().unwrap_or("?");
+        let res = resources_line(e);
+        let max = e["maxJobDuration"].as_u64().map(|m| format!("{m} s")).unwrap_or_else(|| "?".into());
+        let desc = e["description"].as_str().unwrap_or("");
+        text.push_str(&format!("{place}  {id}  {res}  max {max}  {desc}\n"));
         rows.push_str(&format!(
-            "<tr><td><code>{}</code></td><td>{}</td><td>{} s</td><td>{}</td></tr>",
-            html_escape(&e.id),
-            html_escape(&res.join(", ")),
-            e.max_job_duration,
-            html_escape(&e.description)
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html_escape(place),
+            html_escape(id),
+            html_escape(&res),
+            html_escape(&max),
+            html_escape(desc)
         ));
     }
     let html = format!(
-        "<table><tr><th>id</th><th>resources (max)</th><th>max duration</th><th>description</th></tr>{rows}</table>"
+        "<table><tr><th>runs on</th><th>id</th><th>resources (max)</th><th>max duration</th><th>description</th></tr>{rows}</table>"
     );
-    let json = serde_json::json!({ "environments": envs });
-    Ok(Output::text(text).with_html(html).with_json(json))
+    Ok(Output::text(text).with_html(html).with_json(json!({ "environments": all })))
+}
+
+/// `cpu 2, ram 7.8 GB, …` from an environment's `resources` (Ocean counts ram and disk in GB).
+fn resources_line(env: &Value) -> String {
+    let list = env["resources"].as_array().cloned().unwrap_or_default();
+    let parts: Vec<String> = list
+        .iter()
+        .map(|r| {
+            let id = r["id"].as_str().unwrap_or("?");
+            let max = r["max"].as_f64().or_else(|| r["total"].as_f64()).unwrap_or(0.0);
+            if id == "cpu" { format!("cpu {max}") } else { format!("{id} {max:.1} GB") }
+        })
+        .collect();
+    parts.join(", ")
 }
 
 pub(crate) fn stop(engine: &Engine, job: &str) -> kelp_magic::Result<Output> {
@@ -143,14 +264,4 @@ pub(crate) async fn logs(engine: &Engine, job: &str, follow: bool, ctx: &MagicCo
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
     }
-}
-
-fn read_from(p: &std::path::Path, offset: u64) -> Vec<u8> {
-    let mut buf = vec![];
-    if let Ok(mut f) = std::fs::File::open(p)
-        && f.seek(SeekFrom::Start(offset)).is_ok()
-    {
-        let _ = f.read_to_end(&mut buf);
-    }
-    buf
 }

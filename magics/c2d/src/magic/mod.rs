@@ -45,8 +45,9 @@ pub(crate) enum Cmd {
     Stop(JobArg),
     /// List all jobs.
     List,
-    /// List the compute environments (Ocean's computeEnvironments shape).
-    Envs,
+    /// List the compute environments: the local sandbox's, and those of the network's Ocean
+    /// node (the devnet's when it runs; --network asks that network's node).
+    Envs(EnvsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -94,6 +95,13 @@ pub(crate) struct RemoteArgs {
     /// browser (the wallet in JupyterLab).
     #[arg(long, value_name = "local|browser", value_parser = ["local", "browser"])]
     pub signer: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct EnvsArgs {
+    /// Also list this network's node: devnet (started if needed), an Ocean network name, or an RPC URL.
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -204,7 +212,7 @@ impl Magic for C2dMagic {
             }
             Cmd::Status(a) => jobs::status(self, &self.engine(ctx)?, a.job.as_deref(), ctx).await,
             Cmd::List => jobs::list(self, &self.engine(ctx)?, ctx).await,
-            Cmd::Envs => jobs::envs(&self.engine(ctx)?),
+            Cmd::Envs(a) => jobs::envs(self, &self.engine(ctx)?, a.network.as_deref(), ctx).await,
             Cmd::Logs(a) => {
                 let engine = self.engine(ctx)?;
                 if engine.record(&a.job).map_err(fail)?.remote.is_some() {

@@ -51,6 +51,11 @@ impl ComputeClient {
             .send()
             .await
             .map_err(|e| self.err(format!("not reachable (is the node running? `%devnet status`): {e}")))?;
+        self.check(r).await
+    }
+
+    /// A 2xx answer, or its one-line error.
+    async fn check(&self, r: reqwest::Response) -> Result<reqwest::Response> {
         if r.status().is_success() {
             return Ok(r);
         }
@@ -143,6 +148,57 @@ impl ComputeClient {
         }
         f.sync_all().await.map_err(|e| OceanError::io(dest, e))?;
         Ok(n)
+    }
+}
+
+impl ComputeClient {
+    /// `GET /api/services/computeStreamableLogs`, signed `getComputeStreamableLogs`: `out` gets
+    /// the running job's log as the node streams it (whole UTF-8 characters), until the node
+    /// ends the stream. `Ok(false)` when the node answers 404 (no such route, or the job is not
+    /// running: Ocean Node's "Job not found or not running").
+    pub async fn stream_logs(
+        &self,
+        signer: &dyn Signer,
+        job_id: &str,
+        out: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> Result<bool> {
+        let (addr, nonce, sig) = self.signed(signer, "getComputeStreamableLogs").await?;
+        let q = [
+            ("consumerAddress", addr),
+            ("jobId", job_id.to_string()),
+            ("nonce", nonce.to_string()),
+            ("signature", sig),
+        ];
+        let r = self
+            .http
+            .get(format!("{}/api/services/computeStreamableLogs", self.base))
+            .query(&q)
+            .send()
+            .await
+            .map_err(|e| self.err(format!("not reachable (is the node running? `%devnet status`): {e}")))?;
+        if r.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        let mut r = self.check(r).await?;
+        let mut pending: Vec<u8> = Vec::new();
+        while let Some(chunk) = r.chunk().await.map_err(|e| self.err(format!("log stream broke off: {e}")))? {
+            pending.extend_from_slice(&chunk);
+            let whole = match std::str::from_utf8(&pending) {
+                Ok(s) => s.len(),
+                // An incomplete character at the end waits for the next chunk.
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                Err(_) => pending.len(),
+            };
+            if whole > 0 {
+                let rest = pending.split_off(whole);
+                out(&String::from_utf8_lossy(&pending));
+                pending = rest;
+            }
+        }
+        if !pending.is_empty() {
+            out(&String::from_utf8_lossy(&pending));
+        }
+        Ok(true)
     }
 }
 

@@ -10,6 +10,10 @@
 //! is chosen as for `%ocean get` (`--network`, `--account`, `--signer`), and journaled with the
 //! job so a restarted kernel signs as the same account.
 //!
+//! `%c2d envs` lists the environments of the network's node (the devnet's only when it already
+//! runs, unless `--network` names it); `%c2d logs -f` follows a running job's log through the
+//! node's `computeStreamableLogs` (signed `getComputeStreamableLogs`).
+//!
 //! - [`client`]: the HTTP client of the compute routes.
 
 pub mod client;
@@ -24,8 +28,8 @@ use alloy::primitives::Address;
 use async_trait::async_trait;
 use client::ComputeClient;
 use kelp_c2d::{
-    C2dError, Container, RemoteCompute, RemoteJob, RemoteOptions, RemoteRequest, RemoteStarted, RemoteState,
-    ResultFile, Status,
+    C2dError, Container, RemoteCompute, RemoteEnvironments, RemoteJob, RemoteOptions, RemoteRequest, RemoteStarted,
+    RemoteState, ResultFile, Status,
 };
 use kelp_magic::MagicContext;
 use serde_json::{Map, Value, json};
@@ -316,6 +320,39 @@ impl RemoteCompute for OceanRemote {
     async fn stop(&self, job: &RemoteJob, ctx: &MagicContext) -> kelp_c2d::Result<()> {
         let signer = self.job_session(job, ctx).await?;
         ComputeClient::new(&job.node_url).stop(signer.as_ref(), &job.job_id).await.map_err(remote_err)
+    }
+
+    /// The node of `--network`, else of the session's network; the default devnet only when it
+    /// already runs (listing environments never starts it).
+    async fn environments(
+        &self,
+        network: Option<&str>,
+        ctx: &MagicContext,
+    ) -> kelp_c2d::Result<Option<RemoteEnvironments>> {
+        let chosen = network.map(str::to_string).or_else(|| ctx.env.get(session::ENV_NETWORK));
+        if network.is_none() && matches!(chosen.as_deref(), None | Some("devnet" | "development")) {
+            let paths = crate::devnet::DevnetPaths::new(ctx.config.dir("ocean"));
+            if !crate::devnet::status(&paths).await.map_err(remote_err)?.running {
+                return Ok(None);
+            }
+        }
+        let net = session::network(ctx, chosen.as_deref()).await.map_err(remote_err)?;
+        let url = net
+            .node_url
+            .clone()
+            .ok_or_else(|| input(format!("no Ocean node for network {}: set $KELP_OCEAN_NODE_URL", net.name)))?;
+        let environments = ComputeClient::new(&url).environments(net.chain_id).await.map_err(remote_err)?;
+        Ok(Some(RemoteEnvironments { network: net.name, node_url: url, environments }))
+    }
+
+    async fn follow_log(
+        &self,
+        job: &RemoteJob,
+        ctx: &MagicContext,
+        out: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> kelp_c2d::Result<bool> {
+        let signer = self.job_session(job, ctx).await?;
+        ComputeClient::new(&job.node_url).stream_logs(signer.as_ref(), &job.job_id, out).await.map_err(remote_err)
     }
 }
 

@@ -17,6 +17,8 @@
 //! - `PUT /api/services/compute?consumerAddress&signature&nonce&jobId` (command `stopCompute`).
 //! - `GET /api/services/computeResult?consumerAddress&jobId&index&nonce&signature` (command
 //!   `getComputeResult`): index 0 `algorithm.log`, 1 `outputs.tar`, as the engine numbers them.
+//! - `GET /api/services/computeStreamableLogs?consumerAddress&jobId&nonce&signature` (command
+//!   `getComputeStreamableLogs`): a running job's log as a text stream until it ends ([`logs`]).
 //!
 //! Checks ([`checks`]): signature and nonce; both DIDs indexed; each dataset service is a
 //! `compute` service; the algorithm is an algorithm trusted by every dataset (by DID with
@@ -28,6 +30,7 @@
 //! Consumers get only what the engine produced (`algorithm.log`, `outputs.tar`).
 
 mod checks;
+mod logs;
 mod routes;
 
 pub use routes::routes;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 type Q = Query<HashMap<String, String>>;
-type Answer<T> = std::result::Result<T, TextError>;
+pub(super) type Answer<T> = std::result::Result<T, TextError>;
 
 /// Longest job a consumer gets without `maxJobDuration`.
 const DEFAULT_JOB_SECS: u64 = 600;
@@ -37,11 +37,11 @@ impl From<ApiError> for TextError {
     }
 }
 
-fn text(status: StatusCode, msg: impl Into<String>) -> TextError {
+pub(super) fn text(status: StatusCode, msg: impl Into<String>) -> TextError {
     TextError(status, msg.into())
 }
 
-fn engine_err(e: C2dError) -> TextError {
+pub(super) fn engine_err(e: C2dError) -> TextError {
     let status = match e {
         C2dError::UnknownJob(_) | C2dError::NoResult { .. } => StatusCode::NOT_FOUND,
         C2dError::NotFinished { .. } => StatusCode::CONFLICT,
@@ -58,9 +58,10 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .route("/api/services/initializeCompute", post(initialize))
         .route("/api/services/compute", post(start).get(status).put(stop))
         .route("/api/services/computeResult", get(result))
+        .route("/api/services/computeStreamableLogs", get(super::logs::streamable_logs))
 }
 
-fn compute_of(s: &NodeState) -> Answer<&ComputeNode> {
+pub(super) fn compute_of(s: &NodeState) -> Answer<&ComputeNode> {
     s.compute.as_ref().ok_or_else(|| text(StatusCode::NOT_IMPLEMENTED, "this node runs no compute jobs"))
 }
 
@@ -296,7 +297,7 @@ fn public(c: &ComputeNode, mut job: ComputeJob) -> Value {
 }
 
 /// The engine id of `jobId`, checking that `consumer` owns the job.
-fn owned(c: &ComputeNode, public_id: &str, consumer: Address) -> Answer<String> {
+pub(super) fn owned(c: &ComputeNode, public_id: &str, consumer: Address) -> Answer<String> {
     let unknown = || text(StatusCode::NOT_FOUND, format!("no compute job {public_id} for consumer {consumer}"));
     let id = c.engine_id(public_id).ok_or_else(unknown)?;
     let rec = c.engine.record(id).map_err(|_| unknown())?;
