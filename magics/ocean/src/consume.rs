@@ -58,9 +58,8 @@ pub async fn get(
     file_index: usize,
     step: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Got> {
-    let node_url =
-        net.node_url.clone().ok_or_else(|| OceanError::input(format!("no Ocean node for network {}", net.name)))?;
-    let node = NodeClient::new(&node_url);
+    let node = NodeClient::of(net)?;
+    let node_url = node.url().to_string();
     let me = signer.address().await?;
     let ddo = node
         .ddo(did)

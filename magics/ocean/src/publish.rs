@@ -9,7 +9,7 @@
 //! no `access` service, so its bytes are never downloadable.
 
 use crate::chain;
-use crate::contracts::{DispenserData, ErcCreateData, FixedData, IERC721Factory, IERC721Template, NftCreateData};
+use crate::contracts::{IERC20, IERC721Template};
 use crate::ddo;
 use crate::error::{OceanError, Result};
 use crate::journal::{Entry, Journal, Stage, TxRecord};
@@ -19,11 +19,14 @@ use crate::signer::{Signer, TxSummary};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
-use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
-use alloy::sol_types::{SolCall, SolEvent};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Duration;
+
+mod create;
+use create::create;
 
 const TX_TIMEOUT: Duration = Duration::from_secs(120);
 const INDEX_TIMEOUT: Duration = Duration::from_secs(60);
@@ -195,10 +198,7 @@ pub async fn publish_with(
     journal: &Journal,
     step: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Published> {
-    let node_url = net.node_url.clone().ok_or_else(|| {
-        OceanError::input(format!("no Ocean node for network {}; set $KELP_OCEAN_NODE_URL", net.name))
-    })?;
-    let node = NodeClient::new(&node_url);
+    let node = NodeClient::of(net)?;
     let mut trusted = Vec::new();
     if let Some(c) = compute {
         if spec.kind != AssetType::Dataset {
@@ -213,6 +213,10 @@ pub async fn publish_with(
     if chain_id != net.chain_id {
         return Err(OceanError::WrongChain { expected: net.chain_id, got: chain_id });
     }
+    // Everything that can be checked is checked before the first transaction: a dead node or a
+    // bad price token must not leave a half-made asset behind.
+    let decryptor = node.check(chain_id).await?;
+    check_price_token(net, &spec.price).await?;
     let key = journal_key_with(spec, compute, publisher, chain_id);
     let recorded = match journal.get(&key)? {
         Some(e) if stale(net, &e).await? => None,
@@ -259,7 +263,7 @@ pub async fn publish_with(
         step("encrypting and setting metadata");
         let section = compute.map(|c| compute_section(c, &trusted));
         let doc = build_ddo(spec, section, &e, &did, nft, dt, chain_id, &node, signer).await?;
-        set_metadata(net, signer, &node, journal, &mut e, &doc).await?;
+        set_metadata(net, signer, &node, decryptor, journal, &mut e, &doc).await?;
     }
     step("waiting for the node to index");
     let ddo = node.wait_ddo(&did, INDEX_TIMEOUT).await?;
@@ -281,6 +285,37 @@ pub async fn publish_with(
         ddo,
     })
 }
+
+/// A fixed price's base token must be an ERC-20 contract with 18 decimals (the amount is in
+/// 18-decimal units); checked with a `decimals()` call before any transaction.
+async fn check_price_token(net: &Network, price: &Price) -> Result<()> {
+    let Price::Fixed { token, .. } = price else { return Ok(()) };
+    if token.is_zero() {
+        return Err(OceanError::input(ZERO_TOKEN));
+    }
+    let not_token = || {
+        OceanError::input(format!(
+            "price token {token} is not an ERC-20 token on {}; use N:OCEAN or the address of an ERC-20 token",
+            net.name
+        ))
+    };
+    let code =
+        net.provider.get_code_at(*token).await.map_err(|x| chain::decode_rpc_error(&x, "eth_getCode", &net.rpc_url))?;
+    if code.is_empty() {
+        return Err(not_token());
+    }
+    let decimals = IERC20::new(*token, &net.provider).decimals().call().await.map_err(|_| not_token())?;
+    if decimals != 18 {
+        return Err(OceanError::input(format!(
+            "price token {token} has {decimals} decimals; kelp prices in 18-decimal tokens only (e.g. N:OCEAN)"
+        )));
+    }
+    Ok(())
+}
+
+/// The error for a price in the zero address.
+pub const ZERO_TOKEN: &str =
+    "the price token is the zero address, which is no token; use N:OCEAN or N:<address of an ERC-20 token>";
 
 /// The hash of block `n` on `net`'s chain (`None` if the chain has no such block).
 async fn block_hash(net: &Network, n: u64) -> Result<Option<B256>> {
@@ -316,185 +351,6 @@ pub async fn stale(net: &Network, e: &Entry) -> Result<bool> {
 
 fn journal_broken() -> OceanError {
     OceanError::devnet("the publish journal lost the NFT address; delete its entry in journal.json and retry")
-}
-
-/// The factory transaction, or recovery of one sent before a crash.
-async fn create(
-    net: &Network,
-    signer: &dyn Signer,
-    spec: &PublishSpec,
-    journal: &Journal,
-    e: &mut Entry,
-) -> Result<()> {
-    let receipt = match find_created(net, e).await? {
-        Some(r) => r,
-        None => match recorded_or_pending(net, e).await? {
-            Some(r) => r,
-            None => {
-                // Record the account's next nonce first: if we crash after broadcasting, the
-                // retry sees it used and waits for this transaction instead of sending another.
-                e.nonce = Some(pending_nonce(net, e.publisher).await?);
-                journal.put(e)?;
-                let (tx, summary) = create_tx(net, spec, e);
-                let hash = signer.send_transaction(tx, &summary).await?;
-                e.txs.push(TxRecord { label: CREATE_LABEL.into(), hash, gas: None });
-                journal.put(e)?;
-                let r = chain::wait_receipt(&net.provider, hash, TX_TIMEOUT).await?;
-                if !r.status() {
-                    return Err(OceanError::Reverted {
-                        method: summary.method,
-                        reason: "the factory transaction failed".into(),
-                    });
-                }
-                r
-            }
-        },
-    };
-    read_created(&receipt, e)?;
-    if let Some(t) = e.txs.iter_mut().find(|t| t.hash == receipt.transaction_hash) {
-        t.gas = Some(receipt.gas_used);
-    } else {
-        e.txs.push(TxRecord {
-            label: CREATE_LABEL.into(),
-            hash: receipt.transaction_hash,
-            gas: Some(receipt.gas_used),
-        });
-    }
-    e.stage = Stage::Created;
-    journal.put(e)
-}
-
-const CREATE_LABEL: &str = "create NFT + datatoken + pricing";
-
-async fn pending_nonce(net: &Network, who: Address) -> Result<u64> {
-    net.provider
-        .get_transaction_count(who)
-        .pending()
-        .await
-        .map_err(|x| chain::decode_rpc_error(&x, "eth_getTransactionCount", &net.rpc_url))
-}
-
-/// A factory transaction an earlier attempt sent and that may not be mined yet: the recorded
-/// hash, or — when the attempt died between broadcasting and recording — the account's nonce
-/// having moved past the one recorded before sending. Waits for it.
-async fn recorded_or_pending(net: &Network, e: &Entry) -> Result<Option<TransactionReceipt>> {
-    if let Some(t) = e.txs.iter().find(|t| t.label == CREATE_LABEL) {
-        return chain::wait_receipt(&net.provider, t.hash, TX_TIMEOUT).await.map(Some);
-    }
-    let Some(n) = e.nonce else { return Ok(None) };
-    if pending_nonce(net, e.publisher).await? <= n {
-        return Ok(None);
-    }
-    let start = std::time::Instant::now();
-    while start.elapsed() < TX_TIMEOUT {
-        if let Some(r) = find_created(net, e).await? {
-            return Ok(Some(r));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(OceanError::devnet(format!(
-        "an earlier attempt of this publish used nonce {n} but no NFT {} appeared; check the account's transactions, then delete the entry {} in journal.json to publish anew",
-        e.nft_symbol, e.key
-    )))
-}
-
-/// Look for this publish's `NFTCreated` (by creator and symbol) since the journal's first block.
-async fn find_created(net: &Network, e: &Entry) -> Result<Option<TransactionReceipt>> {
-    let filter = Filter::new()
-        .address(net.addresses.erc721_factory)
-        .from_block(e.from_block)
-        .event_signature(IERC721Factory::NFTCreated::SIGNATURE_HASH)
-        .topic3(e.publisher.into_word());
-    let logs =
-        net.provider.get_logs(&filter).await.map_err(|x| chain::decode_rpc_error(&x, "eth_getLogs", &net.rpc_url))?;
-    for log in logs {
-        let Ok(ev) = log.log_decode::<IERC721Factory::NFTCreated>() else { continue };
-        if ev.inner.data.symbol == e.nft_symbol
-            && let Some(h) = log.transaction_hash
-        {
-            return net
-                .provider
-                .get_transaction_receipt(h)
-                .await
-                .map_err(|x| chain::decode_rpc_error(&x, "eth_getTransactionReceipt", &net.rpc_url));
-        }
-    }
-    Ok(None)
-}
-
-fn read_created(r: &TransactionReceipt, e: &mut Entry) -> Result<()> {
-    for log in r.inner.logs() {
-        if let Ok(ev) = log.log_decode::<IERC721Factory::NFTCreated>() {
-            e.nft = Some(ev.inner.data.newTokenAddress);
-        } else if let Ok(ev) = log.log_decode::<IERC721Factory::TokenCreated>() {
-            e.datatoken = Some(ev.inner.data.newTokenAddress);
-        } else if let Ok(ev) = log.log_decode::<IERC721Factory::NewFixedRate>() {
-            e.exchange_id = Some(ev.inner.data.exchangeId);
-        }
-    }
-    if e.nft.is_none() || e.datatoken.is_none() {
-        return Err(OceanError::devnet("the factory transaction created no NFT/datatoken (unexpected events)"));
-    }
-    Ok(())
-}
-
-fn create_tx(net: &Network, spec: &PublishSpec, e: &Entry) -> (TransactionRequest, TxSummary) {
-    let a = &net.addresses;
-    let me = e.publisher;
-    let nft = NftCreateData {
-        name: spec.name.clone(),
-        symbol: e.nft_symbol.clone(),
-        templateIndex: U256::from(1),
-        tokenURI: String::new(),
-        transferable: true,
-        owner: me,
-    };
-    let erc = ErcCreateData {
-        templateIndex: U256::from(1),
-        strings: vec![format!("{} Datatoken", spec.name), e.dt_symbol.clone()],
-        addresses: vec![me, me, Address::ZERO, Address::ZERO],
-        uints: vec![U256::MAX, U256::ZERO],
-        bytess: vec![],
-    };
-    let mut summary = TxSummary::call(net.chain_id, "ERC721Factory", a.erc721_factory, "")
-        .arg("name", &spec.name)
-        .arg("symbol", &e.nft_symbol)
-        .arg("datatoken", &e.dt_symbol);
-    let input: Vec<u8> = match &spec.price {
-        Price::Free => {
-            summary.method = "createNftWithErc20WithDispenser".into();
-            summary = summary.arg("price", "free (dispenser)");
-            let d = DispenserData {
-                dispenserAddress: a.dispenser,
-                maxTokens: U256::MAX,
-                maxBalance: U256::MAX,
-                withMint: true,
-                allowedSwapper: Address::ZERO,
-            };
-            IERC721Factory::createNftWithErc20WithDispenserCall {
-                _NftCreateData: nft,
-                _ErcCreateData: erc,
-                _DispenserData: d,
-            }
-            .abi_encode()
-        }
-        Price::Fixed { amount, token } => {
-            summary.method = "createNftWithErc20WithFixedRate".into();
-            summary = summary.arg("price", format!("{} wei of {token}", amount));
-            let f = FixedData {
-                fixedPriceAddress: a.fixed_price,
-                addresses: vec![*token, me, me, Address::ZERO],
-                uints: vec![U256::from(18), U256::from(18), *amount, U256::ZERO, U256::from(1)],
-            };
-            IERC721Factory::createNftWithErc20WithFixedRateCall {
-                _NftCreateData: nft,
-                _ErcCreateData: erc,
-                _FixedData: f,
-            }
-            .abi_encode()
-        }
-    };
-    (TransactionRequest::default().with_to(a.erc721_factory).with_input(input), summary)
 }
 
 /// The `compute` object of a compute service (REFERENCE §4.2); network access is never allowed.
@@ -549,6 +405,7 @@ async fn set_metadata(
     net: &Network,
     signer: &dyn Signer,
     node: &NodeClient,
+    decryptor: Address,
     journal: &Journal,
     e: &mut Entry,
     doc: &Value,
@@ -560,7 +417,6 @@ async fn set_metadata(
         let plain = serde_json::to_vec(doc).map_err(|x| OceanError::devnet(x.to_string()))?;
         let hash = B256::from(ddo::sha256(&plain));
         let data = node.encrypt(signer, net.chain_id, &plain).await?;
-        let decryptor = node.provider_address().await?;
         let call = IERC721Template::setMetaDataCall {
             _metaDataState: 0,
             _metaDataDecryptorUrl: node.url().to_string(),

@@ -10,14 +10,14 @@
 //! parent knows where its SIGKILL lands (after the factory transaction; after broadcasting it
 //! but before the journal recorded its hash).
 
+use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use async_trait::async_trait;
 use kelp_magic::{Config, Magic, MagicCall, MagicContext, Output, RecordingSink};
-use kelp_ocean::contracts::IERC721Factory;
 use kelp_ocean::devnet::{DevnetPaths, process};
-use kelp_ocean::journal::{Journal, Stage};
+use kelp_ocean::journal::{Journal, Stage, TxRecord};
 use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::node::client::NodeClient;
 use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
@@ -28,21 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::Cleanup;
+use common::{Cleanup, env_for, nft_count};
 
 const DATA: &[u8] = b"site,temp\nN1,11.5\nN2,12.25\n";
-
-fn env_for(port: u16) -> impl Fn(&str) -> Option<String> + Send + Sync {
-    move |v: &str| match v {
-        "KELP_DEVNET_PORT" => Some(port.to_string()),
-        "KELP_OCEAN_NODE" => Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()),
-        other => std::env::var(other).ok(),
-    }
-}
-
-async fn nft_count(net: &Network) -> U256 {
-    IERC721Factory::new(net.addresses.erc721_factory, &net.provider).getCurrentNFTCount().call().await.unwrap()
-}
 
 /// The assets the node has indexed.
 async fn node_assets(net: &Network) -> usize {
@@ -68,8 +56,7 @@ struct Magics {
 impl Magics {
     fn new(home: &std::path::Path, port: u16) -> Self {
         let ctx = MagicContext::new(home, Config::at(home), RecordingSink::new());
-        ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-        ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+        common::set_devnet_env(&ctx, port);
         Magics { ctx, all: magics() }
     }
     async fn run(&self, line: &str) -> kelp_magic::Result<Output> {
@@ -105,6 +92,13 @@ async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
     m.fails("publish temps.csv --name x --price cheap", &["bad price `cheap`", "use free, N or N:TOKEN"]).await;
     m.fails("publish temps.csv --name x --price 0", &["--price free"]).await;
     m.fails("publish temps.csv --name x --price 2:0xnope", &["bad price"]).await;
+    // A price in the zero address, or in an address that is no ERC-20 token (an account, a
+    // contract without `decimals()`): refused before any transaction, not reverted by the chain.
+    m.fails(&format!("publish temps.csv --name x --price 2:{}", Address::ZERO), &["zero address", "N:OCEAN"]).await;
+    for not_token in [Address::repeat_byte(0x42), net.addresses.erc721_factory] {
+        let line = format!("publish temps.csv --name x --price 2:{not_token}");
+        m.fails(&line, &[&not_token.to_string(), "not an ERC-20 token", "N:OCEAN"]).await;
+    }
     assert_eq!((nft_count(&net).await, node_assets(&net).await), (nfts, assets));
 
     // No funds: an account without ETH cannot publish; one without OCEAN cannot buy.
@@ -120,17 +114,10 @@ async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
     assert!(!home.path().join("bought.csv").exists(), "a failed get wrote a file");
     m.ctx.env.set("KELP_PRIVATE_KEY", None);
 
-    // A transaction the contracts refuse: a fixed-rate exchange whose base token is the zero
-    // address. The revert is decoded, nothing is created, the retry fails the same way.
-    let zero = format!("publish temps.csv --name 'Zero base' --price 2:{}", Address::ZERO);
-    let e1 = m.fails(&zero, &["reverted"]).await;
-    let e2 = m.fails(&zero, &["reverted"]).await;
-    assert_eq!(e1, e2);
-    assert_eq!((nft_count(&net).await, node_assets(&net).await), (nfts, assets));
-
     // Node down (a non-devnet network naming a node that does not answer): one line naming the
-    // node; at most the factory transaction happened; the retry against a live node finishes
-    // that same asset instead of making a second one.
+    // node, sent before any transaction, so nothing is left behind; the retry against a live
+    // node publishes exactly one asset. (A reverted transaction: see
+    // `interrupted_or_killed_publish_then_retried_makes_exactly_one_asset`.)
     let dead = format!("http://127.0.0.1:{}", process::free_port().unwrap());
     m.ctx.env.set("KELP_OCEAN_NODE_URL", Some(dead.clone()));
     // Off the devnet there is no default account: anvil's public development key #9.
@@ -138,11 +125,11 @@ async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
         .env
         .set("KELP_PRIVATE_KEY", Some("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6".into()));
     let line = format!("publish temps.csv --name 'Node down' --network {}", net.rpc_url);
-    m.fails(&line, &[&dead, "not reachable"]).await;
-    m.fails(&line, &[&dead, "not reachable"]).await;
-    let after_down = nft_count(&net).await;
-    assert!(after_down <= nfts + U256::from(1), "node down: {nfts} → {after_down} NFTs");
-    eprintln!("NFTs after the node-down attempts: {} new", after_down - nfts);
+    for _ in 0..2 {
+        let e = m.fails(&line, &[&dead, "not reachable", "KELP_OCEAN_NODE_URL"]).await;
+        assert!(!e.contains("%devnet"), "a devnet hint off the devnet: {e}");
+    }
+    assert_eq!(nft_count(&net).await, nfts, "node down: a transaction was sent");
     assert_eq!(node_assets(&net).await, assets);
     m.ctx.env.set("KELP_OCEAN_NODE_URL", net.node_url.clone());
     let done = m.run(&line).await.unwrap();
@@ -179,15 +166,27 @@ enum Fault {
     StallBeforeSend,
     /// The call never returns, after broadcasting (the process is then killed).
     StallAfterSend,
+    /// It is sent with too little gas: mined, reverted (out of gas).
+    OutOfGas,
+    /// Sent with too little gas (mined, reverted), then the call fails before the hash is
+    /// journaled.
+    OutOfGasThenFail,
 }
 
 impl std::str::FromStr for Fault {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [Fault::Reject, Fault::FailAfterSend, Fault::StallBeforeSend, Fault::StallAfterSend]
-            .into_iter()
-            .find(|f| format!("{f:?}") == s)
-            .ok_or_else(|| format!("no fault {s}"))
+        [
+            Fault::Reject,
+            Fault::FailAfterSend,
+            Fault::StallBeforeSend,
+            Fault::StallAfterSend,
+            Fault::OutOfGas,
+            Fault::OutOfGasThenFail,
+        ]
+        .into_iter()
+        .find(|f| format!("{f:?}") == s)
+        .ok_or_else(|| format!("no fault {s}"))
     }
 }
 
@@ -198,11 +197,13 @@ struct Faulty {
     sent: std::sync::atomic::AtomicUsize,
     at: usize,
     fault: Fault,
+    /// The hashes of the transactions it broadcast.
+    hashes: std::sync::Mutex<Vec<alloy::primitives::TxHash>>,
 }
 
 impl Faulty {
     fn new(inner: LocalKeySigner, at: usize, fault: Fault) -> Self {
-        Faulty { inner, sent: Default::default(), at, fault }
+        Faulty { inner, sent: Default::default(), at, fault, hashes: Default::default() }
     }
 }
 
@@ -216,18 +217,23 @@ impl Signer for Faulty {
     }
     async fn send_transaction(
         &self,
-        tx: TransactionRequest,
+        mut tx: TransactionRequest,
         s: &TxSummary,
     ) -> kelp_ocean::Result<alloy::primitives::TxHash> {
         let now = self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.at;
         match self.fault {
             Fault::Reject if now => return Err(OceanError::Rejected("test rejection".into())),
             Fault::StallBeforeSend if now => std::future::pending::<()>().await,
+            // Above the intrinsic gas, far below what creating an NFT + datatoken costs.
+            Fault::OutOfGas | Fault::OutOfGasThenFail if now => tx.set_gas_limit(120_000),
             _ => {}
         }
         let h = self.inner.send_transaction(tx, s).await?;
+        self.hashes.lock().unwrap().push(h);
         match self.fault {
-            Fault::FailAfterSend if now => Err(OceanError::Rpc("simulated crash after broadcast".into())),
+            Fault::FailAfterSend | Fault::OutOfGasThenFail if now => {
+                Err(OceanError::Rpc("simulated crash after broadcast".into()))
+            }
             Fault::StallAfterSend if now => std::future::pending().await,
             _ => Ok(h),
         }
@@ -308,6 +314,46 @@ async fn interrupted_or_killed_publish_then_retried_makes_exactly_one_asset() {
         let again = publish::publish(&net, &signer, &kill_spec(name), &journal, &mut quiet).await.unwrap();
         assert!(again.already && again.did == p.did);
         assert_eq!(nft_count(&net).await, nfts + U256::from(1));
+    }
+    reverted_factory_tx_is_dropped_and_sent_again(&net, &journal).await;
+}
+
+/// A factory transaction mined but reverted (out of gas) created nothing: the error says so in
+/// one line, and a retry sends a new one — whether the journal still holds the reverted hash
+/// (an attempt killed right after journaling it) or only the nonce it used (killed before).
+async fn reverted_factory_tx_is_dropped_and_sent_again(net: &Network, journal: &Journal) {
+    let mut quiet = |_: &str| {};
+    for (name, account, fault) in
+        [("Reverted create", 3, Fault::OutOfGas), ("Reverted, unrecorded", 4, Fault::OutOfGasThenFail)]
+    {
+        let signer = LocalKeySigner::dev_account(account, &net.rpc_url, net.chain_id).unwrap();
+        let key = publish::journal_key(&kill_spec(name), signer.account(), net.chain_id);
+        let (nfts, assets) = (nft_count(net).await, node_assets(net).await);
+        let faulty = Faulty::new(signer.clone(), 1, fault);
+        let e = publish::publish(net, &faulty, &kill_spec(name), journal, &mut quiet).await.unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{name}: {e}");
+        eprintln!("{name}: {e}");
+        let reverted = faulty.hashes.lock().unwrap()[0];
+        let receipt = kelp_ocean::chain::wait_receipt(&net.provider, reverted, Duration::from_secs(30)).await.unwrap();
+        assert!(!receipt.status(), "{name}: the factory transaction did not revert");
+        assert_eq!(nft_count(net).await, nfts);
+        let mut entry = journal.get(&key).unwrap().unwrap();
+        assert_eq!(entry.stage, Stage::Creating);
+        if fault == Fault::OutOfGas {
+            assert!(e.contains("reverted") && e.contains("retry"), "{name}: {e}");
+            // As an attempt killed between journaling the hash and reading the receipt left it.
+            entry.txs.push(TxRecord { label: "create NFT + datatoken + pricing".into(), hash: reverted, gas: None });
+            journal.put(&entry).unwrap();
+        } else {
+            assert!(entry.txs.is_empty() && entry.nonce.is_some(), "{name}: {entry:?}");
+        }
+        let start = Instant::now();
+        let p = publish::publish(net, &signer, &kill_spec(name), journal, &mut quiet).await.unwrap();
+        assert!(start.elapsed() < Duration::from_secs(60), "{name}: the retry waited for the reverted transaction");
+        assert_eq!(nft_count(net).await, nfts + U256::from(1), "{name}");
+        assert_eq!(node_assets(net).await, assets + 1, "{name}");
+        assert!(p.txs.iter().all(|t| t.hash != reverted), "{name}: the reverted transaction is reported: {:?}", p.txs);
+        assert_eq!(journal.get(&key).unwrap().unwrap().stage, Stage::Done);
     }
 }
 

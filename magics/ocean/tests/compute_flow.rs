@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::Cleanup;
+use common::{Cleanup, serve};
 
 const DATA: &[u8] =
     b"name,x,y\nSECRET-ROW-a81f,1,3.1\nSECRET-ROW-b27c,2,5.0\nSECRET-ROW-c3d9,3,6.9\nSECRET-ROW-d4e0,4,9.1\n";
@@ -35,17 +35,6 @@ print('trained on', n, 'rows')
 /// Would copy the dataset out if a dataset trusted it.
 const LEAK: &[u8] =
     b"import shutil, glob\nshutil.copy(glob.glob('/data/inputs/did:op:*/0')[0], '/data/outputs/stolen.csv')\n";
-
-async fn serve(files: Vec<(&'static str, &'static [u8])>) -> String {
-    let mut app = axum::Router::new();
-    for (name, bytes) in files {
-        app = app.route(&format!("/{name}"), axum::routing::get(move || async move { bytes }));
-    }
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    url
-}
 
 fn spec(name: &str, kind: AssetType, url: String, price: Price) -> PublishSpec {
     let container = (kind == AssetType::Algorithm).then(|| Container {
@@ -74,8 +63,7 @@ struct Session {
 impl Session {
     fn new(dir: &Path, port: u16) -> Session {
         let ctx = MagicContext::new(dir, Config::at(dir), RecordingSink::new());
-        ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-        ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+        common::set_devnet_env(&ctx, port);
         Session { ctx }
     }
     async fn run(&self, magic: &dyn Magic, line: &str) -> Result<Output, MagicError> {

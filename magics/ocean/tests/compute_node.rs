@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::Cleanup;
+use common::{Cleanup, env_for, serve};
 
 const DATA: &[u8] = b"name,secret\nalice,SECRET-ROW-7f3a91\nbob,SECRET-ROW-c04e22\ncarol,SECRET-ROW-55d1b0\n";
 /// Counts the dataset's lines into outputs/lines.txt (never copies the data).
@@ -27,26 +27,6 @@ const COUNT: &[u8] = b"set -e\nf=$(ls -d /data/inputs/did:op:*/0 | head -n 1)\nw
 const LEAK: &[u8] = b"cat /data/inputs/did:op:*/0 > /data/outputs/stolen.csv\n";
 /// Runs until stopped.
 const SLEEP: &[u8] = b"echo sleeping\nsleep 60\n";
-
-/// Files on loopback standing in for the publishers' storage.
-async fn serve(files: Vec<(&'static str, &'static [u8])>) -> String {
-    let mut app = axum::Router::new();
-    for (name, bytes) in files {
-        app = app.route(&format!("/{name}"), axum::routing::get(move || async move { bytes }));
-    }
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    url
-}
-
-fn env_for(port: u16) -> impl Fn(&str) -> Option<String> {
-    move |v: &str| match v {
-        "KELP_DEVNET_PORT" => Some(port.to_string()),
-        "KELP_OCEAN_NODE" => Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()),
-        other => std::env::var(other).ok(),
-    }
-}
 
 fn spec(name: &str, kind: AssetType, url: String) -> PublishSpec {
     let container = (kind == AssetType::Algorithm).then(|| Container {
@@ -308,8 +288,7 @@ async fn compute_only_dataset_runs_trusted_algorithms_and_returns_only_results()
     let e = consume::get(&net, &consumer, &ds.did, 0, &mut quiet).await.unwrap_err().to_string();
     assert!(e.contains("is compute-only: run an algorithm on it with %c2d start --dataset"), "{e}");
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
-    ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-    ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    common::set_devnet_env(&ctx, port);
     let all: Vec<Arc<dyn Magic>> = magics();
     let run = |line: String| {
         let call = MagicCall::from_line(&line, None).unwrap();
@@ -392,8 +371,7 @@ async fn republish_after_devnet_reset_publishes_anew() {
     let port = kelp_ocean::devnet::process::free_port().unwrap();
     let files = serve(vec![("data.csv", DATA)]).await;
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
-    ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-    ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    common::set_devnet_env(&ctx, port);
     let all: Vec<Arc<dyn Magic>> = magics();
     let run = |line: String| {
         let call = MagicCall::from_line(&line, None).unwrap();

@@ -5,7 +5,7 @@
 use alloy::primitives::{Address, U256, utils::parse_ether};
 use alloy::rpc::types::TransactionRequest;
 use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
-use kelp_ocean::contracts::{IERC20, IERC721Factory, IERC721Template};
+use kelp_ocean::contracts::{IERC20, IERC721Template};
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::{Network, Resolver};
@@ -15,24 +15,7 @@ use kelp_ocean::{OceanError, consume, ddo, magics};
 use std::sync::Arc;
 
 mod common;
-use common::Cleanup;
-
-/// A file server on loopback standing in for the publisher's storage.
-async fn serve_file(bytes: &'static [u8]) -> String {
-    let app = axum::Router::new().route("/data.csv", axum::routing::get(move || async move { bytes }));
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let url = format!("http://{}/data.csv", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    url
-}
-
-fn env_for(port: u16) -> impl Fn(&str) -> Option<String> {
-    move |v: &str| match v {
-        "KELP_DEVNET_PORT" => Some(port.to_string()),
-        "KELP_OCEAN_NODE" => Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()),
-        other => std::env::var(other).ok(),
-    }
-}
+use common::{Cleanup, env_for, nft_count, serve};
 
 fn spec(name: &str, price: Price, url: &str) -> PublishSpec {
     PublishSpec {
@@ -46,10 +29,6 @@ fn spec(name: &str, price: Price, url: &str) -> PublishSpec {
         container: None,
         salt: None,
     }
-}
-
-async fn nft_count(net: &Network) -> U256 {
-    IERC721Factory::new(net.addresses.erc721_factory, &net.provider).getCurrentNFTCount().call().await.unwrap()
 }
 
 async fn ocean_of(net: &Network, who: Address) -> U256 {
@@ -67,7 +46,7 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     assert_eq!((net.name.as_str(), net.chain_id), ("devnet", 8996));
     let journal = Journal::new(&ocean_dir);
     const DATA: &[u8] = b"a,b\n1,2\n3,4\n";
-    let url = serve_file(DATA).await;
+    let url = format!("{}/data.csv", serve(vec![("data.csv", DATA)]).await);
     let publisher = LocalKeySigner::dev_account(0, &net.rpc_url, 8996).unwrap();
     let mut quiet = |_: &str| {};
 
@@ -187,8 +166,7 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
 
     // The magics on the same devnet: %publish, %ocean get / show / assets / price, %wallet.
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
-    ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-    ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    common::set_devnet_env(&ctx, port);
     let all: Vec<Arc<dyn Magic>> = magics();
     let run = |line: &str| {
         let call = MagicCall::from_line(line, None).unwrap();

@@ -32,17 +32,9 @@ struct Cli {
     /// Comma-separated tags.
     #[arg(long, value_delimiter = ',')]
     tags: Vec<String>,
-    /// devnet (default), an Ocean network name, or an RPC URL.
-    #[arg(long)]
-    network: Option<String>,
-    /// Devnet test account to publish from (0..9).
-    #[arg(long)]
-    account: Option<usize>,
-    /// Who signs: `local` (keystore, $KELP_PRIVATE_KEY, --account) or `browser` (the wallet in
-    /// JupyterLab, through kelp-labextension's relay). Default: a configured local key, else the
-    /// browser when the relay answers and a wallet is connected, else the devnet's account #0.
-    #[arg(long, value_enum)]
-    signer: Option<super::session::SignerChoice>,
+    /// Where to publish and who signs (--network, --account, --signer).
+    #[command(flatten)]
+    session: session::SessionArgs,
     /// Publish a new asset even if the same one was already published.
     #[arg(long = "new")]
     again: bool,
@@ -121,6 +113,9 @@ pub fn parse_price(s: &str, ocean: Address) -> std::result::Result<Price, OceanE
         return Err(bad());
     }
     let token = if token.eq_ignore_ascii_case("ocean") { ocean } else { token.parse().map_err(|_| bad())? };
+    if token.is_zero() {
+        return Err(OceanError::input(format!("bad price `{s}`: {}", publish::ZERO_TOKEN)));
+    }
     let amount = parse_units(n, 18).map_err(|_| bad())?.get_absolute();
     if amount.is_zero() {
         return Err(OceanError::input("a price of 0 is not a price; use --price free"));
@@ -156,9 +151,9 @@ impl Magic for PublishMagic {
         }
         let compute = compute_options(&cli)?;
         let file = source_file(ctx, &cli.source).await?;
-        let net = with_progress(ctx, "connecting", session::network(ctx, cli.network.as_deref())).await?;
+        let net = with_progress(ctx, "connecting", cli.session.network(ctx)).await?;
         let price = parse_price(&cli.price, net.addresses.ocean)?;
-        let signer = session::signer(ctx, &net, cli.account, cli.signer).await?;
+        let signer = cli.session.signer(ctx, &net).await?;
         let kind = match cli.kind {
             Kind::Dataset => AssetType::Dataset,
             Kind::Algorithm => AssetType::Algorithm,
@@ -259,6 +254,21 @@ mod tests {
             assert!(e.contains("bad price") && !e.contains('\n'), "{bad}: {e}");
         }
         assert!(parse_price("0", ocean).unwrap_err().to_string().contains("--price free"));
+        let zero = parse_price(&format!("2:{}", Address::ZERO), ocean).unwrap_err().to_string();
+        assert!(zero.contains("zero address") && zero.contains("N:OCEAN") && !zero.contains('\n'), "{zero}");
+    }
+
+    #[test]
+    fn session_flags_and_help() {
+        let cli =
+            Cli::try_parse_from(["publish", "x.csv", "--name", "n", "--network", "sepolia", "--account", "2"]).unwrap();
+        assert_eq!((cli.session.network.as_deref(), cli.session.account), (Some("sepolia"), Some(2)));
+        let cli = Cli::try_parse_from(["publish", "--signer", "browser", "x.csv", "--name", "n"]).unwrap();
+        assert_eq!(cli.session.signer, Some(session::SignerChoice::Browser));
+        let help = Cli::command().render_long_help().to_string();
+        for flag in ["--network", "--account", "--signer", "--price", "--compute"] {
+            assert!(help.contains(flag), "{flag} missing from help:\n{help}");
+        }
     }
 
     #[test]

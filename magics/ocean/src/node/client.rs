@@ -4,6 +4,7 @@
 use super::auth;
 use super::fees::ProviderFee;
 use crate::error::{OceanError, Result, one_line};
+use crate::network::Network;
 use crate::signer::Signer;
 use alloy::primitives::{Address, TxHash};
 use serde::Deserialize;
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 pub struct NodeClient {
     base: String,
     http: reqwest::Client,
+    /// What to do when the node does not answer (depends on the network).
+    unreachable_hint: String,
 }
 
 /// The answer of `initialize`.
@@ -26,9 +29,37 @@ pub struct Initialized {
     pub provider_fee: ProviderFee,
 }
 
+/// What to suggest when the node of network `name` does not answer.
+fn unreachable_hint(name: &str) -> String {
+    if name == "devnet" {
+        "is the devnet up? `%devnet status`".into()
+    } else {
+        format!("is the node running? check ${} for network {name}", crate::network::ENV_NODE_URL)
+    }
+}
+
 impl NodeClient {
+    /// A client of the node at `base`, on no particular network.
     pub fn new(base: &str) -> Self {
-        NodeClient { base: base.trim_end_matches('/').to_string(), http: reqwest::Client::new() }
+        NodeClient {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+            unreachable_hint: "is the node running?".into(),
+        }
+    }
+
+    /// The node of `net` (its `node_url`), with a "not reachable" hint fitting that network.
+    pub fn of(net: &Network) -> Result<Self> {
+        let url = net.node_url.as_deref().ok_or_else(|| {
+            OceanError::input(format!(
+                "no Ocean node for network {}; set ${} to an Ocean node URL",
+                net.name,
+                crate::network::ENV_NODE_URL
+            ))
+        })?;
+        let mut client = Self::new(url);
+        client.unreachable_hint = unreachable_hint(&net.name);
+        Ok(client)
     }
 
     pub fn url(&self) -> &str {
@@ -41,10 +72,7 @@ impl NodeClient {
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
         // No answer at all (refused, reset, dropped keep-alive connection, timeout).
-        let r = req
-            .send()
-            .await
-            .map_err(|e| self.err(format!("not reachable (is the node running? `%devnet status`): {e}")))?;
+        let r = req.send().await.map_err(|e| self.err(format!("not reachable ({}): {e}", self.unreachable_hint)))?;
         if r.status().is_success() {
             return Ok(r);
         }
@@ -64,6 +92,25 @@ impl NodeClient {
     /// `GET /`: chain ids, provider address, endpoints.
     pub async fn root(&self) -> Result<Value> {
         self.json(self.http.get(format!("{}/", self.base))).await
+    }
+
+    /// Check the node answers and serves `chain_id` (when its root lists `chainIds`); returns
+    /// its `providerAddress`. Used before any transaction, so a dead node costs nothing.
+    pub async fn check(&self, chain_id: u64) -> Result<Address> {
+        let root = self.root().await?;
+        if let Some(ids) = root["chainIds"].as_array()
+            && !ids.iter().any(|i| i.as_u64() == Some(chain_id) || i.as_str() == Some(&chain_id.to_string()))
+        {
+            return Err(self.err(format!(
+                "serves chains {} but not {chain_id}; point ${} at a node of this chain",
+                serde_json::Value::Array(ids.clone()),
+                crate::network::ENV_NODE_URL
+            )));
+        }
+        root["providerAddress"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| self.err("no providerAddress in the node's root answer"))
     }
 
     /// The node's address (`providerAddress`), the decryptor address for `setMetaData`.
@@ -190,5 +237,29 @@ impl NodeClient {
         let cid = r.headers().get(super::CID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let bytes = r.bytes().await.map(|b| b.to_vec()).map_err(|e| self.err(e.to_string()))?;
         Ok((bytes, cid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unreachable_hint_depends_on_the_network() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = format!("http://{}", l.local_addr().unwrap());
+        drop(l);
+        let on = |name: &str| {
+            let mut c = NodeClient::new(&dead);
+            c.unreachable_hint = unreachable_hint(name);
+            c
+        };
+        let devnet = on("devnet").root().await.unwrap_err().to_string();
+        assert!(devnet.contains("not reachable") && devnet.contains("%devnet status"), "{devnet}");
+        let sepolia = on("sepolia").root().await.unwrap_err().to_string();
+        assert!(sepolia.contains("not reachable") && !sepolia.contains("%devnet"), "{sepolia}");
+        assert!(sepolia.contains("KELP_OCEAN_NODE_URL") && sepolia.contains("sepolia"), "{sepolia}");
+        let plain = NodeClient::new(&dead).root().await.unwrap_err().to_string();
+        assert!(!plain.contains("%devnet"), "{plain}");
     }
 }
