@@ -70,8 +70,13 @@ def result_text(cell) -> str:
 def test_notebook_runs_without_error(path, tmp_path):
     nb = run(path, tmp_path)
     for cell in nb.cells:
-        for o in cell.get("outputs", []):
-            assert o["output_type"] != "error", f"{path.name}: {o.get('ename')}: {o.get('evalue')}"
+        errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
+        if "raises-exception" in cell.get("metadata", {}).get("tags", []):
+            # a cell whose error is the point (nbclient runs on past it): it must fail
+            assert len(errors) == 1, f"{path.name}: expected an error from {cell.source[:60]!r}"
+            continue
+        for o in errors:
+            assert False, f"{path.name}: {o.get('ename')}: {o.get('evalue')}"
 
 
 def test_quickstart_results(tmp_path):
@@ -277,10 +282,21 @@ def test_c2d_training_results(tmp_path, monkeypatch):
         kill_devnet(home)
     work = tmp_path / "nb"
     code = [c for c in nb.cells if c.cell_type == "code"]
+    refused = [c for c in code if "raises-exception" in c.metadata.get("tags", [])]
     for c in code:
+        if c in refused:
+            continue
         for o in c.get("outputs", []):
             assert o["output_type"] != "error", f"{o.get('ename')}: {o.get('evalue')}"
     algo, data, job, result = (json_result(code[i]) for i in (3, 4, 5, 6))
+
+    # the untrusted algorithm was refused with one clear line, and no job was started for it
+    assert len(refused) == 1
+    errors = [o for o in refused[0].outputs if o["output_type"] == "error"]
+    assert len(errors) == 1 and "is not trusted by dataset " + data["did"] in errors[0]["evalue"], errors
+    assert "\n" not in errors[0]["evalue"]
+    listed = json_result(code[-2])
+    assert [j["algorithm"]["source"] for j in listed["jobs"]] == [algo["did"]], listed
 
     # the dataset is compute-only and trusts exactly the published algorithm
     assert data["compute"]["publisherTrustedAlgorithms"][0]["did"] == algo["did"]
