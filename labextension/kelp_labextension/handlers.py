@@ -23,11 +23,11 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
+from .body import parse_json_body, query_arg
 from .relay import MAX_WAIT, Relay, RelayError
 
 SECRET_HEADER = "X-Kelp-Relay-Secret"
 NAMESPACE = "kelp/relay"
-MAX_BODY = 1 << 20
 _ID = r"([A-Za-z0-9_\-]{16,64})"
 
 
@@ -45,19 +45,11 @@ def kernel_secret_required(method):
 
 
 def _json_body(handler: tornado.web.RequestHandler) -> Any:
-    body = handler.request.body or b""
-    if len(body) > MAX_BODY:
-        raise RelayError(413, f"request body over {MAX_BODY} bytes")
-    if not body.strip():
-        return None
-    try:
-        return json.loads(body)
-    except ValueError as err:
-        raise RelayError(400, f"body is not valid JSON ({err.msg} at line {err.lineno} column {err.colno})")
+    return parse_json_body(handler.request.body or b"")
 
 
 def _wait_arg(handler: tornado.web.RequestHandler) -> float:
-    raw = handler.get_query_argument("wait", "0")
+    raw = query_arg(handler, "wait", "0")
     try:
         wait = float(raw)
     except ValueError:
@@ -139,7 +131,7 @@ class BrowserRequestsHandler(BrowserBase):
     async def get(self) -> None:
         try:
             wait = _wait_arg(self)
-            after = int(self.get_query_argument("after", "-1"))
+            after = int(query_arg(self, "after", "-1"))
         except (RelayError, ValueError) as err:
             msg = err.message if isinstance(err, RelayError) else "after must be an integer revision"
             return self.refuse(RelayError(400, msg))

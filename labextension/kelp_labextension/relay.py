@@ -93,6 +93,12 @@ class SignRequest:
         return out
 
 
+def _brief(value: Any) -> str:
+    """`repr(value)` on one short line, for error messages that quote what was sent."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _find_secret_key(value: Any, path: str = "") -> str | None:
     if isinstance(value, dict):
         for k, v in value.items():
@@ -116,18 +122,18 @@ def _parse_summary(raw: Any) -> dict:
         raise RelayError(400, "summary must be a JSON object with network, contract, method, args, value, gas")
     unknown = sorted(set(raw) - set(SUMMARY_FIELDS))
     if unknown:
-        raise RelayError(400, f"unknown summary field(s) {', '.join(unknown)}; allowed: {', '.join(SUMMARY_FIELDS)}")
+        raise RelayError(400, f"unknown summary field(s) {_brief(unknown)}; allowed: {', '.join(SUMMARY_FIELDS)}")
     return dict(raw)
 
 
 def _parse_chain_id(raw: Any) -> str | None:
     if raw is None:
         return None
-    if isinstance(raw, int) and raw > 0:
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 1 << 64:
         return hex(raw)
     if isinstance(raw, str) and re.fullmatch(r"0x[0-9a-fA-F]{1,16}", raw):
         return hex(int(raw, 16))
-    raise RelayError(400, f"chain_id must be a positive integer or a 0x hex string, got {raw!r}")
+    raise RelayError(400, f"chain_id must be a positive integer or a 0x hex string, got {_brief(raw)}")
 
 
 class Relay:
@@ -152,10 +158,10 @@ class Relay:
             raise RelayError(400, "request body must be a JSON object")
         hit = _find_secret_key(body)
         if hit:
-            raise RelayError(400, f"refused: field '{hit}' looks like a secret; the relay carries public data only")
+            raise RelayError(400, f"refused: field {_brief(hit)} looks like a secret; the relay carries public data only")
         kind = body.get("kind")
         if kind not in KINDS:
-            raise RelayError(400, f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+            raise RelayError(400, f"kind must be one of {', '.join(KINDS)}, got {_brief(kind)}")
         params = body.get("params", [])
         if not isinstance(params, list):
             raise RelayError(400, "params must be a JSON array (the EIP-1193 params of the wallet call)")
@@ -252,13 +258,14 @@ class Relay:
             raise RelayError(400, 'answer must be {"result": <wallet result>} or {"error": {"code": n, "message": s}}')
         hit = _find_secret_key(body)
         if hit:
-            raise RelayError(400, f"refused: field '{hit}' looks like a secret; the relay carries public data only")
+            raise RelayError(400, f"refused: field {_brief(hit)} looks like a secret; the relay carries public data only")
         if "error" in body:
             err = body["error"]
             if not isinstance(err, dict) or not isinstance(err.get("message"), str):
                 raise RelayError(400, 'error must be {"code": <int>, "message": <string>}')
             code = err.get("code")
-            req.error = {"code": code if isinstance(code, int) else None, "message": err["message"][:500]}
+            code = code if isinstance(code, int) and not isinstance(code, bool) else None
+            req.error = {"code": code, "message": err["message"][:500]}
         else:
             req.result = body["result"]
         self._finish(req, "answered")
@@ -272,11 +279,14 @@ class Relay:
             raise RelayError(400, 'wallet must be {"account": "0x…", "chain_id": "0x…"} or null')
         account = body.get("account")
         if account is not None and not (isinstance(account, str) and re.fullmatch(r"0x[0-9a-fA-F]{40}", account)):
-            raise RelayError(400, f"account must be a 0x-prefixed 20-byte hex address, got {account!r}")
+            raise RelayError(400, f"account must be a 0x-prefixed 20-byte hex address, got {_brief(account)}")
+        name = body.get("name")
+        if name is not None and not isinstance(name, str):
+            raise RelayError(400, f"name must be the wallet's name as a string, got {type(name).__name__}")
         self.wallet = {
             "account": account,
             "chain_id": _parse_chain_id(body.get("chain_id")),
-            "name": str(body.get("name", ""))[:100] or None,
+            "name": (name or "")[:100] or None,
             "updated_at": self._clock(),
         }
         return self.wallet
