@@ -17,17 +17,25 @@
 //! - `GET /api/aquarius/assets/ddo/{did}`, `GET /api/aquarius/assets/metadata/{did}`,
 //!   `POST /api/aquarius/assets/metadata/query`, `GET /api/aquarius/state/ddo?did`
 //! - `POST /api/fileInfo {did, serviceId, checksum?}` — per file `{index, valid, type, contentLength,
-//!   contentType, checksum?, checksumType?}` (checksum: hex sha256 of the bytes)
+//!   contentType, checksum?, checksumType?}` (checksum: hex sha256 of the bytes); unsigned, so
+//!   limited per caller IP like Ocean Node ([`ratelimit`], 429 past the limit)
 //! - Compute-to-data (`computeEnvironments`, `initializeCompute`, `compute` POST/GET/PUT,
 //!   `computeResult`) on a kelp-c2d engine: see [`compute`].
+//!
+//! `url` files (fileInfo, download, compute inputs) are fetched only from public addresses,
+//! redirects re-checked, bodies streamed under a size cap ([`fetch`]); the devnet's node also
+//! allows loopback, because the devnet's files are served from this machine.
 
 pub mod auth;
 pub mod client;
 pub mod compute;
 pub mod fees;
+pub mod fetch;
+mod files;
 pub mod indexer;
+pub mod ratelimit;
 mod routes;
-pub use routes::CID_HEADER;
+pub use files::CID_HEADER;
 pub mod serve;
 
 use crate::addresses::OceanAddresses;
@@ -54,6 +62,9 @@ pub struct NodeConfig {
     /// Where the node's compute engine keeps its jobs and the inputs it fetched (`None`: no
     /// compute). Never the user's own `%c2d` folder.
     pub compute_dir: Option<PathBuf>,
+    /// Which `url` files the node fetches and how much of them ([`fetch`]); the default refuses
+    /// loopback and private addresses.
+    pub fetch: fetch::FetchPolicy,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -63,6 +74,7 @@ impl std::fmt::Debug for NodeConfig {
             .field("chain_id", &self.chain_id)
             .field("address", &self.key.address())
             .field("public_url", &self.public_url)
+            .field("fetch", &self.fetch)
             .finish()
     }
 }
@@ -125,6 +137,7 @@ pub async fn start(
     let indexer = tokio::spawn(async move { indexer::run(idx).await });
     let app = routes::router(state.clone());
     let handle = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
         indexer.abort();
     });

@@ -1,7 +1,9 @@
 //! The node's HTTP handlers (shapes in the module docs of [`super`]).
 
 use super::auth::{self, Nonces};
-use super::{NodeConfig, compute, fees, indexer};
+use super::fetch::FetchPolicy;
+use super::ratelimit::RateLimit;
+use super::{NodeConfig, compute, fees, files, indexer};
 use crate::chain;
 use crate::contracts::IERC20Template;
 use crate::error::{OceanError, Result};
@@ -17,10 +19,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-type Q = Query<HashMap<String, String>>;
-
-/// Response header of `download` carrying the CID of an `ipfs` file.
-pub const CID_HEADER: &str = "x-ipfs-cid";
+pub(super) type Q = Query<HashMap<String, String>>;
 
 /// Everything the handlers share.
 pub struct NodeState {
@@ -31,7 +30,10 @@ pub struct NodeState {
     pub ddos: RwLock<BTreeMap<String, Value>>,
     /// Indexing problems by DID (bad hash, undecryptable, …), for `state/ddo`.
     pub index_errors: RwLock<BTreeMap<String, String>>,
-    pub http: reqwest::Client,
+    /// What `url` files may be fetched, and how much of them.
+    pub fetch: FetchPolicy,
+    /// `fileInfo` calls per caller IP (unsigned, and each one fetches files).
+    pub file_info_limit: RateLimit,
     /// The compute engine (`None`: this node runs no compute jobs).
     pub compute: Option<compute::ComputeNode>,
 }
@@ -45,12 +47,13 @@ impl NodeState {
         };
         Ok(NodeState {
             compute,
+            file_info_limit: RateLimit::new(config.fetch.file_info_per_minute),
+            fetch: config.fetch.clone(),
             config,
             provider,
             nonces: Nonces::default(),
             ddos: RwLock::new(BTreeMap::new()),
             index_errors: RwLock::new(BTreeMap::new()),
-            http: reqwest::Client::new(),
         })
     }
 
@@ -132,8 +135,9 @@ pub fn router(state: Arc<NodeState>) -> Router {
         .route("/api/services/encrypt", post(encrypt))
         .route("/api/services/decrypt", post(decrypt))
         .route("/api/services/initialize", get(initialize))
-        .route("/api/services/download", get(download))
-        .route("/api/fileInfo", post(file_info))
+        .route("/api/services/download", get(files::download))
+        .route("/api/fileInfo", post(files::file_info))
+        .route("/api/services/fileInfo", post(files::file_info))
         .merge(compute::routes())
         .route("/api/aquarius/assets/ddo/{did}", get(ddo))
         .route("/api/aquarius/assets/metadata/{did}", get(metadata))
@@ -262,55 +266,6 @@ pub(super) fn service_files(s: &NodeState, svc: &Value, dt: Address) -> std::res
     Ok(files["files"].as_array().cloned().unwrap_or_default())
 }
 
-/// `POST /api/fileInfo {did, serviceId, checksum?}`: per file, its size and (asked) checksum.
-async fn file_info(
-    State(s): State<Arc<NodeState>>,
-    Json(b): Json<Value>,
-) -> std::result::Result<Json<Value>, ApiError> {
-    let did = b["did"].as_str().ok_or_else(|| bad("missing did"))?;
-    let service_id = b["serviceId"].as_str().ok_or_else(|| bad("missing serviceId"))?;
-    let ddo = find_ddo(&s, did)?;
-    let (_, svc, dt) = service(&ddo, service_id)?;
-    let mut out = Vec::new();
-    for (index, file) in service_files(&s, &svc, dt)?.iter().enumerate() {
-        let bytes = fetch_file(&s, file).await?;
-        let mut info = json!({"index": index, "valid": true, "type": file["type"], "contentLength": bytes.len().to_string(),
-            "contentType": "application/octet-stream"});
-        if b["checksum"] == true {
-            info["checksum"] = json!(crate::ddo::file_checksum(&bytes));
-            info["checksumType"] = json!("sha256");
-        }
-        out.push(info);
-    }
-    Ok(Json(Value::Array(out)))
-}
-
-async fn download(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result::Result<Response, ApiError> {
-    let did = param(&q, "documentId")?.to_string();
-    let service_id = param(&q, "serviceId")?;
-    let tx: B256 = param(&q, "transferTxId")?.parse().map_err(|_| bad("transferTxId is not a transaction hash"))?;
-    let file_index =
-        q.get("fileIndex").map(|v| v.parse::<usize>()).transpose().map_err(|_| bad("bad fileIndex"))?.unwrap_or(0);
-    let consumer = check_signed(&s, &q, "consumerAddress", "download", Some(did.clone()))?;
-    let ddo = find_ddo(&s, &did)?;
-    let (index, svc, dt) = service(&ddo, service_id)?;
-    if svc["type"] == "compute" {
-        return Err(ApiError(StatusCode::FORBIDDEN, crate::consume::compute_only(&did)));
-    }
-    verify_order(&s, tx, dt, consumer, index).await?;
-    let files = service_files(&s, &svc, dt)?;
-    let file = files.get(file_index).cloned().ok_or_else(|| bad(format!("no file at index {file_index}")))?;
-    let bytes = fetch_file(&s, &file).await?;
-    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response();
-    // The paying consumer learns the CID of an ipfs file, so it can check what it received.
-    if let Some(cid) = file["hash"].as_str().filter(|_| file["type"] == "ipfs")
-        && let Ok(v) = header::HeaderValue::from_str(cid)
-    {
-        resp.headers_mut().insert(CID_HEADER, v);
-    }
-    Ok(resp)
-}
-
 /// The order transaction must have succeeded and emitted `OrderStarted` from the datatoken for
 /// this consumer and service index.
 pub(super) async fn verify_order(
@@ -354,28 +309,28 @@ pub(super) async fn verify_order(
     Ok(())
 }
 
+/// The bytes of one file object (`ipfs` from the node's store, `url` under the node's
+/// [`FetchPolicy`](super::fetch::FetchPolicy), at most its `max_bytes`).
 pub(super) async fn fetch_file(s: &NodeState, file: &Value) -> std::result::Result<Vec<u8>, ApiError> {
     match file["type"].as_str() {
-        Some("ipfs") => {
-            let cid = file["hash"].as_str().ok_or_else(|| bad("ipfs file without hash"))?;
-            let src = s
-                .config
-                .ipfs
-                .as_ref()
-                .ok_or_else(|| ApiError(StatusCode::NOT_IMPLEMENTED, "this node has no IPFS store".into()))?;
-            src.cat(cid).await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("ipfs {cid}: {e}")))
-        }
+        Some("ipfs") => ipfs_bytes(s, file).await,
         Some("url") => {
             let url = file["url"].as_str().ok_or_else(|| bad("url file without url"))?;
-            let r =
-                s.http.get(url).send().await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("{url}: {e}")))?;
-            if !r.status().is_success() {
-                return Err(ApiError(StatusCode::BAD_GATEWAY, format!("{url}: HTTP {}", r.status())));
-            }
-            r.bytes().await.map(|b| b.to_vec()).map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("{url}: {e}")))
+            s.fetch.fetch_all(url).await.map_err(super::files::fetch_error)
         }
         other => Err(ApiError(StatusCode::NOT_IMPLEMENTED, format!("file type {other:?} not served by this node"))),
     }
+}
+
+/// The bytes of an `ipfs` file object from the node's IPFS source.
+pub(super) async fn ipfs_bytes(s: &NodeState, file: &Value) -> std::result::Result<Vec<u8>, ApiError> {
+    let cid = file["hash"].as_str().ok_or_else(|| bad("ipfs file without hash"))?;
+    let src = s
+        .config
+        .ipfs
+        .as_ref()
+        .ok_or_else(|| ApiError(StatusCode::NOT_IMPLEMENTED, "this node has no IPFS store".into()))?;
+    src.cat(cid).await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("ipfs {cid}: {e}")))
 }
 
 async fn ddo(State(s): State<Arc<NodeState>>, Path(did): Path<String>) -> std::result::Result<Json<Value>, ApiError> {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 /// Environment variable naming the node program (`kelp-ocean-node`).
 pub const ENV_NODE: &str = "KELP_OCEAN_NODE";
 
-/// The node's config for the devnet recorded under `ocean_dir`.
+/// The node's config for the devnet recorded under `ocean_dir`. Its fetch policy comes from this
+/// process's environment ([`super::fetch::FetchPolicy::from_env`]): loopback is refused unless
+/// `KELP_NODE_ALLOW_LOOPBACK=1`, which [`launch`] sets for the devnet.
 pub fn devnet_config(ocean_dir: &Path, rpc_url: &str, port: u16) -> Result<NodeConfig> {
     let paths = DevnetPaths::new(ocean_dir);
     let addresses = addresses::read_entry(&paths.address_file(), DEVNET_NAME)?;
@@ -27,6 +29,8 @@ pub fn devnet_config(ocean_dir: &Path, rpc_url: &str, port: u16) -> Result<NodeC
             home: ocean_dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
         })),
         compute_dir: Some(paths.dir.join("node-c2d")),
+        fetch: super::fetch::FetchPolicy::from_env(&|k| std::env::var(k).ok())
+            .map_err(|e| OceanError::devnet(e.to_string()))?,
     })
 }
 
@@ -88,6 +92,12 @@ pub async fn launch(
     let mut cmd = std::process::Command::new(&program);
     cmd.args(&args).env("KELP_HOME", paths.ocean_dir.parent().unwrap_or(Path::new(".")));
     cmd.env("KELP_OCEAN_DIR", &paths.ocean_dir);
+    // The devnet's assets are served from this machine, so its node fetches from loopback too
+    // (still never from private, link-local or other non-public addresses). Set
+    // KELP_NODE_ALLOW_LOOPBACK=0 before `devnet up` for a node that refuses loopback like any other.
+    if std::env::var_os(super::fetch::ENV_ALLOW_LOOPBACK).is_none() {
+        cmd.env(super::fetch::ENV_ALLOW_LOOPBACK, "1");
+    }
     let pid = process::spawn_detached(cmd, &paths.dir.join("node.log"))?;
     let url = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();

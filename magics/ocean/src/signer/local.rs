@@ -114,13 +114,17 @@ impl LocalKeySigner {
         Self::build(key, KeySource::Env(var.to_string()), rpc_url, chain_id)
     }
 
-    /// Unlock an encrypted keystore file.
+    /// Unlock an encrypted keystore file. A keystore or keystore folder that others could read
+    /// is made private first (file 0600, folder 0700), with a one-line notice on stderr.
     pub fn from_keystore(path: &Path, password: &str, rpc_url: &str, chain_id: u64) -> Result<Self> {
         if !path.is_file() {
             return Err(OceanError::input(format!(
                 "keystore {} does not exist (create one with `%wallet create`)",
                 path.display()
             )));
+        }
+        for notice in make_keystore_private(path)? {
+            eprintln!("kelp: {notice}");
         }
         let key = PrivateKeySigner::decrypt_keystore(path, password).map_err(|_| {
             OceanError::input(format!("cannot unlock keystore {}: wrong password or damaged file", path.display()))
@@ -130,6 +134,11 @@ impl LocalKeySigner {
 
     /// Create a keystore file `dir/name.json` for `key` (a new random key when `None`),
     /// encrypted with `password`. Returns the file's path and the account address.
+    ///
+    /// The folder is made private (0700, created so); the file is created 0600 in a private
+    /// temporary folder inside it, written there, and linked into place only when complete, so
+    /// `name.json` never exists half-written or readable by others, and an existing one is never
+    /// replaced.
     pub fn write_keystore(dir: &Path, name: &str, key_hex: Option<&str>, password: &str) -> Result<(PathBuf, Address)> {
         if password.is_empty() {
             return Err(OceanError::input("the keystore password is empty; set one"));
@@ -141,7 +150,6 @@ impl LocalKeySigner {
         if path.exists() {
             return Err(OceanError::input(format!("keystore {} already exists; pick another name", path.display())));
         }
-        std::fs::create_dir_all(dir).map_err(|e| OceanError::io(dir, e))?;
         let secret: [u8; 32] = match key_hex {
             Some(h) => parse_key(h)
                 .ok_or_else(|| OceanError::input("the key to import is not a 32-byte hex private key"))?
@@ -149,10 +157,23 @@ impl LocalKeySigner {
                 .into(),
             None => PrivateKeySigner::random().to_bytes().into(),
         };
+        if let Some(notice) = private_dir(dir)? {
+            eprintln!("kelp: {notice}");
+        }
+        let tmp = TempDir::create(dir, name)?;
+        let file_name = format!("{name}.json");
+        let staged = tmp.0.join(&file_name);
+        create_private_file(&staged)?;
         let mut rng = alloy::signers::k256::elliptic_curve::rand_core::OsRng;
-        let (signer, _) =
-            PrivateKeySigner::encrypt_keystore(dir, &mut rng, secret, password, Some(&format!("{name}.json")))
-                .map_err(|e| OceanError::devnet(format!("cannot write keystore in {}: {e}", dir.display())))?;
+        // Writes into the 0600 file created above (it opens it truncating, keeping its mode).
+        let (signer, _) = PrivateKeySigner::encrypt_keystore(&tmp.0, &mut rng, secret, password, Some(&file_name))
+            .map_err(|e| OceanError::devnet(format!("cannot write keystore in {}: {e}", dir.display())))?;
+        std::fs::hard_link(&staged, &path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                OceanError::input(format!("keystore {} already exists; pick another name", path.display()))
+            }
+            _ => OceanError::io(&path, e),
+        })?;
         Ok((path, signer.address()))
     }
 
@@ -165,6 +186,76 @@ impl LocalKeySigner {
     pub fn account(&self) -> Address {
         self.key.address()
     }
+}
+
+/// Make an existing keystore and its folder private (file 0600, folder 0700). Returns one notice
+/// per mode changed.
+pub fn make_keystore_private(path: &Path) -> Result<Vec<String>> {
+    let mut notices = Vec::new();
+    if let Some(dir) = path.parent() {
+        notices.extend(tighten(dir, 0o700)?);
+    }
+    notices.extend(tighten(path, 0o600)?);
+    Ok(notices)
+}
+
+/// Create `dir` (its parents as usual) as a private folder, or tighten an existing one to 0700.
+fn private_dir(dir: &Path) -> Result<Option<String>> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| OceanError::io(parent, e))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => tighten(dir, 0o700),
+        Err(e) => Err(OceanError::io(dir, e)),
+    }
+}
+
+/// Remove group and other permissions beyond `mode`; a notice when something changed.
+fn tighten(path: &Path, mode: u32) -> Result<Option<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = std::fs::metadata(path).map_err(|e| OceanError::io(path, e))?.permissions().mode() & 0o777;
+    if current & !mode == 0 {
+        return Ok(None);
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| OceanError::io(path, e))?;
+    Ok(Some(format!("{} was open to others (mode {current:o}); made it {mode:o}", path.display())))
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(|e| OceanError::io(path, e))
+}
+
+/// A private (0700) staging folder inside the keystore folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn create(dir: &Path, name: &str) -> Result<TempDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let nonce: u64 = rand_u64();
+        let path = dir.join(format!(".{name}.tmp-{}-{nonce:016x}", std::process::id()));
+        std::fs::DirBuilder::new().mode(0o700).create(&path).map_err(|e| OceanError::io(&path, e))?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rand_u64() -> u64 {
+    use alloy::signers::k256::elliptic_curve::rand_core::RngCore;
+    alloy::signers::k256::elliptic_curve::rand_core::OsRng.next_u64()
 }
 
 fn parse_key(s: &str) -> Option<PrivateKeySigner> {
@@ -285,5 +376,43 @@ mod tests {
         let summary = TxSummary::call(1, "X", Address::ZERO, "f");
         let e = s.send_transaction(TransactionRequest::default(), &summary).await.unwrap_err();
         assert!(matches!(e, OceanError::WrongChain { expected: 1, got: 8996 }), "{e}");
+    }
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_new_keystore_is_0600_in_a_0700_folder_and_nothing_else_is_left() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("ocean").join("keystore");
+        let (path, _) = LocalKeySigner::write_keystore(&dir, "main", Some(ANVIL_KEYS[4]), "pw").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("main.json")], "staging folder left behind");
+    }
+
+    #[test]
+    fn an_existing_open_folder_is_tightened_on_create_and_an_open_keystore_on_load() {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("keystore");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (path, addr) = LocalKeySigner::write_keystore(&dir, "old", Some(ANVIL_KEYS[5]), "pw").unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        // A keystore written by an older kelp (or copied in): world-readable in an open folder.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let notices = make_keystore_private(&path).unwrap();
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].contains("755") && notices[1].contains("644"), "{notices:?}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let s = LocalKeySigner::from_keystore(&path, "pw", RPC, 8996).unwrap();
+        assert_eq!(s.account(), addr);
+        assert_eq!((mode(&path), mode(&dir)), (0o600, 0o700));
+        assert!(make_keystore_private(&path).unwrap().is_empty(), "already private: nothing to say");
     }
 }

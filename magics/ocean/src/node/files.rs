@@ -1,0 +1,138 @@
+//! The node's two routes that read an asset's files: `fileInfo` (unsigned, so rate-limited per
+//! caller and never holding a body in memory: the bytes are counted and hashed as they stream)
+//! and `download` (signed and ordered; a `url` file is streamed to the consumer as it arrives).
+//! Both fetch `url` files only under the node's [`FetchPolicy`](super::fetch::FetchPolicy).
+
+use super::fetch::{FetchError, capped};
+use super::routes::{ApiError, NodeState, Q, bad, check_signed, find_ddo, ipfs_bytes, service, service_files};
+use alloy::primitives::B256;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Response header of `download` carrying the CID of an `ipfs` file.
+pub const CID_HEADER: &str = "x-ipfs-cid";
+
+/// The node's answer for a file it would not or could not fetch.
+pub(super) fn fetch_error(e: FetchError) -> ApiError {
+    let status = match e {
+        FetchError::Setting(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        FetchError::BadUrl => StatusCode::BAD_REQUEST,
+        FetchError::Scheme(_) | FetchError::Unsafe | FetchError::Refused { .. } => StatusCode::FORBIDDEN,
+        FetchError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        FetchError::Resolve { .. } | FetchError::TooManyRedirects(_) | FetchError::Upstream { .. } => {
+            StatusCode::BAD_GATEWAY
+        }
+    };
+    ApiError(status, e.to_string())
+}
+
+/// Size, type and sha256 of one file, read as a stream.
+async fn url_info(s: &NodeState, url: &str) -> Result<(u64, String, String), ApiError> {
+    let resp = s.fetch.open(url).await.map_err(fetch_error)?;
+    let content_type =
+        resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let mut hash = Sha256::new();
+    let mut len = 0u64;
+    let mut body = std::pin::pin!(capped(resp, s.fetch.max_bytes));
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(fetch_error)?;
+        len += chunk.len() as u64;
+        hash.update(&chunk);
+    }
+    Ok((len, content_type, alloy::hex::encode(hash.finalize())))
+}
+
+/// `POST /api/fileInfo {did, serviceId, checksum?}`: per file, its size and (asked) checksum.
+/// Limited to [`FetchPolicy::file_info_per_minute`](super::fetch::FetchPolicy) calls per
+/// caller IP, answered past that as Ocean Node answers ([`super::ratelimit`]).
+pub(super) async fn file_info(
+    State(s): State<Arc<NodeState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !s.file_info_limit.allow(peer.ip()) {
+        return Ok(super::ratelimit::limited());
+    }
+    let b: Value = serde_json::from_slice(&body).map_err(|_| bad("the body is not JSON"))?;
+    let did = b["did"].as_str().ok_or_else(|| bad("missing did"))?;
+    let service_id = b["serviceId"].as_str().ok_or_else(|| bad("missing serviceId"))?;
+    let ddo = find_ddo(&s, did)?;
+    let (_, svc, dt) = service(&ddo, service_id)?;
+    let mut out = Vec::new();
+    for (index, file) in service_files(&s, &svc, dt)?.iter().enumerate() {
+        let (len, content_type, checksum) = match file["type"].as_str() {
+            Some("url") => {
+                let url = file["url"].as_str().ok_or_else(|| bad("url file without url"))?;
+                url_info(&s, url).await?
+            }
+            _ => {
+                let bytes = ipfs_or_unsupported(&s, file).await?;
+                (bytes.len() as u64, String::new(), crate::ddo::file_checksum(&bytes))
+            }
+        };
+        let content_type = if content_type.is_empty() { "application/octet-stream".into() } else { content_type };
+        let mut info = json!({"index": index, "valid": true, "type": file["type"], "contentLength": len.to_string(),
+            "contentType": content_type});
+        if b["checksum"] == true {
+            info["checksum"] = json!(checksum);
+            info["checksumType"] = json!("sha256");
+        }
+        out.push(info);
+    }
+    Ok(Json(Value::Array(out)).into_response())
+}
+
+async fn ipfs_or_unsupported(s: &NodeState, file: &Value) -> Result<Vec<u8>, ApiError> {
+    match file["type"].as_str() {
+        Some("ipfs") => ipfs_bytes(s, file).await,
+        other => Err(ApiError(StatusCode::NOT_IMPLEMENTED, format!("file type {other:?} not served by this node"))),
+    }
+}
+
+/// `GET /api/services/download`: after the signature and the order, the file's bytes; a `url`
+/// file is streamed through (a body past the node's cap is cut off with an error, so the
+/// consumer never takes a truncated file for a whole one).
+pub(super) async fn download(
+    State(s): State<Arc<NodeState>>,
+    axum::extract::Query(q): Q,
+) -> Result<Response, ApiError> {
+    let did = super::routes::param(&q, "documentId")?.to_string();
+    let service_id = super::routes::param(&q, "serviceId")?;
+    let tx: B256 =
+        super::routes::param(&q, "transferTxId")?.parse().map_err(|_| bad("transferTxId is not a transaction hash"))?;
+    let file_index =
+        q.get("fileIndex").map(|v| v.parse::<usize>()).transpose().map_err(|_| bad("bad fileIndex"))?.unwrap_or(0);
+    let consumer = check_signed(&s, &q, "consumerAddress", "download", Some(did.clone()))?;
+    let ddo = find_ddo(&s, &did)?;
+    let (index, svc, dt) = service(&ddo, service_id)?;
+    if svc["type"] == "compute" {
+        return Err(ApiError(StatusCode::FORBIDDEN, crate::consume::compute_only(&did)));
+    }
+    super::routes::verify_order(&s, tx, dt, consumer, index).await?;
+    let files = service_files(&s, &svc, dt)?;
+    let file = files.get(file_index).cloned().ok_or_else(|| bad(format!("no file at index {file_index}")))?;
+    let octets = [(header::CONTENT_TYPE, "application/octet-stream")];
+    if file["type"] == "url" {
+        let url = file["url"].as_str().ok_or_else(|| bad("url file without url"))?;
+        let resp = s.fetch.open(url).await.map_err(fetch_error)?;
+        let stream = capped(resp, s.fetch.max_bytes).map(|r| r.map_err(std::io::Error::other));
+        return Ok((StatusCode::OK, octets, Body::from_stream(stream)).into_response());
+    }
+    let bytes = ipfs_or_unsupported(&s, &file).await?;
+    let mut resp = (StatusCode::OK, octets, bytes).into_response();
+    // The paying consumer learns the CID of an ipfs file, so it can check what it received.
+    if let Some(cid) = file["hash"].as_str()
+        && let Ok(v) = header::HeaderValue::from_str(cid)
+    {
+        resp.headers_mut().insert(CID_HEADER, v);
+    }
+    Ok(resp)
+}

@@ -1,0 +1,96 @@
+//! Shared by the node-fetch tests: a kelp node running in this process (its real router, state
+//! and fetch policy) with one asset put straight into its index — a DDO whose `files` are
+//! encrypted to the node's key, exactly what the indexer stores — so `fileInfo` can be driven
+//! without a chain; and a loopback origin server whose `/secret` counts how often it is reached.
+#![allow(dead_code)]
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use axum::response::Redirect;
+use axum::routing::get;
+use kelp_ocean::addresses::OceanAddresses;
+use kelp_ocean::node::fetch::FetchPolicy;
+use kelp_ocean::node::{self, Node, NodeConfig};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const DATATOKEN: Address = Address::repeat_byte(0x42);
+
+/// A loopback origin: `/data.csv`, `/secret` (hits counted), `/to-secret` (302 to
+/// `http://127.0.0.1:P/secret`). Returns (port, hits of `/secret`).
+pub async fn origin() -> (u16, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let h = hits.clone();
+    let app = axum::Router::new()
+        .route("/data.csv", get(|| async { "a,b\n1,2\n" }))
+        .route(
+            "/secret",
+            get(move || {
+                h.fetch_add(1, Ordering::SeqCst);
+                async { "internal secret" }
+            }),
+        )
+        .route(
+            "/to-secret",
+            get(move || async move { Redirect::temporary(&format!("http://127.0.0.1:{port}/secret")) }),
+        );
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (port, hits)
+}
+
+pub fn hits(h: &AtomicUsize) -> usize {
+    h.load(Ordering::SeqCst)
+}
+
+fn addresses() -> OceanAddresses {
+    serde_json::from_value(json!({
+        "chainId": 8996, "Ocean": Address::ZERO, "OPFCommunityFeeCollector": Address::ZERO, "Router": Address::ZERO,
+        "FixedPrice": Address::ZERO, "Dispenser": Address::ZERO, "ERC721Factory": Address::ZERO,
+        "ERC721Template": {}, "ERC20Template": {}
+    }))
+    .unwrap()
+}
+
+/// Start a node with `fetch` (no chain behind it: its RPC port is closed) and index one asset,
+/// `did:op:test`, whose access service "0" holds one `url` file per entry of `urls`.
+/// Returns the node and its base URL.
+pub async fn node_with_urls(fetch: FetchPolicy, urls: &[String]) -> (Node, String) {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let rpc_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let config = NodeConfig {
+        rpc_url,
+        chain_id: 8996,
+        addresses: addresses(),
+        key: PrivateKeySigner::random(),
+        public_url: "http://127.0.0.1:0".into(),
+        ipfs: None,
+        compute_dir: None,
+        fetch,
+    };
+    let (node, _task) = node::start(config, 0, std::future::pending()).await.unwrap();
+    let files: Vec<_> = urls.iter().map(|u| json!({"type": "url", "url": u, "method": "GET"})).collect();
+    let plain = json!({"datatokenAddress": DATATOKEN, "nftAddress": Address::ZERO, "files": files}).to_string();
+    let cipher = node.state.encrypt(plain.as_bytes()).unwrap();
+    let ddo = json!({"id": "did:op:test", "services": [{"id": "0", "type": "access", "datatokenAddress": DATATOKEN,
+        "files": alloy::hex::encode(cipher)}]});
+    node.state.ddos.write().unwrap().insert("did:op:test".into(), ddo);
+    let base = format!("http://{}", node.local_addr);
+    (node, base)
+}
+
+/// `POST /api/fileInfo` for `did:op:test`: (status, content type, body).
+pub async fn file_info(base: &str) -> (u16, String, String) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/fileInfo"))
+        .json(&json!({"did": "did:op:test", "serviceId": "0", "checksum": true}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    (status, ct, r.text().await.unwrap())
+}
