@@ -63,9 +63,10 @@
 //!   - `--to lighthouse` (Filecoin onramp: Lighthouse's Kubo-style `/api/v0/add`, API key from
 //!     `%env KELP_LIGHTHOUSE_TOKEN=…`, URL from `KELP_LIGHTHOUSE_URL`, default the public node):
 //!     the kubo fields with `"backend": "lighthouse"`
-//! - `cat CID [--offset N] [--length N] [--to …]` → `{"cid", "offset", "length" (bytes
-//!   returned), "utf8", "text" (string or null; at most 1 MiB), "truncated"}`; value: the text
-//!   as `String` when it is UTF-8.
+//! - `cat CID [--offset N] [--length N] [--to …]` → `{"cid", "offset", "length" (bytes in the
+//!   requested range, from the file's recorded size), "utf8", "text" (string or null; at most
+//!   1 MiB), "truncated"}`; value: the text as `String` when it is UTF-8. Only the shown bytes
+//!   are read (from the local store): memory stays bounded whatever size a DAG claims.
 //! - `get CID -o PATH [--to …] [--decrypt [--key-env VAR]]` → `{"cid", "path", "kind":
 //!   "file"|"directory"|"symlink", "size" (as stored), "decrypted"}`; value: the path as
 //!   `PathBuf`.
@@ -99,6 +100,14 @@
 //!
 //! Errors are one line (what was wrong, what to do); an interrupted add or get leaves nothing
 //! half written (no pin, no partial output; stray blocks are removed by `gc`).
+//!
+//! # Untrusted DAGs
+//! A CAR or a Kubo node may hand over any DAG. Reading one ([`exporter`]) never recurses on the
+//! thread's stack and stops with a one-line error past `KELP_IPFS_MAX_DEPTH` levels (default
+//! 1024; [`exporter::ReadLimits`]); HAMT shards may nest only as deep as their hash allows;
+//! `get` writes only inside `-o`, creating every name exclusively (no symlink is ever followed,
+//! duplicate or path-like entry names are refused); `cat` reads only what it shows. The CAR,
+//! DAG-PB/UnixFS and HAMT decoders and the exporter are fuzzed (`examples/fuzz.rs`).
 
 pub mod api;
 pub mod car;

@@ -14,6 +14,7 @@
 //! Every block read is verified against its hash.
 
 use crate::IpfsError;
+use crate::exporter::ReadLimits;
 use crate::importer::{BlockSink, DAG_PB, SHA2_256, sha256_multihash};
 use crate::pb::PbNode;
 use cid::Cid;
@@ -48,6 +49,7 @@ pub struct GcReport {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    limits: ReadLimits,
 }
 
 /// A held store lock (released on drop).
@@ -61,7 +63,7 @@ impl Store {
         for sub in ["blocks", "pins", "tmp"] {
             fs::create_dir_all(dir.join(sub)).map_err(err)?;
         }
-        let s = Store { root: dir.to_path_buf() };
+        let s = Store { root: dir.to_path_buf(), limits: ReadLimits::default() };
         File::options().create(true).append(true).open(s.root.join("lock")).map_err(err)?;
         Ok(s)
     }
@@ -74,6 +76,17 @@ impl Store {
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.root
+    }
+
+    /// This handle with other bounds on reading DAGs (see [`ReadLimits`]).
+    pub fn with_limits(mut self, limits: ReadLimits) -> Store {
+        self.limits = limits;
+        self
+    }
+
+    /// The bounds reads through this handle observe.
+    pub fn limits(&self) -> ReadLimits {
+        self.limits
     }
 
     fn lock_file(&self) -> Result<File, IpfsError> {

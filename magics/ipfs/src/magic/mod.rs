@@ -189,6 +189,9 @@ pub(crate) fn lighthouse(ctx: &MagicContext) -> Result<crate::kubo::Kubo> {
     Ok(crate::kubo::Kubo::new(&url).map_err(fail)?.with_bearer("Lighthouse", &token))
 }
 
+/// The session's store, with the read bounds of its environment (`KELP_IPFS_MAX_DEPTH`).
 pub(crate) fn open_store(ctx: &MagicContext) -> Result<crate::Store> {
-    crate::Store::open_default(&ctx.config).map_err(fail)
+    let limits = crate::exporter::ReadLimits::from_env_value(ctx.env.get(crate::exporter::MAX_DEPTH_ENV).as_deref())
+        .map_err(fail)?;
+    Ok(crate::Store::open_default(&ctx.config).map_err(fail)?.with_limits(limits))
 }

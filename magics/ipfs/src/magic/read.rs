@@ -51,42 +51,50 @@ pub(crate) struct CidArg {
 
 pub(crate) async fn cat(a: CatArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
     let cid = parse_cid(&a.cid).map_err(fail)?;
-    let bytes = match Target::parse(a.to.as_deref(), cfg).map_err(fail)? {
+    // (bytes to show, length of the requested range)
+    let (bytes, length) = match Target::parse(a.to.as_deref(), cfg).map_err(fail)? {
         Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
         Target::Local => {
             let store = open_store(ctx)?;
             let cancel = ctx.cancel.clone();
             let (off, len) = (a.offset, a.length);
             blocking(move || {
+                // Only what is shown is read: the range's length comes from the file's recorded
+                // size, so a DAG claiming gigabytes costs a megabyte of memory.
+                let recorded = exporter::stat(&store, &cid)?.size.saturating_sub(off);
                 let mut out = Vec::new();
                 let mut observe =
                     |_| if cancel.is_cancelled() { Err(IpfsError::Cancelled("reading".into())) } else { Ok(()) };
-                store.cat_to(&cid, off, len, &mut out, &mut observe)?;
-                Ok(out)
+                let want = len.unwrap_or(u64::MAX).min(SHOW_MAX as u64);
+                store.cat_to(&cid, off, Some(want), &mut out, &mut observe)?;
+                let length = len.unwrap_or(u64::MAX).min(recorded).max(out.len() as u64);
+                Ok((out, length))
             })
             .await?
         }
         Target::Kubo(url) => {
             let kubo = Kubo::new(&url).map_err(fail)?;
             let cid_s = cid.to_string();
-            tokio::select! {
+            let bytes = tokio::select! {
                 r = kubo.cat(&cid_s, a.offset, a.length) => r.map_err(fail)?,
                 _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled("reading from Kubo".into())),
-            }
+            };
+            let length = bytes.len() as u64;
+            (bytes, length)
         }
         Target::Pin(n) => return Err(fail(super::not_a_source(&n))),
     };
     let shown = &bytes[..bytes.len().min(SHOW_MAX)];
     let text = std::str::from_utf8(shown).ok();
     let j = json!({
-        "cid": cid.to_string(), "offset": a.offset, "length": bytes.len(), "utf8": text.is_some(),
-        "text": text, "truncated": bytes.len() > SHOW_MAX,
+        "cid": cid.to_string(), "offset": a.offset, "length": length, "utf8": text.is_some(),
+        "text": text, "truncated": length > shown.len() as u64,
     });
     let mut out = match text {
         Some(t) => Output::text(t.to_string())
             .with_html(format!("<pre>{}</pre>", html_escape(t)))
             .with_value(RustValue::string(t)),
-        None => Output::text(format!("<{} bytes of binary data; use %ipfs get {} -o PATH>", bytes.len(), cid)),
+        None => Output::text(format!("<{length} bytes of binary data; use %ipfs get {cid} -o PATH>")),
     };
     out = out.with_json(j);
     Ok(out)
@@ -166,7 +174,7 @@ fn get_decrypted(
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = parent.join(format!(".{name}.kelp-partial-{:08x}", rand::random::<u32>()));
     let r = (|| {
-        let f = std::fs::File::create(&tmp).map_err(IpfsError::path(&tmp))?;
+        let f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(IpfsError::path(&tmp))?;
         let mut w = crate::crypt::DecryptWriter::new(std::io::BufWriter::new(f), key);
         store.cat_to(cid, 0, None, &mut w, observe).map_err(|e| match e {
             IpfsError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
