@@ -81,7 +81,9 @@ pub mod journal;
 pub mod ocean;
 pub mod remote;
 pub mod resolve;
+pub mod safefs;
 pub mod sandbox;
+pub mod seccomp;
 pub mod spec;
 pub mod status;
 

@@ -6,6 +6,12 @@
 //! writable `/data/outputs` and `/data/logs`, a size-capped tmpfs `/tmp`, read-only `/usr`
 //! and a handful of `/etc` files. Nothing else of the host is visible (no home directory).
 //!
+//! No `/proc` is mounted: the mount table (`/proc/self/mountinfo`) would name the host path
+//! behind every bind mount (the job folder, the datasets), and `statmount`/`listmount` are
+//! denied by a seccomp filter for the same reason ([`crate::seccomp`]). The algorithm's stdout
+//! and stderr go to a log the engine owns outside the sandbox's folders (an open handle passed
+//! in); `/data/logs` is the algorithm's own scratch folder, never read back through a path.
+//!
 //! Isolation: every namespace is unshared (`--unshare-all`: no network — only a `lo` that is
 //! down —, own pid/ipc/uts/cgroup namespaces), a user namespace with `--cap-drop ALL` and
 //! `--disable-userns` (or, see below, uid 65534 with no capabilities), `--clearenv`,
@@ -219,7 +225,7 @@ pub fn bwrap_args(plan: &Plan, who: Identity) -> Vec<String> {
     a.extend(["--bind".into(), jd("logs"), "/data/logs".into()]);
     let tmp = plan.resources.ram.min(plan.resources.disk);
     a.extend(["--perms".into(), "1777".into(), "--size".into(), tmp.to_string(), "--tmpfs".into(), "/tmp".into()]);
-    push(&mut a, &["--dev", "/dev", "--proc", "/proc"]);
+    push(&mut a, &["--dev", "/dev"]);
     if who == Identity::RootAsNobody {
         // No user namespace (uid 65534 must be a real, unprivileged uid); setpriv drops below.
         push(&mut a, &["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]);
@@ -247,7 +253,7 @@ pub fn bwrap_args(plan: &Plan, who: Identity) -> Vec<String> {
 
 /// Make the job folder usable by uid 65534: inputs, algorithm and descriptions readable,
 /// outputs and logs owned by it; datasets must already be readable by others.
-fn open_to_nobody(plan: &Plan, log: &Path) -> Result<()> {
+fn open_to_nobody(plan: &Plan) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     for (id, src) in &plan.datasets {
         let mode = std::fs::metadata(src).map(|m| m.permissions().mode()).unwrap_or(0);
@@ -276,7 +282,7 @@ fn open_to_nobody(plan: &Plan, log: &Path) -> Result<()> {
         }
     }
     chmod(&plan.job_dir, 0o755).map_err(io)?;
-    for p in [plan.job_dir.join("outputs"), plan.job_dir.join("logs"), log.to_path_buf()] {
+    for p in [plan.job_dir.join("outputs"), plan.job_dir.join("logs")] {
         std::os::unix::fs::chown(&p, Some(NOBODY), Some(NOBODY)).map_err(io)?;
     }
     Ok(())
@@ -295,7 +301,11 @@ fn processes_owned_by(uid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Start the sandbox; stdout and stderr go to `log` (appended).
+/// Only one sandbox is started at a time: the seccomp memfd is inheritable while it starts.
+static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Start the sandbox; stdout and stderr go to `log` (appended; it must be a regular file with one
+/// link, never a symlink, and should live outside the sandbox's folders).
 pub fn spawn(plan: &Plan, name: &str, log: &Path) -> Result<Running> {
     let bwrap = bwrap_path()?;
     let r = plan.resources;
@@ -324,17 +334,13 @@ pub fn spawn(plan: &Plan, name: &str, log: &Path) -> Result<Running> {
         _ => format!("processes: RLIMIT_NPROC in the user namespace ({MAX_PROCS} more than the user has)"),
     });
     if who == Identity::RootAsNobody {
-        open_to_nobody(plan, log)?;
+        open_to_nobody(plan)?;
     }
     let cpus = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
     let use_cpus = r.cpu.min(cpus).max(1);
     limits.push(format!("cpu: pinned to {use_cpus} core(s) with taskset"));
 
-    let logf = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| C2dError::io(format!("opening {}", log.display()), e))?;
+    let logf = crate::safefs::open_append(log).map_err(|e| C2dError::io(format!("opening {}", log.display()), e))?;
     let logf2 = logf.try_clone().map_err(|e| C2dError::io("duplicating the log handle", e))?;
 
     let mut argv: Vec<String> = vec![];
@@ -354,6 +360,10 @@ pub fn spawn(plan: &Plan, name: &str, log: &Path) -> Result<Running> {
         format!("0-{}", use_cpus - 1),
         bwrap.display().to_string(),
     ]);
+    let _one_at_a_time = SPAWNING.lock().unwrap_or_else(|e| e.into_inner());
+    let filter = crate::seccomp::program_fd()
+        .map_err(|e| C2dError::Sandbox(format!("could not prepare the seccomp filter: {e}")))?;
+    argv.extend(["--seccomp".into(), std::os::fd::AsRawFd::as_raw_fd(&filter).to_string()]);
     argv.extend(bwrap_args(plan, who));
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]).stdin(Stdio::null()).stdout(logf).stderr(logf2).process_group(0);
@@ -364,38 +374,23 @@ pub fn spawn(plan: &Plan, name: &str, log: &Path) -> Result<Running> {
         }
         C2dError::Sandbox(format!("could not start {}: {e}", argv[0]))
     })?;
+    drop(filter);
     let pid = child.id();
     Ok(Running { child, pid, cgroup, limits, started: Instant::now() })
 }
 
 use std::os::unix::process::CommandExt;
 
-/// Total bytes of regular files under `dir` (symlinks are not followed).
-pub fn tree_size(dir: &Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.filter_map(|e| e.ok()) {
-            let Ok(m) = e.path().symlink_metadata() else { continue };
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                total += m.len();
-            }
-        }
-    }
-    total
-}
-
 impl Running {
-    /// Wait for the end, killing the sandbox on timeout, on outputs past `max_output`, or when
-    /// `stop()` says so.
+    /// Wait for the end, killing the sandbox on timeout, on outputs past `max_output` (the
+    /// regular files under `watch` — folders walked without following links — plus `log`), or
+    /// when `stop()` says so.
     pub fn watch(
         mut self,
         timeout: Duration,
         max_output: u64,
         watch_dirs: &[PathBuf],
+        log: &Path,
         stop: &dyn Fn() -> bool,
     ) -> (Ending, bool) {
         let mut tick = 0u64;
@@ -414,7 +409,8 @@ impl Running {
                 break Ending::Stopped;
             }
             if tick.is_multiple_of(4) {
-                let size: u64 = watch_dirs.iter().map(|d| tree_size(d)).sum();
+                let log_size = crate::safefs::open_read(log).and_then(|f| f.metadata()).map(|m| m.len()).unwrap_or(0);
+                let size: u64 = watch_dirs.iter().map(|d| crate::safefs::tree_size(d)).sum::<u64>() + log_size;
                 if size > max_output {
                     self.kill();
                     break Ending::OutputSize(size);
@@ -478,18 +474,8 @@ mod tests {
         assert!(a.contains("--bind /j/outputs /data/outputs") && a.contains("--bind /j/logs /data/logs"));
         assert!(a.contains("--unshare-all") && a.contains("--clearenv") && a.contains("--die-with-parent"));
         assert!(a.contains("--new-session") && a.contains("--cap-drop ALL"));
+        assert!(!a.contains("--proc"), "no /proc: its mountinfo names host paths: {a}");
         assert!(!a.contains("/root") && !a.contains("--share-net"));
         assert!(a.ends_with("-- python3 /data/transformations/algorithm"), "{a}");
-    }
-
-    #[test]
-    fn tree_size_counts_files_not_symlink_targets() {
-        let t = tempfile::tempdir().unwrap();
-        std::fs::create_dir(t.path().join("sub")).unwrap();
-        std::fs::write(t.path().join("a"), [0u8; 100]).unwrap();
-        std::fs::write(t.path().join("sub/b"), [0u8; 50]).unwrap();
-        std::os::unix::fs::symlink("/usr/bin/env", t.path().join("link")).unwrap();
-        let s = tree_size(t.path());
-        assert!((150..200).contains(&s), "{s}");
     }
 }

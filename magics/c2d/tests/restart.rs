@@ -55,7 +55,7 @@ fn killed_runner_fails_its_job_and_queued_jobs_run_again() {
     let journal = Journal::open(&dir.join("c2d")).unwrap();
     let sandbox = loop {
         let rec = journal.load(&a).unwrap();
-        let log = std::fs::read_to_string(journal.job_dir(&a).join("logs/algorithm.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(journal.job_dir(&a).join("algorithm.log")).unwrap_or_default();
         if rec.status == Status::RunningAlgorithm && log.contains("slow job running") {
             break rec.sandbox_pid.unwrap();
         }

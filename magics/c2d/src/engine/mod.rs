@@ -13,12 +13,12 @@ mod remote;
 
 use crate::journal::{FailKind, Failure, JobRecord, Journal, ResultFile, Runner, now};
 use crate::ocean::{ComputeEnvironment, ComputeJob, EnvResource, FreeTier, Platform};
+pub use crate::safefs::read_from;
 use crate::sandbox::{self, Ending, Plan};
 use crate::{C2dError, JobSpec, Result, Status};
 use count::local_jobs_add;
 pub use count::{local_jobs, wait_for_local_jobs};
-pub use files::read_from;
-use files::{append_note, classify_exit, collect_results, provision};
+use files::{append_note, classify_exit, collect_results, live_log, provision, shown_source};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -364,7 +364,7 @@ impl Engine {
     /// The live log of a job (grows while it runs).
     pub fn log_path(&self, id: &str) -> Result<PathBuf> {
         let id = self.resolve_id(id)?;
-        Ok(self.inner.journal.job_dir(&id).join("logs").join("algorithm.log"))
+        Ok(live_log(&self.inner.journal.job_dir(&id)))
     }
 
     /// Result `index` of a finished job: its description and the file holding it.
@@ -380,6 +380,16 @@ impl Engine {
         })?;
         let path = self.inner.journal.job_dir(&rec.job_id).join("results").join(&rf.filename);
         Ok((rf, path))
+    }
+
+    /// The bytes of result `index` of a finished job, read without following links (see
+    /// [`crate::safefs`]); what a node serves for `computeResult`.
+    pub fn read_result(&self, id: &str, index: usize) -> Result<(ResultFile, Vec<u8>)> {
+        let (rf, path) = self.result_file(id, index)?;
+        let max = self.inner.config.max_disk.saturating_add(2 << 20);
+        let bytes = crate::safefs::read_file(&path, max)
+            .map_err(|e| C2dError::io(format!("reading result {} of job {id}", rf.filename), e))?;
+        Ok((rf, bytes))
     }
 
     /// Ask a job to stop. A queued or running job ends as failed (`stopped`); a finished job is
@@ -417,7 +427,7 @@ impl Engine {
     fn save(&self, rec: &JobRecord) {
         // The journal is the only state; a failed write is reported in the job's log.
         if let Err(e) = self.inner.journal.save(rec) {
-            let log = self.inner.journal.job_dir(&rec.job_id).join("logs").join("algorithm.log");
+            let log = live_log(&self.inner.journal.job_dir(&rec.job_id));
             append_note(&log, &format!("could not journal the job state: {e}"));
         }
     }
@@ -441,7 +451,7 @@ impl Engine {
         }
         let result = self.inner.journal.load(id).map(|mut rec| self.run_record(&mut rec, &dir, &stopped));
         if let Err(e) = result {
-            append_note(&dir.join("logs").join("algorithm.log"), &format!("the job could not be run: {e}"));
+            append_note(&live_log(&dir), &format!("the job could not be run: {e}"));
         }
         *self.inner.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
         self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
@@ -457,9 +467,8 @@ impl Engine {
         rec.started = Some(now());
         rec.set_status(Status::ConfiguringVolumes);
         self.save(rec);
-        let log = dir.join("logs").join("algorithm.log");
+        let log = live_log(dir);
         if let Err((status, msg)) = provision(rec, dir) {
-            let _ = std::fs::create_dir_all(dir.join("logs"));
             let f = Failure { kind: FailKind::Provisioning, message: msg };
             return self.finish(rec, dir, status, Some(f), None, false);
         }
@@ -485,7 +494,7 @@ impl Engine {
             ("OMP_NUM_THREADS".into(), threads),
             ("ALGO".into(), algo.into()),
             ("DIDS".into(), serde_json::to_string(&dids).unwrap_or_default()),
-            ("TRANSFORMATION_DID".into(), spec.algorithm.source.clone().unwrap_or_default()),
+            ("TRANSFORMATION_DID".into(), spec.algorithm.source.as_deref().map(shown_source).unwrap_or_default()),
         ];
         let plan = Plan {
             job_dir: dir.to_path_buf(),
@@ -508,7 +517,7 @@ impl Engine {
         rec.set_status(Status::RunningAlgorithm);
         self.save(rec);
         let watch = [dir.join("outputs"), dir.join("logs")];
-        let (ending, hit_pids) = running.watch(plan.timeout, spec.resources.disk, &watch, stopped);
+        let (ending, hit_pids) = running.watch(plan.timeout, spec.resources.disk, &watch, &log, stopped);
         rec.sandbox_pid = None;
         let r = spec.resources;
         let (status, failure, code, tar) = match ending {
@@ -543,7 +552,7 @@ impl Engine {
         code: Option<i32>,
         tar: bool,
     ) {
-        let log = dir.join("logs").join("algorithm.log");
+        let log = live_log(dir);
         if let Some(f) = &failure {
             append_note(&log, &f.message);
         }
@@ -551,7 +560,8 @@ impl Engine {
         rec.failure = failure;
         rec.exit_code = code;
         let mut status = status;
-        match collect_results(dir, tar) {
+        let max_log = rec.spec.resources.disk;
+        match collect_results(dir, tar, max_log) {
             Ok(results) => rec.results = results,
             Err(msg) => {
                 append_note(&log, &msg);
@@ -559,7 +569,7 @@ impl Engine {
                     rec.failure = Some(Failure { kind: FailKind::Exit, message: msg });
                     status = Status::ResultsFetchFailed;
                 }
-                rec.results = collect_results(dir, false).unwrap_or_default();
+                rec.results = collect_results(dir, false, max_log).unwrap_or_default();
             }
         }
         rec.set_status(status);

@@ -7,6 +7,9 @@ use kelp_magic::{MagicContext, MagicError, Output, html_escape};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// Largest log `%c2d logs` shows at once (larger ones: follow them with `-f`, or `%c2d result`).
+const LOG_MAX: u64 = 64 << 20;
+
 pub(crate) async fn status(
     magic: &C2dMagic,
     engine: &Engine,
@@ -90,7 +93,8 @@ pub(crate) async fn remote_logs(
     };
     let rec = follow_status(backend.as_ref(), engine, &id, !streamed, ctx).await?;
     remote::fetch_results(magic, engine, &id, ctx).await?;
-    let log = engine.result_file(&id, 0).ok().and_then(|(_, p)| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    let log = engine.result_file(&id, 0).ok().and_then(|(_, p)| crate::safefs::read_file(&p, LOG_MAX).ok());
+    let log = String::from_utf8_lossy(&log.unwrap_or_default()).into_owned();
     // What the stream showed is the start of the final log; print only the rest.
     let rest = log.strip_prefix(shown.as_str()).unwrap_or(&log);
     if !shown.is_empty() && rest.len() == log.len() && !log.is_empty() {
@@ -235,7 +239,7 @@ pub(crate) async fn logs(engine: &Engine, job: &str, follow: bool, ctx: &MagicCo
         live.clone()
     };
     if !follow {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = String::from_utf8_lossy(&crate::safefs::read_file(&path, LOG_MAX).unwrap_or_default()).into_owned();
         let json = serde_json::json!({ "jobId": id, "status": rec.status.code(), "log": text });
         return Ok(Output::text(text.clone()).with_html(format!("<pre>{}</pre>", html_escape(&text))).with_json(json));
     }

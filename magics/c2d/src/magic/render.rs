@@ -85,9 +85,12 @@ pub(crate) fn job_output(r: &JobRecord) -> Output {
 
 /// The live display while waiting: status, time, and the log's last line.
 pub(crate) fn live(r: &JobRecord, log: &Path) -> Output {
-    let last = std::fs::read_to_string(log)
-        .ok()
-        .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.chars().take(160).collect::<String>()))
+    let tail = crate::safefs::read_tail(log, 4096);
+    let last = tail
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.chars().take(160).collect::<String>())
         .unwrap_or_default();
     let text = if last.is_empty() { summary_line(r) } else { format!("{}  | {last}", summary_line(r)) };
     let html = format!("<div><code>{}</code></div>", html_escape(&text));

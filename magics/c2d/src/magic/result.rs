@@ -79,7 +79,7 @@ fn fill(tmp: &Path, log: &Path, tar: Option<&Path>, id: &str) -> Result<(), Stri
         }
         remove_specials(tmp);
     }
-    std::fs::copy(log, tmp.join("algorithm.log")).map_err(|e| e.to_string())?;
+    crate::safefs::copy_file(log, &tmp.join("algorithm.log"), u64::MAX).map_err(|e| e.to_string())?;
     std::fs::write(tmp.join(MARKER), format!("{id}\n")).map_err(|e| e.to_string())?;
     Ok(())
 }
