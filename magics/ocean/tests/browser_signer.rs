@@ -111,6 +111,14 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     assert_eq!(req["summary"]["contract"], format!("account ({to})"));
     assert_eq!(req["summary"]["value"], "1.500000000000000000 ETH");
     assert_eq!(req["chain_id"], "0x2324");
+    // A wallet that lacks the devnet adds it with the devnet's real RPC URL (its own free port,
+    // not JupyterLab's default 127.0.0.1:8545), in the shape wallet_addEthereumChain takes.
+    assert_ne!(rpc, "http://127.0.0.1:8545");
+    assert_eq!(
+        req["add_chain"],
+        json!({"chainId": "0x2324", "chainName": "kelp devnet", "rpcUrls": [rpc],
+               "nativeCurrency": {"name": "Ether", "symbol": "ETH", "decimals": 18}})
+    );
     assert_eq!(req["params"][0]["from"].as_str().unwrap().to_lowercase(), me_s);
     assert_eq!(req["params"][0]["value"], "0x14d1120d7b160000");
     browser.reject(req["id"].as_str().unwrap()).await;
@@ -132,6 +140,7 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     let cell = s.run(&format!("wallet send {to} 1.5"));
     let req = browser.wait_for("transfer ETH").await;
     assert_eq!(req["params"][0]["to"].as_str().unwrap().to_lowercase(), to.to_string().to_lowercase());
+    assert_eq!(req["add_chain"]["rpcUrls"], json!([rpc]), "{req}");
     let hash = s.approve_tx(&req).await;
     let out = cell.await.unwrap().unwrap();
     assert_eq!(out.json().unwrap()["tx"], hash);
@@ -168,9 +177,23 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     assert!(browser.list().await.is_empty());
 
     // 5. The Signer directly: personal_sign through the wallet recovers to the wallet's account.
-    let signer = BrowserSigner::discover(&ctx, "devnet", 8996).await.expect("relay discovered");
+    let signer = BrowserSigner::discover(&ctx, "devnet", 8996, &rpc).await.expect("relay discovered");
     assert_eq!(signer.address().await.unwrap(), me);
     assert_eq!(signer.chain_id().await.unwrap(), 8996);
+    assert!(browser.list().await.is_empty(), "no switch while the wallet is on the devnet");
+    // The wallet moves to mainnet: the signer asks it to switch back, adding the devnet if needed.
+    browser.report_wallet(json!({"account": me_s, "chain_id": "0x1", "name": "Test Wallet"})).await;
+    let signer = Arc::new(signer);
+    let switching = tokio::spawn({
+        let signer = signer.clone();
+        async move { signer.chain_id().await }
+    });
+    let req = browser.wait_for("switch network").await;
+    assert_eq!((&req["kind"], &req["params"]), (&json!("wallet_switchEthereumChain"), &json!([{"chainId": "0x2324"}])));
+    assert_eq!((&req["add_chain"]["chainId"], &req["add_chain"]["rpcUrls"]), (&json!("0x2324"), &json!([rpc])));
+    browser.approve(req["id"].as_str().unwrap(), Value::Null).await;
+    assert_eq!(switching.await.unwrap().unwrap(), 8996);
+    browser.report_wallet(json!({"account": me_s, "chain_id": "0x2324", "name": "Test Wallet"})).await;
     let msg = b"kelp says hello";
     let sign = tokio::spawn(async move { signer.personal_sign(msg).await });
     let req = browser.wait_for("sign message").await;
@@ -236,6 +259,9 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     let seen = wallet_side.await.unwrap();
     let j = out.json().unwrap();
     assert!(j["did"].as_str().unwrap().starts_with("did:op:"), "{j}");
+    for tx in seen.iter().filter(|r| r["kind"] == "eth_sendTransaction") {
+        assert_eq!(tx["add_chain"]["rpcUrls"], json!([rpc]), "{tx}");
+    }
     let create = seen
         .iter()
         .find(|r| r["summary"]["contract"].as_str().unwrap_or("").starts_with("ERC721Factory ("))

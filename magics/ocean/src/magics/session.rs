@@ -92,14 +92,14 @@ pub async fn signer(
                 )
             })?;
             relay.status().await?;
-            Ok(Arc::new(BrowserSigner::new(relay, ctx, &net.name, net.chain_id)))
+            Ok(Arc::new(BrowserSigner::new(relay, ctx, &net.name, net.chain_id, &net.rpc_url)))
         }
         Some(SignerChoice::Local) => local(ctx, net, account),
         None => {
             let configured = ctx.env.get(ENV_PRIVATE_KEY).is_some_and(|v| !v.is_empty())
                 || account.is_some()
                 || ctx.env.get(ENV_KEYSTORE).is_some_and(|v| !v.is_empty());
-            if !configured && let Some(b) = BrowserSigner::discover(ctx, &net.name, net.chain_id).await {
+            if !configured && let Some(b) = BrowserSigner::discover(ctx, &net.name, net.chain_id, &net.rpc_url).await {
                 return Ok(Arc::new(b));
             }
             local(ctx, net, account)

@@ -3,7 +3,10 @@
 //! the kernel sends the transaction (as JSON) and a readable summary; the wallet shows the summary,
 //! signs and broadcasts, and only the transaction hash or signature comes back.
 //!
-//! Every request pins the network's chain, so the browser asks the wallet to switch first. While
+//! Every request pins the network's chain, so the browser asks the wallet to switch first, and
+//! carries the chain's `wallet_addEthereumChain` parameters (EIP-3085: `chainId`, `chainName`,
+//! `rpcUrls`, `nativeCurrency`; see [`add_chain_params`]) so that a wallet that lacks the chain
+//! adds it with the network's real RPC URL (the devnet's port, not a default). While
 //! waiting the cell shows kelp-relay's live "waiting for wallet approval" display; Reject gives
 //! "rejected in wallet", an interrupt withdraws the request (its dialog closes in the browser).
 
@@ -26,6 +29,8 @@ pub struct BrowserSigner {
     /// The network's name and chain, shown in every summary and pinned in every request.
     network: String,
     chain_id: u64,
+    /// `wallet_addEthereumChain` parameters sent with every request naming the chain.
+    add_chain: Option<Value>,
     account: Mutex<Option<Address>>,
 }
 
@@ -35,26 +40,44 @@ impl fmt::Debug for BrowserSigner {
             .field("relay", &self.relay)
             .field("network", &self.network)
             .field("chain_id", &self.chain_id)
+            .field("add_chain", &self.add_chain.is_some())
             .finish()
     }
 }
 
 impl BrowserSigner {
-    /// A signer asking through `relay` for transactions on `network` (chain `chain_id`); waiting
-    /// displays and interrupts go through `ctx`.
-    pub fn new(relay: RelayClient, ctx: &MagicContext, network: &str, chain_id: u64) -> Self {
-        BrowserSigner { relay, ctx: ctx.clone(), network: network.to_string(), chain_id, account: Mutex::new(None) }
+    /// A signer asking through `relay` for transactions on `network` (chain `chain_id`, reached at
+    /// `rpc_url`, which a wallet lacking the chain is given to add it); waiting displays and
+    /// interrupts go through `ctx`.
+    pub fn new(relay: RelayClient, ctx: &MagicContext, network: &str, chain_id: u64, rpc_url: &str) -> Self {
+        BrowserSigner {
+            relay,
+            ctx: ctx.clone(),
+            network: network.to_string(),
+            chain_id,
+            add_chain: add_chain_params(network, chain_id, rpc_url),
+            account: Mutex::new(None),
+        }
     }
 
     /// The relay this session can reach (`KELP_RELAY_URL`/`KELP_RELAY_SECRET`, or a live Jupyter
     /// server's relay file) when someone is there to answer: a browser reported a connected wallet
     /// or is listening for requests. `None` when there is no relay, it does not answer as a kelp
     /// relay, or no browser is around (a headless run: a local key signs instead).
-    pub async fn discover(ctx: &MagicContext, network: &str, chain_id: u64) -> Option<Self> {
+    pub async fn discover(ctx: &MagicContext, network: &str, chain_id: u64, rpc_url: &str) -> Option<Self> {
         let relay = RelayClient::discover(&ctx.env).ok().flatten()?;
         let status = relay.status().await.ok()?;
         let connected = status.wallet.as_ref().is_some_and(|w| w.account.is_some());
-        (connected || status.browser_listening()).then(|| Self::new(relay, ctx, network, chain_id))
+        (connected || status.browser_listening()).then(|| Self::new(relay, ctx, network, chain_id, rpc_url))
+    }
+
+    /// The options of a request on this signer's chain: the chain, and how to add it.
+    fn chain_options(&self) -> RequestOptions {
+        let opts = RequestOptions::default().chain(self.chain_id);
+        match &self.add_chain {
+            Some(a) => opts.add_chain(a.clone()),
+            None => opts,
+        }
     }
 
     fn network_label(&self) -> String {
@@ -106,6 +129,50 @@ pub fn tx_json(tx: &TransactionRequest, from: Address, chain_id: u64) -> Value {
     Value::Object(o)
 }
 
+/// The devnet's name in wallets (the same as kelp-labextension's default `devnet.chainName`).
+pub const DEVNET_CHAIN_NAME: &str = "kelp devnet";
+
+/// The EIP-3085 `wallet_addEthereumChain` parameter object for `network` (chain `chain_id` at
+/// `rpc_url`): `{"chainId": "0x…", "chainName", "rpcUrls": [rpc_url], "nativeCurrency": {"name",
+/// "symbol", "decimals": 18}}`, the shape kelp-labextension passes to the wallet unchanged.
+///
+/// `None` when the URL might carry a credential, which must never travel in a request: it has a
+/// user or password, a query or fragment, or (for a host other than loopback) a path, where
+/// providers such as Infura and Alchemy put API keys. Such public chains are known to wallets
+/// anyway; the devnet and kelp's default public endpoints are always described.
+pub fn add_chain_params(network: &str, chain_id: u64, rpc_url: &str) -> Option<Value> {
+    let url = reqwest::Url::parse(rpc_url).ok()?;
+    let host = url.host_str()?;
+    let loopback = host == "localhost"
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && (loopback || url.path() == "/");
+    if !plain {
+        return None;
+    }
+    let name = match network {
+        "devnet" => DEVNET_CHAIN_NAME.to_string(),
+        n if n.contains("://") => format!("chain {chain_id}"),
+        n => n.to_string(),
+    };
+    let (currency, symbol) = match chain_id {
+        137 | 80002 => ("POL", "POL"),
+        23294 => ("ROSE", "ROSE"),
+        23295 => ("TEST", "TEST"),
+        _ => ("Ether", "ETH"),
+    };
+    Some(json!({
+        "chainId": format!("{chain_id:#x}"),
+        "chainName": name,
+        "rpcUrls": [rpc_url],
+        "nativeCurrency": {"name": currency, "symbol": symbol, "decimals": 18},
+    }))
+}
+
 fn parse_address(s: &str) -> Result<Address> {
     s.parse().map_err(|_| OceanError::Rpc(format!("the wallet reported `{s}` as its account, not an address")))
 }
@@ -140,7 +207,7 @@ impl Signer for BrowserSigner {
         if let Some(id) = reported
             && id != self.chain_id
         {
-            self.relay.switch_chain(self.chain_id, None, &self.ctx).await?;
+            self.relay.switch_chain(self.chain_id, self.add_chain.clone(), &self.ctx).await?;
         }
         Ok(self.chain_id)
     }
@@ -148,8 +215,8 @@ impl Signer for BrowserSigner {
     async fn send_transaction(&self, tx: TransactionRequest, summary: &TxSummary) -> Result<TxHash> {
         let from = self.address().await?;
         let body = tx_json(&tx, from, self.chain_id);
-        let opts = RequestOptions::default().chain(self.chain_id);
-        let hash = self.relay.send_transaction(body, self.summary(&tx, summary), opts, &self.ctx).await?;
+        let hash =
+            self.relay.send_transaction(body, self.summary(&tx, summary), self.chain_options(), &self.ctx).await?;
         hash.parse().map_err(|_| OceanError::Rpc(format!("the wallet returned `{hash}` as a transaction hash")))
     }
 
@@ -206,7 +273,7 @@ mod tests {
 
         let ctx = MagicContext::new("/", Config::at("/tmp"), RecordingSink::new());
         let relay = RelayClient::new("http://127.0.0.1:9/kelp/relay", "SeCrEt-1").unwrap();
-        let s = BrowserSigner::new(relay, &ctx, "devnet", 8996);
+        let s = BrowserSigner::new(relay, &ctx, "devnet", 8996, "http://127.0.0.1:23456");
         assert!(!format!("{s:?}").contains("SeCrEt-1"));
         let ts =
             TxSummary::call(8996, "datatoken DT1", to, "transfer").arg("amount", "2").value(U256::from(10u64.pow(18)));
@@ -220,5 +287,41 @@ mod tests {
             serde_json::to_value(s.summary(&TransactionRequest::default(), &TxSummary::deploy(1, "X"))).unwrap();
         assert_eq!(deploy["contract"], "deploy X");
         assert!(deploy.get("gas").is_none());
+    }
+
+    #[test]
+    fn requests_carry_the_networks_add_chain_parameters() {
+        // The devnet on its own port: what kelp-labextension hands to wallet_addEthereumChain.
+        let devnet = json!({"chainId": "0x2324", "chainName": "kelp devnet", "rpcUrls": ["http://127.0.0.1:23456"],
+                            "nativeCurrency": {"name": "Ether", "symbol": "ETH", "decimals": 18}});
+        assert_eq!(add_chain_params("devnet", 8996, "http://127.0.0.1:23456"), Some(devnet.clone()));
+        let ctx = MagicContext::new("/", Config::at("/tmp"), RecordingSink::new());
+        let relay = RelayClient::new("http://127.0.0.1:9/kelp/relay", "s").unwrap();
+        let s = BrowserSigner::new(relay, &ctx, "devnet", 8996, "http://127.0.0.1:23456");
+        let opts = s.chain_options();
+        assert_eq!((opts.chain_id, opts.add_chain), (Some(8996), Some(devnet)));
+
+        let sepolia = add_chain_params("sepolia", 11155111, "https://ethereum-sepolia-rpc.publicnode.com").unwrap();
+        assert_eq!((sepolia["chainId"].as_str(), sepolia["chainName"].as_str()), (Some("0xaa36a7"), Some("sepolia")));
+        let polygon = add_chain_params("polygon", 137, "https://polygon-rpc.com/").unwrap();
+        assert_eq!(polygon["nativeCurrency"], json!({"name": "POL", "symbol": "POL", "decimals": 18}));
+        let by_url = add_chain_params("http://localhost:8546", 1337, "http://localhost:8546").unwrap();
+        assert_eq!((by_url["chainName"].as_str(), by_url["chainId"].as_str()), (Some("chain 1337"), Some("0x539")));
+        // URLs that may hold an API key or a password are never put in a request.
+        for url in [
+            "https://sepolia.infura.io/v3/0123456789abcdef",
+            "https://rpc.example.org/?apikey=x",
+            "https://user:pw@rpc.example.org",
+            "http://127.0.0.1:8545/?token=x",
+            "ws://127.0.0.1:8545",
+            "not a url",
+        ] {
+            assert_eq!(add_chain_params("n", 1, url), None, "{url}");
+        }
+        let relay = RelayClient::new("http://127.0.0.1:9/kelp/relay", "s").unwrap();
+        let keyed =
+            BrowserSigner::new(relay, &ctx, "sepolia", 11155111, "https://sepolia.infura.io/v3/0123456789abcdef");
+        assert_eq!(keyed.chain_options().add_chain, None);
+        assert!(!format!("{keyed:?}").contains("0123456789abcdef"));
     }
 }
