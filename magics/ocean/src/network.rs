@@ -9,7 +9,8 @@ use crate::tools::Tools;
 use alloy::providers::{DynProvider, Provider};
 use std::path::Path;
 
-/// Environment variable: the Ocean node URL to use on a non-devnet network.
+/// Environment variable: the Ocean node URL to use (on any network; on the devnet it replaces
+/// the local node, e.g. a real Ocean Node indexing the devnet's chain).
 pub const ENV_NODE_URL: &str = "KELP_OCEAN_NODE_URL";
 /// Environment variable: the RPC URL to use for a named public network.
 pub const ENV_RPC_URL: &str = "KELP_RPC_URL";
@@ -22,8 +23,11 @@ pub struct Network {
     pub chain_id: u64,
     pub rpc_url: String,
     pub addresses: OceanAddresses,
-    /// The Ocean node serving this network (the local node on the devnet).
+    /// The Ocean node serving this network (`$KELP_OCEAN_NODE_URL`, else the local node on the
+    /// devnet).
     pub node_url: Option<String>,
+    /// Whether `node_url` came from `$KELP_OCEAN_NODE_URL`.
+    pub node_from_env: bool,
     pub provider: DynProvider,
 }
 
@@ -66,13 +70,15 @@ impl Resolver<'_> {
             opts.port = p.parse().map_err(|_| OceanError::input(format!("$KELP_DEVNET_PORT=`{p}` is not a port")))?;
         }
         let r = devnet::up(&paths, &tools, &opts).await?;
+        let from_env = self.node_url_env()?;
         Ok(Network {
+            node_from_env: from_env.is_some(),
+            node_url: from_env.or(r.state.node_url),
             name: "devnet".into(),
             chain_id: r.state.chain_id,
             provider: chain::connect(&r.state.rpc_url)?,
             rpc_url: r.state.rpc_url,
             addresses: r.addresses,
-            node_url: r.state.node_url,
         })
     }
 
@@ -119,13 +125,49 @@ impl Resolver<'_> {
         if id != addresses.chain_id {
             return Err(OceanError::WrongChain { expected: addresses.chain_id, got: id });
         }
+        let node_url = self.node_url_env()?;
         Ok(Network {
             name: name.to_string(),
             chain_id: id,
             rpc_url: rpc.to_string(),
             addresses,
-            node_url: (self.env)(ENV_NODE_URL),
+            node_from_env: node_url.is_some(),
+            node_url,
             provider,
         })
+    }
+
+    /// `$KELP_OCEAN_NODE_URL`, checked: unset or empty is `None`; anything but an http(s) URL is
+    /// refused.
+    fn node_url_env(&self) -> Result<Option<String>> {
+        let Some(url) = (self.env)(ENV_NODE_URL).map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        match reqwest::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(Some(url)),
+            _ => Err(OceanError::input(format!(
+                "${ENV_NODE_URL}=`{url}` is not an http(s) URL; set it to an Ocean node such as http://127.0.0.1:8000, or unset it"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node_url(value: Option<&str>) -> Result<Option<String>> {
+        let value = value.map(str::to_string);
+        let env = move |k: &str| if k == ENV_NODE_URL { value.clone() } else { None };
+        Resolver { ocean_dir: Path::new("/nonexistent"), env: &env }.node_url_env()
+    }
+
+    #[test]
+    fn node_url_from_the_environment_is_used_or_refused() {
+        assert_eq!(node_url(None).unwrap(), None);
+        assert_eq!(node_url(Some("  ")).unwrap(), None);
+        assert_eq!(node_url(Some("http://127.0.0.1:8000")).unwrap().as_deref(), Some("http://127.0.0.1:8000"));
+        let e = node_url(Some("127.0.0.1:8000")).unwrap_err().to_string();
+        assert!(e.contains("KELP_OCEAN_NODE_URL") && e.contains("not an http(s) URL") && !e.contains('\n'), "{e}");
     }
 }

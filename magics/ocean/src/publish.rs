@@ -145,11 +145,8 @@ pub async fn trusted_algorithm(node: &NodeClient, did: &str) -> Result<TrustedAl
         .and_then(|s| s.iter().find(|s| s["files"].is_string()))
         .and_then(|s| s["id"].as_str())
         .ok_or_else(|| OceanError::input(format!("--trust {did}: the algorithm has no service with files")))?;
-    let infos = node.file_info(did, service).await?;
-    let sums: Vec<String> = infos.iter().filter_map(|i| i["checksum"].as_str().map(str::to_string)).collect();
-    if sums.is_empty() || sums.len() != infos.len() {
-        return Err(OceanError::input(format!("--trust {did}: the node could not checksum the algorithm's files")));
-    }
+    // The node's checksums, refused in one line if it read a file as 0 bytes.
+    let sums = node.file_checksums(did, service).await?;
     Ok(TrustedAlgorithm {
         did: did.to_string(),
         files_checksum: ddo::files_checksum(&sums),

@@ -60,12 +60,9 @@ impl ComputeClient {
             return Ok(r);
         }
         let status = r.status().as_u16();
-        let body = r.text().await.unwrap_or_default();
-        // Ocean Node answers errors as one plain-text line (some versions wrap it in {"error"}).
-        let msg = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_string))
-            .unwrap_or(body);
+        // Ocean Node answers errors as one plain-text line (a JSON string from compute start,
+        // `{"error"}` from some versions, Express' HTML page for unknown routes).
+        let msg = crate::node::client::wire::error_text(&r.text().await.unwrap_or_default());
         let msg = if msg.trim().is_empty() { format!("HTTP {status}") } else { msg };
         Err(self.err(msg))
     }
@@ -102,7 +99,8 @@ impl ComputeClient {
         let (addr, nonce, sig) = self.signed(signer, "startCompute").await?;
         let mut b = body.clone();
         b["consumerAddress"] = Value::String(addr);
-        b["nonce"] = Value::from(nonce);
+        // As Ocean's own clients send it (and the node reads it): a decimal string.
+        b["nonce"] = Value::String(nonce.to_string());
         b["signature"] = Value::String(sig);
         let v = self.json(self.http.post(format!("{}/api/services/compute", self.base)).json(&b)).await?;
         jobs(v).ok_or_else(|| self.err("compute answered without a job"))
@@ -115,7 +113,7 @@ impl ComputeClient {
         let v = self.json(req).await?;
         let all = jobs(v).unwrap_or_default();
         all.into_iter()
-            .find(|j| j["jobId"].as_str() == Some(job_id))
+            .find(|j| j["jobId"].as_str().is_some_and(|id| same_job(id, job_id)))
             .ok_or_else(|| self.err(format!("the node lists no job {job_id} for {consumer}")))
     }
 
@@ -202,6 +200,12 @@ impl ComputeClient {
     }
 }
 
+/// Whether the node's `listed` job id names `started`: Ocean Node starts jobs as
+/// `<engine hash>-<id>` but lists them by `<id>` alone.
+fn same_job(listed: &str, started: &str) -> bool {
+    listed == started || started.rsplit_once('-').is_some_and(|(engine, id)| !engine.is_empty() && id == listed)
+}
+
 /// A job list answer: `[ComputeJob]`, or a single job object.
 fn jobs(v: Value) -> Option<Vec<Value>> {
     match v {
@@ -239,5 +243,7 @@ mod tests {
         assert_eq!(e, format!("Ocean node {url}: no compute job x for consumer 0xabc"));
         assert_eq!(jobs(serde_json::json!([])), None);
         assert_eq!(jobs(serde_json::json!({"jobId": "j"})).unwrap().len(), 1);
+        assert!(same_job("77ab", "0x0fdb-77ab") && same_job("0x0fdb-77ab", "0x0fdb-77ab"));
+        assert!(!same_job("77ab", "0x0fdb-88cd") && !same_job("77ab", "-x") && !same_job("", "0x0fdb-77ab"));
     }
 }

@@ -15,13 +15,16 @@
 //! node's `computeStreamableLogs` (signed `getComputeStreamableLogs`).
 //!
 //! - [`client`]: the HTTP client of the compute routes.
+//! - [`trust`]: the node's verdict on a dataset trusting an algorithm.
 
 pub mod client;
+pub mod trust;
 
 use crate::consume;
 use crate::error::{OceanError, one_line};
 use crate::magics::session::{self, SignerChoice};
 use crate::network::Network;
+use crate::node::client::wire;
 use crate::node::fees::ProviderFee;
 use crate::signer::Signer;
 use alloy::primitives::Address;
@@ -80,25 +83,39 @@ fn service(ddo: &Value, types: &[&str]) -> Option<(String, usize)> {
     })
 }
 
-/// Whether the dataset's compute service lets `algo` run (by DID, by publisher, or raw).
-fn trusts(dataset: &Value, service_index: usize, algo: &Value) -> bool {
-    let c = &dataset["services"][service_index]["compute"];
-    if c["allowRawAlgorithm"] == true {
-        return true;
-    }
-    let owner = algo["nft"]["owner"].as_str().unwrap_or("");
-    let by_publisher = c["publisherTrustedAlgorithmPublishers"].as_array().is_some_and(|l| {
-        l.iter().any(|p| p.as_str().is_some_and(|p| p == "*" || (!owner.is_empty() && p.eq_ignore_ascii_case(owner))))
-    });
-    let by_did = c["publisherTrustedAlgorithms"]
+/// The algorithm's files checksum as the node computes it: the sha256s `fileInfo` reports for
+/// the files of its service, concatenated (a file read as 0 bytes is refused).
+async fn algo_files_checksum(node: &ComputeClient, did: &str, service_id: &str) -> crate::error::Result<String> {
+    Ok(crate::ddo::files_checksum(&node.node().file_checksums(did, service_id).await?))
+}
+
+/// `initializeCompute`'s `payment`: the chain as a number, and the environment's fee token for
+/// that chain exactly as the environment spells it (Ocean Node compares the text); the
+/// network's OCEAN when the environment lists no fee for the chain (a free local engine).
+pub fn payment(env: &Value, chain_id: u64, ocean: Address) -> Value {
+    let token = env["fees"][chain_id.to_string()]
         .as_array()
-        .is_some_and(|l| l.iter().any(|t| t["did"].as_str() == algo["id"].as_str()));
-    by_publisher || by_did
+        .and_then(|f| f.iter().find_map(|f| f["feeToken"].as_str().map(str::to_string)))
+        .unwrap_or_else(|| ocean.to_checksum(None));
+    json!({"chainId": chain_id, "token": token})
+}
+
+/// The `initializeCompute` body: `datasets` and `algorithm` as `(did, serviceId)`.
+pub fn initialize_body(
+    datasets: &[(&str, &str)],
+    algorithm: (&str, &str),
+    environment: &str,
+    payment: Value,
+    consumer: Address,
+) -> Value {
+    let item = |(did, sid): (&str, &str)| json!({"documentId": did, "serviceId": sid});
+    json!({"datasets": datasets.iter().map(|d| item(*d)).collect::<Vec<_>>(), "algorithm": item(algorithm),
+        "environment": environment, "payment": payment, "consumerAddress": consumer.to_checksum(None)})
 }
 
 /// The node's job as kelp-c2d's state.
 pub fn state_of(job: &Value) -> Result<RemoteState, C2dError> {
-    let code = job["status"].as_u64().unwrap_or(u64::MAX);
+    let code = wire::number(&job["status"]).unwrap_or(u64::MAX);
     let status = u16::try_from(code)
         .ok()
         .and_then(Status::from_code)
@@ -116,9 +133,9 @@ pub fn state_of(job: &Value) -> Result<RemoteState, C2dError> {
                 .enumerate()
                 .map(|(i, r)| ResultFile {
                     filename: r["filename"].as_str().unwrap_or("result").to_string(),
-                    filesize: r["filesize"].as_u64().unwrap_or(0),
+                    filesize: wire::number(&r["filesize"]).unwrap_or(0),
                     kind: r["type"].as_str().unwrap_or("output").to_string(),
-                    index: r["index"].as_u64().map(|n| n as usize).unwrap_or(i),
+                    index: wire::number(&r["index"]).and_then(|n| usize::try_from(n).ok()).unwrap_or(i),
                 })
                 .collect()
         })
@@ -135,7 +152,7 @@ async fn order_one(
     answer: &Value,
     step: &mut (dyn FnMut(&str) + Send),
 ) -> Result<(alloy::primitives::TxHash, Value), C2dError> {
-    let fee: ProviderFee = serde_json::from_value(answer["providerFee"].clone())
+    let fee: ProviderFee = wire::provider_fee(&answer["providerFee"])
         .map_err(|e| input(format!("initializeCompute answered without a usable providerFee for {}: {e}", p.did)))?;
     let dt: Address = answer["datatoken"]
         .as_str()
@@ -225,9 +242,13 @@ impl RemoteCompute for OceanRemote {
                     req.algorithm
                 ))
             })?;
-            if !trusts(&ddo, index, &algo_ddo) {
+            let algo = trust::Algorithm { did: &req.algorithm, ddo: &algo_ddo, service_id: &algo_sid };
+            let files = || algo_files_checksum(&node, &req.algorithm, &algo_sid);
+            if let trust::Verdict::Refused(why) =
+                trust::verdict(&ddo["services"][index], &algo, files).await.map_err(remote_err)?
+            {
                 return Err(input(format!(
-                    "algorithm {} is not trusted by dataset {did}: its publisher can republish the dataset with --trust {}",
+                    "algorithm {} is not trusted by dataset {did}: {why}; its publisher can republish the dataset with --trust {}",
                     req.algorithm, req.algorithm
                 )));
             }
@@ -247,9 +268,15 @@ impl RemoteCompute for OceanRemote {
                 .ok_or_else(|| input(format!("the node at {url} offers no compute environment")))?,
         };
         step("initializing compute");
-        let item = |p: &Picked| json!({"documentId": p.did, "serviceId": p.service_id});
-        let body = json!({"datasets": datasets.iter().map(item).collect::<Vec<_>>(), "algorithm": item(&algo),
-            "environment": env, "consumerAddress": me.to_checksum(None)});
+        let env_entry = envs.iter().find(|x| x["id"].as_str() == Some(env.as_str())).cloned().unwrap_or_default();
+        let picked: Vec<(&str, &str)> = datasets.iter().map(|p| (p.did.as_str(), p.service_id.as_str())).collect();
+        let body = initialize_body(
+            &picked,
+            (&algo.did, &algo.service_id),
+            &env,
+            payment(&env_entry, net.chain_id, net.addresses.ocean),
+            me,
+        );
         let init = node.initialize(&body).await.map_err(remote_err)?;
         let mut orders = Vec::new();
         let mut items = Vec::new();
@@ -366,16 +393,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trust_by_did_publisher_or_raw() {
-        let algo = json!({"id": "did:op:a", "nft": {"owner": "0xPub"}});
-        let ds = |c: Value| json!({"services": [{"id": "0", "type": "compute", "compute": c}]});
-        assert!(trusts(&ds(json!({"publisherTrustedAlgorithms": [{"did": "did:op:a"}]})), 0, &algo));
-        assert!(!trusts(&ds(json!({"publisherTrustedAlgorithms": [{"did": "did:op:b"}]})), 0, &algo));
-        assert!(trusts(&ds(json!({"publisherTrustedAlgorithmPublishers": ["0xpub"]})), 0, &algo));
-        assert!(!trusts(&ds(json!({"publisherTrustedAlgorithmPublishers": ["0xother"]})), 0, &algo));
-        assert!(trusts(&ds(json!({"allowRawAlgorithm": true})), 0, &algo));
-        assert_eq!(service(&ds(json!({})), &["access", "compute"]), Some(("0".into(), 0)));
-        assert_eq!(service(&ds(json!({})), &["access"]), None);
+    fn services_by_type() {
+        let ds = json!({"services": [{"id": "0", "type": "compute", "compute": {}}]});
+        assert_eq!(service(&ds, &["access", "compute"]), Some(("0".into(), 0)));
+        assert_eq!(service(&ds, &["access"]), None);
     }
 
     #[test]

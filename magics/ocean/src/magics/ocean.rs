@@ -5,7 +5,8 @@ use super::with_progress;
 use crate::consume;
 use crate::contracts::{IERC20Template, IFixedRateExchange};
 use crate::error::OceanError;
-use crate::node::client::NodeClient;
+use crate::node::client::{NodeClient, wire};
+use alloy::primitives::Address;
 use alloy::primitives::utils::format_ether;
 use async_trait::async_trait;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -129,16 +130,15 @@ impl Magic for OceanMagic {
             }
             Cmd::Assets { mine, text } => {
                 let (node, network) = node_for(ctx, &net).await?;
-                let mut body = json!({});
-                if let Some(t) = &text {
-                    body["text"] = json!(t);
-                }
-                if mine {
-                    let me = net.signer(ctx, &network).await?.address().await?;
-                    body["query"] = json!({"term": {"nft.owner": me.to_string()}});
-                }
-                let found = node.query(&body).await?;
-                let rows: Vec<Value> = found.iter().map(|d| json!({"did": d["id"], "name": d["metadata"]["name"], "type": d["metadata"]["type"], "nft": d["nftAddress"], "owner": d["nft"]["owner"]})).collect();
+                let me = match mine {
+                    true => Some(net.signer(ctx, &network).await?.address().await?),
+                    false => None,
+                };
+                // Ocean Node answers `[]` to any filter on a field one of its collections lacks
+                // (the owner is such a field), and has no text search: ask for every asset in
+                // its syntax, and select here.
+                let found = node.query(&wire::bool_query(&[])).await?;
+                let rows = asset_rows(&found, me, text.as_deref());
                 let text = if rows.is_empty() {
                     "no assets".to_string()
                 } else {
@@ -197,16 +197,41 @@ impl Magic for OceanMagic {
     }
 }
 
+/// The rows `%ocean assets` lists (its JSON `assets`): of the DDOs `found`, those owned by
+/// `owner` (when given) that mention `text` (when given), with owner and prices read from
+/// `indexedMetadata` (Ocean Node v3) or the top-level `nft` (kelp's local node).
+pub fn asset_rows(found: &[Value], owner: Option<Address>, text: Option<&str>) -> Vec<Value> {
+    let words = text.map(str::to_lowercase);
+    found
+        .iter()
+        .filter(|d| owner.is_none() || wire::owner(d) == owner)
+        .filter(|d| words.as_deref().is_none_or(|w| mentions(d, w)))
+        .map(|d| {
+            json!({"did": d["id"], "name": d["metadata"]["name"], "type": d["metadata"]["type"],
+                "nft": d["nftAddress"], "owner": wire::owner(d), "prices": wire::prices(d)})
+        })
+        .collect()
+}
+
+/// Whether `words` (lowercase) occur in the DDO's name, description or tags.
+fn mentions(ddo: &Value, words: &str) -> bool {
+    let m = &ddo["metadata"];
+    let tags = m["tags"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "));
+    let hay = format!(
+        "{} {} {}",
+        m["name"].as_str().unwrap_or(""),
+        m["description"].as_str().unwrap_or(""),
+        tags.unwrap_or_default()
+    );
+    hay.to_lowercase().contains(words)
+}
+
 async fn node_for(
     ctx: &MagicContext,
     net: &SessionArgs,
 ) -> std::result::Result<(NodeClient, crate::network::Network), OceanError> {
     let network = net.network(ctx).await?;
-    let url = network
-        .node_url
-        .clone()
-        .ok_or_else(|| OceanError::input(format!("no Ocean node for {}; set $KELP_OCEAN_NODE_URL", network.name)))?;
-    Ok((NodeClient::new(&url), network))
+    Ok((NodeClient::of(&network)?, network))
 }
 
 /// The network and the access service's datatoken of `did`.

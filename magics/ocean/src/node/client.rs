@@ -1,15 +1,20 @@
-//! Client of an Ocean Node (the local kelp node or a real one): nonce, encrypt, DDO lookup,
-//! initialize, download. Request signatures go through a [`Signer`].
+//! Client of an Ocean Node (the local kelp node or a real one, Ocean Node v3.1 shapes): nonce,
+//! encrypt, DDO lookup, metadata query, fileInfo, initialize, download. Request signatures go
+//! through a [`Signer`]; answers are read tolerantly ([`wire`]), requests are sent in the
+//! node's exact shapes.
+//!
+//! - [`wire`]: reading the node's answers.
+
+pub mod wire;
 
 use super::auth;
-use super::fees::ProviderFee;
 use crate::error::{OceanError, Result, one_line};
 use crate::network::Network;
 use crate::signer::Signer;
 use alloy::primitives::{Address, TxHash};
-use serde::Deserialize;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+pub use wire::{FileInfo, Initialized};
 
 /// An Ocean Node reached over HTTP.
 #[derive(Debug, Clone)]
@@ -18,15 +23,6 @@ pub struct NodeClient {
     http: reqwest::Client,
     /// What to do when the node does not answer (depends on the network).
     unreachable_hint: String,
-}
-
-/// The answer of `initialize`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Initialized {
-    pub datatoken: Address,
-    pub nonce: u64,
-    pub provider_fee: ProviderFee,
 }
 
 /// What to suggest when the node of network `name` does not answer.
@@ -58,7 +54,11 @@ impl NodeClient {
             ))
         })?;
         let mut client = Self::new(url);
-        client.unreachable_hint = unreachable_hint(&net.name);
+        client.unreachable_hint = if net.node_from_env {
+            format!("is the node running? check ${}", crate::network::ENV_NODE_URL)
+        } else {
+            unreachable_hint(&net.name)
+        };
         Ok(client)
     }
 
@@ -77,12 +77,8 @@ impl NodeClient {
             return Ok(r);
         }
         let status = r.status();
-        let body = r.text().await.unwrap_or_default();
-        let msg = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_string))
-            .unwrap_or(body);
-        Err(self.err(format!("HTTP {}: {msg}", status.as_u16())))
+        let msg = wire::error_text(&r.text().await.unwrap_or_default());
+        Err(self.err(format!("HTTP {}: {msg}", status.as_u16()).trim_end_matches([':', ' ']).to_string()))
     }
 
     async fn json(&self, req: reqwest::RequestBuilder) -> Result<Value> {
@@ -131,10 +127,7 @@ impl NodeClient {
                     .query(&[("userAddress", address.to_string())]),
             )
             .await?;
-        v["nonce"]
-            .as_u64()
-            .or_else(|| v["nonce"].as_str().and_then(|s| s.parse().ok()))
-            .ok_or_else(|| self.err("no nonce in the answer"))
+        wire::number(&v["nonce"]).ok_or_else(|| self.err(format!("nonce answered without a nonce: {v}")))
     }
 
     async fn signed(&self, signer: &dyn Signer, command: &str) -> Result<(String, u64, String)> {
@@ -185,11 +178,12 @@ impl NodeClient {
         }
     }
 
-    /// `POST /api/aquarius/assets/metadata/query` → the DDOs found.
+    /// `POST /api/aquarius/assets/metadata/query` → the DDOs found. `body` is in the node's
+    /// syntax ([`wire::bool_query`]); the answer may come in any of [`wire::query_hits`]' shapes.
     pub async fn query(&self, body: &Value) -> Result<Vec<Value>> {
         let v =
             self.json(self.http.post(format!("{}/api/aquarius/assets/metadata/query", self.base)).json(body)).await?;
-        Ok(v["hits"]["hits"].as_array().map(|h| h.iter().map(|x| x["_source"].clone()).collect()).unwrap_or_default())
+        wire::query_hits(&v).ok_or_else(|| self.err("the metadata query answered in a shape kelp does not know"))
     }
 
     /// `initialize`: the datatoken and a provider fee signed by the node.
@@ -201,16 +195,41 @@ impl NodeClient {
                 ("consumerAddress", consumer.to_string()),
             ]))
             .await?;
-        serde_json::from_value(v).map_err(|e| self.err(format!("unexpected initialize answer: {e}")))
+        wire::initialized(&v).map_err(|e| self.err(format!("unexpected initialize answer: {e}")))
     }
 
-    /// `POST /api/fileInfo {did, serviceId, checksum: true}`: per file of the service,
-    /// `{index, valid, contentLength, contentType, checksum, checksumType}` (checksum = hex
-    /// sha256 of the bytes, [`crate::ddo::file_checksum`]).
-    pub async fn file_info(&self, did: &str, service_id: &str) -> Result<Vec<Value>> {
+    /// `POST /api/services/fileInfo {did, serviceId, checksum: true}`: per file of the
+    /// service, its length, type and checksum (hex sha256 of the bytes,
+    /// [`crate::ddo::file_checksum`]). The node answers without a content type.
+    pub async fn file_info(&self, did: &str, service_id: &str) -> Result<Vec<FileInfo>> {
         let body = serde_json::json!({"did": did, "serviceId": service_id, "checksum": true});
-        let v = self.json(self.http.post(format!("{}/api/fileInfo", self.base)).json(&body)).await?;
-        v.as_array().cloned().ok_or_else(|| self.err("fileInfo answered with something other than a list"))
+        let r = self.send(self.http.post(format!("{}/api/services/fileInfo", self.base)).json(&body)).await?;
+        let text = r.text().await.map_err(|e| self.err(format!("fileInfo answer broke off: {e}")))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| self.err(format!("fileInfo answer is not JSON: {e}")))?;
+        wire::file_infos(&v).map_err(|e| self.err(e))
+    }
+
+    /// The checksum ([`crate::ddo::file_checksum`]) of each file of a service as the node reads
+    /// it (`fileInfo`). A file the node read as 0 bytes — Ocean Node's answer for a source it
+    /// cannot reach — is refused in one line, so nothing is pinned to the hash of no bytes.
+    pub async fn file_checksums(&self, did: &str, service_id: &str) -> Result<Vec<String>> {
+        let infos = self.file_info(did, service_id).await?;
+        if infos.is_empty() {
+            return Err(self.err(format!("fileInfo lists no files for {did} service {service_id}")));
+        }
+        let mut sums = Vec::new();
+        for (i, info) in infos.iter().enumerate() {
+            if info.is_empty() {
+                return Err(self.err(format!(
+                    "read file {i} of {did} service {service_id} as 0 bytes (its source is unreachable from the node); make it reachable, then try again"
+                )));
+            }
+            sums.push(info.checksum.clone().ok_or_else(|| {
+                self.err(format!("fileInfo gave no checksum for file {i} of {did} service {service_id}"))
+            })?);
+        }
+        Ok(sums)
     }
 
     /// Download file `file_index` of a service, proving the order `order_tx` (signed, command

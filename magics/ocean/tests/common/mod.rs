@@ -61,3 +61,5 @@ pub async fn serve(files: Vec<(&'static str, &'static [u8])>) -> String {
 pub async fn nft_count(net: &Network) -> U256 {
     IERC721Factory::new(net.addresses.erc721_factory, &net.provider).getCurrentNFTCount().call().await.unwrap()
 }
+
+pub mod replay;
