@@ -6,6 +6,8 @@
 
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
+use axum::body::{Body, Bytes};
+use axum::http::header;
 use axum::response::Redirect;
 use axum::routing::get;
 use kelp_ocean::addresses::OceanAddresses;
@@ -17,8 +19,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const DATATOKEN: Address = Address::repeat_byte(0x42);
 
+/// Size of the `/huge` answers: 600 MiB, generated lazily from one static 64 KiB buffer.
+pub const HUGE: usize = 600 * 1024 * 1024;
+const CHUNK: usize = 64 * 1024;
+static ZEROS: [u8; CHUNK] = [0; CHUNK];
+
+fn huge() -> Body {
+    Body::from_stream(futures::stream::iter(
+        (0..HUGE / CHUNK).map(|_| Ok::<_, std::io::Error>(Bytes::from_static(&ZEROS))),
+    ))
+}
+
 /// A loopback origin: `/data.csv`, `/secret` (hits counted), `/to-secret` (302 to
-/// `http://127.0.0.1:P/secret`). Returns (port, hits of `/secret`).
+/// `http://127.0.0.1:P/secret`), `/huge` ([`HUGE`] bytes, no length) and `/huge-announced` (the
+/// same with its Content-Length). Returns (port, hits of `/secret`).
 pub async fn origin() -> (u16, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
@@ -36,9 +50,18 @@ pub async fn origin() -> (u16, Arc<AtomicUsize>) {
         .route(
             "/to-secret",
             get(move || async move { Redirect::temporary(&format!("http://127.0.0.1:{port}/secret")) }),
-        );
+        )
+        .route("/huge", get(|| async { huge() }))
+        .route("/huge-announced", get(|| async { ([(header::CONTENT_LENGTH, HUGE.to_string())], huge()) }));
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
     (port, hits)
+}
+
+/// Peak resident set of process `pid` ("self" for this one), in MiB.
+pub fn peak_rss_mib(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
 }
 
 pub fn hits(h: &AtomicUsize) -> usize {
