@@ -173,6 +173,33 @@ impl Kubo {
         Ok(b.to_vec())
     }
 
+    /// `cat` streamed: the first `keep` bytes of the range and the range's total length, so a
+    /// node that sends gigabytes costs `keep` bytes of memory.
+    pub async fn cat_head(
+        &self,
+        cid: &str,
+        offset: u64,
+        length: Option<u64>,
+        keep: usize,
+    ) -> Result<(Vec<u8>, u64), IpfsError> {
+        let mut q = vec![("arg", cid.to_string())];
+        if offset > 0 {
+            q.push(("offset", offset.to_string()));
+        }
+        if let Some(l) = length {
+            q.push(("length", l.to_string()));
+        }
+        let mut stream = self.post("cat", &q, None).await?.bytes_stream();
+        let (mut head, mut total) = (Vec::new(), 0u64);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(bad_reply)?;
+            let room = keep.saturating_sub(head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..room]);
+            total = total.saturating_add(chunk.len() as u64);
+        }
+        Ok((head, total))
+    }
+
     /// Pin recursively.
     pub async fn pin_add(&self, cid: &str) -> Result<(), IpfsError> {
         self.post("pin/add", &[("arg", cid.to_string()), ("recursive", "true".into())], None).await?;

@@ -50,15 +50,14 @@ async fn order(http: &reqwest::Client, base: &str, net: &Network, consumer: &Loc
     o.order_tx.to_string()
 }
 
-/// A signed download of file 0: (status, body).
-async fn download(
-    http: &reqwest::Client,
+/// Send a signed download request for file 0.
+async fn download_response(
     base: &str,
     consumer: &LocalKeySigner,
     nonce: u64,
     did: &str,
     tx: &str,
-) -> (u16, Vec<u8>) {
+) -> reqwest::Response {
     let sig = auth::sign_request(consumer, nonce, "download").await.unwrap();
     let q = [
         ("documentId", did.to_string()),
@@ -69,36 +68,63 @@ async fn download(
         ("nonce", nonce.to_string()),
         ("signature", sig),
     ];
-    let r = http.get(format!("{base}/api/services/download")).query(&q).send().await.unwrap();
+    reqwest::Client::new().get(format!("{base}/api/services/download")).query(&q).send().await.unwrap()
+}
+
+/// A signed download of file 0: (status, body).
+async fn download(base: &str, consumer: &LocalKeySigner, nonce: u64, did: &str, tx: &str) -> (u16, Vec<u8>) {
+    let r = download_response(base, consumer, nonce, did, tx).await;
     (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+}
+
+/// A devnet of its own (killed when dropped) and a publisher on it.
+struct Devnet {
+    // Dropped in this order: the processes are killed before their folder goes.
+    _cleanup: Cleanup,
+    net: Network,
+    journal: Journal,
+    publisher: LocalKeySigner,
+    ocean_dir: std::path::PathBuf,
+    _home: tempfile::TempDir,
+}
+
+async fn devnet() -> Devnet {
+    let home = tempfile::tempdir().unwrap();
+    let ocean_dir = home.path().join("ocean");
+    let cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
+    let env = env_for(kelp_ocean::devnet::process::free_port().unwrap());
+    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.expect("devnet starts");
+    let publisher = LocalKeySigner::dev_account(0, &net.rpc_url, 8996).unwrap();
+    Devnet { journal: Journal::new(&ocean_dir), _home: home, ocean_dir, _cleanup: cleanup, net, publisher }
+}
+
+impl Devnet {
+    /// Publish a free dataset whose one file is `url`; returns its DID.
+    async fn publish(&self, name: &str, url: String) -> String {
+        let mut quiet = |_: &str| {};
+        let p = publish::publish(&self.net, &self.publisher, &dataset(name, url), &self.journal, &mut quiet).await;
+        p.unwrap().did
+    }
 }
 
 #[tokio::test]
 async fn the_default_node_refuses_loopback_url_files_for_download_and_file_info() {
-    let home = tempfile::tempdir().unwrap();
-    let ocean_dir = home.path().join("ocean");
-    let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
-    let port = kelp_ocean::devnet::process::free_port().unwrap();
-    let env = env_for(port);
-    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.expect("devnet starts");
+    let dev = devnet().await;
+    let net = &dev.net;
     let (oport, secret_hits) = origin().await;
-    let journal = Journal::new(&ocean_dir);
-    let publisher = LocalKeySigner::dev_account(0, &net.rpc_url, 8996).unwrap();
-    let mut quiet = |_: &str| {};
     let mut dids = Vec::new();
     for (name, url) in [
         ("Loopback", format!("http://127.0.0.1:{oport}/secret")),
         ("Mapped loopback", format!("http://[::ffff:127.0.0.1]:{oport}/secret")),
         ("Redirect to loopback", format!("http://files.example:{oport}/to-secret")),
     ] {
-        let p = publish::publish(&net, &publisher, &dataset(name, url), &journal, &mut quiet).await.unwrap();
-        dids.push(p.did);
+        dids.push(dev.publish(name, url).await);
     }
 
     // The second node: the devnet's key and chain, default fetch policy. TEST ONLY: files.example
     // stands in for a public host (served by the loopback origin), so the third asset's first
     // hop is allowed and only its redirect to 127.0.0.1 can be refused.
-    let mut config = node::serve::devnet_config(&ocean_dir, &net.rpc_url, 0).unwrap();
+    let mut config = node::serve::devnet_config(&dev.ocean_dir, &net.rpc_url, 0).unwrap();
     config.compute_dir = None;
     config.fetch = FetchPolicy {
         test_only_unchecked_hosts: vec![("files.example".into(), ([127, 0, 0, 1], 0).into())],
@@ -116,8 +142,8 @@ async fn the_default_node_refuses_loopback_url_files_for_download_and_file_info(
     let consumer = LocalKeySigner::dev_account(1, &net.rpc_url, 8996).unwrap();
     let mut orders = Vec::new();
     for (i, did) in dids.iter().enumerate() {
-        let tx = order(&http, &base, &net, &consumer, did).await;
-        let (status, body) = download(&http, &base, &consumer, i as u64 + 1, did, &tx).await;
+        let tx = order(&http, &base, net, &consumer, did).await;
+        let (status, body) = download(&base, &consumer, i as u64 + 1, did, &tx).await;
         let text = String::from_utf8_lossy(&body);
         assert_eq!(status, 403, "{did}: {text}");
         assert!(text.contains("is a loopback address"), "{did}: {text}");
@@ -135,7 +161,7 @@ async fn the_default_node_refuses_loopback_url_files_for_download_and_file_info(
     // The same order downloads from the devnet's node, which allows loopback: the order and the
     // signature were good, so the refusals above were the fetch policy's.
     let devnet = net.node_url.clone().unwrap();
-    let (status, body) = download(&http, &devnet, &consumer, 100, &dids[0], &orders[0]).await;
+    let (status, body) = download(&devnet, &consumer, 100, &dids[0], &orders[0]).await;
     assert_eq!((status, body.as_slice()), (200, &b"internal secret"[..]), "{}", String::from_utf8_lossy(&body));
     assert_eq!(hits(&secret_hits), 1);
 }
@@ -143,16 +169,7 @@ async fn the_default_node_refuses_loopback_url_files_for_download_and_file_info(
 /// A signed download of file 0 read as a stream: (status, bytes received, whether the body
 /// ended in an error).
 async fn download_counted(base: &str, consumer: &LocalKeySigner, nonce: u64, did: &str, tx: &str) -> (u16, u64, bool) {
-    let sig = auth::sign_request(consumer, nonce, "download").await.unwrap();
-    let q = [
-        ("documentId", did.to_string()),
-        ("serviceId", "0".into()),
-        ("consumerAddress", consumer.account().to_checksum(None)),
-        ("transferTxId", tx.to_string()),
-        ("nonce", nonce.to_string()),
-        ("signature", sig),
-    ];
-    let r = reqwest::Client::new().get(format!("{base}/api/services/download")).query(&q).send().await.unwrap();
+    let r = download_response(base, consumer, nonce, did, tx).await;
     let status = r.status().as_u16();
     let (mut received, mut failed) = (0u64, false);
     let mut body = r.bytes_stream();
@@ -170,25 +187,16 @@ async fn download_counted(base: &str, consumer: &LocalKeySigner, nonce: u64, did
 
 #[tokio::test]
 async fn the_devnet_node_process_streams_downloads_and_stops_a_600_mib_file_at_its_cap() {
-    let home = tempfile::tempdir().unwrap();
-    let ocean_dir = home.path().join("ocean");
-    let paths = DevnetPaths::new(&ocean_dir);
-    let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
-    let port = kelp_ocean::devnet::process::free_port().unwrap();
-    let env = env_for(port);
-    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.expect("devnet starts");
+    let dev = devnet().await;
+    let net = &dev.net;
     let (oport, _) = origin().await;
-    let journal = Journal::new(&ocean_dir);
-    let publisher = LocalKeySigner::dev_account(0, &net.rpc_url, 8996).unwrap();
-    let mut quiet = |_: &str| {};
     let http = reqwest::Client::new();
     let base = net.node_url.clone().unwrap();
     let consumer = LocalKeySigner::dev_account(2, &net.rpc_url, 8996).unwrap();
     let mut nonce = 0;
     for (name, path) in [("Huge", "huge"), ("Huge announced", "huge-announced")] {
-        let spec = dataset(name, format!("http://127.0.0.1:{oport}/{path}"));
-        let did = publish::publish(&net, &publisher, &spec, &journal, &mut quiet).await.unwrap().did;
-        let tx = order(&http, &base, &net, &consumer, &did).await;
+        let did = dev.publish(name, format!("http://127.0.0.1:{oport}/{path}")).await;
+        let tx = order(&http, &base, net, &consumer, &did).await;
         nonce += 1;
         let (status, received, failed) = download_counted(&base, &consumer, nonce, &did, &tx).await;
         if path == "huge-announced" {
@@ -205,7 +213,8 @@ async fn the_devnet_node_process_streams_downloads_and_stops_a_600_mib_file_at_i
         }
         assert!(received < HUGE as u64);
     }
-    let pid = kelp_ocean::node::serve::read_state(&paths).unwrap().unwrap().node_pid.unwrap();
+    let pid =
+        kelp_ocean::node::serve::read_state(&DevnetPaths::new(&dev.ocean_dir)).unwrap().unwrap().node_pid.unwrap();
     let peak = peak_rss_mib(&pid.to_string());
     assert!(peak < 200, "the node process peaked at {peak} MiB serving 600 MiB files");
 }

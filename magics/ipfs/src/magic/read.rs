@@ -75,12 +75,10 @@ pub(crate) async fn cat(a: CatArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
         Target::Kubo(url) => {
             let kubo = Kubo::new(&url).map_err(fail)?;
             let cid_s = cid.to_string();
-            let bytes = tokio::select! {
-                r = kubo.cat(&cid_s, a.offset, a.length) => r.map_err(fail)?,
+            tokio::select! {
+                r = kubo.cat_head(&cid_s, a.offset, a.length, SHOW_MAX) => r.map_err(fail)?,
                 _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled("reading from Kubo".into())),
-            };
-            let length = bytes.len() as u64;
-            (bytes, length)
+            }
         }
         Target::Pin(n) => return Err(fail(super::not_a_source(&n))),
     };
