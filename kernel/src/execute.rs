@@ -1,10 +1,11 @@
 //! Running cells: split into magic calls and Rust pieces, run them in order, publish what they
 //! produce, and reply. The last piece's value is the cell's `execute_result`; values of earlier
 //! pieces are shown as `display_data`. The first error stops the cell (and, with
-//! `stop_on_error`, aborts cells queued behind it).
+//! `stop_on_error`, aborts cells queued behind it). Cells queued before an interrupt are
+//! aborted too.
 
 use crate::engine::{EngineError, EngineEvent, ExecIo, InputAsk};
-use crate::server::{Kernel, lock};
+use crate::server::{Kernel, Queued, lock};
 use crate::sink::KernelSink;
 use crate::split::{Segment, split_cell};
 use crate::transport::content_json;
@@ -25,9 +26,20 @@ pub struct CellError {
 }
 
 impl CellError {
-    fn new(ename: &str, evalue: impl Into<String>) -> Self {
+    pub fn new(ename: &str, evalue: impl Into<String>) -> Self {
         let evalue = evalue.into();
         CellError { ename: ename.into(), traceback: vec![format!("\x1b[0;31m{ename}\x1b[0m: {evalue}")], evalue }
+    }
+
+    /// The iopub `error` message's content.
+    pub fn iopub_content(&self) -> Value {
+        json!({"ename": self.ename, "evalue": self.evalue, "traceback": self.traceback})
+    }
+
+    /// The `execute_reply` content of a cell that failed with this error.
+    pub fn reply_content(&self, count: i64) -> Value {
+        json!({"status": "error", "execution_count": count, "ename": self.ename, "evalue": self.evalue,
+            "traceback": self.traceback, "payload": [], "user_expressions": {}})
     }
 }
 
@@ -42,20 +54,32 @@ struct Cell<'a> {
     values: Vec<String>,
 }
 
-/// Execute requests, one at a time, in arrival order.
-pub async fn executor(k: Arc<Kernel>, mut rx: mpsc::UnboundedReceiver<JupyterMessage>) {
-    while let Some(msg) = rx.recv().await {
-        let failed_and_stop = run_request(&k, &msg).await;
+/// Execute requests, one at a time, in arrival order; those queued before an interrupt are
+/// aborted.
+pub async fn executor(k: Arc<Kernel>, mut rx: mpsc::UnboundedReceiver<Queued>) {
+    while let Some(q) = rx.recv().await {
+        k.queued.fetch_sub(1, Ordering::SeqCst);
+        if q.interrupts != k.interrupts.load(Ordering::SeqCst) {
+            abort(&k, &q.msg).await;
+            continue;
+        }
+        let failed_and_stop = run_request(&k, &q.msg).await;
         if failed_and_stop {
             // Cells queued behind a failed one are not run (as in IPython).
             while let Ok(next) = rx.try_recv() {
-                k.iopub.status(&next, "busy");
-                let count = k.execution_count.load(Ordering::SeqCst);
-                k.shell.reply(&next, "execute_reply", json!({"status": "aborted", "execution_count": count})).await;
-                k.iopub.status(&next, "idle");
+                k.queued.fetch_sub(1, Ordering::SeqCst);
+                abort(&k, &next.msg).await;
             }
         }
     }
+}
+
+/// Answer a queued execute_request that will not run.
+async fn abort(k: &Kernel, msg: &JupyterMessage) {
+    k.iopub.status(msg, "busy");
+    let count = k.execution_count.load(Ordering::SeqCst);
+    k.shell.reply(msg, "execute_reply", json!({"status": "aborted", "execution_count": count})).await;
+    k.iopub.status(msg, "idle");
 }
 
 /// Run one execute_request; returns true if it failed and asked to stop on error.
@@ -102,10 +126,8 @@ async fn run_request(k: &Kernel, msg: &JupyterMessage) -> bool {
             k.shell.reply(msg, "execute_reply", reply).await;
         }
         Err(e) => {
-            k.iopub.send(msg, "error", json!({"ename": e.ename, "evalue": e.evalue, "traceback": e.traceback}));
-            let reply = json!({"status": "error", "execution_count": count, "ename": e.ename, "evalue": e.evalue,
-                "traceback": e.traceback, "payload": [], "user_expressions": {}});
-            k.shell.reply(msg, "execute_reply", reply).await;
+            k.iopub.send(msg, "error", e.iopub_content());
+            k.shell.reply(msg, "execute_reply", e.reply_content(count)).await;
         }
     }
     k.iopub.status(msg, "idle");

@@ -4,6 +4,11 @@
 //! executor task ([`crate::execute`]); complete and inspect (which may wait for the engine) get
 //! a task each; everything else (kernel_info, is_complete, history, comms) is answered at once,
 //! in arrival order, by the shell loop itself.
+//!
+//! The executor's queue is bounded ([`MaxQueued`], `KELP_MAX_QUEUED`, default 1,000 waiting
+//! cells): an `execute_request` beyond it is answered at once with a `KernelBusy` error instead
+//! of being queued, so a flood cannot make the kernel unusable or grow its memory without end.
+//! An interrupt aborts every cell queued before it (see [`Queued`]).
 
 use crate::comms::{Comms, KERNEL_TARGET};
 use crate::completeness::{Completeness, judge};
@@ -14,7 +19,7 @@ use jupyter_protocol::{ConnectionInfo, JupyterMessage};
 use kelp_magic::{CancelToken, Config, EnvVars, Registry};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -38,6 +43,57 @@ pub struct Kernel {
     pub cwd: PathBuf,
     /// The answer channel of the input_request in flight, if any.
     pub pending_input: Mutex<Option<std::sync::mpsc::Sender<String>>>,
+    /// execute_requests handed to the executor and not yet taken by it (the running one excluded).
+    pub queued: AtomicUsize,
+    /// How many may wait; more are refused with a `KernelBusy` error.
+    pub max_queued: MaxQueued,
+    /// Bumped by every interrupt: cells queued under an older value are aborted, not run.
+    pub interrupts: AtomicU64,
+}
+
+/// An `execute_request` waiting for the executor, with the interrupt count when it arrived.
+pub struct Queued {
+    pub msg: JupyterMessage,
+    pub interrupts: u64,
+}
+
+/// The bound on waiting `execute_request`s, from `KELP_MAX_QUEUED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxQueued(pub usize);
+
+impl MaxQueued {
+    pub const DEFAULT: usize = 1_000;
+    /// Large enough for any notebook's "run all", small enough that queued cells stay a few MB.
+    pub const LIMIT: usize = 1_000_000;
+    pub const VAR: &'static str = "KELP_MAX_QUEUED";
+
+    /// The bound from the variable's value (None: unset); an unusable value is one line for stderr.
+    pub fn parse(raw: Option<&str>) -> Result<MaxQueued, String> {
+        let Some(raw) = raw else { return Ok(MaxQueued(Self::DEFAULT)) };
+        match raw.trim().parse::<usize>() {
+            Ok(n) if (1..=Self::LIMIT).contains(&n) => Ok(MaxQueued(n)),
+            _ => Err(format!(
+                "kelp: {} must be a whole number from 1 to {}, got {raw:?}; using {}",
+                Self::VAR,
+                Self::LIMIT,
+                Self::DEFAULT
+            )),
+        }
+    }
+
+    /// From the environment; a bad value is reported on stderr and the default is used.
+    pub fn from_env() -> MaxQueued {
+        let raw = std::env::var_os(Self::VAR).map(|v| v.to_string_lossy().into_owned());
+        MaxQueued::parse(raw.as_deref()).unwrap_or_else(|line| {
+            eprintln!("{line}");
+            MaxQueued(Self::DEFAULT)
+        })
+    }
+
+    /// The refusal's one-line `evalue`.
+    pub fn busy_message(self) -> String {
+        format!("kelp is busy: {} cells are already queued; wait for them or interrupt the kernel", self.0)
+    }
 }
 
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -52,6 +108,7 @@ pub async fn serve(connection_file: PathBuf) -> anyhow::Result<()> {
     let session_id = uuid::Uuid::new_v4().to_string();
     let ch = bind_all(&info, &session_id).await?;
     let Channels { iopub, shell_rx, shell, control_rx, control, stdin_rx, stdin } = ch;
+    // Unbounded as a channel, bounded by `Kernel::queued`: the shell loop refuses past the bound.
     let (exec_tx, exec_rx) = mpsc::unbounded_channel();
     let kernel = Arc::new(Kernel {
         iopub,
@@ -70,6 +127,9 @@ pub async fn serve(connection_file: PathBuf) -> anyhow::Result<()> {
         config: Config::from_env(),
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         pending_input: Mutex::new(None),
+        queued: AtomicUsize::new(0),
+        max_queued: MaxQueued::from_env(),
+        interrupts: AtomicU64::new(0),
     });
     tokio::spawn(crate::execute::executor(kernel.clone(), exec_rx));
     tokio::spawn(stdin_loop(kernel.clone(), stdin_rx));
@@ -85,12 +145,18 @@ async fn bind_all(info: &ConnectionInfo, session_id: &str) -> anyhow::Result<Cha
 async fn shell_loop(
     k: Arc<Kernel>,
     mut rx: jupyter_zmq_client::RouterRecvConnection,
-    exec_tx: mpsc::UnboundedSender<JupyterMessage>,
+    exec_tx: mpsc::UnboundedSender<Queued>,
 ) {
     while let Some(msg) = next_message(&mut rx, "shell").await {
         match msg.message_type() {
+            // Only this loop adds to `queued`, so the check and the add cannot race.
+            "execute_request" if k.queued.load(Ordering::SeqCst) >= k.max_queued.0 => k.refuse_busy(&msg).await,
             "execute_request" => {
-                let _ = exec_tx.send(msg);
+                k.queued.fetch_add(1, Ordering::SeqCst);
+                let interrupts = k.interrupts.load(Ordering::SeqCst);
+                if exec_tx.send(Queued { msg, interrupts }).is_err() {
+                    k.queued.fetch_sub(1, Ordering::SeqCst);
+                }
             }
             // These may wait for the engine (start-up, or a running cell): on their own task.
             "complete_request" | "inspect_request" => {
@@ -234,6 +300,8 @@ impl Kernel {
                 "request": "status",
                 "execution_state": if self.executing.load(Ordering::SeqCst) { "busy" } else { "idle" },
                 "execution_count": self.execution_count.load(Ordering::SeqCst),
+                "queued": self.queued.load(Ordering::SeqCst),
+                "max_queued": self.max_queued.0,
                 "engine": match self.engine.state() {
                     EngineState::Starting => "starting".to_string(),
                     EngineState::Ready => "ready".to_string(),
@@ -245,8 +313,21 @@ impl Kernel {
         }
     }
 
-    /// Stop what runs: the magic's cancel token, and the Rust child if Rust code runs.
+    /// An `execute_request` past the queue's bound: an error reply at once, with the iopub
+    /// sequence of a failed cell (busy, error, idle) so frontends show why; nothing runs.
+    async fn refuse_busy(&self, msg: &JupyterMessage) {
+        let count = self.execution_count.load(Ordering::SeqCst);
+        let err = crate::execute::CellError::new("KernelBusy", self.max_queued.busy_message());
+        self.iopub.status(msg, "busy");
+        self.iopub.send(msg, "error", err.iopub_content());
+        self.shell.reply(msg, "execute_reply", err.reply_content(count)).await;
+        self.iopub.status(msg, "idle");
+    }
+
+    /// Stop what runs: the magic's cancel token, and the Rust child if Rust code runs; cells
+    /// queued before this interrupt are aborted by the executor.
     pub fn interrupt(&self) {
+        self.interrupts.fetch_add(1, Ordering::SeqCst);
         if self.executing.load(Ordering::SeqCst) {
             self.interrupted.store(true, Ordering::SeqCst);
         }
@@ -263,5 +344,31 @@ impl Kernel {
         self.iopub.status(msg, "idle");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         std::process::exit(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MaxQueued;
+
+    #[test]
+    fn max_queued_from_its_variable() {
+        assert_eq!(MaxQueued::parse(None), Ok(MaxQueued(1_000)));
+        assert_eq!(MaxQueued::parse(Some("25")), Ok(MaxQueued(25)));
+        assert_eq!(MaxQueued::parse(Some(" 7 ")), Ok(MaxQueued(7)));
+        assert_eq!(MaxQueued::parse(Some("1000000")), Ok(MaxQueued(1_000_000)));
+        for bad in ["0", "-1", "abc", "", "1e3", "1000001", "99999999999999999999999"] {
+            let line = MaxQueued::parse(Some(bad)).unwrap_err();
+            assert!(line.starts_with("kelp: KELP_MAX_QUEUED must be a whole number from 1 to 1000000"), "{line}");
+            assert!(line.contains(&format!("{bad:?}")) && !line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn busy_message_is_one_line_naming_the_bound_and_the_way_out() {
+        assert_eq!(
+            MaxQueued(3).busy_message(),
+            "kelp is busy: 3 cells are already queued; wait for them or interrupt the kernel"
+        );
     }
 }
