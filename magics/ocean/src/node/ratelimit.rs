@@ -2,8 +2,10 @@
 //! minute, 429 with `Content-Type: text/html; charset=utf-8` and the text "Rate limit exceeded.
 //! Try again in 60 seconds." (transcripts `rate_limit_req_4`, `rate_limit_other_route`).
 //!
-//! Windows are fixed minutes per caller IP, starting with the caller's first request. Unlike
-//! Ocean Node, the key is the connection's peer address, never `X-Forwarded-For`: kelp's node
+//! Windows are fixed minutes per caller IP, starting with the caller's first request. Two
+//! differences from Ocean Node, both deliberate: the limit guards only `fileInfo` (the one
+//! unsigned route that makes the node fetch), so kelp's own polling of the other routes is never
+//! throttled; and the key is the connection's peer address, never `X-Forwarded-For` — kelp's node
 //! listens on 127.0.0.1 behind no proxy, so that header would only let a caller pick a fresh key
 //! for each request.
 
