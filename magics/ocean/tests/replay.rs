@@ -9,6 +9,7 @@ mod common;
 use alloy::primitives::{Address, Signature, U256, address};
 use common::replay::{Replay, record};
 use kelp_c2d::Status;
+use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
 use kelp_ocean::compute::{self, client::ComputeClient};
 use kelp_ocean::magics::ocean::asset_rows;
 use kelp_ocean::node::client::{NodeClient, wire};
@@ -16,6 +17,7 @@ use kelp_ocean::node::fees;
 use kelp_ocean::signer::LocalKeySigner;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 const FREE: &str = "did:op:5596a837c68a80a781220447646381af05f82d7062e47727da68c6409caecc8d";
 const PRICED: &str = "did:op:1b1e94cca5b84473bc2e4b47bd5c8c8d64acb43e0ae32e610a89854d867db87d";
@@ -308,4 +310,40 @@ async fn the_replay_catches_a_request_shaped_unlike_the_real_clients() {
     sent["nonce"] = json!(21);
     http.post(format!("{}/api/services/freeCompute", r.url)).json(&sent).send().await.unwrap();
     assert!(r.problems().iter().any(|p| p.contains("body.nonce: sent a number")), "{:?}", r.problems());
+}
+
+/// On the devnet, `$KELP_OCEAN_NODE_URL` replaces the local node (a real Ocean Node indexing the
+/// devnet's chain, as in the recordings): the magics ask it — here, the replay — and an
+/// unusable value is refused in one line, never ignored.
+#[tokio::test]
+async fn devnet_magics_use_kelp_ocean_node_url() {
+    let home = tempfile::tempdir().unwrap();
+    let _cleanup = common::Cleanup(kelp_ocean::devnet::DevnetPaths::new(home.path().join("ocean")));
+    let port = kelp_ocean::devnet::process::free_port().unwrap();
+    let r = Replay::start(&["kelp_assets_query_all", "kelp_assets_query_all", "ddo_found"]).await;
+    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    common::set_devnet_env(&ctx, port);
+    ctx.env.set("KELP_OCEAN_NODE_URL", Some(r.url.clone()));
+    let all: Vec<Arc<dyn Magic>> = kelp_ocean::magics();
+    let run = |line: &str| {
+        let call = MagicCall::from_line(line, None).unwrap();
+        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
+        let ctx = ctx.clone();
+        async move { m.run(call, &ctx).await }
+    };
+    // anvil #1 published the three recorded assets.
+    let mine = run("ocean assets --mine --account 1").await.unwrap();
+    let rows = mine.json().unwrap()["assets"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|a| a["owner"] == json!(PUBLISHER)), "{rows:?}");
+    let priced = run("ocean assets --text priced").await.unwrap();
+    let rows = priced.json().unwrap()["assets"].as_array().unwrap().clone();
+    assert_eq!((rows.len(), &rows[0]["did"], &rows[0]["prices"][0]["price"]), (1, &json!(PRICED), &json!("1.0")));
+    let shown = run(&format!("ocean show {FREE}")).await.unwrap();
+    assert_eq!(shown.json().unwrap()["metadata"]["name"], "Reef temperatures (recorded)");
+    r.assert_clean(true);
+
+    ctx.env.set("KELP_OCEAN_NODE_URL", Some("127.0.0.1:8000".into()));
+    let e = one_line(&run(&format!("ocean show {FREE}")).await.unwrap_err());
+    assert!(e.contains("$KELP_OCEAN_NODE_URL=`127.0.0.1:8000` is not an http(s) URL"), "{e}");
 }
