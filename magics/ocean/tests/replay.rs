@@ -122,6 +122,12 @@ async fn get_free_asset_node_side_initialize_and_download() {
     let (bytes, cid) = node.download(&me, FREE, "0", tx, 0).await.unwrap();
     assert_eq!(sha256_hex(&bytes), rec.response["body"]["sha256"].as_str().unwrap());
     assert_eq!(cid, None, "Ocean Node sends no CID header");
+    // The node keys nonces by the exact address text: the nonce asked for is the signer's.
+    let got = r.got();
+    let asked = got.iter().find(|g| g.path == "/api/services/nonce").unwrap();
+    let sent = got.iter().find(|g| g.path == "/api/services/download").unwrap();
+    assert_eq!(asked.query["userAddress"], sent.query["consumerAddress"]);
+    assert_eq!(sent.query["consumerAddress"], json!(me.account().to_checksum(None)));
     r.assert_clean(true);
 }
 
