@@ -129,6 +129,20 @@ fn a_shard_linked_twice_is_refused() {
 }
 
 #[test]
+fn an_exponential_dag_of_empty_blocks_is_refused() {
+    // 64 levels, each linking the level below twice and claiming a byte it never holds:
+    // 2^64 visits, no byte, 65 blocks. (Links claiming 0 bytes are skipped unvisited.)
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let mut c = dags::put_raw(&s, b"");
+    for _ in 0..64 {
+        c = dags::put_node(&s, &dags::file_node(&[(c, 1), (c, 1)]));
+    }
+    let e = s.cat(&c).unwrap_err();
+    assert!(one_line(&e).contains("blocks in a row that hold no bytes"), "{e}");
+}
+
+#[test]
 fn link_sizes_that_overflow_do_not_panic_stat() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());

@@ -2,7 +2,8 @@
 //! level, at most [`ReadLimits::max_depth`](super::ReadLimits) of them), one block in memory at
 //! a time, subtrees before `offset` skipped by their recorded sizes, and the walk stops as soon
 //! as `length` bytes are out. So reading the first megabyte of a DAG that claims terabytes reads
-//! about a megabyte.
+//! about a megabyte. A long run of blocks that hold no bytes (how a small DAG makes an
+//! exponential walk) is an error.
 
 use super::{Decoded, decode};
 use crate::IpfsError;
@@ -60,6 +61,10 @@ pub fn read_file(
     let limits = store.limits();
     let mut range = Range { skip: offset, remaining: length.unwrap_or(u64::MAX), written: 0, w, observe };
     let mut stack: Vec<Frame> = Vec::new();
+    // Honest DAGs descend at most `max_depth` blocks before reaching bytes; linking empty blocks
+    // over and over (2 links per level to one child: 2^depth visits) is refused instead.
+    let max_empty_run = limits.max_depth.saturating_mul(4).max(4096);
+    let mut empty_run = 0usize;
     if range.remaining > 0 {
         visit(store, cid, true, &mut range, &mut stack)?;
     }
@@ -83,7 +88,15 @@ pub fn read_file(
         }
         // Lets an interrupt stop a walk over blocks that hold no bytes.
         (range.observe)(0)?;
+        let before = (range.written, range.skip);
         visit(store, &child, false, &mut range, &mut stack)?;
+        empty_run = if before == (range.written, range.skip) { empty_run + 1 } else { 0 };
+        if empty_run > max_empty_run {
+            return Err(IpfsError::Corrupt(format!(
+                "file DAG {cid} has more than {max_empty_run} blocks in a row that hold no bytes; \
+                 not walking it further (a hostile DAG?)"
+            )));
+        }
     }
     Ok(range.written)
 }
