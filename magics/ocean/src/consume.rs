@@ -127,7 +127,25 @@ pub async fn order(
     provider_fee: &crate::node::fees::ProviderFee,
     step: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Ordered> {
+    order_for(net, signer, did, service_index, dt, provider_fee, None, step).await
+}
+
+/// As [`order`], with the order made out to `consumer` (default: the signer). Ocean Node's paid
+/// compute checks orders made out to the compute environment's `consumerAddress` (the node
+/// itself), which its `initializeCompute` answer names.
+#[allow(clippy::too_many_arguments)]
+pub async fn order_for(
+    net: &Network,
+    signer: &dyn Signer,
+    did: &str,
+    service_index: usize,
+    dt: Address,
+    provider_fee: &crate::node::fees::ProviderFee,
+    consumer: Option<Address>,
+    step: &mut (dyn FnMut(&str) + Send),
+) -> Result<Ordered> {
     let me = signer.address().await?;
+    let consumer = consumer.unwrap_or(me);
     let token = IERC20Template::new(dt, &net.provider);
     let rpc_err = |e: alloy::contract::Error| OceanError::Rpc(e.to_string());
     let mut txs = Vec::new();
@@ -189,11 +207,11 @@ pub async fn order(
     step("ordering");
     let fee = provider_fee.to_contract()?;
     let s = TxSummary::call(net.chain_id, format!("datatoken {dt}"), dt, "startOrder")
-        .arg("consumer", me)
+        .arg("consumer", consumer)
         .arg("serviceIndex", service_index)
         .arg("providerFee", format!("{} wei", fee.providerFeeAmount));
     let call = IERC20Template::startOrderCall {
-        consumer: me,
+        consumer,
         serviceIndex: U256::from(service_index),
         _providerFee: fee,
         _consumeMarketFee: ConsumeMarketFee {

@@ -143,6 +143,13 @@ pub fn state_of(job: &Value) -> Result<RemoteState, C2dError> {
     Ok(RemoteState { status, status_text: job["statusText"].as_str().unwrap_or("").to_string(), finished, results })
 }
 
+/// Whom an order must be made out to, when the `initializeCompute` entry says: Ocean Node v3
+/// names its compute environment's `consumerAddress` (itself) and checks the order against it;
+/// `None` (the signer) when the entry names nobody (kelp's local node).
+pub fn order_consumer(answer: &Value) -> Option<Address> {
+    answer["consumerAddress"].as_str().and_then(|a| a.parse().ok())
+}
+
 /// Get a datatoken of `p` and order it with the fee from `answer` (its `initializeCompute`
 /// entry); the order transaction and what to journal about it.
 async fn order_one(
@@ -159,7 +166,9 @@ async fn order_one(
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| input(format!("initializeCompute answered without a datatoken for {}", p.did)))?;
     step(&format!("ordering {}…", &p.did[..16.min(p.did.len())]));
-    let o = consume::order(net, signer, &p.did, p.index, dt, &fee, step).await.map_err(remote_err)?;
+    let o = consume::order_for(net, signer, &p.did, p.index, dt, &fee, order_consumer(answer), step)
+        .await
+        .map_err(remote_err)?;
     let record = json!({"did": p.did, "serviceId": p.service_id, "datatoken": dt, "acquired": o.acquired,
         "paid": o.paid.map(|x| x.to_string()), "orderTx": o.order_tx});
     Ok((o.order_tx, record))
@@ -391,6 +400,17 @@ pub fn c2d_magic() -> kelp_c2d::C2dMagic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn orders_go_to_the_address_initialize_compute_names() {
+        let node: Address = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720".parse().unwrap();
+        assert_eq!(
+            order_consumer(&json!({"consumerAddress": node.to_checksum(None), "validOrder": false})),
+            Some(node)
+        );
+        assert_eq!(order_consumer(&json!({"datatoken": "0x00"})), None);
+        assert_eq!(order_consumer(&json!({"consumerAddress": "not an address"})), None);
+    }
 
     #[test]
     fn services_by_type() {
