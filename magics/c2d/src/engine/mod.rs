@@ -53,12 +53,20 @@ struct JobCtl {
     stop: AtomicBool,
 }
 
+/// Jobs running now, and the ones waiting for a slot in the order they were launched (a job
+/// takes a free slot only when it is first in line).
+#[derive(Default)]
+struct Slots {
+    running: usize,
+    waiting: std::collections::VecDeque<String>,
+}
+
 struct Inner {
     journal: Journal,
     config: EngineConfig,
     me: Runner,
     jobs: Mutex<HashMap<String, Arc<JobCtl>>>,
-    running: Mutex<usize>,
+    slots: Mutex<Slots>,
     changed: Condvar,
 }
 
@@ -113,7 +121,7 @@ impl Engine {
                 config,
                 me: Runner::current(),
                 jobs: Mutex::new(HashMap::new()),
-                running: Mutex::new(0),
+                slots: Mutex::new(Slots::default()),
                 changed: Condvar::new(),
             }),
         };
@@ -185,7 +193,7 @@ impl Engine {
         let gb = |b: u64| (b as f64 / 1e9 * 1000.0).round() / 1000.0;
         let ram = gb(mem_total());
         let disk = gb(self.inner.config.max_disk);
-        let running = *self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
+        let running = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).running;
         let res = |id: &str, total: f64| EnvResource {
             id: id.into(),
             total,
@@ -310,6 +318,7 @@ impl Engine {
 
     fn launch(&self, id: String) {
         local_jobs_add(1);
+        self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).waiting.push_back(id.clone());
         let ctl = Arc::new(JobCtl { stop: AtomicBool::new(false) });
         self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), ctl.clone());
         let me = self.clone();
@@ -319,6 +328,8 @@ impl Engine {
         });
         if spawned.is_err() {
             local_jobs_add(-1);
+            self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).waiting.retain(|w| *w != id);
+            self.inner.changed.notify_all();
         }
         if spawned.is_err()
             && let Ok(mut rec) = self.inner.journal.load(&id)
@@ -436,24 +447,28 @@ impl Engine {
         let dir = self.inner.journal.job_dir(id);
         let stop_marker = dir.join("stop");
         let stopped = || ctl.stop.load(Ordering::SeqCst) || stop_marker.exists();
-        // Wait for a slot.
+        // Wait for a slot, in launch order.
         {
-            let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
-            while *running >= self.inner.config.max_jobs && !stopped() {
-                running = self
+            let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
+            while (slots.running >= self.inner.config.max_jobs || slots.waiting.front().is_some_and(|w| w != id))
+                && !stopped()
+            {
+                slots = self
                     .inner
                     .changed
-                    .wait_timeout(running, Duration::from_millis(200))
+                    .wait_timeout(slots, Duration::from_millis(200))
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
             }
-            *running += 1;
+            slots.waiting.retain(|w| w != id);
+            slots.running += 1;
         }
+        self.inner.changed.notify_all();
         let result = self.inner.journal.load(id).map(|mut rec| self.run_record(&mut rec, &dir, &stopped));
         if let Err(e) = result {
             append_note(&live_log(&dir), &format!("the job could not be run: {e}"));
         }
-        *self.inner.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).running -= 1;
         self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
         local_jobs_add(-1);
         self.inner.changed.notify_all();

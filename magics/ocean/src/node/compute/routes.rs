@@ -338,10 +338,12 @@ async fn result(State(s): State<Arc<NodeState>>, Query(q): Q) -> Answer<Response
         .map_err(|_| text(StatusCode::BAD_REQUEST, "index is not a number (0 algorithm.log, 1 outputs.tar)"))?;
     let consumer = check_signed(&s, &q, "consumerAddress", "getComputeResult", None)?;
     let id = owned(c, &job, consumer)?;
-    let (file, path) = c.engine.result_file(&id, index).map_err(engine_err)?;
-    let bytes = tokio::fs::read(&path)
+    // Read without following links an algorithm could have planted (kelp-c2d's safe reader).
+    let engine = c.engine.clone();
+    let (file, bytes) = tokio::task::spawn_blocking(move || engine.read_result(&id, index))
         .await
-        .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, format!("reading {}: {e}", file.filename)))?;
+        .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, format!("engine: {e}")))?
+        .map_err(engine_err)?;
     let disposition = format!("attachment; filename=\"{}\"", file.filename);
     Ok((
         StatusCode::OK,
