@@ -273,9 +273,17 @@ fn crash_dir() -> PathBuf {
 
 /// Run `input` through `target`; on a panic write the reproducer and fail with the seed.
 fn guarded(h: &mut Harness, target: &str, input: &[u8], seed: u64, iter: u64) {
-    if catch_unwind(AssertUnwindSafe(|| h.run(target, input))).is_err() {
-        let dir = crash_dir();
-        std::fs::create_dir_all(&dir).unwrap();
+    guard(target, input, seed, iter, || h.run(target, input));
+}
+
+fn guard(target: &str, input: &[u8], seed: u64, iter: u64, f: impl FnOnce()) {
+    report_into(&crash_dir(), target, input, seed, iter, f);
+}
+
+/// Run `f`; if it panics, write `input` into `dir` and panic with the seed and the file.
+fn report_into(dir: &Path, target: &str, input: &[u8], seed: u64, iter: u64, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        std::fs::create_dir_all(dir).unwrap();
         let path = dir.join(format!("{target}-seed{seed}-iter{iter}.bin"));
         std::fs::write(&path, input).unwrap();
         panic!(
@@ -328,6 +336,20 @@ fn corpus_and_seeds_replay_without_panics() {
         let names: Vec<_> = exporter::ls(&h.seeds, root).unwrap().into_iter().map(|e| e.name).collect();
         assert!(names.contains(&"sub".to_string()) && names.len() == 25, "{name}: {names:?}");
     }
+}
+
+#[test]
+fn a_panic_is_reported_with_its_seed_and_a_reproducer() {
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("selftest-seed42-iter7.bin");
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        let dir = out.path().to_path_buf();
+        report_into(&dir, "selftest", b"\x00crash", 42, 7, || panic!("planted"));
+    }))
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("KELP_FUZZ_SEED=42") && msg.contains(&path.display().to_string()), "{msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"\x00crash");
 }
 
 #[test]
