@@ -39,7 +39,7 @@ impl Engine {
         self.inner.journal.save(rec)
     }
 
-    /// The folder a job keeps its files in (`results/`, `logs/`).
+    /// The folder a job keeps its files in (`results/`, `algorithm.log`).
     pub fn job_dir(&self, id: &str) -> Result<PathBuf> {
         Ok(self.inner.journal.job_dir(&self.resolve_id(id)?))
     }
