@@ -65,7 +65,8 @@ async fn planted_links_to_the_node_key_give_back_nothing() {
     let attack = format!(
         "rm -f /data/logs/algorithm.log\nln -s {k} /data/logs/algorithm.log\nln -s {k} /data/outputs/key\n\
          ln -s /proc/self/environ /data/outputs/environ\nmkdir /data/outputs/d && ln -s {k} /data/outputs/d/k\n\
-         cat /proc/self/mountinfo > /data/outputs/mountinfo 2>&1 || true\necho planted\nexit 1\n"
+         cat /proc/self/mountinfo > /data/outputs/mountinfo 2>&1 || true\n\
+         cat {k} > /data/outputs/direct 2>/dev/null || echo key file not readable\necho planted\nexit 1\n"
     );
     let attack: &'static [u8] = Box::leak(attack.into_bytes().into_boxed_slice());
     let files = serve(vec![("data.csv", b"a,b\n1,2\n".as_slice()), ("attack.sh", attack)]).await;
@@ -133,6 +134,8 @@ async fn planted_links_to_the_node_key_give_back_nothing() {
         served.push(r.bytes().await.unwrap().to_vec());
     }
     assert!(has(&served[0], b"planted"), "{}", String::from_utf8_lossy(&served[0]));
+    // The key file is not bound into the sandbox: reading it directly fails too.
+    assert!(has(&served[0], b"key file not readable"), "{}", String::from_utf8_lossy(&served[0]));
     let home_path = home.path().display().to_string();
     for (i, bytes) in served.iter().enumerate() {
         assert!(!has(bytes, key.as_bytes()), "result {i} holds the node's private key");

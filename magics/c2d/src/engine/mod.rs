@@ -10,6 +10,7 @@
 mod count;
 mod files;
 mod remote;
+mod slots;
 
 use crate::journal::{FailKind, Failure, JobRecord, Journal, ResultFile, Runner, now};
 use crate::ocean::{ComputeEnvironment, ComputeJob, EnvResource, FreeTier, Platform};
@@ -19,10 +20,11 @@ use crate::{C2dError, JobSpec, Result, Status};
 use count::local_jobs_add;
 pub use count::{local_jobs, wait_for_local_jobs};
 use files::{append_note, classify_exit, collect_results, live_log, provision, shown_source};
+use slots::Slots;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Id of the one local environment.
@@ -53,21 +55,12 @@ struct JobCtl {
     stop: AtomicBool,
 }
 
-/// Jobs running now, and the ones waiting for a slot in the order they were launched (a job
-/// takes a free slot only when it is first in line).
-#[derive(Default)]
-struct Slots {
-    running: usize,
-    waiting: std::collections::VecDeque<String>,
-}
-
 struct Inner {
     journal: Journal,
     config: EngineConfig,
     me: Runner,
     jobs: Mutex<HashMap<String, Arc<JobCtl>>>,
-    slots: Mutex<Slots>,
-    changed: Condvar,
+    slots: Slots,
 }
 
 /// The local compute engine. Cheap to clone (shared state).
@@ -121,8 +114,7 @@ impl Engine {
                 config,
                 me: Runner::current(),
                 jobs: Mutex::new(HashMap::new()),
-                slots: Mutex::new(Slots::default()),
-                changed: Condvar::new(),
+                slots: Slots::default(),
             }),
         };
         e.recover()?;
@@ -193,7 +185,7 @@ impl Engine {
         let gb = |b: u64| (b as f64 / 1e9 * 1000.0).round() / 1000.0;
         let ram = gb(mem_total());
         let disk = gb(self.inner.config.max_disk);
-        let running = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).running;
+        let running = self.inner.slots.running();
         let res = |id: &str, total: f64| EnvResource {
             id: id.into(),
             total,
@@ -318,7 +310,7 @@ impl Engine {
 
     fn launch(&self, id: String) {
         local_jobs_add(1);
-        self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).waiting.push_back(id.clone());
+        self.inner.slots.enqueue(&id);
         let ctl = Arc::new(JobCtl { stop: AtomicBool::new(false) });
         self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), ctl.clone());
         let me = self.clone();
@@ -328,8 +320,7 @@ impl Engine {
         });
         if spawned.is_err() {
             local_jobs_add(-1);
-            self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).waiting.retain(|w| *w != id);
-            self.inner.changed.notify_all();
+            self.inner.slots.dequeue(&id);
         }
         if spawned.is_err()
             && let Ok(mut rec) = self.inner.journal.load(&id)
@@ -419,7 +410,7 @@ impl Engine {
                     .map_err(|e| C2dError::io(format!("writing {}", marker.display()), e))?;
             }
         }
-        self.inner.changed.notify_all();
+        self.inner.slots.wake();
         self.wait(&rec.job_id, Duration::from_secs(10))
     }
 
@@ -447,31 +438,14 @@ impl Engine {
         let dir = self.inner.journal.job_dir(id);
         let stop_marker = dir.join("stop");
         let stopped = || ctl.stop.load(Ordering::SeqCst) || stop_marker.exists();
-        // Wait for a slot, in launch order.
-        {
-            let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
-            while (slots.running >= self.inner.config.max_jobs || slots.waiting.front().is_some_and(|w| w != id))
-                && !stopped()
-            {
-                slots = self
-                    .inner
-                    .changed
-                    .wait_timeout(slots, Duration::from_millis(200))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-            slots.waiting.retain(|w| w != id);
-            slots.running += 1;
-        }
-        self.inner.changed.notify_all();
+        self.inner.slots.take(id, self.inner.config.max_jobs, &stopped);
         let result = self.inner.journal.load(id).map(|mut rec| self.run_record(&mut rec, &dir, &stopped));
         if let Err(e) = result {
             append_note(&live_log(&dir), &format!("the job could not be run: {e}"));
         }
-        self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).running -= 1;
+        self.inner.slots.release();
         self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
         local_jobs_add(-1);
-        self.inner.changed.notify_all();
     }
 
     fn run_record(&self, rec: &mut JobRecord, dir: &Path, stopped: &dyn Fn() -> bool) {
