@@ -76,10 +76,8 @@ pub async fn executor(k: Arc<Kernel>, mut rx: mpsc::UnboundedReceiver<Queued>) {
 
 /// Answer a queued execute_request that will not run.
 async fn abort(k: &Kernel, msg: &JupyterMessage) {
-    k.iopub.status(msg, "busy");
     let count = k.execution_count.load(Ordering::SeqCst);
-    k.shell.reply(msg, "execute_reply", json!({"status": "aborted", "execution_count": count})).await;
-    k.iopub.status(msg, "idle");
+    k.answer_at_once(msg, "execute_reply", json!({"status": "aborted", "execution_count": count}), None).await;
 }
 
 /// Run one execute_request; returns true if it failed and asked to stop on error.

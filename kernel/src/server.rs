@@ -49,7 +49,13 @@ pub struct Kernel {
     pub max_queued: MaxQueued,
     /// Bumped by every interrupt: cells queued under an older value are aborted, not run.
     pub interrupts: AtomicU64,
+    /// complete/inspect requests being answered (each may wait for the engine).
+    pub assists: AtomicUsize,
 }
+
+/// complete/inspect requests answered at once; more are refused until some finish (while a
+/// long cell runs each waits for the engine, so a flood would otherwise pile up tasks and jobs).
+pub const MAX_ASSISTS: usize = 32;
 
 /// An `execute_request` waiting for the executor, with the interrupt count when it arrived.
 pub struct Queued {
@@ -130,6 +136,7 @@ pub async fn serve(connection_file: PathBuf) -> anyhow::Result<()> {
         queued: AtomicUsize::new(0),
         max_queued: MaxQueued::from_env(),
         interrupts: AtomicU64::new(0),
+        assists: AtomicUsize::new(0),
     });
     tokio::spawn(crate::execute::executor(kernel.clone(), exec_rx));
     tokio::spawn(stdin_loop(kernel.clone(), stdin_rx));
@@ -158,13 +165,19 @@ async fn shell_loop(
                     k.queued.fetch_sub(1, Ordering::SeqCst);
                 }
             }
-            // These may wait for the engine (start-up, or a running cell): on their own task.
+            // These may wait for the engine (start-up, or a running cell): on their own task, at
+            // most MAX_ASSISTS at a time (again only this loop adds to `assists`).
+            "complete_request" | "inspect_request" if k.assists.load(Ordering::SeqCst) >= MAX_ASSISTS => {
+                k.refuse_assist(&msg).await
+            }
             "complete_request" | "inspect_request" => {
+                k.assists.fetch_add(1, Ordering::SeqCst);
                 let k = k.clone();
                 tokio::spawn(async move {
                     k.iopub.status(&msg, "busy");
                     k.handle_shell(&msg).await;
                     k.iopub.status(&msg, "idle");
+                    k.assists.fetch_sub(1, Ordering::SeqCst);
                 });
             }
             // Everything else is quick, and must keep its order (a comm_msg right after its
@@ -313,15 +326,39 @@ impl Kernel {
         }
     }
 
-    /// An `execute_request` past the queue's bound: an error reply at once, with the iopub
-    /// sequence of a failed cell (busy, error, idle) so frontends show why; nothing runs.
+    /// Answer a request at once, without running anything: `reply` framed by busy/idle, after
+    /// `error` on iopub if given (so frontends show why a cell did not run).
+    pub(crate) async fn answer_at_once(
+        &self,
+        msg: &JupyterMessage,
+        reply_type: &str,
+        reply: Value,
+        error: Option<Value>,
+    ) {
+        self.iopub.status(msg, "busy");
+        if let Some(error) = error {
+            self.iopub.send(msg, "error", error);
+        }
+        self.shell.reply(msg, reply_type, reply).await;
+        self.iopub.status(msg, "idle");
+    }
+
+    /// An `execute_request` past the queue's bound: a `KernelBusy` error reply at once.
     async fn refuse_busy(&self, msg: &JupyterMessage) {
         let count = self.execution_count.load(Ordering::SeqCst);
         let err = crate::execute::CellError::new("KernelBusy", self.max_queued.busy_message());
-        self.iopub.status(msg, "busy");
-        self.iopub.send(msg, "error", err.iopub_content());
-        self.shell.reply(msg, "execute_reply", err.reply_content(count)).await;
-        self.iopub.status(msg, "idle");
+        self.answer_at_once(msg, "execute_reply", err.reply_content(count), Some(err.iopub_content())).await;
+    }
+
+    /// A complete/inspect request past [`MAX_ASSISTS`]: an error reply at once.
+    async fn refuse_assist(&self, msg: &JupyterMessage) {
+        let evalue = format!(
+            "kelp is busy: {MAX_ASSISTS} completion/inspection requests are already waiting for the engine; try again when the running cell ends"
+        );
+        let err = crate::execute::CellError::new("KernelBusy", evalue);
+        let reply_type = if msg.message_type() == "complete_request" { "complete_reply" } else { "inspect_reply" };
+        let reply = json!({"status": "error", "ename": err.ename, "evalue": err.evalue, "traceback": err.traceback});
+        self.answer_at_once(msg, reply_type, reply, None).await;
     }
 
     /// Stop what runs: the magic's cancel token, and the Rust child if Rust code runs; cells
@@ -332,10 +369,13 @@ impl Kernel {
             self.interrupted.store(true, Ordering::SeqCst);
         }
         lock(&self.cancel).cancel();
+        // Kill the Rust child before releasing an input it waits for: released first, the child
+        // could finish the cell with the empty answer, and its death would then be reported by
+        // the next, innocent cell ("the Rust process died").
+        self.engine.interrupt();
         if let Some(tx) = lock(&self.pending_input).take() {
             let _ = tx.send(String::new());
         }
-        self.engine.interrupt();
     }
 
     async fn shutdown(&self, msg: &JupyterMessage, via: &Replier) {
