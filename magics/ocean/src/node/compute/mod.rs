@@ -23,7 +23,8 @@
 //! Checks ([`checks`]): signature and nonce; both DIDs indexed; each dataset service is a
 //! `compute` service; the algorithm is an algorithm trusted by every dataset (by DID with
 //! matching `filesChecksum` and `containerSectionChecksum`, by publisher, or `allowRawAlgorithm`);
-//! each `transferTxId` is a successful `startOrder` for this consumer, datatoken and service index
+//! each `transferTxId` is a successful `startOrder` for this consumer (or made out to this node, as
+//! Ocean Node v3 and ocean.js order, and paid by this consumer), datatoken and service index
 //! carrying this node's provider fee; only a job's owner sees, stops or reads it. The node then
 //! decrypts both assets' files, fetches them into its private `inputs/` folder and submits the job:
 //! datasets read-only at `/data/inputs/<did>/<file index>`, the algorithm with its DDO container.

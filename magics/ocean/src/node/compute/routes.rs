@@ -3,7 +3,9 @@
 use super::super::routes::{ApiError, NodeState, address_param, check_signed, param, provider_fee, verify_order};
 use super::checks::{self, AssetService};
 use super::{ComputeNode, set_mode};
+use crate::contracts::IERC20Template;
 use alloy::primitives::{Address, B256};
+use alloy::providers::Provider;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -172,9 +174,21 @@ async fn check_order(s: &NodeState, a: &AssetService, item: &Value, consumer: Ad
             format!("{what} {}: missing transferTxId (order it with startOrder first)", a.did),
         )
     })?;
-    verify_order(s, tx, a.datatoken, consumer, a.index)
+    // Ocean Node v3 and its clients (ocean.js) make compute orders out to the environment's
+    // consumerAddress, the node's own; such an order counts when the signer paid for it.
+    let made_out_to = if ordered_for_node_by(s, tx, a.datatoken, consumer).await { s.address() } else { consumer };
+    verify_order(s, tx, a.datatoken, made_out_to, a.index)
         .await
         .map_err(|e| TextError(e.0, format!("{what} {}: {} (order it with startOrder first)", a.did, e.1)))
+}
+
+/// Whether `tx` has an `OrderStarted` of `dt` made out to this node and paid by `payer`.
+async fn ordered_for_node_by(s: &NodeState, tx: B256, dt: Address, payer: Address) -> bool {
+    let Ok(Some(receipt)) = s.provider.get_transaction_receipt(tx).await else { return false };
+    receipt.inner.logs().iter().filter(|l| l.address() == dt).any(|l| {
+        l.log_decode::<IERC20Template::OrderStarted>()
+            .is_ok_and(|e| e.inner.data.consumer == s.address() && e.inner.data.payer == payer)
+    })
 }
 
 async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answer<Json<Value>> {

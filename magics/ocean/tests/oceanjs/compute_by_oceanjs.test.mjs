@@ -1,0 +1,121 @@
+// (c) Compute-to-data driven by ocean.js (@oceanprotocol/lib) on kelp's node: kelp publishes an
+// algorithm and a compute-only dataset that trusts it; ocean.js lists the node's compute
+// environments, initializes the job (ProviderInstance.initializeCompute, signed the ocean.js
+// way), dispenses and orders both datatokens as its compute examples do (made out to the
+// environment's consumerAddress, the node itself), starts the job (ProviderInstance.computeStart),
+// polls ProviderInstance.computeStatus until it ends, and downloads outputs.tar through
+// ProviderInstance.getComputeResultUrl. The result must be what the algorithm computed from the
+// dataset, and the dataset itself must not be downloadable.
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { lib, oceanConfig, startDevnet } from './devnet.mjs'
+import { acquire, startOrder } from './orders.mjs'
+
+const DATA = 'id,value\n1,10\n2,32\n3,7\n'
+// counts the dataset's rows and sums its values: only these aggregates come back
+const ALGO = `set -e
+f=$(ls /data/inputs/did:op:*/0)
+rows=$(tail -n +2 "$f" | wc -l)
+sum=$(tail -n +2 "$f" | cut -d, -f2 | paste -sd+ | sh -c 'read e; echo $(($e))')
+printf 'rows=%s sum=%s\\n' "$rows" "$sum" > /data/outputs/summary.txt
+echo done
+`
+let devnet, config
+
+before(async () => {
+  devnet = await startDevnet()
+  config = oceanConfig(devnet)
+})
+after(async () => devnet && (await devnet.stop()))
+
+/** The files of a ustar archive: name → Buffer. */
+function untar(buf) {
+  const files = {}
+  for (let at = 0; at + 512 <= buf.length; ) {
+    const header = buf.subarray(at, at + 512)
+    if (header.every((b) => b === 0)) break
+    const name = header.subarray(0, 100).toString().replace(/\0.*$/s, '')
+    const size = parseInt(header.subarray(124, 136).toString().replace(/\0.*$/s, '').trim() || '0', 8)
+    if (header[156] === 48 || header[156] === 0) files[name.replace(/^\.\//, '')] = buf.subarray(at + 512, at + 512 + size)
+    at += 512 + Math.ceil(size / 512) * 512
+  }
+  return files
+}
+
+test('ocean.js runs a compute job on kelp-published assets on kelp\'s node and gets the result', async () => {
+  mkdirSync(path.join(devnet.home, 'c2d'))
+  const algoFile = path.join(devnet.home, 'c2d', 'summary.sh')
+  const dataFile = path.join(devnet.home, 'c2d', 'values.csv')
+  writeFileSync(algoFile, ALGO)
+  writeFileSync(dataFile, DATA)
+  const algo = await devnet.kelp('publish', algoFile, '--type', 'algorithm', '--name', 'Row summary', '--entrypoint', 'sh $ALGO')
+  const data = await devnet.kelp('publish', dataFile, '--name', 'Private values', '--compute', '--trust', algo.did)
+
+  const consumer = devnet.wallet(4)
+  const me = await consumer.getAddress()
+  const aquarius = new lib.Aquarius(devnet.node)
+  const [dataset, algorithm] = [await aquarius.resolve(data.did), await aquarius.resolve(algo.did)]
+  assert.equal(dataset.services[0].type, 'compute')
+  assert.equal(algorithm.metadata.type, 'algorithm')
+
+  // the compute-only dataset cannot be downloaded
+  const refused = await lib.ProviderInstance.initialize(data.did, dataset.services[0].id, 0, me, devnet.node).then(
+    () => null,
+    (e) => e
+  )
+  assert.ok(refused, 'initialize (download) of a compute-only dataset was accepted')
+
+  const envs = await lib.ProviderInstance.getComputeEnvironments(devnet.node)
+  assert.ok(Array.isArray(envs) && envs.length > 0, `no compute environments: ${JSON.stringify(envs)}`)
+  const env = envs[0]
+  const { providerAddress } = await (await fetch(devnet.node)).json()
+  assert.equal(env.consumerAddress.toLowerCase(), providerAddress.toLowerCase())
+
+  const assets = [{ documentId: data.did, serviceId: dataset.services[0].id }]
+  const algoItem = { documentId: algo.did, serviceId: algorithm.services[0].id }
+  const maxJobDuration = 300
+  const init = await lib.ProviderInstance.initializeCompute(
+    assets, algoItem, env.id, config.oceanTokenAddress, maxJobDuration, devnet.node, consumer, [], config.chainId
+  )
+  assert.equal(init.datasets.length, 1)
+  assert.equal(init.algorithm.datatoken.toLowerCase(), algorithm.services[0].datatokenAddress.toLowerCase())
+
+  // order both datatokens for the environment's consumer (the node), as ocean.js's examples do
+  for (const [item, asset, fees] of [[assets[0], dataset, init.datasets[0]], [algoItem, algorithm, init.algorithm]]) {
+    const dt = asset.services[0].datatokenAddress
+    assert.equal((await acquire(consumer, config, dt)).via, 'dispenser')
+    item.transferTxId = (await startOrder(consumer, config, dt, env.consumerAddress, 0, fees.providerFee)).hash
+  }
+
+  const started = await lib.ProviderInstance.computeStart(
+    devnet.node, consumer, env.id, assets, algoItem, maxJobDuration, config.oceanTokenAddress, [], config.chainId
+  )
+  const job = Array.isArray(started) ? started[0] : started
+  assert.ok(job?.jobId, `computeStart answered ${JSON.stringify(started)}`)
+
+  let status
+  for (let i = 0; i < 600; i++) {
+    const answer = await lib.ProviderInstance.computeStatus(devnet.node, me, job.jobId)
+    status = Array.isArray(answer) ? answer[0] : answer
+    if (status.status >= 70) break
+    await sleep(100)
+  }
+  assert.equal(status.status, 70, `job ended as ${JSON.stringify(status)}`)
+
+  const outputs = status.results.find((r) => r.filename === 'outputs.tar')
+  assert.ok(outputs, `no outputs.tar in ${JSON.stringify(status.results)}`)
+  const url = await lib.ProviderInstance.getComputeResultUrl(devnet.node, consumer, job.jobId, outputs.index)
+  const res = await fetch(url)
+  assert.equal(res.status, 200, `computeResult answered ${res.status}: ${await res.clone().text()}`)
+  const files = untar(Buffer.from(await res.arrayBuffer()))
+  assert.equal(files['summary.txt']?.toString(), 'rows=3 sum=49\n', `outputs.tar holds ${Object.keys(files)}`)
+  assert.ok(!Object.values(files).some((b) => b.toString().includes('1,10')), 'a dataset row came back')
+
+  // another account cannot read the job's results
+  const other = devnet.wallet(5)
+  const theirs = await fetch(await lib.ProviderInstance.getComputeResultUrl(devnet.node, other, job.jobId, outputs.index))
+  assert.notEqual(theirs.status, 200)
+})
