@@ -5,7 +5,8 @@
 // environment's consumerAddress, the node itself), starts the job (ProviderInstance.computeStart),
 // polls ProviderInstance.computeStatus until it ends, and downloads outputs.tar through
 // ProviderInstance.getComputeResultUrl. The result must be what the algorithm computed from the
-// dataset, and the dataset itself must not be downloadable.
+// dataset, the dataset itself must not be downloadable, and another account can neither reuse the
+// orders nor read the result.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -90,6 +91,27 @@ test('ocean.js runs a compute job on kelp-published assets on kelp\'s node and g
     item.transferTxId = (await startOrder(consumer, config, dt, env.consumerAddress, 0, fees.providerFee)).hash
   }
 
+  // orders made out to the node count only for whoever paid them: another signer offering
+  // these transactions is refused (the request signed the way ocean.js signs computeStart)
+  const other = devnet.wallet(5)
+  const otherAddress = await other.getAddress()
+  const nonce = String((await lib.ProviderInstance.getNonce(devnet.node, otherAddress)) + 1)
+  const foreign = await fetch(`${devnet.node}/api/services/compute`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      consumerAddress: otherAddress,
+      nonce,
+      signature: await lib.signRequest(other, otherAddress + nonce + lib.PROTOCOL_COMMANDS.COMPUTE_START),
+      environment: env.id,
+      datasets: assets,
+      algorithm: algoItem,
+      maxJobDuration
+    })
+  })
+  assert.equal(foreign.status, 403)
+  assert.match(await foreign.text(), /no order for this consumer/)
+
   const started = await lib.ProviderInstance.computeStart(
     devnet.node, consumer, env.id, assets, algoItem, maxJobDuration, config.oceanTokenAddress, [], config.chainId
   )
@@ -115,7 +137,6 @@ test('ocean.js runs a compute job on kelp-published assets on kelp\'s node and g
   assert.ok(!Object.values(files).some((b) => b.toString().includes('1,10')), 'a dataset row came back')
 
   // another account cannot read the job's results
-  const other = devnet.wallet(5)
   const theirs = await fetch(await lib.ProviderInstance.getComputeResultUrl(devnet.node, other, job.jobId, outputs.index))
   assert.notEqual(theirs.status, 200)
 })
