@@ -115,6 +115,8 @@ pub mod commp;
 pub mod crypt;
 mod error;
 pub mod exporter;
+pub mod fetch;
+pub mod gateway;
 pub mod hamt;
 pub mod importer;
 pub mod kubo;
@@ -138,6 +140,16 @@ pub fn magics() -> Vec<std::sync::Arc<dyn kelp_magic::Magic>> {
 
 /// Read the bytes of a file CID from kelp's store (`$KELP_HOME/ipfs`, the one `%ipfs` uses);
 /// every block is verified. For Rust cells: `kelp_ipfs::read_cid(&cid)?`.
+///
+/// Blocks missing from the store are fetched, verified, from the trustless gateways of
+/// `KELP_IPFS_GATEWAYS` (else `%ipfs config gateways`, else [`fetch::DEFAULT_GATEWAYS`]) unless
+/// `KELP_IPFS_OFFLINE=1`.
 pub fn read_cid(cid: &str) -> Result<Vec<u8>, IpfsError> {
-    Store::open_default(&kelp_magic::Config::from_env())?.cat_str(cid)
+    let config = kelp_magic::Config::from_env();
+    let store = Store::open_default(&config)?;
+    let cid = parse_cid(cid)?;
+    let saved = IpfsConfig::load(&config.dir("ipfs"))?;
+    let gateways = fetch::Gateways::from_env(|k| std::env::var(k).ok(), &saved.gateways)?;
+    fetch::fetch_blocking(&gateways, &store, &cid, fetch::Scope::All)?;
+    store.cat(&cid)
 }

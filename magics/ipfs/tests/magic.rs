@@ -100,7 +100,7 @@ async fn directory_cat_get_ls_stat_pin_car_gc() {
     ok(&c, &format!("ipfs pin rm {wrapped_cid}")).await;
     let gc = ok(&c, "ipfs gc").await;
     assert_eq!(gc.json().unwrap()["kept_blocks"], 0);
-    assert!(err(&c, &format!("ipfs cat {a_cid}")).await.contains("not in the local store"));
+    assert!(err(&c, &format!("ipfs cat --offline {a_cid}")).await.contains("not in the local store"));
     let imp = ok(&c, "ipfs car import t.car").await;
     assert_eq!(imp.json().unwrap()["roots"][0], root);
     assert_eq!(imp.json().unwrap()["complete_roots"][0], root);

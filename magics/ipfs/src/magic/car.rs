@@ -74,7 +74,9 @@ pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                 Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
                 Target::Kubo(url) => fetch_from_kubo(&store, &cid, &url, ctx).await?,
                 Target::Pin(n) => return Err(fail(super::not_a_source(&n))),
-                Target::Local => {}
+                Target::Local => {
+                    super::remote::ensure(ctx, cfg, &store, &cid, crate::fetch::Scope::All, cfg.offline).await?
+                }
             }
             let o = out.clone();
             let cancel = ctx.cancel.clone();

@@ -19,9 +19,15 @@ pub struct IpfsConfig {
     pub kubo_url: String,
     /// Gateway used for links in HTML output.
     pub gateway: String,
+    /// Trustless gateways blocks missing from the store are fetched from, in order (empty: the
+    /// public defaults of [`crate::fetch::DEFAULT_GATEWAYS`]). `KELP_IPFS_GATEWAYS` overrides.
+    pub gateways: Vec<String>,
     /// Remote pinning services by name (`--to pin:NAME`). Environment variables
     /// `KELP_PIN_<NAME>_ENDPOINT` / `KELP_PIN_<NAME>_TOKEN` take precedence.
     pub pin_services: BTreeMap<String, PinServiceConfig>,
+    /// `--offline` of the current command (never saved).
+    #[serde(skip)]
+    pub offline: bool,
 }
 
 /// A pinning service entry of the config. The token is never shown.
@@ -39,12 +45,14 @@ impl Default for IpfsConfig {
             backend: "local".into(),
             kubo_url: crate::kubo::DEFAULT_URL.into(),
             gateway: "https://ipfs.io".into(),
+            gateways: Vec::new(),
             pin_services: BTreeMap::new(),
+            offline: false,
         }
     }
 }
 
-pub const KEYS: &[&str] = &["backend", "kubo_url", "gateway"];
+pub const KEYS: &[&str] = &["backend", "kubo_url", "gateway", "gateways"];
 
 impl IpfsConfig {
     pub fn load(dir: &Path) -> std::result::Result<IpfsConfig, IpfsError> {
@@ -102,6 +110,12 @@ impl IpfsConfig {
                 }
                 self.gateway = value.trim_end_matches('/').to_string();
             }
+            "gateways" => {
+                self.gateways = match value.trim() {
+                    "default" => Vec::new(),
+                    v => crate::fetch::Gateways::parse_list(v)?,
+                };
+            }
             k if k.starts_with("pin.") => {
                 let (name, field) = k["pin.".len()..].rsplit_once('.').unwrap_or(("", ""));
                 if name.is_empty() {
@@ -140,14 +154,26 @@ pub(crate) enum ConfigCmd {
     Show,
     /// Set a key: backend (local|kubo|kubo=URL), kubo_url, gateway.
     Set { key: String, value: String },
+    /// Set the trustless gateways to fetch missing blocks from (URL[,URL…], or `default`).
+    Gateways { list: String },
 }
 
 pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig) -> Result<Output> {
     let dir = ctx.config.dir("ipfs");
-    if let ConfigCmd::Set { key, value } = &cmd {
+    let set = match &cmd {
+        ConfigCmd::Show => None,
+        ConfigCmd::Set { key, value } => Some((key.as_str(), value.as_str())),
+        ConfigCmd::Gateways { list } => Some(("gateways", list.as_str())),
+    };
+    if let Some((key, value)) = set {
         cfg.set(key, value).map_err(fail)?;
         cfg.save(&dir).map_err(fail)?;
     }
+    let gateways: Vec<String> = if cfg.gateways.is_empty() {
+        crate::fetch::DEFAULT_GATEWAYS.iter().map(|s| s.to_string()).collect()
+    } else {
+        cfg.gateways.clone()
+    };
     let services: serde_json::Map<String, serde_json::Value> = cfg
         .pin_services
         .iter()
@@ -155,12 +181,13 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
             (k.clone(), json!({"endpoint": v.endpoint, "token": if v.token.is_some() { "set" } else { "unset" }}))
         })
         .collect();
-    let j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "store": dir.display().to_string(), "pin_services": services});
+    let j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "gateways": gateways, "store": dir.display().to_string(), "pin_services": services});
     let mut text = format!(
-        "backend  {}\nkubo_url {}\ngateway  {}\nstore    {}",
+        "backend  {}\nkubo_url {}\ngateway  {}\ngateways {}\nstore    {}",
         cfg.backend,
         cfg.kubo_url,
         cfg.gateway,
+        gateways.join(","),
         dir.display()
     );
     for (k, v) in &cfg.pin_services {
@@ -170,6 +197,7 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
         ("backend", html_escape(&cfg.backend)),
         ("kubo_url", html_escape(&cfg.kubo_url)),
         ("gateway", html_escape(&cfg.gateway)),
+        ("gateways", html_escape(&gateways.join(", "))),
         ("store", html_escape(&dir.display().to_string())),
     ];
     Ok(bundle(text, "%ipfs config", &rows, j))

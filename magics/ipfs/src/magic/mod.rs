@@ -6,6 +6,7 @@ mod car;
 mod config;
 mod pin;
 mod read;
+mod remote;
 
 use crate::IpfsError;
 use async_trait::async_trait;
@@ -25,6 +26,9 @@ pub struct IpfsMagic;
     about = "Kubo-identical IPFS: add, read, pin and move content by CID (embedded store, no daemon needed)."
 )]
 pub(crate) struct Cli {
+    /// Never fetch from trustless gateways: read the local store only (also KELP_IPFS_OFFLINE=1).
+    #[arg(long, global = true)]
+    pub offline: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -52,6 +56,8 @@ pub(crate) enum Cmd {
     /// Show or change %ipfs settings (backend, Kubo URL, gateway).
     #[command(subcommand)]
     Config(config::ConfigCmd),
+    /// Serve the local store as a trustless HTTP gateway (IPIP-402) until interrupted.
+    Serve(remote::ServeArgs),
 }
 
 /// Where an operation goes.
@@ -138,7 +144,8 @@ impl Magic for IpfsMagic {
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {
         let cli: Cli = parse_args(self.command(), &call)?;
-        let cfg = IpfsConfig::load(&ctx.config.dir("ipfs")).map_err(fail)?;
+        let mut cfg = IpfsConfig::load(&ctx.config.dir("ipfs")).map_err(fail)?;
+        cfg.offline = cli.offline;
         match cli.cmd {
             Cmd::Add(a) => add::run(a, ctx, &cfg).await,
             Cmd::Cat(a) => read::cat(a, ctx, &cfg).await,
@@ -147,6 +154,7 @@ impl Magic for IpfsMagic {
             Cmd::Stat(a) => read::stat(a, ctx, &cfg).await,
             Cmd::Pin(p) => pin::run(p, ctx, &cfg).await,
             Cmd::Car(c) => car::run(c, ctx, &cfg).await,
+            Cmd::Serve(a) => remote::serve(a, ctx).await,
             Cmd::Gc => read::gc(ctx).await,
             Cmd::Config(c) => config::run(c, ctx, cfg).await,
         }

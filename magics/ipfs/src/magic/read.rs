@@ -1,6 +1,7 @@
 //! `%ipfs cat`, `get`, `ls`, `stat` and `gc`: reading from the store (or a Kubo node for cat/get).
 
-use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store};
+use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store, remote};
+use crate::fetch::Scope;
 use crate::kubo::Kubo;
 use crate::{IpfsError, exporter, parse_cid};
 use clap::Args;
@@ -56,6 +57,7 @@ pub(crate) async fn cat(a: CatArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
         Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
         Target::Local => {
             let store = open_store(ctx)?;
+            remote::ensure(ctx, cfg, &store, &cid, Scope::All, cfg.offline).await?;
             let cancel = ctx.cancel.clone();
             let (off, len) = (a.offset, a.length);
             blocking(move || {
@@ -107,7 +109,7 @@ pub(crate) async fn get(a: GetArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
         Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
         Target::Kubo(url) => super::car::fetch_from_kubo(&store, &cid, url, ctx).await?,
         Target::Pin(n) => return Err(fail(super::not_a_source(n))),
-        Target::Local => {}
+        Target::Local => remote::ensure(ctx, cfg, &store, &cid, Scope::All, cfg.offline).await?,
     }
     let (c, o, s) = (cid, out.clone(), store.clone());
     let st = blocking(move || exporter::stat(&s, &c)).await?;
@@ -193,6 +195,7 @@ fn get_decrypted(
 pub(crate) async fn ls(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
     let cid = parse_cid(&a.cid).map_err(fail)?;
     let store = open_store(ctx)?;
+    remote::ensure(ctx, cfg, &store, &cid, Scope::Entity, cfg.offline).await?;
     let entries = blocking(move || exporter::ls(&store, &cid)).await?;
     let text = entries
         .iter()
@@ -226,6 +229,7 @@ pub(crate) async fn ls(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Resul
 pub(crate) async fn stat(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
     let cid = parse_cid(&a.cid).map_err(fail)?;
     let store = open_store(ctx)?;
+    remote::ensure(ctx, cfg, &store, &cid, Scope::Block, cfg.offline).await?;
     let s = blocking(move || exporter::stat(&store, &cid)).await?;
     let kind = serde_json::to_value(s.kind).unwrap_or_default();
     let text = format!(

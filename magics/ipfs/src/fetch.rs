@@ -1,0 +1,437 @@
+//! Verified retrieval from trustless HTTP gateways (the Trustless Gateway spec, IPIP-402): when a
+//! DAG is not (wholly) in the local store, the blocks it lacks are fetched one by one as
+//! `GET {gateway}/ipfs/{cid}?format=raw` (`Accept: application/vnd.ipld.raw`) from a list of
+//! gateways tried in order, and EVERY block is hashed with its CID's multihash before it is
+//! stored or followed. This module owns that walk, the gateway list and its bounds:
+//!
+//! - a gateway whose bytes do not match the CID is a liar: one warning line names it and it is
+//!   skipped for the rest of the operation; a gateway that cannot be reached (or times out) is
+//!   skipped too; a block no gateway serves is one error line naming each gateway and why;
+//! - a block is at most [`MAX_BLOCK`] bytes (2 MiB, the spec's bound): a larger answer is
+//!   refused while it streams, never held whole;
+//! - every request has a timeout ([`TIMEOUT_ENV`], default 30 s) and the walk stops at the
+//!   store's [`ReadLimits`](crate::exporter::ReadLimits) depth;
+//! - blocks are stored as they verify (atomically, by the store), so an interrupted fetch
+//!   resumes from what is held: only missing blocks are requested again;
+//! - offline ([`OFFLINE_ENV`]=1 or `--offline`) never touches the network.
+
+use crate::IpfsError;
+use crate::importer::{DAG_PB, RAW, SHA2_256, sha256_multihash};
+use crate::pb::{DataType, PbNode};
+use crate::store::Store;
+use cid::Cid;
+use futures::StreamExt;
+use kelp_magic::CancelToken;
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Gateways to fetch from, comma-separated (overrides `%ipfs config gateways`).
+pub const GATEWAYS_ENV: &str = "KELP_IPFS_GATEWAYS";
+/// `1` (or `true`): never touch the network; read the local store only.
+pub const OFFLINE_ENV: &str = "KELP_IPFS_OFFLINE";
+/// Seconds one gateway request may take (default 30).
+pub const TIMEOUT_ENV: &str = "KELP_IPFS_GATEWAY_TIMEOUT";
+/// The public trustless gateways used when none is configured.
+pub const DEFAULT_GATEWAYS: &[&str] = &["https://trustless-gateway.link", "https://dweb.link"];
+/// Largest block accepted from a gateway (the Trustless Gateway spec's bound).
+pub const MAX_BLOCK: usize = 2 << 20;
+/// Requests in flight at once.
+const CONCURRENCY: usize = 8;
+
+/// How much of a DAG an operation needs (the spec's `dag-scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The root block only (`stat`).
+    Block,
+    /// A file's whole DAG; for a directory, its own blocks (HAMT shards included) and the root
+    /// block of each entry (`ls`).
+    Entity,
+    /// Everything below the root (`get`, `car export`).
+    All,
+}
+
+impl Scope {
+    /// Parse a `dag-scope` value.
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "block" => Some(Scope::Block),
+            "entity" => Some(Scope::Entity),
+            "all" => Some(Scope::All),
+            _ => None,
+        }
+    }
+}
+
+/// The blocks below `cid` (whose bytes are `block`) that `scope` needs, each with whether its own
+/// links are needed too. `follow` says whether this block's links are wanted at all.
+pub(crate) fn wanted_links(cid: &Cid, block: &[u8], scope: Scope, follow: bool) -> Result<Vec<(Cid, bool)>, IpfsError> {
+    if !follow || scope == Scope::Block || cid.codec() == RAW {
+        return Ok(Vec::new());
+    }
+    if cid.codec() != DAG_PB {
+        return Err(IpfsError::Unsupported(format!(
+            "{cid} has codec 0x{:x}; only dag-pb and raw are supported",
+            cid.codec()
+        )));
+    }
+    let node = PbNode::decode(block)?;
+    if scope == Scope::All {
+        return Ok(node.links.into_iter().map(|l| (l.cid, true)).collect());
+    }
+    let data = node.unixfs()?;
+    Ok(match data.kind {
+        // Entries: their root block only (ls reads their kind and size).
+        DataType::Directory => node.links.into_iter().map(|l| (l.cid, false)).collect(),
+        // Shard links are the slot's hex digits alone; longer names are entries.
+        DataType::HamtShard => {
+            let pad = format!("{:X}", data.fanout.unwrap_or(256).saturating_sub(1)).len();
+            node.links.into_iter().map(|l| (l.cid, l.name.len() <= pad)).collect()
+        }
+        _ => node.links.into_iter().map(|l| (l.cid, true)).collect(),
+    })
+}
+
+/// What a fetch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchReport {
+    /// Blocks requested from gateways (and verified and stored).
+    pub fetched_blocks: u64,
+    pub fetched_bytes: u64,
+    /// Blocks of the DAG that were already in the store.
+    pub held_blocks: u64,
+}
+
+/// Something the caller may show while a fetch runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchEvent {
+    /// A block of this many bytes was fetched, verified and stored.
+    Block(u64),
+    /// One line to show as a warning (a lying gateway).
+    Warning(String),
+}
+
+/// A list of trustless gateways and the HTTP client that reaches them.
+#[derive(Debug, Clone)]
+pub struct Gateways {
+    urls: Vec<String>,
+    offline: bool,
+    timeout: Duration,
+    client: reqwest::Client,
+}
+
+impl Gateways {
+    /// Gateways at these base URLs (`http(s)://host[:port]`), tried in order.
+    pub fn new(urls: Vec<String>) -> Result<Gateways, IpfsError> {
+        for u in &urls {
+            check_url(u)?;
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| IpfsError::Remote(format!("cannot start an HTTP client: {e}")))?;
+        let urls = urls.into_iter().map(|u| u.trim_end_matches('/').to_string()).collect();
+        Ok(Gateways { urls, offline: false, timeout: Duration::from_secs(30), client })
+    }
+
+    /// Parse a comma-separated list of gateway URLs.
+    pub fn parse_list(list: &str) -> Result<Vec<String>, IpfsError> {
+        let urls: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.trim_end_matches('/').to_string())
+            .collect();
+        if urls.is_empty() {
+            return Err(IpfsError::BadOption(format!(
+                "no gateway in {list:?}: give http(s) URLs separated by commas, e.g. {}",
+                DEFAULT_GATEWAYS.join(",")
+            )));
+        }
+        for u in &urls {
+            check_url(u)?;
+        }
+        Ok(urls)
+    }
+
+    /// The gateways of an environment (`KELP_IPFS_GATEWAYS`, `KELP_IPFS_OFFLINE`,
+    /// `KELP_IPFS_GATEWAY_TIMEOUT`), else `configured`, else [`DEFAULT_GATEWAYS`].
+    pub fn from_env(get: impl Fn(&str) -> Option<String>, configured: &[String]) -> Result<Gateways, IpfsError> {
+        let urls = match get(GATEWAYS_ENV).filter(|v| !v.trim().is_empty()) {
+            Some(v) => Self::parse_list(&v)?,
+            None if !configured.is_empty() => configured.to_vec(),
+            None => DEFAULT_GATEWAYS.iter().map(|s| s.to_string()).collect(),
+        };
+        let offline = match get(OFFLINE_ENV).as_deref().map(str::trim) {
+            None | Some("" | "0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(v) => return Err(IpfsError::BadOption(format!("{OFFLINE_ENV}={v:?} is not valid: set it to 1 or 0"))),
+        };
+        let mut g = Gateways::new(urls)?.offline(offline);
+        if let Some(v) = get(TIMEOUT_ENV).filter(|v| !v.trim().is_empty()) {
+            match v.trim().parse::<u64>() {
+                Ok(s) if s > 0 => g = g.with_timeout(Duration::from_secs(s)),
+                _ => {
+                    return Err(IpfsError::BadOption(format!(
+                        "{TIMEOUT_ENV}={v:?} is not valid: set it to a whole number of seconds above 0, e.g. 30"
+                    )));
+                }
+            }
+        }
+        Ok(g)
+    }
+
+    /// Never touch the network when `offline`.
+    pub fn offline(mut self, offline: bool) -> Gateways {
+        self.offline |= offline;
+        self
+    }
+
+    /// Each request's time limit.
+    pub fn with_timeout(mut self, timeout: Duration) -> Gateways {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The gateways, in the order they are tried.
+    pub fn urls(&self) -> &[String] {
+        &self.urls
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    /// Make sure the blocks `scope` needs below `root` are in `store`, fetching (and verifying)
+    /// the missing ones. Stops with [`IpfsError::Cancelled`] when `cancel` fires.
+    pub async fn fetch(
+        &self,
+        store: &Store,
+        root: &Cid,
+        scope: Scope,
+        cancel: &CancelToken,
+        on: &mut (dyn FnMut(FetchEvent) + Send),
+    ) -> Result<FetchReport, IpfsError> {
+        let max_depth = store.limits().max_depth;
+        let skipped: Mutex<Vec<Option<String>>> = Mutex::new(vec![None; self.urls.len()]);
+        let mut report = FetchReport::default();
+        let mut seen = HashSet::new();
+        let mut pending: Vec<(Cid, usize, bool)> = vec![(*root, 0, true)];
+        loop {
+            let mut missing = Vec::new();
+            while let Some((c, depth, follow)) = pending.pop() {
+                if !seen.insert((c.hash().to_bytes(), follow)) {
+                    continue;
+                }
+                if depth > max_depth {
+                    return Err(store.limits().too_deep("block", &c));
+                }
+                match store.get_block(&c) {
+                    Ok(b) => {
+                        report.held_blocks += 1;
+                        push_links(&mut pending, &c, &b, scope, follow, depth)?;
+                    }
+                    Err(IpfsError::NotFound(_) | IpfsError::CorruptBlock(_)) => missing.push((c, depth, follow)),
+                    Err(e) => return Err(e),
+                }
+            }
+            if missing.is_empty() {
+                return Ok(report);
+            }
+            if self.offline {
+                return Err(IpfsError::Unsupported(format!(
+                    "block {} (under {root}) is not in the local store and kelp is offline: drop --offline / unset {OFFLINE_ENV} to fetch it from gateways, or import it",
+                    missing[0].0
+                )));
+            }
+            let mut results = futures::stream::iter(missing)
+                .map(|(c, depth, follow)| {
+                    let skipped = &skipped;
+                    async move { (c, depth, follow, self.fetch_block(&c, skipped).await) }
+                })
+                .buffer_unordered(CONCURRENCY);
+            loop {
+                let next = tokio::select! {
+                    n = results.next() => n,
+                    _ = cancel.cancelled() => return Err(IpfsError::Cancelled(format!("fetching {root} from gateways"))),
+                };
+                let Some((c, depth, follow, r)) = next else { break };
+                let (block, warnings) = r;
+                for w in warnings {
+                    on(FetchEvent::Warning(w));
+                }
+                let block = block?;
+                store.put(&c, &block)?;
+                report.fetched_blocks += 1;
+                report.fetched_bytes += block.len() as u64;
+                on(FetchEvent::Block(block.len() as u64));
+                push_links(&mut pending, &c, &block, scope, follow, depth)?;
+            }
+        }
+    }
+
+    /// One verified block from the first gateway that has it; warnings about liars alongside.
+    async fn fetch_block(
+        &self,
+        cid: &Cid,
+        skipped: &Mutex<Vec<Option<String>>>,
+    ) -> (Result<Vec<u8>, IpfsError>, Vec<String>) {
+        let mut warnings = Vec::new();
+        if cid.hash().code() != SHA2_256 {
+            let e = IpfsError::Unsupported(format!(
+                "{cid} uses multihash 0x{:x}; kelp verifies sha2-256 blocks only",
+                cid.hash().code()
+            ));
+            return (Err(e), warnings);
+        }
+        let mut tried = Vec::new();
+        for (i, gw) in self.urls.iter().enumerate() {
+            let skip = lock(skipped)[i].clone();
+            if let Some(why) = skip {
+                tried.push(format!("{gw} ({why})"));
+                continue;
+            }
+            match self.get_raw(gw, cid).await {
+                Ok(body) if sha256_multihash(&body) == *cid.hash() => return (Ok(body), warnings),
+                Ok(_) => {
+                    let why = "it sent bytes that do not match the CID".to_string();
+                    warnings.push(format!(
+                        "warning: gateway {gw} sent bytes for {cid} that do not match its hash: skipping that gateway"
+                    ));
+                    lock(skipped)[i] = Some(why.clone());
+                    tried.push(format!("{gw} ({why})"));
+                }
+                Err(Failure::Skip(why)) => {
+                    lock(skipped)[i] = Some(why.clone());
+                    tried.push(format!("{gw} ({why})"));
+                }
+                Err(Failure::Block(why)) => tried.push(format!("{gw} ({why})")),
+            }
+        }
+        let tried = if tried.is_empty() { "no gateway is configured".to_string() } else { tried.join(", ") };
+        let e = IpfsError::Remote(format!(
+            "block {cid} could not be fetched: tried {tried}; check the CID, or set gateways with {GATEWAYS_ENV}=URL,… or %ipfs config gateways URL,…"
+        ));
+        (Err(e), warnings)
+    }
+
+    async fn get_raw(&self, gw: &str, cid: &Cid) -> Result<Vec<u8>, Failure> {
+        let url = format!("{gw}/ipfs/{cid}?format=raw");
+        let send =
+            self.client.get(&url).header(reqwest::header::ACCEPT, "application/vnd.ipld.raw").timeout(self.timeout);
+        let resp = send.send().await.map_err(|e| Failure::Skip(short_error(&e, self.timeout)))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
+            return Err(Failure::Block("not found".into()));
+        }
+        if !status.is_success() {
+            return Err(Failure::Block(format!("HTTP {}", status.as_u16())));
+        }
+        let too_big = || Failure::Block(format!("sent more than {} MiB: refused", MAX_BLOCK >> 20));
+        if resp.content_length().is_some_and(|n| n > MAX_BLOCK as u64) {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| Failure::Skip(short_error(&e, self.timeout)))?;
+            if body.len() + chunk.len() > MAX_BLOCK {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// Why one gateway did not give a block: skip it from now on, or only for this block.
+enum Failure {
+    Skip(String),
+    Block(String),
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn push_links(
+    pending: &mut Vec<(Cid, usize, bool)>,
+    cid: &Cid,
+    block: &[u8],
+    scope: Scope,
+    follow: bool,
+    depth: usize,
+) -> Result<(), IpfsError> {
+    let links = wanted_links(cid, block, scope, follow)?;
+    pending.extend(links.into_iter().rev().map(|(c, f)| (c, depth + 1, f)));
+    Ok(())
+}
+
+fn short_error(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("no answer within {} s", timeout.as_secs_f32())
+    } else if e.is_connect() {
+        "unreachable".into()
+    } else {
+        let mut s = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            s = format!("{s}: {inner}");
+            src = inner.source();
+        }
+        s
+    }
+}
+
+fn check_url(u: &str) -> Result<(), IpfsError> {
+    let ok = (u.starts_with("http://") || u.starts_with("https://"))
+        && reqwest::Url::parse(u).is_ok_and(|p| p.host_str().is_some() && p.query().is_none());
+    if ok {
+        Ok(())
+    } else {
+        Err(IpfsError::BadOption(format!(
+            "gateway {u:?} is not valid: use an http(s) URL such as {}",
+            DEFAULT_GATEWAYS[0]
+        )))
+    }
+}
+
+/// [`Gateways::fetch`] for blocking callers (Rust cells, [`crate::read_cid`]): runs on its own
+/// thread and runtime, so it works inside or outside an async runtime.
+pub fn fetch_blocking(gateways: &Gateways, store: &Store, root: &Cid, scope: Scope) -> Result<FetchReport, IpfsError> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(IpfsError::io("starting a runtime for the gateway fetch"))?;
+            rt.block_on(gateways.fetch(store, root, scope, &CancelToken::new(), &mut |_| {}))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(IpfsError::Remote("the gateway fetch thread failed".into())))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_lists() {
+        assert_eq!(Gateways::parse_list("http://a:1/, https://b").unwrap(), vec!["http://a:1", "https://b"]);
+        let e = Gateways::parse_list("ftp://x").unwrap_err().to_string();
+        assert!(e.contains("ftp://x") && e.contains("http(s) URL"), "{e}");
+        assert!(Gateways::parse_list(" , ").is_err());
+        let env = |k: &str| (k == OFFLINE_ENV).then(|| "yes".to_string());
+        assert!(Gateways::from_env(env, &[]).unwrap_err().to_string().contains(OFFLINE_ENV));
+        let g = Gateways::from_env(|_| None, &[]).unwrap();
+        assert_eq!(g.urls(), DEFAULT_GATEWAYS);
+        assert!(!g.is_offline());
+    }
+
+    #[test]
+    fn scopes() {
+        assert_eq!(Scope::parse("entity"), Some(Scope::Entity));
+        assert_eq!(Scope::parse("x"), None);
+    }
+}

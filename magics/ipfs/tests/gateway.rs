@@ -1,0 +1,208 @@
+//! kelp's trustless gateway (`kelp ipfs serve --gateway`, [`GatewayServer`]) and kelp's verified
+//! fetch against it, all on loopback: one store serves, another fetches. Liars and unreachable
+//! gateways are real HTTP servers (axum) that answer wrongly or not at all.
+
+use kelp_ipfs::fetch::{FetchEvent, Gateways, Scope};
+use kelp_ipfs::gateway::GatewayServer;
+use kelp_ipfs::{AddOptions, Cid, IpfsError, Store};
+use kelp_magic::CancelToken;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// `n` bytes that never repeat a chunk: sha256(seed, counter) blocks.
+fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 32);
+    let mut i = 0u64;
+    while out.len() < n {
+        out.extend_from_slice(&Sha256::digest([&[seed][..], &i.to_le_bytes()].concat()));
+        i += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+fn store(dir: &Path, name: &str) -> Store {
+    Store::open(&dir.join(name)).unwrap()
+}
+
+/// A served store holding a 3 MiB file (13 blocks) and a 3-entry directory.
+async fn served(dir: &Path) -> (GatewayServer, Cid, Cid, Vec<u8>) {
+    let s = store(dir, "served");
+    let data = bytes(3 << 20, 1);
+    let file = s.add_bytes(&data, &AddOptions::default()).unwrap().cid;
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a.txt"), b"alpha\n").unwrap();
+    std::fs::write(tree.join("sub/b.bin"), bytes(300_000, 2)).unwrap();
+    let opts = AddOptions { recursive: true, ..AddOptions::default() };
+    let dcid = s.add_path(&tree, &opts).unwrap().cid;
+    let gw = GatewayServer::start(s, "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    (gw, file, dcid, data)
+}
+
+async fn fetch(
+    g: &Gateways,
+    s: &Store,
+    c: &Cid,
+    scope: Scope,
+) -> (Result<kelp_ipfs::fetch::FetchReport, IpfsError>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let r = g
+        .fetch(s, c, scope, &CancelToken::new(), &mut |e| {
+            if let FetchEvent::Warning(w) = e {
+                warnings.push(w)
+            }
+        })
+        .await;
+    (r, warnings)
+}
+
+#[tokio::test]
+async fn serves_raw_blocks_and_cars_per_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, file, _, data) = served(dir.path()).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/ipfs/{file}", gw.url());
+    let r = http.get(format!("{url}?format=raw")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert_eq!(h["content-type"], "application/vnd.ipld.raw");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "public, max-age=29030400, immutable");
+    assert_eq!(h["etag"], format!("\"{file}.raw\""));
+    let block = r.bytes().await.unwrap();
+    assert_eq!(kelp_ipfs::importer::sha256_multihash(&block), *file.hash());
+    // Accept header instead of ?format; HEAD gives the headers and no body.
+    let r = http.get(&url).header("accept", "application/vnd.ipld.raw").send().await.unwrap();
+    assert_eq!(r.bytes().await.unwrap(), block);
+    let r = http.head(format!("{url}?format=raw")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["etag"], format!("\"{file}.raw\""));
+    assert!(r.bytes().await.unwrap().is_empty());
+    // A CAR of everything imports into an empty store and reads back the same bytes.
+    let r = http.get(format!("{url}?format=car&dag-scope=all")).send().await.unwrap();
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/vnd.ipld.car; version=1"));
+    let car = r.bytes().await.unwrap();
+    let other = store(dir.path(), "other");
+    let imp = kelp_ipfs::car::import(&other, &mut &car[..], false, &mut |_| Ok(())).unwrap();
+    assert_eq!(imp.complete_roots, vec![file]);
+    assert_eq!(other.cat(&file).unwrap(), data);
+    // dag-scope=block: the root alone.
+    let car = http.get(format!("{url}?format=car&dag-scope=block")).send().await.unwrap().bytes().await.unwrap();
+    let one = store(dir.path(), "one");
+    assert_eq!(kelp_ipfs::car::import(&one, &mut &car[..], false, &mut |_| Ok(())).unwrap().blocks, 1);
+    // Errors: bad CID 400, missing 404, no format 406, bad scope 400.
+    let missing = kelp_ipfs::cid_of_bytes(b"nobody has this", &AddOptions::default()).unwrap();
+    let status = |u: String| {
+        let http = http.clone();
+        async move { http.get(u).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("{}/ipfs/not-a-cid?format=raw", gw.url())).await, 400);
+    assert_eq!(status(format!("{}/ipfs/{missing}?format=raw", gw.url())).await, 404);
+    assert_eq!(status(url.clone()).await, 406);
+    assert_eq!(status(format!("{url}?format=car&dag-scope=nope")).await, 400);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn non_loopback_binds_are_refused_without_allow_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = GatewayServer::start(store(dir.path(), "s"), "0.0.0.0:0".parse().unwrap(), false).await.unwrap_err();
+    let e = e.to_string();
+    assert!(e.contains("0.0.0.0") && e.contains("--allow-remote") && !e.contains('\n'), "{e}");
+}
+
+#[tokio::test]
+async fn fetch_from_a_kelp_gateway_file_and_directory_entity_and_block_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, file, dcid, data) = served(dir.path()).await;
+    let g = Gateways::new(vec![gw.url()]).unwrap();
+    let local = store(dir.path(), "local");
+    let (r, w) = fetch(&g, &local, &dcid, Scope::Block).await;
+    assert_eq!((r.unwrap().fetched_blocks, w.len()), (1, 0));
+    let (r, _) = fetch(&g, &local, &dcid, Scope::Entity).await;
+    // Root held; a.txt and sub/ root blocks fetched, not sub/b.bin.
+    assert_eq!(r.unwrap().fetched_blocks, 2);
+    assert_eq!(kelp_ipfs::exporter::ls(&local, &dcid).unwrap().len(), 2);
+    let (r, _) = fetch(&g, &local, &dcid, Scope::All).await;
+    let r = r.unwrap();
+    assert!(r.fetched_blocks >= 2 && r.held_blocks == 3, "{r:?}");
+    local.get(&dcid, &dir.path().join("out")).unwrap();
+    assert_eq!(std::fs::read(dir.path().join("out/sub/b.bin")).unwrap(), bytes(300_000, 2));
+    let (r, _) = fetch(&g, &local, &file, Scope::All).await;
+    assert_eq!(r.unwrap().fetched_blocks, 13);
+    assert_eq!(Sha256::digest(local.cat(&file).unwrap()), Sha256::digest(&data));
+    // All held now: nothing is fetched again, and offline works.
+    let (r, _) = fetch(&g.clone().offline(true), &local, &file, Scope::All).await;
+    assert_eq!(r.unwrap().fetched_blocks, 0);
+}
+
+/// A gateway that answers every block request with the same wrong bytes.
+async fn liar() -> (String, tokio::task::JoinHandle<()>) {
+    let app = axum::Router::new().route("/ipfs/{cid}", axum::routing::get(|| async { b"not the block".to_vec() }));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    (url, tokio::spawn(async move { axum::serve(l, app).await.unwrap() }))
+}
+
+#[tokio::test]
+async fn a_lying_gateway_is_named_once_and_skipped_and_dead_ones_are_named_in_one_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, file, _, data) = served(dir.path()).await;
+    let (liar_url, _t) = liar().await;
+    let g = Gateways::new(vec![liar_url.clone(), gw.url()]).unwrap();
+    let local = store(dir.path(), "local");
+    let (r, w) = fetch(&g, &local, &file, Scope::All).await;
+    assert_eq!(r.unwrap().fetched_blocks, 13);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains(&liar_url) && w[0].contains("do not match"), "{w:?}");
+    assert_eq!(local.cat(&file).unwrap(), data);
+    // Only the liar, and a closed port: one error line naming both and why.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let g = Gateways::new(vec![liar_url.clone(), closed.clone()]).unwrap();
+    let empty = store(dir.path(), "empty");
+    let (r, _) = fetch(&g, &empty, &file, Scope::All).await;
+    let e = r.unwrap_err().to_string();
+    assert!(e.contains(&liar_url) && e.contains(&closed) && e.contains("unreachable") && !e.contains('\n'), "{e}");
+    // A CID no gateway has.
+    let missing = kelp_ipfs::cid_of_bytes(b"nobody has this", &AddOptions::default()).unwrap();
+    let (r, _) = fetch(&Gateways::new(vec![gw.url()]).unwrap(), &empty, &missing, Scope::All).await;
+    let e = r.unwrap_err().to_string();
+    assert!(e.contains(&format!("{} (not found)", gw.url())), "{e}");
+}
+
+#[tokio::test]
+async fn magic_reads_through_gateways_and_offline_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, file, dcid, data) = served(dir.path()).await;
+    let c = kelp_magic::MagicContext::new(
+        dir.path(),
+        kelp_magic::Config::at(dir.path().join("home")),
+        kelp_magic::RecordingSink::new(),
+    );
+    let m = kelp_ipfs::magics().pop().unwrap();
+    let run = |line: String| {
+        let (m, c) = (m.clone(), c.clone());
+        async move { m.run(kelp_magic::MagicCall::from_line(&line, None).unwrap(), &c).await }
+    };
+    c.env.set("KELP_IPFS_GATEWAYS", Some(gw.url()));
+    let e = run(format!("ipfs stat --offline {file}")).await.unwrap_err().to_string();
+    assert!(e.contains("offline") && !e.contains('\n'), "{e}");
+    let st = run(format!("ipfs stat {file}")).await.unwrap();
+    assert_eq!(st.json().unwrap()["size"], data.len());
+    run(format!("ipfs get {dcid} -o got")).await.unwrap();
+    assert_eq!(std::fs::read(dir.path().join("got/a.txt")).unwrap(), b"alpha\n");
+    // The config sets the gateways too; the environment wins over it.
+    let set = run("ipfs config gateways http://127.0.0.1:9,http://127.0.0.1:10".into()).await.unwrap();
+    assert_eq!(set.json().unwrap()["gateways"][1], "http://127.0.0.1:10");
+    run(format!("ipfs cat {file} --length 5")).await.unwrap();
+    c.env.set("KELP_IPFS_GATEWAYS", None);
+    let other = kelp_ipfs::cid_of_bytes(b"elsewhere", &AddOptions::default()).unwrap();
+    let e = run(format!("ipfs cat {other}")).await.unwrap_err().to_string();
+    assert!(e.contains("http://127.0.0.1:9 (unreachable)") && e.contains("http://127.0.0.1:10"), "{e}");
+    let e = run("ipfs config gateways ftp://x".into()).await.unwrap_err().to_string();
+    assert!(e.contains("ftp://x"), "{e}");
+}
