@@ -10,7 +10,8 @@
 // Configuration (environment; defaults suit a clone set up by ./install/setup): KELP_BIN (else
 // $CARGO_TARGET_DIR/debug/kelp, else ~/.cache/kelp/target/debug/kelp), KELP_ANVIL and
 // KELP_OCEAN_ARTIFACTS (else install/.tools/chain/node_modules/…), OCEANJS_MODULES (the folder
-// setup.d/47-oceanjs.sh installs into). Nothing skips: a missing tool fails the test.
+// setup.d/47-oceanjs.sh installs into), OCEANJS_VERBOSE=1 (keep ocean.js's console logging).
+// Nothing skips: a missing tool fails the test.
 import { execFile } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -30,8 +31,10 @@ const require = createRequire(path.join(OCEANJS, 'package.json'))
 /** ocean.js (@oceanprotocol/lib) and the ethers it is built on, from install/.tools/oceanjs. */
 export const lib = require('@oceanprotocol/lib')
 export const { ethers } = require('ethers')
-// ocean.js logs every request on console.log; keep the test output readable.
+// ocean.js logs its requests and payloads with console.log (not through its Logger); keep the
+// test output to the runner's report unless OCEANJS_VERBOSE=1. Its errors still go to stderr.
 lib.LoggerInstance.setLevel(lib.LogLevel.Error)
+if (process.env.OCEANJS_VERBOSE !== '1') console.log = () => {}
 
 // anvil's public development keys (well known; `kelp devnet up` funds them with OCEAN).
 export const KEYS = {
