@@ -7,6 +7,7 @@
 # runner prints its own summary (tests/pass/fail). Fails, never skips, when ocean.js, the kelp
 # binary or the devnet are missing.
 [ -d "$KELP_TOOLS/oceanjs/node_modules/@oceanprotocol/lib" ] || die "install/.tools/oceanjs missing: run ./install/setup"
+[ -x "$KELP_BIN" ] || die "oceanjs tests: the kelp binary is missing at $KELP_BIN (run ./install/build)"
 KELP_BIN="$KELP_BIN" \
 KELP_ANVIL="$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" \
 KELP_OCEAN_ARTIFACTS="$KELP_TOOLS/chain/node_modules/@oceanprotocol/contracts" \
