@@ -34,7 +34,7 @@ const DATA: &[u8] = b"site,temp\nN1,11.5\nN2,12.25\n";
 
 /// The assets the node has indexed.
 async fn node_assets(net: &Network) -> usize {
-    NodeClient::new(net.node_url.as_deref().unwrap()).query(&json!({})).await.unwrap().len()
+    NodeClient::new(net.node_url.as_deref().unwrap()).query(&json!({"query": {"bool": {}}})).await.unwrap().len()
 }
 
 /// A devnet of the test's own (free port, temporary KELP_HOME), stopped when the guard drops.

@@ -257,7 +257,7 @@ async fn compute_only_dataset_runs_trusted_algorithms_and_returns_only_results()
     forged["signature"] = json!(sig);
     let (code, e) = api.post("/api/services/compute", &forged).await;
     assert_eq!(code, 401, "{}", text(&e));
-    assert_eq!(text(&e), "invalid signature for startCompute");
+    assert_eq!(text(&e), "consumer address and nonce signature mismatch");
     // Missing order: the algorithm's order offered for the dataset.
     let mut missing = body.clone();
     missing["datasets"][0]["transferTxId"] = algorithm["transferTxId"].clone();

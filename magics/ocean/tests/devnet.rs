@@ -122,7 +122,7 @@ async fn devnet_magic_up_status_down_and_bad_port() {
     let node_url = j["node_url"].as_str().expect("node_url").to_string();
     let node = kelp_ocean::node::client::NodeClient::new(&node_url);
     let root = node.root().await.unwrap();
-    assert_eq!(root["chainIds"][0], 8996);
+    assert_eq!(root["chainIds"][0], "8996");
     let node_pid = j["node_pid"].as_u64().expect("node_pid") as u32;
     assert!(process::is_alive(node_pid));
     let down = run("devnet down --no-save").await.unwrap();

@@ -9,27 +9,13 @@ use kelp_ocean::contracts::{IERC20, IERC721Template};
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::{Network, Resolver};
-use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
+use kelp_ocean::publish::{self, Price};
 use kelp_ocean::signer::{LocalKeySigner, TxSummary};
 use kelp_ocean::{OceanError, consume, ddo, magics};
 use std::sync::Arc;
 
 mod common;
-use common::{Cleanup, env_for, nft_count, serve};
-
-fn spec(name: &str, price: Price, url: &str) -> PublishSpec {
-    PublishSpec {
-        name: name.into(),
-        kind: AssetType::Dataset,
-        price,
-        file: FileRef::Url { url: url.into() },
-        description: Some("test data".into()),
-        license: None,
-        tags: vec!["test".into()],
-        container: None,
-        salt: None,
-    }
-}
+use common::{Cleanup, env_for, nft_count, serve, url_dataset as spec};
 
 async fn ocean_of(net: &Network, who: Address) -> U256 {
     IERC20::new(net.addresses.ocean, &net.provider).balanceOf(who).call().await.unwrap()

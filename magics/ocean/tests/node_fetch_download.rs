@@ -148,7 +148,7 @@ async fn the_default_node_refuses_loopback_url_files_for_download_and_file_info(
         assert_eq!(status, 403, "{did}: {text}");
         assert!(text.contains("is a loopback address"), "{did}: {text}");
         let r = http
-            .post(format!("{base}/api/fileInfo"))
+            .post(format!("{base}/api/services/fileInfo"))
             .json(&serde_json::json!({"did": did, "serviceId": "0"}))
             .send()
             .await

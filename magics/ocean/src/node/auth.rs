@@ -39,19 +39,20 @@ pub fn verify_request(address: &str, nonce: u64, command: &str, signature: &str)
 }
 
 /// The last nonce each address used (in memory: a restarted node accepts any nonce > 0 again,
-/// as a fresh Ocean Node does).
+/// as a fresh Ocean Node does). Keyed by the exact address text a request carries, as Ocean
+/// Node keys its store: a lowercase address has its own counter.
 #[derive(Debug, Default)]
-pub struct Nonces(Mutex<HashMap<Address, u64>>);
+pub struct Nonces(Mutex<HashMap<String, u64>>);
 
 impl Nonces {
-    /// The last nonce used by `address` (0 if none).
-    pub fn current(&self, address: Address) -> u64 {
-        *self.lock().get(&address).unwrap_or(&0)
+    /// The last nonce used by the address written as `address` (0 if none).
+    pub fn current(&self, address: &str) -> u64 {
+        *self.lock().get(address).unwrap_or(&0)
     }
     /// Accept `nonce` if it is greater than the stored one, and store it.
-    pub fn consume(&self, address: Address, nonce: u64) -> bool {
+    pub fn consume(&self, address: &str, nonce: u64) -> bool {
         let mut m = self.lock();
-        let cur = m.entry(address).or_insert(0);
+        let cur = m.entry(address.to_string()).or_insert(0);
         if nonce > *cur {
             *cur = nonce;
             true
@@ -59,7 +60,7 @@ impl Nonces {
             false
         }
     }
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Address, u64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -85,11 +86,12 @@ mod tests {
     #[test]
     fn nonces_must_increase() {
         let n = Nonces::default();
-        let a = Address::repeat_byte(1);
+        let a = "0xAbC";
         assert_eq!(n.current(a), 0);
         assert!(n.consume(a, 1));
         assert!(!n.consume(a, 1));
         assert!(n.consume(a, 5));
         assert_eq!(n.current(a), 5);
+        assert_eq!(n.current("0xabc"), 0, "another spelling of the address has its own counter");
     }
 }

@@ -1,12 +1,17 @@
 //! The node's indexer: follows `MetadataCreated`/`MetadataUpdated` events of every data NFT on
 //! the chain, decrypts the document (flags & 2, ECIES to this node), checks `metaDataHash` and
-//! the DID, and keeps the DDO for the Aquarius-compatible routes. Indexed DDOs get Ocean's
-//! extra fields `nft: {address, state, owner}` and `event: {tx, block, from, contract, datetime}`.
+//! the DID, and keeps the DDO for the Aquarius-compatible routes. Indexed DDOs get Ocean Node
+//! v3's extra fields: `nftAddress` checksummed, `datatokens[{address, name, serviceId, symbol}]`
+//! and `indexedMetadata{event{block, contract, datetime, from, txid}, nft{address, created,
+//! name, owner, state, symbol, tokenURI}, purgatory{state}, stats[{datatokenAddress, name,
+//! orders, prices[{contract, price, token, type, exchangeId?}], serviceId, symbol}]}` (prices as
+//! decimal text: "0" for a dispenser, the rate for a fixed-rate exchange).
 
 use super::routes::NodeState;
 use crate::contracts::IERC721Template::{MetadataCreated, MetadataUpdated};
+use crate::contracts::{IERC20Template, IERC721Template, IFixedRateExchange};
 use crate::ddo;
-use alloy::primitives::{Address, B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
@@ -76,18 +81,87 @@ async fn index_log(s: &NodeState, log: &Log) {
     let did = ddo::did(nft, s.config.chain_id);
     match decode_document(s, &meta, nft, &did) {
         Ok(mut doc) => {
-            let datetime = chrono::DateTime::from_timestamp(meta.timestamp as i64, 0).map(|t| t.to_rfc3339());
-            doc["nft"] = json!({"address": nft, "state": meta.state, "owner": meta.by});
-            doc["event"] = json!({
-                "tx": log.transaction_hash, "block": log.block_number, "from": meta.by,
-                "contract": nft, "datetime": datetime,
+            let time = chrono::DateTime::from_timestamp(meta.timestamp as i64, 0).unwrap_or_default();
+            let datetime = time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let created = time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let nft_c = nft.to_checksum(None);
+            let event = json!({
+                "block": log.block_number, "contract": nft_c, "datetime": datetime,
+                "from": meta.by.to_checksum(None), "txid": log.transaction_hash,
             });
+            let (nft_meta, datatokens, stats) = on_chain(s, nft, &doc, meta.state, created).await;
+            doc["nftAddress"] = json!(nft_c);
+            doc["datatokens"] = json!(datatokens);
+            doc["indexedMetadata"] =
+                json!({"event": event, "nft": nft_meta, "purgatory": {"state": false}, "stats": stats});
             s.index_errors.write().unwrap_or_else(|e| e.into_inner()).remove(&did);
             s.ddos.write().unwrap_or_else(|e| e.into_inner()).insert(did, doc);
         }
         Err(e) => {
             s.index_errors.write().unwrap_or_else(|e| e.into_inner()).insert(did, e);
         }
+    }
+}
+
+/// What the indexer reads from the chain for a DDO: the NFT's `{address, created, name, owner,
+/// state, symbol, tokenURI}`, then per service its datatoken and its stats with prices.
+async fn on_chain(
+    s: &NodeState,
+    nft: Address,
+    doc: &Value,
+    state: u8,
+    created: String,
+) -> (Value, Vec<Value>, Vec<Value>) {
+    let p = &s.provider;
+    let n = IERC721Template::new(nft, p);
+    let owner = n.ownerOf(U256::from(1)).call().await.map(|o| o.to_checksum(None)).unwrap_or_default();
+    let name = n.name().call().await.unwrap_or_default();
+    let symbol = n.symbol().call().await.unwrap_or_default();
+    let uri = ITokenUri::new(nft, p).tokenURI(U256::from(1)).call().await.unwrap_or_default();
+    let nft_meta = json!({"address": nft.to_checksum(None), "created": created, "name": name, "owner": owner,
+        "state": state, "symbol": symbol, "tokenURI": uri});
+    let (mut datatokens, mut stats) = (Vec::new(), Vec::new());
+    for svc in doc["services"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let Some(dt) = svc["datatokenAddress"].as_str().and_then(|a| a.parse::<Address>().ok()) else { continue };
+        let t = IERC20Template::new(dt, p);
+        let name = t.name().call().await.unwrap_or_default();
+        let symbol = t.symbol().call().await.unwrap_or_default();
+        let address = svc["datatokenAddress"].as_str().unwrap_or_default().to_lowercase();
+        let service_id = svc["id"].clone();
+        datatokens.push(json!({"address": address, "name": name, "serviceId": service_id, "symbol": symbol}));
+        let mut prices = Vec::new();
+        for d in t.getDispensers().call().await.unwrap_or_default() {
+            prices.push(json!({"contract": d.to_checksum(None), "price": "0", "token": dt.to_checksum(None), "type": "dispenser"}));
+        }
+        for f in t.getFixedRates().call().await.unwrap_or_default() {
+            let ex = IFixedRateExchange::new(f.contractAddress, p).getExchange(f.id).call().await;
+            if let Ok(ex) = ex {
+                let rate = alloy::primitives::utils::format_units(ex.fixedRate, 18).unwrap_or_default();
+                prices.push(json!({"contract": f.contractAddress.to_checksum(None), "exchangeId": f.id,
+                    "price": trim_decimal(&rate), "token": ex.baseToken.to_checksum(None), "type": "fixedrate"}));
+            }
+        }
+        stats.push(json!({"datatokenAddress": address, "name": name, "orders": 0, "prices": prices,
+            "serviceId": service_id, "symbol": symbol}));
+    }
+    (nft_meta, datatokens, stats)
+}
+
+/// "1.000000000000000000" → "1.0", as ethers' formatUnits writes it.
+fn trim_decimal(t: &str) -> String {
+    match t.split_once('.') {
+        Some((int, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            format!("{int}.{}", if frac.is_empty() { "0" } else { frac })
+        }
+        None => t.to_string(),
+    }
+}
+
+alloy::sol! {
+    #[sol(rpc)]
+    interface ITokenUri {
+        function tokenURI(uint256 tokenId) external view returns (string);
     }
 }
 
@@ -110,56 +184,11 @@ fn decode_document(s: &NodeState, m: &Meta, nft: Address, did: &str) -> Result<V
     Ok(doc)
 }
 
-/// The query language of `POST /api/aquarius/assets/metadata/query` (a small subset of
-/// Elasticsearch's): `{"query": {"match_all": {}}}`, `{"query": {"term"|"match": {"dotted.path":
-/// value}}}` (case-insensitive equality; arrays match if one element does), and kelp's
-/// `{"text": "words"}` (substring of name, description or tags). An empty body matches all.
-pub fn matches_query(doc: &Value, body: &Value) -> bool {
-    if let Some(text) = body["text"].as_str() {
-        let t = text.to_lowercase();
-        let m = &doc["metadata"];
-        let hay =
-            format!("{} {} {}", m["name"].as_str().unwrap_or(""), m["description"].as_str().unwrap_or(""), m["tags"]);
-        if !hay.to_lowercase().contains(&t) {
-            return false;
-        }
-    }
-    let q = &body["query"];
-    for kind in ["term", "match"] {
-        if let Some(obj) = q[kind].as_object() {
-            for (path, want) in obj {
-                let got = path.split('.').fold(doc, |v, k| &v[k]);
-                if !value_matches(got, want) {
-                    return false;
-                }
-            }
-        }
-    }
-    true
-}
-
-fn value_matches(got: &Value, want: &Value) -> bool {
-    let norm = |v: &Value| v.as_str().map(str::to_lowercase).unwrap_or_else(|| v.to_string());
-    match got {
-        Value::Array(items) => items.iter().any(|i| value_matches(i, want)),
-        _ => norm(got) == norm(want),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn query_subset() {
-        let d = json!({"metadata": {"name": "Ocean Temps", "type": "dataset", "tags": ["climate", "sea"]}, "nft": {"owner": "0xAbC"}});
-        assert!(matches_query(&d, &json!({})));
-        assert!(matches_query(&d, &json!({"query": {"match_all": {}}})));
-        assert!(matches_query(&d, &json!({"query": {"term": {"metadata.type": "dataset"}}})));
-        assert!(!matches_query(&d, &json!({"query": {"term": {"metadata.type": "algorithm"}}})));
-        assert!(matches_query(&d, &json!({"query": {"match": {"nft.owner": "0xabc"}}})));
-        assert!(matches_query(&d, &json!({"query": {"term": {"metadata.tags": "sea"}}})));
-        assert!(matches_query(&d, &json!({"text": "temps"})));
-        assert!(!matches_query(&d, &json!({"text": "wind"})));
+    fn prices_are_written_like_ethers() {
+        assert_eq!(super::trim_decimal("1.000000000000000000"), "1.0");
+        assert_eq!(super::trim_decimal("2.500000000000000000"), "2.5");
     }
 }

@@ -3,20 +3,24 @@
 //! Node. It owns a key (its identity: ECIES encryption target and provider-fee signer), nonces,
 //! and an index of DDOs fed by `MetadataCreated`/`MetadataUpdated` events ([`indexer`]).
 //!
-//! Routes (all JSON unless said):
-//! - `GET /` — `{chainIds, providerAddress, providerAddresses, serviceEndpoints, software, version}`
-//! - `GET /api/services/nonce?userAddress` — `{nonce}`
+//! Routes, shaped like Ocean Node v3.1.0's (checked against its recorded transcripts by
+//! `tests/conformance.rs`; handler errors are plain text with `text/html; charset=utf-8`, unknown
+//! routes get Express's 404 page, repeated slashes are collapsed and CORS is open: [`http`]):
+//! - `GET /` — `{nodeId, chainIds (strings), providerAddress, nodePublicKey, serviceEndpoints,
+//!   software: "Ocean-Node", version}`
+//! - `GET /api/services/nonce?userAddress` — `{"nonce": "<last used>"}`, keyed by the exact text
 //! - `POST /api/services/encrypt?chainId&nonce&consumerAddress&signature` (octet-stream body) —
-//!   201, text/plain `0x` hex of ECIES(node key, body); signed with command `encrypt`
-//! - `POST /api/services/decrypt` — only the node's own address may decrypt (as an Ocean Node with
-//!   `AUTHORIZED_DECRYPTERS` set to itself); kelp's indexer decrypts in process
+//!   200, `0x` hex of ECIES(node key, body); signed with command `encrypt`
+//! - `POST /api/services/decrypt` — `decryptDDO` for other nodes' indexers and any signer
+//!   ([`decrypt`]); kelp's own indexer decrypts in process
 //! - `GET /api/services/initialize?documentId&serviceId&consumerAddress` — `{datatoken, nonce, providerFee}`
 //! - `GET /api/services/download?documentId&serviceId&consumerAddress&transferTxId&fileIndex&nonce&signature`
 //!   — the bytes, after checking the signature (command `download`) and the on-chain `OrderStarted`;
 //!   for an `ipfs` file the `X-Ipfs-Cid` header names its CID so the consumer can verify the bytes
-//! - `GET /api/aquarius/assets/ddo/{did}`, `GET /api/aquarius/assets/metadata/{did}`,
-//!   `POST /api/aquarius/assets/metadata/query`, `GET /api/aquarius/state/ddo?did`
-//! - `POST /api/fileInfo {did, serviceId, checksum?}` — per file `{index, valid, type, contentLength,
+//! - `GET /api/aquarius/assets/{ddo,metadata}/{did}` (the DDO with Ocean Node's
+//!   `indexedMetadata`, [`indexer`]), `POST /api/aquarius/assets/metadata/query` (Typesense-shaped,
+//!   [`query`]), `GET /api/aquarius/state/ddo?did|nft|txId`
+//! - `POST /api/services/fileInfo {did, serviceId, checksum?}` — per file `{index, valid, type, contentLength,
 //!   contentType, checksum?, checksumType?}` (checksum: hex sha256 of the bytes); unsigned, so
 //!   limited per caller IP like Ocean Node ([`ratelimit`], 429 past the limit)
 //! - Compute-to-data (`computeEnvironments`, `initializeCompute`, `compute` POST/GET/PUT,
@@ -29,10 +33,13 @@
 pub mod auth;
 pub mod client;
 pub mod compute;
+mod decrypt;
 pub mod fees;
 pub mod fetch;
 mod files;
+pub mod http;
 pub mod indexer;
+pub mod query;
 pub mod ratelimit;
 mod routes;
 pub use files::CID_HEADER;

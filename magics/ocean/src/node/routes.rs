@@ -3,7 +3,7 @@
 use super::auth::{self, Nonces};
 use super::fetch::FetchPolicy;
 use super::ratelimit::RateLimit;
-use super::{NodeConfig, compute, fees, files, indexer};
+use super::{NodeConfig, compute, fees, files};
 use crate::chain;
 use crate::contracts::IERC20Template;
 use crate::error::{OceanError, Result};
@@ -80,12 +80,13 @@ impl NodeState {
     }
 }
 
-/// An error answer: status + `{"error": message}`.
+/// An error answer as Ocean Node's handlers send one: status + the message as plain text with
+/// Express's `text/html; charset=utf-8`.
 pub(super) struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
+        (self.0, [(header::CONTENT_TYPE, super::http::HTML)], crate::error::one_line(&self.1)).into_response()
     }
 }
 
@@ -101,11 +102,14 @@ pub(super) fn address_param(q: &HashMap<String, String>, name: &str) -> std::res
     param(q, name)?.parse().map_err(|_| bad(format!("{name} is not an address")))
 }
 
-pub(super) fn u64_param(q: &HashMap<String, String>, name: &str) -> std::result::Result<u64, ApiError> {
-    param(q, name)?.parse().map_err(|_| bad(format!("{name} is not a number")))
-}
+/// Ocean Node's answer to a request without its signature fields.
+pub(super) const UNSIGNED: &str =
+    "Invalid authentication, you need to provide either a token or an address, signature, message and nonce";
+/// Ocean Node's answer to a signature that is not the address's over `address + nonce + command`.
+pub(super) const MISMATCH: &str = "consumer address and nonce signature mismatch";
 
-/// Check `signature` over `address + nonce + command` and consume the nonce.
+/// Check `signature` over `address + nonce + command` (the address text exactly as sent) and
+/// consume the nonce, answering 401 with Ocean Node's texts.
 pub(super) fn check_signed(
     s: &NodeState,
     q: &HashMap<String, String>,
@@ -113,94 +117,123 @@ pub(super) fn check_signed(
     command: &str,
     alt: Option<String>,
 ) -> std::result::Result<Address, ApiError> {
-    let addr_text = param(q, addr_key)?;
+    let unauthorized = |m: String| ApiError(StatusCode::UNAUTHORIZED, m);
+    let (Some(addr_text), Some(nonce_text), Some(sig)) = (
+        q.get(addr_key).filter(|v| !v.is_empty()),
+        q.get("nonce").filter(|v| !v.is_empty()),
+        q.get("signature").filter(|v| !v.is_empty()),
+    ) else {
+        return Err(unauthorized(UNSIGNED.into()));
+    };
     let addr = address_param(q, addr_key)?;
-    let nonce = u64_param(q, "nonce")?;
-    let sig = param(q, "signature")?;
+    let nonce: u64 =
+        nonce_text.parse().map_err(|_| unauthorized(format!("nonce: {nonce_text} is not a valid nonce")))?;
     let ok = auth::verify_request(addr_text, nonce, command, sig)
         || alt.is_some_and(|m| auth::recover(keccak256(format!("{m}{nonce}")).as_slice(), sig) == Some(addr));
     if !ok {
-        return Err(ApiError(StatusCode::UNAUTHORIZED, format!("invalid signature for {command}")));
+        return Err(unauthorized(MISMATCH.into()));
     }
-    if !s.nonces.consume(addr, nonce) {
-        return Err(ApiError(StatusCode::UNAUTHORIZED, "nonce must be greater than the last one used".into()));
+    if !s.nonces.consume(addr_text, nonce) {
+        return Err(unauthorized(format!("nonce: {nonce_text} is not a valid nonce")));
     }
     Ok(addr)
 }
 
 pub fn router(state: Arc<NodeState>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(root))
         .route("/api/services/nonce", get(nonce))
         .route("/api/services/encrypt", post(encrypt))
-        .route("/api/services/decrypt", post(decrypt))
+        .route("/api/services/decrypt", post(super::decrypt::decrypt_ddo))
         .route("/api/services/initialize", get(initialize))
         .route("/api/services/download", get(files::download))
-        .route("/api/fileInfo", post(files::file_info))
         .route("/api/services/fileInfo", post(files::file_info))
+        .route("/api/services/indexQueue", get(|| async { Json(json!({"queue": []})) }))
         .merge(compute::routes())
         .route("/api/aquarius/assets/ddo/{did}", get(ddo))
-        .route("/api/aquarius/assets/metadata/{did}", get(metadata))
-        .route("/api/aquarius/assets/metadata/query", post(query))
+        .route("/api/aquarius/assets/ddo/{did}/{force}", get(ddo_forced))
+        .route("/api/aquarius/assets/metadata/{did}", get(ddo))
+        .route("/api/aquarius/assets/metadata/{did}/{force}", get(ddo_forced))
+        .route("/api/aquarius/assets/metadata/query", post(super::query::query))
         .route("/api/aquarius/state/ddo", get(ddo_state))
-        .with_state(state)
+        .fallback(super::http::not_found)
+        .with_state(state);
+    // Outside the routes, so that slashes are collapsed before routing.
+    Router::new().fallback_service(routes).layer(axum::middleware::from_fn(super::http::express_layer))
 }
 
+/// The routes `GET /` lists, as Ocean Node names them.
+const ENDPOINTS: &[(&str, &str, &str)] = &[
+    ("nonce", "GET", "/api/services/nonce"),
+    ("encrypt", "POST", "/api/services/encrypt"),
+    ("decrypt", "POST", "/api/services/decrypt"),
+    ("initialize", "GET", "/api/services/initialize"),
+    ("download", "GET", "/api/services/download"),
+    ("fileInfo", "POST", "/api/services/fileInfo"),
+    ("computeEnvironments", "GET", "/api/services/computeEnvironments"),
+    ("initializeCompute", "POST", "/api/services/initializeCompute"),
+    ("computeStart", "POST", "/api/services/compute"),
+    ("computeStatus", "GET", "/api/services/compute"),
+    ("computeStop", "PUT", "/api/services/compute"),
+    ("computeResult", "GET", "/api/services/computeResult"),
+    ("computeStreamableLogs", "GET", "/api/services/computeStreamableLogs"),
+    ("indexQueue", "GET", "/api/services/indexQueue"),
+    ("getDDO", "GET", "/api/aquarius/assets/ddo/:did/:force?"),
+    ("getDDOMetadata", "GET", "/api/aquarius/assets/metadata/:did/:force?"),
+    ("ddoMetadataQuery", "POST", "/api/aquarius/assets/metadata/query"),
+    ("getDDOState", "GET", "/api/aquarius/state/ddo"),
+];
+
+/// `GET /`: Ocean Node's `{nodeId, chainIds (strings), providerAddress (checksummed),
+/// nodePublicKey (index-keyed bytes of the compressed key), serviceEndpoints, software, version}`.
 async fn root(State(s): State<Arc<NodeState>>) -> Json<Value> {
-    let chain = s.config.chain_id.to_string();
-    let ep = |m: &str, p: &str| json!([m, p]);
+    let public = s.config.key.credential().verifying_key().to_encoded_point(true);
+    let key: serde_json::Map<String, Value> =
+        public.as_bytes().iter().enumerate().map(|(i, b)| (i.to_string(), json!(b))).collect();
+    let endpoints: serde_json::Map<String, Value> =
+        ENDPOINTS.iter().map(|(name, m, p)| (name.to_string(), json!([m, p]))).collect();
     Json(json!({
-        "software": "kelp-node",
-        "version": env!("CARGO_PKG_VERSION"),
-        "chainIds": [s.config.chain_id],
-        "providerAddress": s.address(),
-        "providerAddresses": {chain: s.address()},
-        "serviceEndpoints": {
-            "nonce": ep("GET", "/api/services/nonce"),
-            "encrypt": ep("POST", "/api/services/encrypt"),
-            "decrypt": ep("POST", "/api/services/decrypt"),
-            "initialize": ep("GET", "/api/services/initialize"),
-            "download": ep("GET", "/api/services/download"),
-            "fileinfo": ep("POST", "/api/fileInfo"),
-            "computeEnvironments": ep("GET", "/api/services/computeEnvironments"),
-            "initializeCompute": ep("POST", "/api/services/initializeCompute"),
-            "computeStart": ep("POST", "/api/services/compute"),
-            "computeStatus": ep("GET", "/api/services/compute"),
-            "computeStop": ep("PUT", "/api/services/compute"),
-            "computeResult": ep("GET", "/api/services/computeResult"),
-        },
+        "nodeId": format!("kelp-{}", s.address().to_checksum(None)),
+        "chainIds": [s.config.chain_id.to_string()],
+        "providerAddress": s.address().to_checksum(None),
+        "nodePublicKey": key,
+        "serviceEndpoints": endpoints,
+        "software": "Ocean-Node",
+        "version": "0.0.1",
     }))
 }
 
-async fn nonce(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result::Result<Json<Value>, ApiError> {
-    let a = address_param(&q, "userAddress")?;
-    Ok(Json(json!({"nonce": s.nonces.current(a)})))
+/// `GET /api/services/nonce?userAddress`: `{"nonce": "<last used>"}`, keyed by the exact text.
+async fn nonce(State(s): State<Arc<NodeState>>, Query(q): Q) -> Json<Value> {
+    let n = q.get("userAddress").map(|a| s.nonces.current(a)).unwrap_or(0);
+    Json(json!({"nonce": n.to_string()}))
 }
 
-async fn encrypt(State(s): State<Arc<NodeState>>, Query(q): Q, body: Bytes) -> std::result::Result<Response, ApiError> {
+/// `POST /api/services/encrypt`: the body checked non-empty before the signature; the answer is
+/// `0x` + hex of the ECIES ciphertext as Ocean Node sends it.
+async fn encrypt(
+    State(s): State<Arc<NodeState>>,
+    Query(q): Q,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> std::result::Result<Response, ApiError> {
+    let octets = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/octet-stream"));
+    if octets && body.is_empty() {
+        return Err(bad("Missing required body"));
+    }
     check_signed(&s, &q, "consumerAddress", "encrypt", None)?;
-    if body.is_empty() {
-        return Err(bad("nothing to encrypt"));
-    }
-    let c = s.encrypt(&body).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "text/plain")], format!("0x{}", alloy::hex::encode(c)))
+    // Ocean Node parses any other content type and encrypts what its body turned into.
+    let plain: &[u8] = if octets { &body } else { b"[object Object]" };
+    let c = s.encrypt(plain).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/octet-stream; charset=utf-8")],
+        format!("0x{}", alloy::hex::encode(c)),
+    )
         .into_response())
-}
-
-async fn decrypt(State(s): State<Arc<NodeState>>, Json(b): Json<Value>) -> std::result::Result<Response, ApiError> {
-    let field = |k: &str| b.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-    let q: HashMap<String, String> = ["decrypterAddress", "nonce", "signature"]
-        .iter()
-        .filter_map(|k| field(k).map(|v| (k.to_string(), v)))
-        .collect();
-    let who = check_signed(&s, &q, "decrypterAddress", "decrypt", None)?;
-    if who != s.address() {
-        return Err(ApiError(StatusCode::FORBIDDEN, "decrypter not authorized by this node".into()));
-    }
-    let doc = field("encryptedDocument").ok_or_else(|| bad("missing encryptedDocument"))?;
-    let raw = alloy::hex::decode(&doc).map_err(|_| bad("encryptedDocument is not hex"))?;
-    let plain = s.decrypt(&raw).map_err(|e| bad(e.to_string()))?;
-    Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "text/plain")], plain).into_response())
 }
 
 /// The DDO service with id `service_id`, its position, and its datatoken.
@@ -234,7 +267,8 @@ async fn initialize(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result
         )));
     }
     let fee = provider_fee(&s, did, service_id, dt, consumer).await?;
-    Ok(Json(json!({"datatoken": dt, "nonce": s.nonces.current(consumer), "providerFee": fee})))
+    let nonce = s.nonces.current(param(&q, "consumerAddress")?);
+    Ok(Json(json!({"datatoken": dt, "nonce": nonce.to_string(), "providerFee": fee})))
 }
 
 /// The provider fee `initialize` and `initializeCompute` hand out: free, signed by the node,
@@ -333,35 +367,43 @@ pub(super) async fn ipfs_bytes(s: &NodeState, file: &Value) -> std::result::Resu
     src.cat(cid).await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("ipfs {cid}: {e}")))
 }
 
+/// `GET /api/aquarius/assets/{ddo|metadata}/{did}`: the indexed DDO (both routes answer alike).
 async fn ddo(State(s): State<Arc<NodeState>>, Path(did): Path<String>) -> std::result::Result<Json<Value>, ApiError> {
-    find_ddo(&s, &did).map(Json)
+    if !did.starts_with("did:op") {
+        return Err(bad("Missing or invalid required parameter: \"did\""));
+    }
+    s.ddo(&did).map(Json).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "DDO not found".into()))
 }
 
-async fn metadata(
-    State(s): State<Arc<NodeState>>,
-    Path(did): Path<String>,
-) -> std::result::Result<Json<Value>, ApiError> {
-    find_ddo(&s, &did).map(|d| Json(d["metadata"].clone()))
+/// The `/{force}` variant asks other nodes over P2P, which this node (like Ocean Node with P2P
+/// off) does not do: 404.
+async fn ddo_forced() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "DDO not found".into())
 }
 
-async fn query(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Json<Value> {
-    let all: Vec<Value> = s.ddos.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-    let hits: Vec<Value> = all
-        .into_iter()
-        .filter(|d| indexer::matches_query(d, &body))
-        .map(|d| json!({"_id": d["id"], "_source": d}))
-        .collect();
-    Json(json!({"hits": {"total": {"value": hits.len()}, "hits": hits}}))
-}
-
+/// `GET /api/aquarius/state/ddo?did|nft|txId`: where indexing of an asset stands.
 async fn ddo_state(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result::Result<Json<Value>, ApiError> {
-    let did = param(&q, "did")?;
-    let err = s.index_errors.read().unwrap_or_else(|e| e.into_inner()).get(did).cloned();
-    match (s.ddo(did), err) {
-        (Some(d), _) => Ok(Json(
-            json!({"did": did, "chainId": d["chainId"], "nft": d["nftAddress"], "txId": d["event"]["tx"], "valid": true, "error": ""}),
-        )),
-        (None, Some(e)) => Ok(Json(json!({"did": did, "valid": false, "error": e}))),
-        (None, None) => Err(ApiError(StatusCode::NOT_FOUND, format!("asset {did} not found"))),
+    let all: Vec<Value> = s.ddos.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+    let wanted = |d: &Value| {
+        let meta = &d["indexedMetadata"];
+        let eq = |k: &str, v: &Value| q.get(k).is_some_and(|w| v.as_str().is_some_and(|t| t.eq_ignore_ascii_case(w)));
+        eq("did", &d["id"]) || eq("nft", &d["nftAddress"]) || eq("txId", &meta["event"]["txid"])
+    };
+    if !["did", "nft", "txId"].iter().any(|k| q.get(*k).is_some_and(|v| !v.is_empty())) {
+        return Err(bad(
+            "Missing or invalid required parameters, you need to specify one of: \"did\", \"txId\", \"nft\"",
+        ));
+    }
+    if let Some(d) = all.iter().find(|d| wanted(d)) {
+        return Ok(Json(json!({
+            "chainId": d["chainId"], "did": d["id"], "error": " ", "id": d["id"], "nft": d["nftAddress"],
+            "txId": d["indexedMetadata"]["event"]["txid"], "valid": true,
+        })));
+    }
+    let did = q.get("did").cloned().unwrap_or_default();
+    let err = s.index_errors.read().unwrap_or_else(|e| e.into_inner()).get(&did).cloned();
+    match err {
+        Some(e) => Ok(Json(json!({"chainId": s.config.chain_id, "did": did, "error": e, "id": did, "valid": false}))),
+        None => Err(ApiError(StatusCode::NOT_FOUND, "DDO not found".into())),
     }
 }

@@ -1,6 +1,6 @@
 //! Shared by the integration tests: kill a test devnet's processes even when a test panics; the
 //! environment that points a test at its own devnet; a loopback file server standing in for
-//! publishers' storage; the factory's NFT count.
+//! publishers' storage; the factory's NFT count; the url dataset the tests publish.
 // Each test binary compiles this module and uses only some of it.
 #![allow(dead_code)]
 
@@ -9,6 +9,7 @@ use kelp_magic::MagicContext;
 use kelp_ocean::contracts::IERC721Factory;
 use kelp_ocean::devnet::{DevnetPaths, DevnetState};
 use kelp_ocean::network::Network;
+use kelp_ocean::publish::{AssetType, FileRef, Price, PublishSpec};
 
 /// Kills whatever `devnet.json` records (anvil, the node) when dropped.
 pub struct Cleanup(pub DevnetPaths);
@@ -60,6 +61,42 @@ pub async fn serve(files: Vec<(&'static str, &'static [u8])>) -> String {
 /// How many data NFTs the factory has created.
 pub async fn nft_count(net: &Network) -> U256 {
     IERC721Factory::new(net.addresses.erc721_factory, &net.provider).getCurrentNFTCount().call().await.unwrap()
+}
+
+/// A devnet of the test's own (free port, temporary KELP_HOME), killed when dropped.
+pub struct OwnDevnet {
+    // Dropped first: it reads the devnet's state file in `home`.
+    _cleanup: Cleanup,
+    pub home: tempfile::TempDir,
+    pub ocean_dir: std::path::PathBuf,
+    pub net: Network,
+}
+
+/// Start a devnet of the test's own.
+pub async fn own_devnet() -> OwnDevnet {
+    let home = tempfile::tempdir().unwrap();
+    let ocean_dir = home.path().join("ocean");
+    let cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
+    let port = kelp_ocean::devnet::process::free_port().unwrap();
+    let env = env_for(port);
+    let net =
+        kelp_ocean::network::Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.expect("devnet starts");
+    OwnDevnet { _cleanup: cleanup, home, ocean_dir, net }
+}
+
+/// A dataset of one url file, as the devnet tests publish it.
+pub fn url_dataset(name: &str, price: Price, url: &str) -> PublishSpec {
+    PublishSpec {
+        name: name.into(),
+        kind: AssetType::Dataset,
+        price,
+        file: FileRef::Url { url: url.into() },
+        description: Some("test data".into()),
+        license: None,
+        tags: vec!["test".into()],
+        container: None,
+        salt: None,
+    }
 }
 
 pub mod replay;

@@ -142,7 +142,8 @@ fn without(v: &Value, drop: &[String]) -> Value {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+/// The JSON type name of a value.
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

@@ -105,10 +105,10 @@ pub async fn node_with_urls(fetch: FetchPolicy, urls: &[String]) -> (Node, Strin
     (node, base)
 }
 
-/// `POST /api/fileInfo` for `did:op:test`: (status, content type, body).
+/// `POST /api/services/fileInfo` for `did:op:test`: (status, content type, body).
 pub async fn file_info(base: &str) -> (u16, String, String) {
     let r = reqwest::Client::new()
-        .post(format!("{base}/api/fileInfo"))
+        .post(format!("{base}/api/services/fileInfo"))
         .json(&json!({"did": "did:op:test", "serviceId": "0", "checksum": true}))
         .send()
         .await

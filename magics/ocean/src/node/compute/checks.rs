@@ -107,7 +107,7 @@ pub(super) fn check_trusted(dataset: &AssetService, algo: &AssetService, algo_fi
     if c["allowRawAlgorithm"] == true {
         return Ok(());
     }
-    let owner = algo.ddo["nft"]["owner"].as_str().unwrap_or("");
+    let owner = algo.ddo["indexedMetadata"]["nft"]["owner"].as_str().unwrap_or("");
     let by_publisher = c["publisherTrustedAlgorithmPublishers"].as_array().is_some_and(|p| {
         p.iter().any(|a| a.as_str().is_some_and(|a| !owner.is_empty() && a.eq_ignore_ascii_case(owner)))
     });
@@ -146,7 +146,7 @@ mod tests {
         let a = AssetService {
             did: "did:op:a".into(),
             service_id: "0".into(),
-            ddo: json!({"nft": {"owner": owner}, "metadata": {"type": "algorithm", "algorithm": {"container": {"entrypoint": "sh $ALGO", "checksum": ""}}}}),
+            ddo: json!({"indexedMetadata": {"nft": {"owner": owner}}, "metadata": {"type": "algorithm", "algorithm": {"container": {"entrypoint": "sh $ALGO", "checksum": ""}}}}),
             index: 0,
             svc: json!({}),
             datatoken: Address::ZERO,
