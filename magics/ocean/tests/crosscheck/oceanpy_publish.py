@@ -52,7 +52,7 @@ def use_signed_encrypt(wallet) -> None:
             headers={"Content-type": "application/octet-stream"},
             timeout=30,
         )
-        if r.status_code != 201:
+        if r.status_code != 200:  # Ocean Node v3 answers 200 (octet-stream)
             raise RuntimeError(f"encrypt: HTTP {r.status_code} {r.text[:200]}")
         return r
 

@@ -32,10 +32,14 @@ def test_kelp_indexes_shows_prices_and_consumes_an_oceanpy_asset(devnet, ocean):
     indexed = ocean.assets._aquarius.wait_for_ddo(ddo.did, timeout=60)
     assert indexed is not None and indexed.did == ddo.did
 
-    # kelp shows the DDO ocean.py hashed and set, plus the node's own nft/event fields
+    # kelp shows the DDO ocean.py hashed and set, plus the node's own indexedMetadata/datatokens
     shown = devnet.kelp("ocean", "show", ddo.did)
-    assert {k: v for k, v in shown.items() if k not in ("nft", "event")} == ddo.as_dictionary()
-    assert Web3.to_checksum_address(shown["nft"]["owner"]) == wallet.address == nft.ownerOf(1)
+    node_fields = ("indexedMetadata", "datatokens", "nftAddress")
+    assert {k: v for k, v in shown.items() if k not in node_fields} == {
+        k: v for k, v in ddo.as_dictionary().items() if k != "nftAddress"
+    }
+    assert shown["nftAddress"].lower() == ddo.nft_address.lower()
+    assert Web3.to_checksum_address(shown["indexedMetadata"]["nft"]["owner"]) == wallet.address == nft.ownerOf(1)
     assert shown["metadata"]["name"] == NAME
     assert devnet.kelp("ocean", "price", ddo.did)["pricing"] == "free"
 

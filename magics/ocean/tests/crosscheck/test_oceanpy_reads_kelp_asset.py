@@ -25,10 +25,13 @@ def tx_of(devnet, label: str):
 
 
 def published_ddo(devnet) -> dict:
-    """The DDO as kelp set it: the indexed one without the node's own `nft` and `event` fields."""
+    """The DDO as kelp set it: the indexed one without the node's own `indexedMetadata` and
+    `datatokens` fields, and with `nftAddress` in the lowercase kelp publishes (the node, like
+    Ocean Node, serves it checksummed)."""
     ddo = dict(devnet.ddo)
-    assert {"nft", "event"} <= ddo.keys()
-    del ddo["nft"], ddo["event"]
+    assert {"indexedMetadata", "datatokens"} <= ddo.keys()
+    del ddo["indexedMetadata"], ddo["datatokens"]
+    ddo["nftAddress"] = ddo["nftAddress"].lower()
     return ddo
 
 
@@ -75,7 +78,7 @@ def test_owner_matches(devnet, ocean):
     dt = ocean.get_datatoken(checksum(devnet.published["datatoken"]))
     w3 = ocean.config["web3_instance"]
     publisher = w3.eth.get_transaction(tx_of(devnet, "create NFT + datatoken + pricing"))["from"]
-    assert nft.ownerOf(1) == publisher == checksum(devnet.ddo["nft"]["owner"])
+    assert nft.ownerOf(1) == publisher == checksum(devnet.ddo["indexedMetadata"]["nft"]["owner"])
     assert devnet.ddo["metadata"]["author"] == publisher
     assert nft.balanceOf(publisher) == 1
     assert dt.getPaymentCollector() == publisher
@@ -92,7 +95,7 @@ def test_on_chain_metadata_matches(devnet, ocean):
     decryptor_url, decryptor_address, state, has_metadata = nft.getMetaData()
     assert decryptor_url == node == devnet.ddo["services"][0]["serviceEndpoint"]
     assert decryptor_address == checksum(provider_address)
-    assert state == 0 == devnet.ddo["nft"]["state"]
+    assert state == 0 == devnet.ddo["indexedMetadata"]["nft"]["state"]
     assert has_metadata is True
 
 
@@ -100,7 +103,7 @@ def test_metadata_hash_matches(devnet, ocean):
     nft = ocean.get_nft_token(checksum(devnet.published["nft"]))
     w3 = ocean.config["web3_instance"]
     tx_hash = tx_of(devnet, "setMetaData")
-    assert devnet.ddo["event"]["tx"] == tx_hash
+    assert devnet.ddo["indexedMetadata"]["event"]["txid"] == tx_hash
     # kelp hashes the DDO's compact JSON (serde_json; key order as kelp prints it)
     plain = json.dumps(published_ddo(devnet), separators=(",", ":"), ensure_ascii=False).encode()
     expected = hashlib.sha256(plain).digest()
