@@ -1,14 +1,30 @@
+# need_npm_package NAME PACKAGE_JSON CHECK MESSAGE: install a package.json (with its "overrides",
+# which need_npm cannot express) under install/.tools/NAME, redone only when it changes; CHECK is
+# a path under the folder that must exist afterwards.
+need_npm_package() {
+  local dir="$KELP_TOOLS/$1" pkg="$2" check="$3" stamp="$KELP_TOOLS/$1.npm-stamp"
+  if [ ! -e "$dir/$check" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$pkg" ]; then
+    log "npm: $4"
+    mkdir -p "$dir"
+    printf '%s\n' "$pkg" > "$dir/package.json"
+    npm install --no-audit --no-fund --loglevel=error --prefix "$dir" >/dev/null
+    [ -e "$dir/$check" ] || die "npm install into install/.tools/$1 finished but $check is missing"
+    printf '%s' "$pkg" > "$stamp"
+  fi
+}
+
 # %ipfs test peer: js-ipfs 0.66.1 (Kubo-RPC compatible, offline) under install/.tools/jsipfs
 # (REFERENCE.md §2.1). The overrides are required on Node 20; the first install takes ~3.5 min.
-jsipfs_dir="$KELP_TOOLS/jsipfs"
-jsipfs_pkg='{ "name": "jsipfs-local", "version": "1.0.0", "private": true, "dependencies": { "ipfs": "0.66.1" },
-  "overrides": { "mortice": "3.0.6", "@libp2p/tcp": "6.1.0", "@libp2p/websockets": "5.0.3" } }'
-jsipfs_stamp="$KELP_TOOLS/jsipfs.npm-stamp"
-if [ ! -x "$jsipfs_dir/node_modules/.bin/jsipfs" ] || [ "$(cat "$jsipfs_stamp" 2>/dev/null)" != "$jsipfs_pkg" ]; then
-  log "npm: installing js-ipfs 0.66.1 into install/.tools/jsipfs (first time ~3.5 min)"
-  mkdir -p "$jsipfs_dir"
-  printf '%s\n' "$jsipfs_pkg" > "$jsipfs_dir/package.json"
-  npm install --no-audit --no-fund --loglevel=error --prefix "$jsipfs_dir" >/dev/null
-  [ -x "$jsipfs_dir/node_modules/.bin/jsipfs" ] || die "js-ipfs install finished but node_modules/.bin/jsipfs is missing"
-  printf '%s' "$jsipfs_pkg" > "$jsipfs_stamp"
-fi
+need_npm_package jsipfs '{ "name": "jsipfs-local", "version": "1.0.0", "private": true, "dependencies": { "ipfs": "0.66.1" },
+  "overrides": { "mortice": "3.0.6", "@libp2p/tcp": "6.1.0", "@libp2p/websockets": "5.0.3" } }' \
+  node_modules/.bin/jsipfs "installing js-ipfs 0.66.1 into install/.tools/jsipfs (first time ~3.5 min)"
+
+# Helia peers of tests/helia.rs (magics/ipfs/tests/helia/*.mjs): an in-memory Helia behind a few
+# lines of node HTTP as a trustless gateway, and @helia/verified-fetch reading kelp's gateway.
+# undici is held at 7.x: the 8.x that @libp2p/http pulls needs Node 22 (zlib zstd).
+need_npm_package helia '{ "name": "helia-local", "version": "1.0.0", "private": true, "type": "module",
+  "dependencies": { "helia": "7.1.15", "@helia/unixfs": "8.0.5", "@helia/car": "6.0.5",
+    "@helia/verified-fetch": "8.0.4", "@helia/http": "4.0.7", "@helia/fallback-router": "1.1.1",
+    "blockstore-core": "7.0.1" },
+  "overrides": { "undici": "7.30.3" } }' \
+  node_modules/@helia/verified-fetch "installing Helia 7.1.15 and @helia/verified-fetch 8.0.4 into install/.tools/helia"

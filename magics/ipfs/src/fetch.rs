@@ -252,8 +252,9 @@ impl Gateways {
                 .buffer_unordered(CONCURRENCY);
             loop {
                 let next = tokio::select! {
-                    n = results.next() => n,
+                    biased;
                     _ = cancel.cancelled() => return Err(IpfsError::Cancelled(format!("fetching {root} from gateways"))),
+                    n = results.next() => n,
                 };
                 let Some((c, depth, follow, r)) = next else { break };
                 let (block, warnings) = r;

@@ -1,0 +1,272 @@
+//! kelp against Helia, all on loopback (ignored by default; install/test.d/30-ipfs.sh runs them
+//! with the npm packages install/setup.d/30-ipfs.sh puts in install/.tools/helia):
+//! - kelp fetches, verified, from a trustless gateway made of Helia's own data
+//!   (tests/helia/gateway.mjs: a 64 MiB seeded file and a 1200-entry HAMT directory);
+//! - a lying Helia gateway listed first is named once and skipped; dead gateways, an unknown
+//!   CID, a block over 2 MiB and a malformed CAR each give one clear error line;
+//! - an interrupted fetch leaves only whole, verified blocks and a second one resumes (the
+//!   gateway counts the requests);
+//! - @helia/verified-fetch reads (and verifies) what kelp added from `kelp ipfs serve`'s gateway.
+
+use kelp_ipfs::fetch::{FetchEvent, FetchReport, Gateways, Scope};
+use kelp_ipfs::gateway::GatewayServer;
+use kelp_ipfs::{AddOptions, Cid, IpfsError, Store};
+use kelp_magic::{CancelToken, Config, MagicCall, MagicContext, RecordingSink};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn modules() -> PathBuf {
+    std::env::var_os("KELP_HELIA_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../install/.tools/helia/node_modules"))
+}
+
+/// A directory holding the test scripts next to the Helia packages (ES modules resolve
+/// `node_modules` from the script's own directory).
+fn script_dir() -> tempfile::TempDir {
+    let m = modules();
+    assert!(m.join("helia").is_dir(), "Helia is not installed at {}: run ./install/setup", m.display());
+    let d = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&m, d.path().join("node_modules")).unwrap();
+    for s in ["gateway.mjs", "verified.mjs"] {
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helia").join(s), d.path().join(s)).unwrap();
+    }
+    d
+}
+
+/// A running tests/helia/gateway.mjs.
+struct HeliaGateway {
+    child: Child,
+    info: Value,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl HeliaGateway {
+    fn start(env: &[(&str, &str)]) -> HeliaGateway {
+        let dir = script_dir();
+        let mut cmd = Command::new("node");
+        cmd.arg("gateway.mjs").current_dir(dir.path()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("node runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("gateway.mjs said {line:?}: {e}"));
+        let url = format!("http://127.0.0.1:{}", info["port"]);
+        HeliaGateway { child, info, url, _dir: dir }
+    }
+
+    fn cid(&self, key: &str) -> Cid {
+        self.info[key].as_str().unwrap().parse().unwrap()
+    }
+
+    async fn raw_requests(&self) -> u64 {
+        let s: Value = reqwest::get(format!("{}/_stats", self.url)).await.unwrap().json().await.unwrap();
+        s["raw"].as_u64().unwrap()
+    }
+}
+
+impl Drop for HeliaGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn fetch_with(
+    g: &Gateways,
+    s: &Store,
+    c: &Cid,
+    cancel: &CancelToken,
+    mut stop_after: Option<u64>,
+) -> (Result<FetchReport, IpfsError>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let r = g
+        .fetch(s, c, Scope::All, cancel, &mut |e| match e {
+            FetchEvent::Warning(w) => warnings.push(w),
+            FetchEvent::Block(_) => {
+                if let Some(n) = stop_after.as_mut() {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        cancel.cancel();
+                    }
+                }
+            }
+        })
+        .await;
+    (r, warnings)
+}
+
+fn blocks_in_dag(s: &Store, c: &Cid) -> u64 {
+    let mut n = 0;
+    s.walk(c, |_, _| {
+        n += 1;
+        Ok(())
+    })
+    .unwrap();
+    n
+}
+
+fn sha_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+#[tokio::test]
+#[ignore = "needs the Helia npm packages (install/setup.d/30-ipfs.sh)"]
+async fn kelp_gets_a_64_mib_file_and_a_hamt_directory_from_a_helia_gateway() {
+    let gw = HeliaGateway::start(&[("SEED", "kelp-64"), ("FILE_MB", "64"), ("DIR_ENTRIES", "1200")]);
+    let dir = tempfile::tempdir().unwrap();
+    let c = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), RecordingSink::new());
+    c.env.set("KELP_IPFS_GATEWAYS", Some(gw.url.clone()));
+    let m = kelp_ipfs::magics().pop().unwrap();
+    let (file, tree) = (gw.cid("file_cid"), gw.cid("dir_cid"));
+    m.run(MagicCall::from_line(&format!("ipfs get {file} -o big.bin"), None).unwrap(), &c).await.unwrap();
+    let got = std::fs::read(dir.path().join("big.bin")).unwrap();
+    assert_eq!(got.len() as u64, gw.info["file_size"].as_u64().unwrap());
+    assert_eq!(sha_hex(&got), gw.info["file_sha256"].as_str().unwrap());
+    // Block by block, each requested once: as many raw requests as the DAG has blocks.
+    let store = Store::open(&dir.path().join("home/ipfs")).unwrap();
+    assert_eq!(gw.raw_requests().await, blocks_in_dag(&store, &file));
+    m.run(MagicCall::from_line(&format!("ipfs get {tree} -o tree"), None).unwrap(), &c).await.unwrap();
+    assert!(kelp_ipfs::exporter::stat(&store, &tree).unwrap().hamt, "Helia sharded the directory");
+    let names = std::fs::read_dir(dir.path().join("tree")).unwrap().count();
+    assert_eq!(names, 1200);
+    for i in 0..1200 {
+        let p = dir.path().join(format!("tree/entry-{i:05}.txt"));
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), format!("entry {i} of kelp-64\n"), "{}", p.display());
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the Helia npm packages (install/setup.d/30-ipfs.sh)"]
+async fn a_lying_helia_gateway_is_named_once_and_the_honest_one_is_used() {
+    let env = [("SEED", "liar"), ("FILE_MB", "4"), ("DIR_ENTRIES", "10")];
+    let liar = HeliaGateway::start(&[env[0], env[1], env[2], ("LIE", "1")]);
+    let honest = HeliaGateway::start(&env);
+    let file = liar.cid("file_cid");
+    assert_eq!(file, honest.cid("file_cid"));
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let g = Gateways::new(vec![liar.url.clone(), honest.url.clone()]).unwrap();
+    let (r, warnings) = fetch_with(&g, &s, &file, &CancelToken::new(), None).await;
+    r.unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains(&liar.url) && warnings[0].contains("do not match"), "{warnings:?}");
+    assert_eq!(sha_hex(&s.cat(&file).unwrap()), honest.info["file_sha256"].as_str().unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs the Helia npm packages (install/setup.d/30-ipfs.sh)"]
+async fn an_interrupted_fetch_leaves_whole_blocks_and_the_next_one_resumes() {
+    let gw = HeliaGateway::start(&[("SEED", "resume"), ("FILE_MB", "32"), ("DIR_ENTRIES", "10")]);
+    let file = gw.cid("file_cid");
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let g = Gateways::new(vec![gw.url.clone()]).unwrap();
+    let (r, _) = fetch_with(&g, &s, &file, &CancelToken::new(), Some(10)).await;
+    assert!(matches!(r, Err(IpfsError::Cancelled(_))), "{r:?}");
+    let first = gw.raw_requests().await;
+    // Consistent: nothing half written, every stored block hashes to its name.
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    let mut held = 0;
+    for sub in std::fs::read_dir(dir.path().join("blocks")).unwrap() {
+        for f in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            assert_eq!(sha_hex(&std::fs::read(&p).unwrap()), p.file_name().unwrap().to_str().unwrap());
+            held += 1;
+        }
+    }
+    assert!(held >= 10, "{held} blocks held");
+    let (r, _) = fetch_with(&g, &s, &file, &CancelToken::new(), None).await;
+    let r = r.unwrap();
+    let total = blocks_in_dag(&s, &file);
+    assert_eq!(r.held_blocks + r.fetched_blocks, total);
+    assert!(r.held_blocks >= 10, "{r:?}");
+    assert_eq!(gw.raw_requests().await - first, r.fetched_blocks, "only the missing blocks were requested");
+    assert!(r.fetched_blocks < total);
+    assert_eq!(sha_hex(&s.cat(&file).unwrap()), gw.info["file_sha256"].as_str().unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs the Helia npm packages (install/setup.d/30-ipfs.sh)"]
+async fn unknown_cids_big_blocks_silent_gateways_and_malformed_cars_are_one_line_errors() {
+    let gw = HeliaGateway::start(&[
+        ("SEED", "bad"),
+        ("FILE_MB", "1"),
+        ("DIR_ENTRIES", "10"),
+        ("BIG", "1"),
+        ("MANGLE_CAR", "1"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let g = Gateways::new(vec![gw.url.clone()]).unwrap();
+    let one_line = |r: Result<FetchReport, IpfsError>| {
+        let e = r.unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        e
+    };
+    let unknown = kelp_ipfs::cid_of_bytes(b"no one holds this", &AddOptions::default()).unwrap();
+    let e = one_line(fetch_with(&g, &s, &unknown, &CancelToken::new(), None).await.0);
+    assert!(e.contains(&format!("{} (not found)", gw.url)) && e.contains(&unknown.to_string()), "{e}");
+    let e = one_line(fetch_with(&g, &s, &gw.cid("big_cid"), &CancelToken::new(), None).await.0);
+    assert!(e.contains("more than 2 MiB: refused"), "{e}");
+    assert!(!s.has(&gw.cid("big_cid")));
+    // A gateway that accepts and never answers: the wait is bounded by the request timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let g = Gateways::new(vec![silent_url.clone()]).unwrap().with_timeout(std::time::Duration::from_secs(1));
+    let e = one_line(fetch_with(&g, &s, &unknown, &CancelToken::new(), None).await.0);
+    assert!(e.contains(&format!("{silent_url} (no answer within 1 s)")), "{e}");
+    // Helia's CAR, cut short and garbled by the gateway: one line, no partial root.
+    let file = gw.cid("file_cid");
+    let car = reqwest::get(format!("{}/ipfs/{file}?format=car", gw.url)).await.unwrap().bytes().await.unwrap();
+    let e = kelp_ipfs::car::import(&s, &mut &car[..], true, &mut |_| Ok(())).unwrap_err().to_string();
+    assert!(!e.contains('\n') && e.contains("CAR"), "{e}");
+    assert!(!s.is_pinned(&file));
+}
+
+#[tokio::test]
+#[ignore = "needs the Helia npm packages (install/setup.d/30-ipfs.sh)"]
+async fn helia_verified_fetch_reads_what_kelp_added_from_kelp_ipfs_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("store")).unwrap();
+    let mut data = Vec::new();
+    for i in 0u32..(5 << 15) {
+        data.extend_from_slice(&Sha256::digest(i.to_le_bytes())[..32]);
+    }
+    let file = s.add_bytes(&data, &AddOptions::default()).unwrap().cid;
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a.txt"), b"alpha\n").unwrap();
+    std::fs::write(tree.join("sub/b.bin"), &data[..700_000]).unwrap();
+    let opts = AddOptions { recursive: true, ..AddOptions::profile("unixfs-v1-2025").unwrap() };
+    let dcid = s.add_path(&tree, &opts).unwrap().cid;
+    let server = GatewayServer::start(s, "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let want = [
+        (format!("ipfs://{file}"), sha_hex(&data)),
+        (format!("ipfs://{dcid}/a.txt"), sha_hex(b"alpha\n")),
+        (format!("ipfs://{dcid}/sub/b.bin"), sha_hex(&data[..700_000])),
+    ];
+    let paths = serde_json::to_string(&want.iter().map(|w| &w.0).collect::<Vec<_>>()).unwrap();
+    let sd = script_dir();
+    let url = server.url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node").arg("verified.mjs").current_dir(sd.path()).env("GATEWAY", url).env("PATHS", paths).output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "verified.mjs failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    for (u, sha) in &want {
+        assert_eq!(got[u]["status"], 200, "{u}: {got}");
+        assert_eq!(got[u]["sha256"], sha.as_str(), "{u}");
+    }
+    server.stop().await;
+}
