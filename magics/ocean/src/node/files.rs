@@ -6,7 +6,6 @@
 use super::fetch::{FetchError, capped};
 use super::routes::{ApiError, NodeState, Q, bad, check_signed, find_ddo, ipfs_bytes, service, service_files};
 use alloy::primitives::B256;
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
@@ -34,9 +33,15 @@ pub(super) fn fetch_error(e: FetchError) -> ApiError {
     ApiError(status, e.to_string())
 }
 
-/// Size, type and sha256 of one file, read as a stream.
+/// Size, type and sha256 of one file, read as a stream. A source that answers with an error
+/// (or not at all) is, as Ocean Node reports it, 0 bytes of no type with the sha256 of nothing;
+/// a URL the node refuses to fetch stays an error.
 async fn url_info(s: &NodeState, url: &str) -> Result<(u64, String, String), ApiError> {
-    let resp = s.fetch.open(url).await.map_err(fetch_error)?;
+    let resp = match s.fetch.open(url).await {
+        Ok(resp) => resp,
+        Err(FetchError::Upstream { .. }) => return Ok((0, String::new(), alloy::hex::encode(Sha256::digest([])))),
+        Err(e) => return Err(fetch_error(e)),
+    };
     let content_type =
         resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let mut hash = Sha256::new();
@@ -50,8 +55,10 @@ async fn url_info(s: &NodeState, url: &str) -> Result<(u64, String, String), Api
     Ok((len, content_type, alloy::hex::encode(hash.finalize())))
 }
 
-/// `POST /api/fileInfo {did, serviceId, checksum?}`: per file, its size and (asked) checksum.
-/// Limited to [`FetchPolicy::file_info_per_minute`](super::fetch::FetchPolicy) calls per
+/// `POST /api/services/fileInfo` with a file object (`{type: "url", url, method}`, `{type: "ipfs",
+/// hash}`) or `{did, serviceId}`: per file Ocean Node's `{valid, contentLength (string),
+/// contentType, checksum (hex sha256), name, type}`, sent without a content type as the real node
+/// does. Limited to [`FetchPolicy::file_info_per_minute`](super::fetch::FetchPolicy) calls per
 /// caller IP, answered past that as Ocean Node answers ([`super::ratelimit`]).
 pub(super) async fn file_info(
     State(s): State<Arc<NodeState>>,
@@ -61,33 +68,53 @@ pub(super) async fn file_info(
     if !s.file_info_limit.allow(peer.ip()) {
         return Ok(super::ratelimit::limited());
     }
-    let b: Value = serde_json::from_slice(&body).map_err(|_| bad("the body is not JSON"))?;
-    let did = b["did"].as_str().ok_or_else(|| bad("missing did"))?;
-    let service_id = b["serviceId"].as_str().ok_or_else(|| bad("missing serviceId"))?;
-    let ddo = find_ddo(&s, did)?;
-    let (_, svc, dt) = service(&ddo, service_id)?;
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let files = if let Some(kind) = b.get("type") {
+        if !matches!(kind.as_str(), Some("url" | "ipfs" | "arweave" | "s3" | "ftp")) {
+            return Err(bad("Invalid Request: type must be one of url, ipfs, arweave, s3, ftp"));
+        }
+        vec![b.clone()]
+    } else if let Some(did) = b["did"].as_str() {
+        let service_id = b["serviceId"]
+            .as_str()
+            .ok_or_else(|| bad("Invalid arguments. Please provide either file && Type OR did && serviceId"))?;
+        let not_served = || {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Unable to decrypt files, files not served by the current node!".into(),
+            )
+        };
+        let ddo = s.ddo(did).ok_or_else(not_served)?;
+        let (_, svc, dt) = service(&ddo, service_id).map_err(|_| not_served())?;
+        service_files(&s, &svc, dt)?
+    } else {
+        return Err(bad("Invalid request parameters"));
+    };
     let mut out = Vec::new();
-    for (index, file) in service_files(&s, &svc, dt)?.iter().enumerate() {
-        let (len, content_type, checksum) = match file["type"].as_str() {
+    for file in &files {
+        let (len, content_type, checksum, name) = match file["type"].as_str() {
             Some("url") => {
                 let url = file["url"].as_str().ok_or_else(|| bad("url file without url"))?;
-                url_info(&s, url).await?
+                let (len, content_type, checksum) = url_info(&s, url).await?;
+                let name = url.split(['?', '#']).next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+                (len, content_type, checksum, name.to_string())
             }
             _ => {
                 let bytes = ipfs_or_unsupported(&s, file).await?;
-                (bytes.len() as u64, String::new(), crate::ddo::file_checksum(&bytes))
+                (
+                    bytes.len() as u64,
+                    "application/octet-stream".into(),
+                    crate::ddo::file_checksum(&bytes),
+                    String::new(),
+                )
             }
         };
-        let content_type = if content_type.is_empty() { "application/octet-stream".into() } else { content_type };
-        let mut info = json!({"index": index, "valid": true, "type": file["type"], "contentLength": len.to_string(),
-            "contentType": content_type});
-        if b["checksum"] == true {
-            info["checksum"] = json!(checksum);
-            info["checksumType"] = json!("sha256");
-        }
-        out.push(info);
+        out.push(json!({"valid": true, "contentLength": len.to_string(), "contentType": content_type,
+            "checksum": checksum, "name": name, "type": file["type"]}));
     }
-    Ok(Json(Value::Array(out)).into_response())
+    let mut res = Response::new(Body::from(serde_json::to_vec(&out).unwrap_or_default()));
+    res.headers_mut().remove(header::CONTENT_TYPE);
+    Ok(res)
 }
 
 async fn ipfs_or_unsupported(s: &NodeState, file: &Value) -> Result<Vec<u8>, ApiError> {

@@ -13,16 +13,17 @@
 //!   200, `0x` hex of ECIES(node key, body); signed with command `encrypt`
 //! - `POST /api/services/decrypt` — `decryptDDO` for other nodes' indexers and any signer
 //!   ([`decrypt`]); kelp's own indexer decrypts in process
-//! - `GET /api/services/initialize?documentId&serviceId&consumerAddress` — `{datatoken, nonce, providerFee}`
+//! - `GET /api/services/initialize?documentId&serviceId[&consumerAddress]` — `{providerFee,
+//!   datatoken, nonce, computeAddress}`
 //! - `GET /api/services/download?documentId&serviceId&consumerAddress&transferTxId&fileIndex&nonce&signature`
 //!   — the bytes, after checking the signature (command `download`) and the on-chain `OrderStarted`;
 //!   for an `ipfs` file the `X-Ipfs-Cid` header names its CID so the consumer can verify the bytes
 //! - `GET /api/aquarius/assets/{ddo,metadata}/{did}` (the DDO with Ocean Node's
 //!   `indexedMetadata`, [`indexer`]), `POST /api/aquarius/assets/metadata/query` (Typesense-shaped,
 //!   [`query`]), `GET /api/aquarius/state/ddo?did|nft|txId`
-//! - `POST /api/services/fileInfo {did, serviceId, checksum?}` — per file `{index, valid, type, contentLength,
-//!   contentType, checksum?, checksumType?}` (checksum: hex sha256 of the bytes); unsigned, so
-//!   limited per caller IP like Ocean Node ([`ratelimit`], 429 past the limit)
+//! - `POST /api/services/fileInfo` with a file object or `{did, serviceId}` — per file `{valid,
+//!   contentLength, contentType, checksum (hex sha256 of the bytes), name, type}`, no content
+//!   type; unsigned, so limited per caller IP like Ocean Node ([`ratelimit`], 429 past the limit)
 //! - Compute-to-data (`computeEnvironments`, `initializeCompute`, `compute` POST/GET/PUT,
 //!   `computeResult`) on a kelp-c2d engine: see [`compute`].
 //!

@@ -255,20 +255,38 @@ pub(super) fn find_ddo(s: &NodeState, did: &str) -> std::result::Result<Value, A
     s.ddo(did).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("asset {did} not found (not indexed yet?)")))
 }
 
+/// `GET /api/services/initialize?documentId&serviceId[&consumerAddress][&validUntil]`: Ocean Node's
+/// `{providerFee, datatoken (lowercase), nonce (string), computeAddress (the consumer or null)}`.
 async fn initialize(State(s): State<Arc<NodeState>>, Query(q): Q) -> std::result::Result<Json<Value>, ApiError> {
-    let did = param(&q, "documentId")?;
-    let service_id = param(&q, "serviceId")?;
-    let consumer = address_param(&q, "consumerAddress")?;
-    let ddo = find_ddo(&s, did)?;
-    let (_, svc, dt) = service(&ddo, service_id)?;
+    let (Some(did), Some(service_id)) =
+        (q.get("documentId").filter(|v| !v.is_empty()), q.get("serviceId").filter(|v| !v.is_empty()))
+    else {
+        let missing = if q.get("documentId").is_none_or(|v| v.is_empty()) { "ddoId" } else { "serviceId" };
+        return Err(bad(format!(
+            "Missing one ( \"{missing}\" ) or more required field(s) for command: \"getFees\". Required fields: ddoId,serviceId"
+        )));
+    };
+    let consumer_text = q.get("consumerAddress").filter(|v| !v.is_empty());
+    let consumer = match consumer_text {
+        Some(_) => address_param(&q, "consumerAddress")?,
+        None => Address::ZERO,
+    };
+    let internal = |m: &str| ApiError(StatusCode::INTERNAL_SERVER_ERROR, m.into());
+    let ddo = s.ddo(did).ok_or_else(|| internal("Asset provided is either null, either undefined null"))?;
+    let (_, svc, dt) = service(&ddo, service_id).map_err(|_| internal("Internal Server Error"))?;
     if svc["type"] == "compute" {
         return Err(bad(format!(
             "service {service_id} of {did} is a compute service: use initializeCompute (POST /api/services/initializeCompute)"
         )));
     }
     let fee = provider_fee(&s, did, service_id, dt, consumer).await?;
-    let nonce = s.nonces.current(param(&q, "consumerAddress")?);
-    Ok(Json(json!({"datatoken": dt, "nonce": nonce.to_string(), "providerFee": fee})))
+    let nonce = consumer_text.map(|c| s.nonces.current(c)).unwrap_or(0);
+    Ok(Json(json!({
+        "providerFee": fee,
+        "datatoken": format!("{dt:?}").to_lowercase(),
+        "nonce": nonce.to_string(),
+        "computeAddress": consumer_text,
+    })))
 }
 
 /// The provider fee `initialize` and `initializeCompute` hand out: free, signed by the node,
