@@ -3,6 +3,7 @@
 // provider fee through ProviderInstance.initialize, the order with ocean.js's Dispenser /
 // FixedRateExchange / Datatoken wrappers, and the file through ProviderInstance.getDownloadUrl.
 // The downloaded bytes must equal the published file; the order must be on chain for the buyer.
+// Last, ocean.js's own orderAsset helper orders from the indexed DDO alone.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -81,3 +82,26 @@ test('ocean.js buys a fixed-price kelp asset through the FixedRateExchange, orde
   assert.equal(paidBefore - (await ocean.balanceOf(buyer)), ethers.parseUnits(got.acquired.paid, 18))
   assert.deepEqual(got.bytes, Buffer.from(CSV))
 })
+
+// ocean.js's one-call consumer helper, `orderAsset`, reads what an Ocean Node indexes beside the
+// published DDO (`datatokens[]`, the chain id) through ocean.js's DDO classes, asks the node's
+// initialize for the provider fee, dispenses or buys through the FixedRateExchange and sends
+// startOrder; kelp's node must index those fields as Ocean Node v3 does for it to work.
+for (const [price, via] of [['free', 'dispenser'], ['2', 'fixedrate']]) {
+  test(`ocean.js's orderAsset orders a ${via} kelp asset and that order downloads it`, async () => {
+    const published = await devnet.kelp('publish', file, '--name', `orderAsset ${via}`, '--price', price)
+    const asset = await new lib.Aquarius(devnet.node).resolve(published.did)
+    assert.equal(asset.datatokens?.[0]?.address?.toLowerCase(), published.datatoken.toLowerCase())
+    const buyer = devnet.wallet(2)
+    const me = await buyer.getAddress()
+    const datatoken = new lib.Datatoken(buyer, config.chainId, config)
+    const tx = await lib.orderAsset(asset, buyer, config, datatoken, devnet.node)
+    const started = lib.getEventFromTx(await tx.wait(), 'OrderStarted')
+    assert.equal(started.args.consumer, me)
+    assert.equal(started.args.serviceIndex, 0n)
+    const url = await lib.ProviderInstance.getDownloadUrl(published.did, '0', 0, tx.hash, devnet.node, buyer)
+    const res = await fetch(url)
+    assert.equal(res.status, 200, `download answered ${res.status}: ${await res.clone().text()}`)
+    assert.equal(await res.text(), CSV)
+  })
+}
