@@ -4,7 +4,7 @@
 //! Both fetch `url` files only under the node's [`FetchPolicy`](super::fetch::FetchPolicy).
 
 use super::fetch::{FetchError, capped};
-use super::routes::{ApiError, NodeState, Q, bad, check_signed, find_ddo, ipfs_bytes, service, service_files};
+use super::routes::{ApiError, NodeState, OrderFault, Q, bad, check_signed, ipfs_bytes, service, service_files};
 use alloy::primitives::B256;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
@@ -31,6 +31,11 @@ pub(super) fn fetch_error(e: FetchError) -> ApiError {
         }
     };
     ApiError(status, e.to_string())
+}
+
+/// The file name of a URL: its path's last segment.
+fn url_name(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or_default().rsplit('/').next().unwrap_or_default()
 }
 
 /// Size, type and sha256 of one file, read as a stream. A source that answers with an error
@@ -96,8 +101,7 @@ pub(super) async fn file_info(
             Some("url") => {
                 let url = file["url"].as_str().ok_or_else(|| bad("url file without url"))?;
                 let (len, content_type, checksum) = url_info(&s, url).await?;
-                let name = url.split(['?', '#']).next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
-                (len, content_type, checksum, name.to_string())
+                (len, content_type, checksum, url_name(url).to_string())
             }
             _ => {
                 let bytes = ipfs_or_unsupported(&s, file).await?;
@@ -124,13 +128,41 @@ async fn ipfs_or_unsupported(s: &NodeState, file: &Value) -> Result<Vec<u8>, Api
     }
 }
 
-/// `GET /api/services/download`: after the signature and the order, the file's bytes; a `url`
-/// file is streamed through (a body past the node's cap is cut off with an error, so the
-/// consumer never takes a truncated file for a whole one).
+/// Ocean Node's answers to an order that does not pay for the download.
+fn order_answer(f: OrderFault) -> Response {
+    let text = |m: &str| ApiError(StatusCode::INTERNAL_SERVER_ERROR, m.into()).into_response();
+    match f {
+        OrderFault::NotOrdered { other_consumer: true, .. } => text(
+            "Tx id used not valid, one of the NFT addresses, Datatoken address or the User address contract address does not match.",
+        ),
+        OrderFault::NotOrdered { elsewhere: true, .. } | OrderFault::NoFee => text("ERROR checking fees"),
+        // A transaction that is no order makes the real node throw: 500 with `{}`.
+        OrderFault::NotOrdered { .. } | OrderFault::NotFound | OrderFault::Failed => {
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({}))).into_response()
+        }
+        OrderFault::Chain(e) => ApiError(StatusCode::BAD_GATEWAY, format!("chain: {e}")).into_response(),
+    }
+}
+
+/// `GET /api/services/download`: after the parameters, the signature (command `download`), the
+/// DDO and the order, the file's bytes with `content-disposition: attachment;filename=<name>`
+/// (the origin's content type passes through). A `url` file is streamed through (a body past
+/// the node's cap is cut off with an error, so the consumer never takes a truncated file for a
+/// whole one). Failures answer as Ocean Node does.
 pub(super) async fn download(
     State(s): State<Arc<NodeState>>,
     axum::extract::Query(q): Q,
 ) -> Result<Response, ApiError> {
+    const REQUIRED: [&str; 4] = ["fileIndex", "documentId", "serviceId", "transferTxId"];
+    if let Some(missing) = ["documentId", "serviceId", "transferTxId", "fileIndex"]
+        .into_iter()
+        .find(|k| q.get(*k).is_none_or(|v| v.is_empty()))
+    {
+        return Err(bad(format!(
+            "Missing one ( \"{missing}\" ) or more required field(s) for command: \"download\". Required fields: {}",
+            REQUIRED.join(",")
+        )));
+    }
     let did = super::routes::param(&q, "documentId")?.to_string();
     let service_id = super::routes::param(&q, "serviceId")?;
     let tx: B256 =
@@ -138,23 +170,42 @@ pub(super) async fn download(
     let file_index =
         q.get("fileIndex").map(|v| v.parse::<usize>()).transpose().map_err(|_| bad("bad fileIndex"))?.unwrap_or(0);
     let consumer = check_signed(&s, &q, "consumerAddress", "download", Some(did.clone()))?;
-    let ddo = find_ddo(&s, &did)?;
-    let (index, svc, dt) = service(&ddo, service_id)?;
+    let ddo =
+        s.ddo(&did).ok_or_else(|| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "No DDO found for asset".into()))?;
+    let (index, svc, dt) = service(&ddo, service_id)
+        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error".into()))?;
     if svc["type"] == "compute" {
         return Err(ApiError(StatusCode::FORBIDDEN, crate::consume::compute_only(&did)));
     }
-    super::routes::verify_order(&s, tx, dt, consumer, index).await?;
+    if let Err(f) = super::routes::order_fault(&s, tx, dt, consumer, index).await {
+        return Ok(order_answer(f));
+    }
     let files = service_files(&s, &svc, dt)?;
-    let file = files.get(file_index).cloned().ok_or_else(|| bad(format!("no file at index {file_index}")))?;
-    let octets = [(header::CONTENT_TYPE, "application/octet-stream")];
+    let file = files
+        .get(file_index)
+        .cloned()
+        .ok_or_else(|| ApiError(StatusCode::NOT_IMPLEMENTED, "Unknown error: Empty file object".into()))?;
     if file["type"] == "url" {
         let url = file["url"].as_str().ok_or_else(|| bad("url file without url"))?;
         let resp = s.fetch.open(url).await.map_err(fetch_error)?;
+        let content_type = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .cloned()
+            .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
+        let disposition = format!("attachment;filename={}", url_name(url));
         let stream = capped(resp, s.fetch.max_bytes).map(|r| r.map_err(std::io::Error::other));
-        return Ok((StatusCode::OK, octets, Body::from_stream(stream)).into_response());
+        let mut res = (StatusCode::OK, Body::from_stream(stream)).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, content_type);
+        if let Ok(v) = header::HeaderValue::from_str(&disposition) {
+            res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+        return Ok(res);
     }
     let bytes = ipfs_or_unsupported(&s, &file).await?;
-    let mut resp = (StatusCode::OK, octets, bytes).into_response();
+    let headers =
+        [(header::CONTENT_TYPE, "application/octet-stream"), (header::CONTENT_DISPOSITION, "attachment;filename=")];
+    let mut resp = (StatusCode::OK, headers, bytes).into_response();
     // The paying consumer learns the CID of an ipfs file, so it can check what it received.
     if let Some(cid) = file["hash"].as_str()
         && let Ok(v) = header::HeaderValue::from_str(cid)

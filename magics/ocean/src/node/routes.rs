@@ -318,6 +318,38 @@ pub(super) fn service_files(s: &NodeState, svc: &Value, dt: Address) -> std::res
     Ok(files["files"].as_array().cloned().unwrap_or_default())
 }
 
+/// Why an order transaction does not pay for a service.
+pub(super) enum OrderFault {
+    /// The chain could not be asked.
+    Chain(String),
+    /// No such transaction on the chain.
+    NotFound,
+    /// The transaction reverted.
+    Failed,
+    /// No `OrderStarted` for this datatoken, consumer and service; `elsewhere` when the
+    /// transaction orders another datatoken (another asset).
+    NotOrdered { elsewhere: bool, other_consumer: bool },
+    /// The order does not carry this node's provider fee.
+    NoFee,
+}
+
+impl OrderFault {
+    /// kelp's own answer (the compute routes): one line naming what is wrong.
+    pub(super) fn api(self) -> ApiError {
+        match self {
+            OrderFault::Chain(e) => ApiError(StatusCode::BAD_GATEWAY, format!("chain: {e}")),
+            OrderFault::NotFound => bad("order transaction not found on chain"),
+            OrderFault::Failed => bad("order transaction failed on chain"),
+            OrderFault::NotOrdered { .. } => {
+                ApiError(StatusCode::FORBIDDEN, "no order for this consumer and service in that transaction".into())
+            }
+            OrderFault::NoFee => {
+                ApiError(StatusCode::FORBIDDEN, "the order does not carry this node's provider fee".into())
+            }
+        }
+    }
+}
+
 /// The order transaction must have succeeded and emitted `OrderStarted` from the datatoken for
 /// this consumer and service index.
 pub(super) async fn verify_order(
@@ -327,36 +359,47 @@ pub(super) async fn verify_order(
     consumer: Address,
     index: usize,
 ) -> std::result::Result<(), ApiError> {
+    order_fault(s, tx, dt, consumer, index).await.map_err(OrderFault::api)
+}
+
+/// [`verify_order`]'s check, telling why an order does not count.
+pub(super) async fn order_fault(
+    s: &NodeState,
+    tx: B256,
+    dt: Address,
+    consumer: Address,
+    index: usize,
+) -> std::result::Result<(), OrderFault> {
     let receipt = s
         .provider
         .get_transaction_receipt(tx)
         .await
-        .map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("chain: {e}")))?
-        .ok_or_else(|| ApiError(StatusCode::BAD_REQUEST, "order transaction not found on chain".into()))?;
+        .map_err(|e| OrderFault::Chain(e.to_string()))?
+        .ok_or(OrderFault::NotFound)?;
     if !receipt.status() {
-        return Err(bad("order transaction failed on chain"));
+        return Err(OrderFault::Failed);
     }
-    let logs: Vec<_> = receipt.inner.logs().iter().filter(|l| l.address() == dt).collect();
-    let ordered = logs.iter().any(|l| {
-        l.log_decode::<IERC20Template::OrderStarted>()
-            .map(|e| e.inner.data.consumer == consumer && e.inner.data.serviceIndex == U256::from(index))
-            .unwrap_or(false)
-    });
-    if !ordered {
-        return Err(ApiError(
-            StatusCode::FORBIDDEN,
-            "no order for this consumer and service in that transaction".into(),
-        ));
+    let orders: Vec<_> = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter_map(|l| Some((l.address(), l.log_decode::<IERC20Template::OrderStarted>().ok()?.inner.data)))
+        .collect();
+    let ours = |e: &IERC20Template::OrderStarted| e.consumer == consumer && e.serviceIndex == U256::from(index);
+    if !orders.iter().any(|(a, e)| *a == dt && ours(e)) {
+        let elsewhere = !orders.is_empty() && orders.iter().all(|(a, _)| *a != dt);
+        let other_consumer = orders.iter().any(|(a, e)| *a == dt && e.consumer != consumer);
+        return Err(OrderFault::NotOrdered { elsewhere, other_consumer });
     }
     // The order must carry this node's provider fee (the contract only checks that the fee is
     // signed by its own providerFeeAddress, which anyone can make).
-    let our_fee = logs.iter().any(|l| {
+    let our_fee = receipt.inner.logs().iter().filter(|l| l.address() == dt).any(|l| {
         l.log_decode::<IERC20Template::ProviderFee>()
             .map(|e| e.inner.data.providerFeeAddress == s.address())
             .unwrap_or(false)
     });
     if !our_fee {
-        return Err(ApiError(StatusCode::FORBIDDEN, "the order does not carry this node's provider fee".into()));
+        return Err(OrderFault::NoFee);
     }
     Ok(())
 }
