@@ -45,6 +45,7 @@ pub mod ratelimit;
 mod routes;
 pub use files::CID_HEADER;
 pub mod serve;
+mod validate;
 
 use crate::addresses::OceanAddresses;
 use crate::error::{OceanError, Result};

@@ -155,6 +155,7 @@ pub fn router(state: Arc<NodeState>) -> Router {
         .route("/api/aquarius/assets/metadata/{did}", get(ddo))
         .route("/api/aquarius/assets/metadata/{did}/{force}", get(ddo_forced))
         .route("/api/aquarius/assets/metadata/query", post(super::query::query))
+        .route("/api/aquarius/assets/ddo/validate", post(super::validate::validate))
         .route("/api/aquarius/state/ddo", get(ddo_state))
         .fallback(super::http::not_found)
         .with_state(state);

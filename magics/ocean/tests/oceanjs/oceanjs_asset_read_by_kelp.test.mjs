@@ -6,9 +6,9 @@
 // `kelp ocean get` orders and downloads the same bytes ocean.js published (a url file served
 // from loopback by this test).
 //
-// createAsset itself is not called: it asks the node's Aquarius `ddo/validate` route for the
-// metadata hash, which kelp's node does not serve; the hash is computed here exactly as Ocean
-// Node's validate computes it (sha256 of JSON.stringify(ddo)).
+// The first test runs createAsset's steps one by one (the hash computed here as Ocean Node's
+// validate computes it: sha256 of JSON.stringify(ddo)); the second calls createAsset itself,
+// which gets the hash from the node's Aquarius `ddo/validate` route.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { createHash } from 'node:crypto'
@@ -104,4 +104,33 @@ test('kelp indexes, shows and consumes an asset ocean.js published', async () =>
   assert.equal(orders[0].args.consumer, consumer)
   assert.equal(orders[0].args.payer, consumer)
   assert.equal(orders[0].args.serviceIndex, 0n)
+})
+
+test("ocean.js's createAsset publishes through kelp's node (validate, encrypt) and kelp consumes it", async () => {
+  const owner = devnet.wallet(5)
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+  const name = 'ocean.js createAsset Reef Log'
+  const ddo = {
+    '@context': ['https://w3id.org/did/v1'],
+    id: 'did:op:', // createAsset derives the DID from the NFT it creates
+    version: '4.1.0',
+    chainId: config.chainId,
+    nftAddress: lib.ZERO_ADDRESS,
+    metadata: { created: now, updated: now, type: 'dataset', name, description: 'createAsset on kelp', author: await owner.getAddress(), license: 'MIT' },
+    services: [{ id: '0', type: 'access', files: '', datatokenAddress: lib.ZERO_ADDRESS, serviceEndpoint: devnet.node, timeout: 0 }],
+    stats: { price: { value: '0' } } // createAsset's way of asking for a dispenser
+  }
+  const aquarius = new lib.Aquarius(devnet.node)
+  const files = [{ type: 'url', url: fileUrl, method: 'GET' }]
+  const did = await lib.createAsset(name, 'OJSCA', owner, files, 1, ddo, true, devnet.node, config.oceanTokenAddress, aquarius)
+  assert.match(did ?? '', /^did:op:[0-9a-f]{64}$/, 'createAsset returned no DID')
+  const indexed = await aquarius.waitForIndexer(did, null, null, 200, 150)
+  assert.ok(indexed, `kelp's node never indexed ${did}`)
+  const shown = await devnet.kelp('ocean', 'show', did)
+  assert.equal(shown.id, did)
+  assert.equal(shown.metadata.name, name)
+  const out = path.join(devnet.home, 'from-createAsset.csv')
+  const got = await devnet.kelp('ocean', 'get', did, '-o', out, '--account', '3')
+  assert.equal(got.acquired, 'dispenser')
+  assert.deepEqual(readFileSync(out), BYTES)
 })
