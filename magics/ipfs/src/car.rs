@@ -192,7 +192,7 @@ pub fn parse_header(h: &[u8]) -> Result<Vec<Cid>, IpfsError> {
     roots.ok_or_else(|| IpfsError::Corrupt("CAR header has no roots".into()))
 }
 
-fn cid_len(section: &[u8]) -> Result<usize, IpfsError> {
+pub(crate) fn cid_len(section: &[u8]) -> Result<usize, IpfsError> {
     if section.len() >= 34 && section[0] == 0x12 && section[1] == 0x20 {
         return Ok(34);
     }

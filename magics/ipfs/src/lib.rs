@@ -8,7 +8,10 @@
 //! - [`store`]: the persistent block store under `$KELP_HOME/ipfs` (atomic writes, pins, gc);
 //! - [`api`]: the blocking API other crates call ([`Store::add_path`], [`Store::cat`], …);
 //! - [`exporter`]: reading files and directories back, verifying every block's hash;
-//! - [`car`]: CAR v1 export and import; [`kubo`]: a Kubo RPC client (`--to kubo[=URL]`).
+//! - [`car`]: CAR v1 export and import; [`kubo`]: a Kubo RPC client (`--to kubo[=URL]`);
+//! - [`fetch`]: verified retrieval of what the store lacks from trustless HTTP gateways
+//!   (IPIP-402): a streamed CAR first, then block by block, every block hashed before it is
+//!   stored; [`gateway`]: the store served as a trustless gateway (`kelp ipfs serve --gateway`).
 //!
 //! # Library use (Ocean, C2D, Rust cells)
 //! ```no_run
@@ -81,9 +84,16 @@
 //!   `"piece_size"` (padded piece size); `car import F.car
 //!   [--pin[=BOOL]]` → `{"path", "roots", "complete_roots", "blocks", "bytes", "pinned"}`
 //! - `gc` → `{"removed_blocks", "removed_bytes", "kept_blocks"}`
+//! - cat, get, ls, stat and car export first fetch what the store lacks (the whole DAG; for ls
+//!   the directory and its entries' root blocks; for stat the root block) from the trustless
+//!   gateways of `KELP_IPFS_GATEWAYS` / `%ipfs config gateways URL,…` (default
+//!   [`fetch::DEFAULT_GATEWAYS`]); `--offline` or `KELP_IPFS_OFFLINE=1` never touches the network
+//! - `serve --gateway ADDR [--allow-remote]` serves the store (see [`gateway`]) until
+//!   interrupted → `{"url", "stopped"}`
 //! - `config show` / `config set KEY VALUE` (keys `backend` = local|kubo|kubo=URL,
-//!   `kubo_url`, `gateway`, `pin.NAME.endpoint`, `pin.NAME.token`) → `{"backend", "kubo_url",
-//!   "gateway", "store", "pin_services": {NAME: {"endpoint", "token": "set"|"unset"}}}`
+//!   `kubo_url`, `gateway`, `gateways`, `pin.NAME.endpoint`, `pin.NAME.token`; `config gateways
+//!   URL[,URL…]|default` = `config set gateways …`) → `{"backend", "kubo_url", "gateway",
+//!   "gateways", "store", "pin_services": {NAME: {"endpoint", "token": "set"|"unset"}}}`
 //!
 //! # Encryption (`add --encrypt`, `get --decrypt`)
 //! See [`crypt`]: ChaCha20-Poly1305, streamed in 64 KiB segments; a fresh key per add, kept in

@@ -152,11 +152,19 @@ async fn a_lying_gateway_is_named_once_and_skipped_and_dead_ones_are_named_in_on
     let (liar_url, _t) = liar().await;
     let g = Gateways::new(vec![liar_url.clone(), gw.url()]).unwrap();
     let local = store(dir.path(), "local");
+    // Its "CAR" is garbage: one warning, and the honest gateway's CAR is used.
     let (r, w) = fetch(&g, &local, &file, Scope::All).await;
     assert_eq!(r.unwrap().fetched_blocks, 13);
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].contains(&liar_url) && w[0].contains("do not match"), "{w:?}");
+    assert!(w[0].contains(&liar_url) && w[0].contains("malformed CAR"), "{w:?}");
     assert_eq!(local.cat(&file).unwrap(), data);
+    // Block by block, its blocks do not hash to their CIDs: one warning.
+    let raw_only = store(dir.path(), "raw");
+    let (r, w) = fetch(&g.clone().with_car(false), &raw_only, &file, Scope::All).await;
+    assert_eq!(r.unwrap().fetched_blocks, 13);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains(&liar_url) && w[0].contains("do not match"), "{w:?}");
+    assert_eq!(raw_only.cat(&file).unwrap(), data);
     // Only the liar, and a closed port: one error line naming both and why.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

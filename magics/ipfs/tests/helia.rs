@@ -65,9 +65,10 @@ impl HeliaGateway {
         self.info[key].as_str().unwrap().parse().unwrap()
     }
 
-    async fn raw_requests(&self) -> u64 {
+    /// (raw block requests, CAR requests) served so far.
+    async fn requests(&self) -> (u64, u64) {
         let s: Value = reqwest::get(format!("{}/_stats", self.url)).await.unwrap().json().await.unwrap();
-        s["raw"].as_u64().unwrap()
+        (s["raw"].as_u64().unwrap(), s["car"].as_u64().unwrap())
     }
 }
 
@@ -129,11 +130,13 @@ async fn kelp_gets_a_64_mib_file_and_a_hamt_directory_from_a_helia_gateway() {
     let got = std::fs::read(dir.path().join("big.bin")).unwrap();
     assert_eq!(got.len() as u64, gw.info["file_size"].as_u64().unwrap());
     assert_eq!(sha_hex(&got), gw.info["file_sha256"].as_str().unwrap());
-    // Block by block, each requested once: as many raw requests as the DAG has blocks.
+    // One streamed CAR, no block asked for again.
     let store = Store::open(&dir.path().join("home/ipfs")).unwrap();
-    assert_eq!(gw.raw_requests().await, blocks_in_dag(&store, &file));
+    assert_eq!(gw.requests().await, (0, 1));
+    assert_eq!(blocks_in_dag(&store, &file), 65);
     m.run(MagicCall::from_line(&format!("ipfs get {tree} -o tree"), None).unwrap(), &c).await.unwrap();
     assert!(kelp_ipfs::exporter::stat(&store, &tree).unwrap().hamt, "Helia sharded the directory");
+    assert_eq!(gw.requests().await, (0, 2));
     let names = std::fs::read_dir(dir.path().join("tree")).unwrap().count();
     assert_eq!(names, 1200);
     for i in 0..1200 {
@@ -158,6 +161,13 @@ async fn a_lying_helia_gateway_is_named_once_and_the_honest_one_is_used() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains(&liar.url) && warnings[0].contains("do not match"), "{warnings:?}");
     assert_eq!(sha_hex(&s.cat(&file).unwrap()), honest.info["file_sha256"].as_str().unwrap());
+    // Block by block (no CARs): its altered block is caught the same way.
+    let s = Store::open(&dir.path().join("raw")).unwrap();
+    let (r, warnings) = fetch_with(&g.clone().with_car(false), &s, &file, &CancelToken::new(), None).await;
+    r.unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains(&liar.url) && warnings[0].contains("do not match"), "{warnings:?}");
+    assert_eq!(sha_hex(&s.cat(&file).unwrap()), honest.info["file_sha256"].as_str().unwrap());
 }
 
 #[tokio::test]
@@ -170,7 +180,8 @@ async fn an_interrupted_fetch_leaves_whole_blocks_and_the_next_one_resumes() {
     let g = Gateways::new(vec![gw.url.clone()]).unwrap();
     let (r, _) = fetch_with(&g, &s, &file, &CancelToken::new(), Some(10)).await;
     assert!(matches!(r, Err(IpfsError::Cancelled(_))), "{r:?}");
-    let first = gw.raw_requests().await;
+    let (first, cars) = gw.requests().await;
+    assert_eq!((first, cars), (0, 1), "the first fetch streams a CAR");
     // Consistent: nothing half written, every stored block hashes to its name.
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     let mut held = 0;
@@ -187,7 +198,7 @@ async fn an_interrupted_fetch_leaves_whole_blocks_and_the_next_one_resumes() {
     let total = blocks_in_dag(&s, &file);
     assert_eq!(r.held_blocks + r.fetched_blocks, total);
     assert!(r.held_blocks >= 10, "{r:?}");
-    assert_eq!(gw.raw_requests().await - first, r.fetched_blocks, "only the missing blocks were requested");
+    assert_eq!(gw.requests().await, (r.fetched_blocks, 1), "only the missing blocks were requested");
     assert!(r.fetched_blocks < total);
     assert_eq!(sha_hex(&s.cat(&file).unwrap()), gw.info["file_sha256"].as_str().unwrap());
 }
@@ -195,13 +206,8 @@ async fn an_interrupted_fetch_leaves_whole_blocks_and_the_next_one_resumes() {
 #[tokio::test]
 #[ignore = "needs the Helia npm packages (install/setup.d/30-ipfs.sh)"]
 async fn unknown_cids_big_blocks_silent_gateways_and_malformed_cars_are_one_line_errors() {
-    let gw = HeliaGateway::start(&[
-        ("SEED", "bad"),
-        ("FILE_MB", "1"),
-        ("DIR_ENTRIES", "10"),
-        ("BIG", "1"),
-        ("MANGLE_CAR", "1"),
-    ]);
+    let gw = HeliaGateway::start(&[("SEED", "bad"), ("FILE_MB", "1"), ("DIR_ENTRIES", "10"), ("BIG", "1")]);
+    let mangler = HeliaGateway::start(&[("SEED", "bad"), ("FILE_MB", "4"), ("DIR_ENTRIES", "10"), ("MANGLE_CAR", "1")]);
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path()).unwrap();
     let g = Gateways::new(vec![gw.url.clone()]).unwrap();
@@ -213,8 +219,12 @@ async fn unknown_cids_big_blocks_silent_gateways_and_malformed_cars_are_one_line
     let unknown = kelp_ipfs::cid_of_bytes(b"no one holds this", &AddOptions::default()).unwrap();
     let e = one_line(fetch_with(&g, &s, &unknown, &CancelToken::new(), None).await.0);
     assert!(e.contains(&format!("{} (not found)", gw.url)) && e.contains(&unknown.to_string()), "{e}");
-    let e = one_line(fetch_with(&g, &s, &gw.cid("big_cid"), &CancelToken::new(), None).await.0);
-    assert!(e.contains("more than 2 MiB: refused"), "{e}");
+    // Over 2 MiB: refused in the CAR, and block by block.
+    let (r, w) = fetch_with(&g, &s, &gw.cid("big_cid"), &CancelToken::new(), None).await;
+    assert!(w.len() == 1 && w[0].contains("more than 2 MiB are refused"), "{w:?}");
+    assert!(one_line(r).contains("more than 2 MiB"));
+    let e = one_line(fetch_with(&g.clone().with_car(false), &s, &gw.cid("big_cid"), &CancelToken::new(), None).await.0);
+    assert!(e.contains(&format!("{} (sent more than 2 MiB: refused)", gw.url)), "{e}");
     assert!(!s.has(&gw.cid("big_cid")));
     // A gateway that accepts and never answers: the wait is bounded by the request timeout.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -222,12 +232,16 @@ async fn unknown_cids_big_blocks_silent_gateways_and_malformed_cars_are_one_line
     let g = Gateways::new(vec![silent_url.clone()]).unwrap().with_timeout(std::time::Duration::from_secs(1));
     let e = one_line(fetch_with(&g, &s, &unknown, &CancelToken::new(), None).await.0);
     assert!(e.contains(&format!("{silent_url} (no answer within 1 s)")), "{e}");
-    // Helia's CAR, cut short and garbled by the gateway: one line, no partial root.
-    let file = gw.cid("file_cid");
-    let car = reqwest::get(format!("{}/ipfs/{file}?format=car", gw.url)).await.unwrap().bytes().await.unwrap();
-    let e = kelp_ipfs::car::import(&s, &mut &car[..], true, &mut |_| Ok(())).unwrap_err().to_string();
-    assert!(!e.contains('\n') && e.contains("CAR"), "{e}");
-    assert!(!s.is_pinned(&file));
+    // Helia's CAR, cut short and garbled by the gateway: one warning line naming it, the rest
+    // from the next gateway.
+    let file = mangler.cid("file_cid");
+    let other = HeliaGateway::start(&[("SEED", "bad"), ("FILE_MB", "4"), ("DIR_ENTRIES", "10")]);
+    let g = Gateways::new(vec![mangler.url.clone(), other.url.clone()]).unwrap();
+    let (r, w) = fetch_with(&g, &s, &file, &CancelToken::new(), None).await;
+    r.unwrap();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains(&mangler.url) && w[0].contains("malformed CAR") && !w[0].contains('\n'), "{w:?}");
+    assert_eq!(sha_hex(&s.cat(&file).unwrap()), other.info["file_sha256"].as_str().unwrap());
 }
 
 #[tokio::test]

@@ -15,6 +15,8 @@
 //!   resumes from what is held: only missing blocks are requested again;
 //! - offline ([`OFFLINE_ENV`]=1 or `--offline`) never touches the network.
 
+mod car;
+
 use crate::IpfsError;
 use crate::importer::{DAG_PB, RAW, SHA2_256, sha256_multihash};
 use crate::pb::{DataType, PbNode};
@@ -116,6 +118,8 @@ pub enum FetchEvent {
 pub struct Gateways {
     urls: Vec<String>,
     offline: bool,
+    /// Ask for the whole DAG as one CAR first (else block by block only).
+    car: bool,
     timeout: Duration,
     client: reqwest::Client,
 }
@@ -131,7 +135,7 @@ impl Gateways {
             .build()
             .map_err(|e| IpfsError::Remote(format!("cannot start an HTTP client: {e}")))?;
         let urls = urls.into_iter().map(|u| u.trim_end_matches('/').to_string()).collect();
-        Ok(Gateways { urls, offline: false, timeout: Duration::from_secs(30), client })
+        Ok(Gateways { urls, offline: false, car: true, timeout: Duration::from_secs(30), client })
     }
 
     /// Parse a comma-separated list of gateway URLs.
@@ -187,7 +191,14 @@ impl Gateways {
         self
     }
 
-    /// Each request's time limit.
+    /// Whether to ask for a CAR of a DAG whose root is missing before going block by block
+    /// (default true).
+    pub fn with_car(mut self, car: bool) -> Gateways {
+        self.car = car;
+        self
+    }
+
+    /// Each request's time limit (for a CAR: the wait for each piece of its body).
     pub fn with_timeout(mut self, timeout: Duration) -> Gateways {
         self.timeout = timeout;
         self
@@ -215,6 +226,10 @@ impl Gateways {
         let max_depth = store.limits().max_depth;
         let skipped: Mutex<Vec<Option<String>>> = Mutex::new(vec![None; self.urls.len()]);
         let mut report = FetchReport::default();
+        if self.car && scope != Scope::Block && !self.offline && !store.has(root) {
+            let job = Job { store, root, scope, cancel, skipped: &skipped };
+            self.fetch_cars(&job, on, &mut report).await?;
+        }
         let mut seen = HashSet::new();
         let mut pending: Vec<(Cid, usize, bool)> = vec![(*root, 0, true)];
         loop {
@@ -269,6 +284,38 @@ impl Gateways {
                 push_links(&mut pending, &c, &block, scope, follow, depth)?;
             }
         }
+    }
+
+    /// The DAG as one CAR from the first gateway that gives a usable one (liars are skipped);
+    /// what it lacks is left to the block walk.
+    async fn fetch_cars(
+        &self,
+        job: &Job<'_>,
+        on: &mut (dyn FnMut(FetchEvent) + Send),
+        report: &mut FetchReport,
+    ) -> Result<(), IpfsError> {
+        let (root, skipped) = (job.root, job.skipped);
+        for (i, gw) in self.urls.iter().enumerate() {
+            if lock(skipped)[i].is_some() {
+                continue;
+            }
+            let Err(stop) = car::fetch_car(self, gw, job, on, report).await else {
+                return Ok(());
+            };
+            if let Some(w) = car::warning(gw, root, &stop) {
+                on(FetchEvent::Warning(w));
+            }
+            match stop {
+                car::CarStop::Cancelled => {
+                    return Err(IpfsError::Cancelled(format!("fetching {root} from gateways")));
+                }
+                car::CarStop::Liar(why) | car::CarStop::Down(why) | car::CarStop::Unusable(why) => {
+                    lock(skipped)[i] = Some(why)
+                }
+                car::CarStop::Http => return Ok(()),
+            }
+        }
+        Ok(())
     }
 
     /// One verified block from the first gateway that has it; warnings about liars alongside.
@@ -343,6 +390,15 @@ impl Gateways {
         }
         Ok(body)
     }
+}
+
+/// One fetch: what it is after, and the gateways it has given up on (with why).
+struct Job<'a> {
+    store: &'a Store,
+    root: &'a Cid,
+    scope: Scope,
+    cancel: &'a CancelToken,
+    skipped: &'a Mutex<Vec<Option<String>>>,
 }
 
 /// Why one gateway did not give a block: skip it from now on, or only for this block.

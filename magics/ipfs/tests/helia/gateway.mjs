@@ -4,8 +4,8 @@
 // 127.0.0.1: GET /ipfs/<cid>?format=raw (or Accept raw) -> the block, format=car -> @helia/car's
 // export. Env: SEED, FILE_MB, DIR_ENTRIES, LIE=1 (alter one leaf block of the file), BIG=1 (also
 // hold a 3 MiB raw block), MANGLE_CAR=1 (CAR bodies cut short and garbled).
+// GET /_stats -> {"raw": n, "car": n} (requests served); the lie is in raw answers and CARs.
 // Prints one JSON line: {port, file_cid, file_sha256, file_size, dir_cid, entries, big_cid?}.
-// GET /_stats -> {"raw": n, "car": n, "raw_paths": [...]} (requests served).
 import { createHeliaLight } from 'helia'
 import { unixfs } from '@helia/unixfs'
 import { car } from '@helia/car'
@@ -114,6 +114,16 @@ const server = http.createServer(async (req, res) => {
       stats.car++
       res.writeHead(200, { 'content-type': 'application/vnd.ipld.car; version=1' })
       let n = 0
+      if (lieCid != null) {
+        // The lie inside a CAR: the altered leaf's bytes, found in the whole export.
+        const parts = []
+        for await (const buf of car(helia).export(cid)) parts.push(buf)
+        const all = Buffer.concat(parts)
+        const at = all.indexOf(await getBlock(lieCid))
+        if (at >= 0) all[at] ^= 0xff
+        res.end(all)
+        return
+      }
       for await (const buf of car(helia).export(cid)) {
         if (env.MANGLE_CAR === '1' && n++ === 2) { res.end(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])); return }
         res.write(buf)
