@@ -21,6 +21,8 @@
 //! - `GET /api/aquarius/assets/{ddo,metadata}/{did}` (the DDO with Ocean Node's
 //!   `indexedMetadata`, [`indexer`]), `POST /api/aquarius/assets/metadata/query` (Typesense-shaped,
 //!   [`query`]), `GET /api/aquarius/state/ddo?did|nft|txId`
+//! - `POST /api/aquarius/assets/ddo/validate` — `{hash, publicKey, r, s, v}` for a DDO a publisher
+//!   is about to set (ocean.js's `createAsset` asks for it): [`validate`]
 //! - `POST /api/services/fileInfo` with a file object or `{did, serviceId}` — per file `{valid,
 //!   contentLength, contentType, checksum (hex sha256 of the bytes), name, type}`, no content
 //!   type; unsigned, so limited per caller IP like Ocean Node ([`ratelimit`], 429 past the limit)
