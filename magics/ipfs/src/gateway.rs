@@ -4,7 +4,8 @@
 //!
 //! - `GET|HEAD /ipfs/{cid}?format=raw` (or `Accept: application/vnd.ipld.raw`): the block;
 //! - `GET|HEAD /ipfs/{cid}?format=car` (or `Accept: application/vnd.ipld.car`): a CAR v1 of the
-//!   DAG, streamed, depth-first, no duplicates, `dag-scope=all|entity|block` (default all);
+//!   DAG, streamed, depth-first, no duplicates, `dag-scope=all|entity|block` (default all), and
+//!   `entity-bytes=FROM:TO|FROM:*` with `dag-scope=entity` (only the blocks of that range);
 //! - 400 for a bad CID or parameter, 404 for a root not in the store, 406 when neither raw nor
 //!   CAR was asked for (this gateway serves verifiable responses only);
 //! - headers: `Content-Type`, `X-Content-Type-Options: nosniff`, `Cache-Control: public,
@@ -13,7 +14,7 @@
 //! It binds to loopback unless `allow_remote` is given: anyone who can reach it can read every
 //! block in the store.
 
-use crate::fetch::{Scope, wanted_links};
+use crate::fetch::{Scope, Want, wanted_links};
 use crate::pb::put_varint;
 use crate::store::Store;
 use crate::{IpfsError, car, parse_cid};
@@ -115,7 +116,7 @@ async fn handle(
             );
         }
     };
-    let scope = match q.get("dag-scope").map(String::as_str) {
+    let mut scope = match q.get("dag-scope").map(String::as_str) {
         None => Scope::All,
         Some(s) => match Scope::parse(s) {
             Some(s) => s,
@@ -124,6 +125,18 @@ async fn handle(
             }
         },
     };
+    if let Some(range) = q.get("entity-bytes") {
+        match Scope::entity_bytes(range) {
+            Some(b) if scope == Scope::Entity => scope = b,
+            Some(_) => return plain(StatusCode::BAD_REQUEST, "entity-bytes goes with dag-scope=entity".to_string()),
+            None => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    format!("entity-bytes={range} is not valid: use FROM:TO or FROM:* with whole numbers, FROM <= TO"),
+                );
+            }
+        }
+    }
     let s = store.clone();
     let root = match tokio::task::spawn_blocking(move || s.get_block(&cid)).await {
         Ok(Ok(b)) => b,
@@ -143,11 +156,7 @@ async fn handle(
         h.insert(header::CONTENT_DISPOSITION, hv(&format!("attachment; filename=\"{cid}.bin\"")));
         return (StatusCode::OK, h, root).into_response();
     }
-    let scope_name = match scope {
-        Scope::All => "all",
-        Scope::Entity => "entity",
-        Scope::Block => "block",
-    };
+    let scope_name = scope.query().replace("dag-scope=", "").replace("&entity-bytes=", ".");
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.ipld.car; version=1; order=dfs; dups=n"));
     h.insert(header::ETAG, hv(&format!("\"{cid}.car.{scope_name}\"")));
     h.insert(header::CONTENT_DISPOSITION, hv(&format!("attachment; filename=\"{cid}.car\"")));
@@ -193,8 +202,8 @@ pub(crate) fn walk(
 ) -> Result<(), IpfsError> {
     let max_depth = store.limits().max_depth;
     let mut seen = HashSet::new();
-    let mut stack = vec![(*root, 0usize, true, Some(root_block))];
-    while let Some((c, depth, follow, held)) = stack.pop() {
+    let mut stack = vec![(*root, 0usize, Want::ROOT, Some(root_block))];
+    while let Some((c, depth, want, held)) = stack.pop() {
         if !seen.insert(c.hash().to_bytes()) {
             continue;
         }
@@ -206,7 +215,7 @@ pub(crate) fn walk(
             None => store.get_block(&c)?,
         };
         visit(&c, &b)?;
-        let links = wanted_links(&c, &b, scope, follow)?;
+        let links = wanted_links(&c, &b, scope, want)?;
         stack.extend(links.into_iter().rev().map(|(l, f)| (l, depth + 1, f, None)));
     }
     Ok(())

@@ -284,3 +284,43 @@ async fn helia_verified_fetch_reads_what_kelp_added_from_kelp_ipfs_serve() {
     }
     server.stop().await;
 }
+
+/// Byte `o` of gateway.mjs's file for `seed`: sha256("seed:n") blocks, concatenated.
+fn helia_bytes(seed: &str, from: u64, len: u64) -> Vec<u8> {
+    (from..from + len).map(|o| Sha256::digest(format!("{seed}:{}", o / 32))[(o % 32) as usize]).collect()
+}
+
+fn blocks_held(store_dir: &Path) -> usize {
+    std::fs::read_dir(store_dir.join("blocks"))
+        .unwrap()
+        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum()
+}
+
+#[tokio::test]
+#[ignore = "needs the Helia npm packages (install/setup.d/30-ipfs.sh)"]
+async fn cat_of_a_range_fetches_only_the_blocks_that_hold_it() {
+    let gw = HeliaGateway::start(&[("SEED", "range"), ("FILE_MB", "8"), ("DIR_ENTRIES", "10")]);
+    let file = gw.cid("file_cid");
+    let dir = tempfile::tempdir().unwrap();
+    // %ipfs cat --offset/--length: one CAR request, read only until the range's blocks are in
+    // (Helia's gateway ignores entity-bytes and sends the whole DAG).
+    let c = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), RecordingSink::new());
+    c.env.set("KELP_IPFS_GATEWAYS", Some(gw.url.clone()));
+    let m = kelp_ipfs::magics().pop().unwrap();
+    let line = format!("ipfs cat {file} --offset 3000000 --length 16");
+    let out = m.run(MagicCall::from_line(&line, None).unwrap(), &c).await.unwrap();
+    assert_eq!(out.json().unwrap()["length"], 16);
+    assert_eq!(gw.requests().await, (0, 1));
+    assert_eq!(blocks_held(&dir.path().join("home/ipfs")), 2, "the root and the leaf holding the range");
+    // Block by block the same: root + one 1 MiB leaf; the bytes are Helia's.
+    let s = Store::open(&dir.path().join("raw")).unwrap();
+    let g = Gateways::new(vec![gw.url.clone()]).unwrap().with_car(false);
+    let scope = Scope::Bytes { from: 5_000_000, to: Some(5_000_099) };
+    let r = g.fetch(&s, &file, scope, &CancelToken::new(), &mut |_| {}).await.unwrap();
+    assert_eq!(r.fetched_blocks, 2);
+    assert_eq!(gw.requests().await, (2, 1));
+    let mut got = Vec::new();
+    s.cat_to(&file, 5_000_000, Some(100), &mut got, &mut |_| Ok(())).unwrap();
+    assert_eq!(got, helia_bytes("range", 5_000_000, 100));
+}

@@ -4,7 +4,7 @@
 //! says); once nothing more is wanted the body is dropped. Whatever the CAR lacks is left to the
 //! block-by-block walk that follows, so a short, broken or lying CAR costs one warning line.
 
-use super::{FetchEvent, FetchReport, Gateways, Job, MAX_BLOCK, Scope, wanted_links};
+use super::{FetchEvent, FetchReport, Gateways, Job, MAX_BLOCK, Want, wanted_links};
 use crate::importer::sha256_multihash;
 use cid::Cid;
 use futures::StreamExt;
@@ -101,12 +101,7 @@ pub(super) async fn fetch_car(
     report: &mut FetchReport,
 ) -> Result<(), CarStop> {
     let (store, root, scope, cancel) = (job.store, job.root, job.scope, job.cancel);
-    let scope_name = match scope {
-        Scope::All => "all",
-        Scope::Entity => "entity",
-        Scope::Block => "block",
-    };
-    let url = format!("{gw_url}/ipfs/{root}?format=car&dag-scope={scope_name}");
+    let url = format!("{gw_url}/ipfs/{root}?format=car&{}", scope.query());
     let send = gw
         .client
         .get(&url)
@@ -132,8 +127,8 @@ pub(super) async fn fetch_car(
     }
     let header = body.exact(hlen as usize, gw, cancel).await?;
     crate::car::parse_header(&header).map_err(|e| CarStop::Unusable(e.to_string()))?;
-    // Wanted blocks by multihash: whether their links are wanted too.
-    let mut wanted: HashMap<Vec<u8>, bool> = HashMap::from([(root.hash().to_bytes(), true)]);
+    // Wanted blocks by multihash: what is wanted of each (a block may sit at several places).
+    let mut wanted: HashMap<Vec<u8>, Vec<Want>> = HashMap::from([(root.hash().to_bytes(), vec![Want::ROOT])]);
     let mut unwanted = 0u64;
     while !wanted.is_empty() {
         let Some(len) = body.uvarint(gw, cancel).await? else { break };
@@ -147,7 +142,7 @@ pub(super) async fn fetch_car(
         let n = crate::car::cid_len(&section).map_err(|e| CarStop::Unusable(e.to_string()))?;
         let cid = Cid::try_from(&section[..n]).map_err(|e| malformed(format!("bad CID: {e}")))?;
         let block = &section[n..];
-        let Some(follow) = wanted.remove(&cid.hash().to_bytes()) else {
+        let Some(wants) = wanted.remove(&cid.hash().to_bytes()) else {
             unwanted += len;
             if unwanted > MAX_UNWANTED {
                 return Err(CarStop::Unusable(format!("over {} MiB of blocks outside the DAG", MAX_UNWANTED >> 20)));
@@ -163,9 +158,14 @@ pub(super) async fn fetch_car(
             report.fetched_bytes += block.len() as u64;
             on(FetchEvent::Block(block.len() as u64));
         }
-        for (c, f) in wanted_links(&cid, block, scope, follow).map_err(|e| CarStop::Unusable(e.to_string()))? {
-            let e = wanted.entry(c.hash().to_bytes()).or_insert(f);
-            *e |= f;
+        for want in wants {
+            let links = wanted_links(&cid, block, scope, want).map_err(|e| CarStop::Unusable(e.to_string()))?;
+            for (c, w) in links {
+                let e = wanted.entry(c.hash().to_bytes()).or_default();
+                if !e.contains(&w) {
+                    e.push(w);
+                }
+            }
         }
     }
     Ok(())

@@ -41,7 +41,7 @@ pub const MAX_BLOCK: usize = 2 << 20;
 /// Requests in flight at once.
 const CONCURRENCY: usize = 8;
 
-/// How much of a DAG an operation needs (the spec's `dag-scope`).
+/// How much of a DAG an operation needs (the spec's `dag-scope`, and `entity-bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// The root block only (`stat`).
@@ -51,6 +51,9 @@ pub enum Scope {
     Entity,
     /// Everything below the root (`get`, `car export`).
     All,
+    /// The blocks of a file that hold bytes `from..=to` (`to` `None`: to the end), as
+    /// `entity-bytes=from:to` (`cat --offset/--length`); for a directory, as `Entity`.
+    Bytes { from: u64, to: Option<u64> },
 }
 
 impl Scope {
@@ -63,12 +66,48 @@ impl Scope {
             _ => None,
         }
     }
+
+    /// Parse an `entity-bytes` value `from:to` (`to` may be `*`; negative offsets are not
+    /// supported).
+    pub fn entity_bytes(s: &str) -> Option<Scope> {
+        let (a, b) = s.split_once(':')?;
+        let from = a.parse().ok()?;
+        let to = if b == "*" { None } else { Some(b.parse().ok().filter(|t| *t >= from)?) };
+        Some(Scope::Bytes { from, to })
+    }
+
+    /// The query parameters that ask a gateway for this scope.
+    pub fn query(self) -> String {
+        match self {
+            Scope::Block => "dag-scope=block".into(),
+            Scope::Entity => "dag-scope=entity".into(),
+            Scope::All => "dag-scope=all".into(),
+            Scope::Bytes { from, to } => {
+                let to = to.map_or("*".to_string(), |t| t.to_string());
+                format!("dag-scope=entity&entity-bytes={from}:{to}")
+            }
+        }
+    }
 }
 
-/// The blocks below `cid` (whose bytes are `block`) that `scope` needs, each with whether its own
-/// links are needed too. `follow` says whether this block's links are wanted at all.
-pub(crate) fn wanted_links(cid: &Cid, block: &[u8], scope: Scope, follow: bool) -> Result<Vec<(Cid, bool)>, IpfsError> {
-    if !follow || scope == Scope::Block || cid.codec() == RAW {
+/// Whether a block's links are wanted, and (for [`Scope::Bytes`]) where its bytes start in the
+/// file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Want {
+    pub follow: bool,
+    pub offset: u64,
+}
+
+impl Want {
+    pub const ROOT: Want = Want { follow: true, offset: 0 };
+    const LEAF: Want = Want { follow: false, offset: 0 };
+    const ALL: Want = Want { follow: true, offset: 0 };
+}
+
+/// The blocks below `cid` (whose bytes are `block`) that `scope` needs, each with what is
+/// wanted of it in turn.
+pub(crate) fn wanted_links(cid: &Cid, block: &[u8], scope: Scope, want: Want) -> Result<Vec<(Cid, Want)>, IpfsError> {
+    if !want.follow || scope == Scope::Block || cid.codec() == RAW {
         return Ok(Vec::new());
     }
     if cid.codec() != DAG_PB {
@@ -79,18 +118,33 @@ pub(crate) fn wanted_links(cid: &Cid, block: &[u8], scope: Scope, follow: bool) 
     }
     let node = PbNode::decode(block)?;
     if scope == Scope::All {
-        return Ok(node.links.into_iter().map(|l| (l.cid, true)).collect());
+        return Ok(node.links.into_iter().map(|l| (l.cid, Want::ALL)).collect());
     }
     let data = node.unixfs()?;
-    Ok(match data.kind {
+    Ok(match (data.kind, scope) {
         // Entries: their root block only (ls reads their kind and size).
-        DataType::Directory => node.links.into_iter().map(|l| (l.cid, false)).collect(),
+        (DataType::Directory, _) => node.links.into_iter().map(|l| (l.cid, Want::LEAF)).collect(),
         // Shard links are the slot's hex digits alone; longer names are entries.
-        DataType::HamtShard => {
+        (DataType::HamtShard, _) => {
             let pad = format!("{:X}", data.fanout.unwrap_or(256).saturating_sub(1)).len();
-            node.links.into_iter().map(|l| (l.cid, l.name.len() <= pad)).collect()
+            node.links.into_iter().map(|l| (l.cid, Want { follow: l.name.len() <= pad, offset: 0 })).collect()
         }
-        _ => node.links.into_iter().map(|l| (l.cid, true)).collect(),
+        // A file's children in byte order: only those overlapping the range (a child whose
+        // size is not recorded is kept).
+        (DataType::File | DataType::Raw, Scope::Bytes { from, to }) => {
+            let mut off = want.offset.saturating_add(data.data.as_ref().map_or(0, |d| d.len() as u64));
+            let mut out = Vec::new();
+            for (i, l) in node.links.into_iter().enumerate() {
+                let size = data.blocksizes.get(i).copied().unwrap_or(u64::MAX);
+                let end = off.saturating_add(size);
+                if end > from && to.is_none_or(|t| off <= t) {
+                    out.push((l.cid, Want { follow: true, offset: off }));
+                }
+                off = end;
+            }
+            out
+        }
+        _ => node.links.into_iter().map(|l| (l.cid, Want::ALL)).collect(),
     })
 }
 
@@ -231,11 +285,11 @@ impl Gateways {
             self.fetch_cars(&job, on, &mut report).await?;
         }
         let mut seen = HashSet::new();
-        let mut pending: Vec<(Cid, usize, bool)> = vec![(*root, 0, true)];
+        let mut pending: Vec<(Cid, usize, Want)> = vec![(*root, 0, Want::ROOT)];
         loop {
             let mut missing = Vec::new();
-            while let Some((c, depth, follow)) = pending.pop() {
-                if !seen.insert((c.hash().to_bytes(), follow)) {
+            while let Some((c, depth, want)) = pending.pop() {
+                if !seen.insert((c.hash().to_bytes(), want)) {
                     continue;
                 }
                 if depth > max_depth {
@@ -244,9 +298,9 @@ impl Gateways {
                 match store.get_block(&c) {
                     Ok(b) => {
                         report.held_blocks += 1;
-                        push_links(&mut pending, &c, &b, scope, follow, depth)?;
+                        push_links(&mut pending, &c, &b, scope, want, depth)?;
                     }
-                    Err(IpfsError::NotFound(_) | IpfsError::CorruptBlock(_)) => missing.push((c, depth, follow)),
+                    Err(IpfsError::NotFound(_) | IpfsError::CorruptBlock(_)) => missing.push((c, depth, want)),
                     Err(e) => return Err(e),
                 }
             }
@@ -260,9 +314,9 @@ impl Gateways {
                 )));
             }
             let mut results = futures::stream::iter(missing)
-                .map(|(c, depth, follow)| {
+                .map(|(c, depth, want)| {
                     let skipped = &skipped;
-                    async move { (c, depth, follow, self.fetch_block(&c, skipped).await) }
+                    async move { (c, depth, want, self.fetch_block(&c, skipped).await) }
                 })
                 .buffer_unordered(CONCURRENCY);
             loop {
@@ -271,7 +325,7 @@ impl Gateways {
                     _ = cancel.cancelled() => return Err(IpfsError::Cancelled(format!("fetching {root} from gateways"))),
                     n = results.next() => n,
                 };
-                let Some((c, depth, follow, r)) = next else { break };
+                let Some((c, depth, want, r)) = next else { break };
                 let (block, warnings) = r;
                 for w in warnings {
                     on(FetchEvent::Warning(w));
@@ -281,7 +335,7 @@ impl Gateways {
                 report.fetched_blocks += 1;
                 report.fetched_bytes += block.len() as u64;
                 on(FetchEvent::Block(block.len() as u64));
-                push_links(&mut pending, &c, &block, scope, follow, depth)?;
+                push_links(&mut pending, &c, &block, scope, want, depth)?;
             }
         }
     }
@@ -412,14 +466,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn push_links(
-    pending: &mut Vec<(Cid, usize, bool)>,
+    pending: &mut Vec<(Cid, usize, Want)>,
     cid: &Cid,
     block: &[u8],
     scope: Scope,
-    follow: bool,
+    want: Want,
     depth: usize,
 ) -> Result<(), IpfsError> {
-    let links = wanted_links(cid, block, scope, follow)?;
+    let links = wanted_links(cid, block, scope, want)?;
     pending.extend(links.into_iter().rev().map(|(c, f)| (c, depth + 1, f)));
     Ok(())
 }
@@ -490,5 +544,9 @@ mod tests {
     fn scopes() {
         assert_eq!(Scope::parse("entity"), Some(Scope::Entity));
         assert_eq!(Scope::parse("x"), None);
+        assert_eq!(Scope::entity_bytes("5:*"), Some(Scope::Bytes { from: 5, to: None }));
+        assert_eq!(Scope::entity_bytes("5:9").unwrap().query(), "dag-scope=entity&entity-bytes=5:9");
+        assert_eq!(Scope::entity_bytes("9:5"), None);
+        assert_eq!(Scope::entity_bytes("-5:*"), None);
     }
 }

@@ -57,7 +57,13 @@ pub(crate) async fn cat(a: CatArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
         Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
         Target::Local => {
             let store = open_store(ctx)?;
-            remote::ensure(ctx, cfg, &store, &cid, Scope::All, cfg.offline).await?;
+            // Only the blocks of the shown range are fetched (entity-bytes).
+            let shown = a.length.unwrap_or(u64::MAX).min(SHOW_MAX as u64);
+            let scope = match shown {
+                0 => Scope::Block,
+                n => Scope::Bytes { from: a.offset, to: a.offset.checked_add(n - 1) },
+            };
+            remote::ensure(ctx, cfg, &store, &cid, scope, cfg.offline).await?;
             let cancel = ctx.cancel.clone();
             let (off, len) = (a.offset, a.length);
             blocking(move || {
