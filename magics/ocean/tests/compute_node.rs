@@ -115,8 +115,10 @@ impl Api {
     }
 }
 
+/// A body as text; an error sent as a JSON string (POST /compute, as Ocean Node) unquoted.
 fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    let t = String::from_utf8_lossy(b).into_owned();
+    serde_json::from_str::<String>(&t).unwrap_or(t)
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
