@@ -242,3 +242,33 @@ async fn byte_ranges_fetch_and_serve_only_the_blocks_they_need() {
         assert!(local.cat_to(&file, 0, Some(10), &mut Vec::new(), &mut |_| Ok(())).is_err());
     }
 }
+
+#[tokio::test]
+async fn ls_of_a_held_directory_lists_even_when_its_entries_cannot_be_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    // A CIDv1 directory: its two small files are raw blocks, listed from their links alone.
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.txt"), b"alpha\n").unwrap();
+    std::fs::write(tree.join("b.txt"), b"beta\n").unwrap();
+    let served = store(dir.path(), "served");
+    let opts = AddOptions { recursive: true, cid_version: 1, ..AddOptions::default() };
+    let dcid = served.add_path(&tree, &opts).unwrap().cid;
+    let gw = GatewayServer::start(served, "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let sink = kelp_magic::RecordingSink::new();
+    let c = kelp_magic::MagicContext::new(dir.path(), kelp_magic::Config::at(dir.path().join("home")), sink.clone());
+    // Only the directory's own block is held; then the gateways are unreachable.
+    let local = Store::open(&dir.path().join("home/ipfs")).unwrap();
+    let g = Gateways::new(vec![gw.url()]).unwrap();
+    assert_eq!(fetch(&g, &local, &dcid, Scope::Block).await.0.unwrap().fetched_blocks, 1);
+    gw.stop().await;
+    c.env.set("KELP_IPFS_GATEWAYS", Some("http://127.0.0.1:9".into()));
+    let m = kelp_ipfs::magics().pop().unwrap();
+    let line = format!("ipfs ls {dcid}");
+    let out = m.run(kelp_magic::MagicCall::from_line(&line, None).unwrap(), &c).await.unwrap();
+    assert_eq!(out.json().unwrap()["entries"].as_array().unwrap().len(), 2);
+    let warned = sink.events().iter().any(
+        |e| matches!(e, kelp_magic::SinkEvent::Stream(_, t) if t.starts_with("warning:") && t.contains("127.0.0.1:9")),
+    );
+    assert!(warned, "{:?}", sink.events());
+}

@@ -201,7 +201,14 @@ fn get_decrypted(
 pub(crate) async fn ls(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
     let cid = parse_cid(&a.cid).map_err(fail)?;
     let store = open_store(ctx)?;
-    remote::ensure(ctx, cfg, &store, &cid, Scope::Entity, cfg.offline).await?;
+    // Entries' root blocks only add kind and size: with the directory itself held, a failed
+    // fetch of them is a warning and the listing goes on (raw entries show their link size).
+    if let Err(e) = remote::ensure(ctx, cfg, &store, &cid, Scope::Entity, cfg.offline).await {
+        if !store.has(&cid) || matches!(e, kelp_magic::MagicError::Cancelled(_)) {
+            return Err(e);
+        }
+        ctx.eprint(&format!("warning: {e}; listing what the store holds\n"));
+    }
     let entries = blocking(move || exporter::ls(&store, &cid)).await?;
     let text = entries
         .iter()
