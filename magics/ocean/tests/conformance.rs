@@ -21,14 +21,14 @@
 //! - `encrypt_file_*` (step 1): kelp's node has no `encryptFile` route (its answer is not usable
 //!   ciphertext on the real node either).
 //! - `validate_ddo_*` (step 2): kelp's node has no `ddo/validate` route yet.
-//! - `ddo_unlisted_state5`, `indexer_decrypt_ddo_{algorithm_asset,v4_3_0,v4_7_0}` and the
+//! - `ddo_unlisted_state5`, `indexer_decrypt_ddo_{v4_3_0,v4_7_0}` and the
 //!   `publish_v4.*` records: assets of DDO versions and states
 //!   kelp does not publish.
 //! - `kelp_publish_poll_ddo_*`: timing-dependent (before/after indexing); the found/unknown
 //!   shapes are compared through `ddo_found`/`ddo_unknown_did`.
 //! - `fileinfo_ipfs_gateway_{up,down}`, `fileinfo_did_service_gateway_down`: kelp's node reads
 //!   IPFS from its own block store (the recorded CID is not in it) and has no gateway to take
-//!   down; `kelp_publish_trust_fileinfo`: the busybox algorithm asset is not published here.
+//!   down.
 //! - step 7 (compute): only `compute_start_unsigned` (a JSON-string error), `compute_status_none`,
 //!   `compute_result_unsigned` and `compute_delete` are compared. The "no engine" records do not
 //!   apply (kelp's node has an engine); the others still differ: kelp's node has no
@@ -44,7 +44,7 @@ use alloy::providers::Provider;
 use kelp_ocean::consume;
 use kelp_ocean::contracts::IERC721Template::MetadataCreated;
 use kelp_ocean::journal::Journal;
-use kelp_ocean::publish::{self, Price};
+use kelp_ocean::publish::{self, AssetType, Container, Price};
 use kelp_ocean::signer::{LocalKeySigner, Signer};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -69,13 +69,11 @@ const SKIPPED: &[&str] = &[
     "ddo_unlisted_state5",
     "kelp_publish_poll_ddo_not_yet_indexed",
     "kelp_publish_poll_ddo_indexed",
-    "indexer_decrypt_ddo_algorithm_asset",
     "indexer_decrypt_ddo_v4_3_0",
     "indexer_decrypt_ddo_v4_7_0",
     "fileinfo_ipfs_gateway_up",
     "fileinfo_ipfs_gateway_down",
     "fileinfo_did_service_gateway_down",
-    "kelp_publish_trust_fileinfo",
     "rate_limit_req_1",
     "rate_limit_req_2",
     "rate_limit_req_3",
@@ -360,6 +358,16 @@ async fn kelps_node_answers_like_ocean_node_v3_1_0() {
     let priced = publish::publish(net, &publisher, &spec("Reef priced", fixed, &priced_url), &journal, &mut quiet)
         .await
         .unwrap();
+    // An algorithm (kelp's stands for both recorded ones: the IPFS one and busybox).
+    let mut algo_spec = spec("Reef model", Price::Free, &format!("{files}/reefs.csv"));
+    algo_spec.kind = AssetType::Algorithm;
+    algo_spec.container = Some(Container {
+        image: "busybox".into(),
+        tag: "latest".into(),
+        entrypoint: "sh $ALGO".into(),
+        checksum: format!("sha256:{}", "0".repeat(64)),
+    });
+    let algo = publish::publish(net, &publisher, &algo_spec, &journal, &mut quiet).await.unwrap();
     let http = reqwest::Client::new();
 
     // kelp's assets in place of the recorded ones.
@@ -392,6 +400,14 @@ async fn kelps_node_answers_like_ocean_node_v3_1_0() {
         http.get(format!("{base}/api/aquarius/assets/ddo/{}", priced.did)).send().await.unwrap().json().await.unwrap();
     let priced_tx = priced_ddo["indexedMetadata"]["event"]["txid"].as_str().unwrap().to_string();
     map.push((recorded("indexer_decrypt_ddo_fixed_price_asset")["transactionId"].as_str().unwrap().into(), priced_tx));
+    let algo_ddo: Value =
+        http.get(format!("{base}/api/aquarius/assets/ddo/{}", algo.did)).send().await.unwrap().json().await.unwrap();
+    let algo_tx = algo_ddo["indexedMetadata"]["event"]["txid"].as_str().unwrap().to_string();
+    let recorded_algo = recorded("indexer_decrypt_ddo_algorithm_asset");
+    map.push((recorded_algo["transactionId"].as_str().unwrap().into(), algo_tx));
+    map.push((recorded_algo["dataNftAddress"].as_str().unwrap().into(), algo.nft.to_checksum(None)));
+    let busybox = "did:op:96a23d174e2f39f35a6b06a45d1e1f2c605f6a4543c896c5ea6cf178d6e10306";
+    map.push((busybox.into(), algo.did.clone()));
 
     let mut sg = Signing { rpc: net.rpc_url.clone(), base: base.clone(), http: http.clone(), last: HashMap::new() };
     let mut problems = Vec::new();
@@ -431,5 +447,5 @@ async fn kelps_node_answers_like_ocean_node_v3_1_0() {
     let res = http.post(&decrypt_url).json(&replayed).send().await.unwrap();
     assert_eq!((res.status().as_u16(), res.text().await.unwrap()), (401, MISMATCH.to_string()));
     assert!(problems.is_empty(), "{} differences from Ocean Node v3.1.0:\n{}", problems.len(), problems.join("\n"));
-    assert_eq!(per_step.values().sum::<usize>(), 113, "records compared: {per_step:?}");
+    assert_eq!(per_step.values().sum::<usize>(), 115, "records compared: {per_step:?}");
 }
