@@ -272,3 +272,45 @@ async fn ls_of_a_held_directory_lists_even_when_its_entries_cannot_be_fetched() 
     );
     assert!(warned, "{:?}", sink.events());
 }
+
+#[tokio::test]
+async fn a_delegated_router_names_the_gateway_that_holds_a_cid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, file, _, data) = served(dir.path()).await;
+    // A Routing V1 endpoint (IPIP-337) naming kelp's gateway, and a bitswap-only peer it ignores.
+    let port = gw.addr().port();
+    let answer = serde_json::json!({"Providers": [
+        {"Schema": "peer", "ID": "12D3KooWA", "Addrs": ["/ip4/127.0.0.1/tcp/4001"], "Protocols": ["transport-bitswap"]},
+        {"Schema": "peer", "ID": "12D3KooWB", "Addrs": [format!("/ip4/127.0.0.1/tcp/{port}/http")], "Protocols": ["transport-ipfs-gateway-http"]},
+    ]});
+    let want = format!("/routing/v1/providers/{file}");
+    let app = axum::Router::new().route(
+        "/routing/v1/providers/{cid}",
+        axum::routing::get(move |axum::extract::Path(c): axum::extract::Path<String>| {
+            let (answer, ok) = (answer.clone(), format!("/routing/v1/providers/{c}") == want);
+            async move {
+                if ok {
+                    (axum::http::StatusCode::OK, axum::Json(answer))
+                } else {
+                    (axum::http::StatusCode::NOT_FOUND, axum::Json(serde_json::json!({})))
+                }
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let router = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    // No gateway configured: everything comes through the one the router names.
+    let g = Gateways::new(vec![]).unwrap().with_routers(vec![router.clone()]).unwrap();
+    let local = store(dir.path(), "local");
+    let (r, w) = fetch(&g, &local, &file, Scope::All).await;
+    assert_eq!((r.unwrap().fetched_blocks, w.len()), (13, 0));
+    assert_eq!(local.cat(&file).unwrap(), data);
+    // A CID the router knows no provider for: one error line.
+    let missing = kelp_ipfs::cid_of_bytes(b"nobody has this", &AddOptions::default()).unwrap();
+    let e = fetch(&g, &local, &missing, Scope::All).await.0.unwrap_err().to_string();
+    assert!(e.contains("no gateway") && !e.contains('\n'), "{e}");
+    // KELP_IPFS_ROUTERS is read with the gateways.
+    let env = |k: &str| (k == kelp_ipfs::fetch::ROUTERS_ENV).then(|| "ftp://nope".to_string());
+    assert!(Gateways::from_env(env, &[]).unwrap_err().to_string().contains("ftp://nope"));
+}

@@ -13,9 +13,13 @@
 //!   store's [`ReadLimits`](crate::exporter::ReadLimits) depth;
 //! - blocks are stored as they verify (atomically, by the store), so an interrupted fetch
 //!   resumes from what is held: only missing blocks are requested again;
-//! - offline ([`OFFLINE_ENV`]=1 or `--offline`) never touches the network.
+//! - offline ([`OFFLINE_ENV`]=1 or `--offline`) never touches the network;
+//! - delegated routers ([`ROUTERS_ENV`], submodule `routing`) may name more gateways for a root.
 
 mod car;
+mod routing;
+
+pub use routing::{ROUTERS_ENV, multiaddr_to_url};
 
 use crate::IpfsError;
 use crate::importer::{DAG_PB, RAW, SHA2_256, sha256_multihash};
@@ -174,6 +178,8 @@ pub struct Gateways {
     offline: bool,
     /// Ask for the whole DAG as one CAR first (else block by block only).
     car: bool,
+    /// Delegated routers asked for more gateways holding a root ([`ROUTERS_ENV`]).
+    routers: Vec<String>,
     timeout: Duration,
     client: reqwest::Client,
 }
@@ -189,7 +195,7 @@ impl Gateways {
             .build()
             .map_err(|e| IpfsError::Remote(format!("cannot start an HTTP client: {e}")))?;
         let urls = urls.into_iter().map(|u| u.trim_end_matches('/').to_string()).collect();
-        Ok(Gateways { urls, offline: false, car: true, timeout: Duration::from_secs(30), client })
+        Ok(Gateways { urls, offline: false, car: true, routers: Vec::new(), timeout: Duration::from_secs(30), client })
     }
 
     /// Parse a comma-separated list of gateway URLs.
@@ -226,6 +232,9 @@ impl Gateways {
             Some(v) => return Err(IpfsError::BadOption(format!("{OFFLINE_ENV}={v:?} is not valid: set it to 1 or 0"))),
         };
         let mut g = Gateways::new(urls)?.offline(offline);
+        if let Some(v) = get(ROUTERS_ENV).filter(|v| !v.trim().is_empty()) {
+            g = g.with_routers(Self::parse_list(&v)?)?;
+        }
         if let Some(v) = get(TIMEOUT_ENV).filter(|v| !v.trim().is_empty()) {
             match v.trim().parse::<u64>() {
                 Ok(s) if s > 0 => g = g.with_timeout(Duration::from_secs(s)),
@@ -243,6 +252,16 @@ impl Gateways {
     pub fn offline(mut self, offline: bool) -> Gateways {
         self.offline |= offline;
         self
+    }
+
+    /// Also ask these delegated routers (`/routing/v1/providers/{cid}`) for gateways holding
+    /// the root of a fetch.
+    pub fn with_routers(mut self, routers: Vec<String>) -> Result<Gateways, IpfsError> {
+        for r in &routers {
+            check_url(r)?;
+        }
+        self.routers = routers.into_iter().map(|r| r.trim_end_matches('/').to_string()).collect();
+        Ok(self)
     }
 
     /// Whether to ask for a CAR of a DAG whose root is missing before going block by block
@@ -278,7 +297,19 @@ impl Gateways {
         on: &mut (dyn FnMut(FetchEvent) + Send),
     ) -> Result<FetchReport, IpfsError> {
         let max_depth = store.limits().max_depth;
-        let skipped: Mutex<Vec<Option<String>>> = Mutex::new(vec![None; self.urls.len()]);
+        // Each gateway of this fetch, and why it is skipped (if it is).
+        let skipped: Mutex<Vec<(String, Option<String>)>> =
+            Mutex::new(self.urls.iter().map(|u| (u.clone(), None)).collect());
+        if !self.routers.is_empty() && !self.offline && !store.has(root) {
+            let (found, warnings) = self.discover(root).await;
+            warnings.into_iter().for_each(|w| on(FetchEvent::Warning(w)));
+            let mut s = lock(&skipped);
+            for u in found {
+                if !s.iter().any(|(have, _)| *have == u) {
+                    s.push((u, None));
+                }
+            }
+        }
         let mut report = FetchReport::default();
         if self.car && scope != Scope::Block && !self.offline && !store.has(root) {
             let job = Job { store, root, scope, cancel, skipped: &skipped };
@@ -349,8 +380,9 @@ impl Gateways {
         report: &mut FetchReport,
     ) -> Result<(), IpfsError> {
         let (root, skipped) = (job.root, job.skipped);
-        for (i, gw) in self.urls.iter().enumerate() {
-            if lock(skipped)[i].is_some() {
+        let urls: Vec<String> = lock(skipped).iter().map(|s| s.0.clone()).collect();
+        for (i, gw) in urls.iter().enumerate() {
+            if lock(skipped)[i].1.is_some() {
                 continue;
             }
             let Err(stop) = car::fetch_car(self, gw, job, on, report).await else {
@@ -364,7 +396,7 @@ impl Gateways {
                     return Err(IpfsError::Cancelled(format!("fetching {root} from gateways")));
                 }
                 car::CarStop::Liar(why) | car::CarStop::Down(why) | car::CarStop::Unusable(why) => {
-                    lock(skipped)[i] = Some(why)
+                    lock(skipped)[i].1 = Some(why)
                 }
                 car::CarStop::Http => return Ok(()),
             }
@@ -376,7 +408,7 @@ impl Gateways {
     async fn fetch_block(
         &self,
         cid: &Cid,
-        skipped: &Mutex<Vec<Option<String>>>,
+        skipped: &Mutex<Vec<(String, Option<String>)>>,
     ) -> (Result<Vec<u8>, IpfsError>, Vec<String>) {
         let mut warnings = Vec::new();
         if cid.hash().code() != SHA2_256 {
@@ -387,8 +419,9 @@ impl Gateways {
             return (Err(e), warnings);
         }
         let mut tried = Vec::new();
-        for (i, gw) in self.urls.iter().enumerate() {
-            let skip = lock(skipped)[i].clone();
+        let urls: Vec<String> = lock(skipped).iter().map(|s| s.0.clone()).collect();
+        for (i, gw) in urls.iter().enumerate() {
+            let skip = lock(skipped)[i].1.clone();
             if let Some(why) = skip {
                 tried.push(format!("{gw} ({why})"));
                 continue;
@@ -400,17 +433,17 @@ impl Gateways {
                     warnings.push(format!(
                         "warning: gateway {gw} sent bytes for {cid} that do not match its hash: skipping that gateway"
                     ));
-                    lock(skipped)[i] = Some(why.clone());
+                    lock(skipped)[i].1 = Some(why.clone());
                     tried.push(format!("{gw} ({why})"));
                 }
                 Err(Failure::Skip(why)) => {
-                    lock(skipped)[i] = Some(why.clone());
+                    lock(skipped)[i].1 = Some(why.clone());
                     tried.push(format!("{gw} ({why})"));
                 }
                 Err(Failure::Block(why)) => tried.push(format!("{gw} ({why})")),
             }
         }
-        let tried = if tried.is_empty() { "no gateway is configured".to_string() } else { tried.join(", ") };
+        let tried = if tried.is_empty() { "no gateway (none is configured and no router named one)".to_string() } else { tried.join(", ") };
         let e = IpfsError::Remote(format!(
             "block {cid} could not be fetched: tried {tried}; check the CID, or set gateways with {GATEWAYS_ENV}=URL,… or %ipfs config gateways URL,…"
         ));
@@ -452,7 +485,7 @@ struct Job<'a> {
     root: &'a Cid,
     scope: Scope,
     cancel: &'a CancelToken,
-    skipped: &'a Mutex<Vec<Option<String>>>,
+    skipped: &'a Mutex<Vec<(String, Option<String>)>>,
 }
 
 /// Why one gateway did not give a block: skip it from now on, or only for this block.
