@@ -87,7 +87,8 @@
 //! - cat, get, ls, stat and car export first fetch what the store lacks (the whole DAG; for ls
 //!   the directory and its entries' root blocks; for stat the root block) from the trustless
 //!   gateways of `KELP_IPFS_GATEWAYS` / `%ipfs config gateways URL,…` (default
-//!   [`fetch::DEFAULT_GATEWAYS`]); `--offline` or `KELP_IPFS_OFFLINE=1` never touches the network
+//!   [`fetch::DEFAULT_GATEWAYS`]), plus any a delegated router of `KELP_IPFS_ROUTERS` names;
+//!   `--offline` or `KELP_IPFS_OFFLINE=1` never touches the network
 //! - `serve --gateway ADDR [--allow-remote]` serves the store (see [`gateway`]) until
 //!   interrupted → `{"url", "stopped"}`
 //! - `config show` / `config set KEY VALUE` (keys `backend` = local|kubo|kubo=URL,
