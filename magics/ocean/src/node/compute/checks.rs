@@ -103,10 +103,9 @@ pub(super) fn files_checksum(files: &[Vec<u8>]) -> String {
 
 /// Whether `dataset`'s compute service trusts `algo` (whose files hash to `algo_files`).
 pub(super) fn check_trusted(dataset: &AssetService, algo: &AssetService, algo_files: &str) -> Result<(), ApiError> {
+    // `allowRawAlgorithm` concerns raw code only ([`check_raw_allowed`]): a published algorithm
+    // must be trusted, as Ocean Node's validateAlgoForDataset requires.
     let c = &dataset.svc["compute"];
-    if c["allowRawAlgorithm"] == true {
-        return Ok(());
-    }
     let owner = algo.ddo["indexedMetadata"]["nft"]["owner"].as_str().unwrap_or("");
     let by_publisher = c["publisherTrustedAlgorithmPublishers"].as_array().is_some_and(|p| {
         p.iter().any(|a| a.as_str().is_some_and(|a| !owner.is_empty() && a.eq_ignore_ascii_case(owner)))
@@ -172,6 +171,6 @@ mod tests {
         let (d, a) = assets(json!({"publisherTrustedAlgorithmPublishers": ["0xother"]}), "0xPub");
         assert!(check_trusted(&d, &a, "x").is_err());
         let (d, a) = assets(json!({"allowRawAlgorithm": true}), "");
-        assert!(check_trusted(&d, &a, "x").is_ok());
+        assert!(check_trusted(&d, &a, "x").is_err(), "allowRawAlgorithm admits raw code, not published algorithms");
     }
 }
