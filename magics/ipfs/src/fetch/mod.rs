@@ -443,7 +443,11 @@ impl Gateways {
                 Err(Failure::Block(why)) => tried.push(format!("{gw} ({why})")),
             }
         }
-        let tried = if tried.is_empty() { "no gateway (none is configured and no router named one)".to_string() } else { tried.join(", ") };
+        let tried = if tried.is_empty() {
+            "no gateway (none is configured and no router named one)".to_string()
+        } else {
+            tried.join(", ")
+        };
         let e = IpfsError::Remote(format!(
             "block {cid} could not be fetched: tried {tried}; check the CID, or set gateways with {GATEWAYS_ENV}=URL,… or %ipfs config gateways URL,…"
         ));
