@@ -1,30 +1,31 @@
 //! Conformance of kelp's own node with a real Ocean Node v3.1.0 (issue #10, server half).
 //!
-//! On the real devnet, kelp publishes a free and a fixed-price asset; then every compared
+//! On the real devnet, kelp publishes a free, a fixed-price and an algorithm asset and orders
+//! the first two as account #2; then every compared
 //! transcript record (below) is sent to kelp's node: the recorded request with the recorded
 //! assets' DIDs, NFT addresses, transactions and documents replaced by kelp's, and signatures made
 //! fresh with the same anvil dev key over the same address text (a recorded signature that does
 //! not verify is replaced by one over the wrong command; a record whose nonce was refused as used
 //! resends the last nonce and signature that address used). kelp's answer must have the
 //! recorded status, the recorded content type, and: for JSON, the recorded JSON shape
-//! (recursively the same keys and value types; arrays element by element); for a handler's error
-//! text, the recorded text.
+//! (recursively the same keys and value types; each array element shaped like one of the
+//! recorded elements); for an error text, the recorded text (numbers aside).
 //!
-//! Compared: step 1 — `GET /`, nonces, encrypt (all but encryptFile); step 2 — DDO routes, validate,
-//! queries and `state/ddo`; step 3 — fileInfo of url files, of {did, serviceId} and its errors;
-//! step 4 — every initialize record; step 5 — every download record (kelp's free asset, a url
-//! file served as octet-stream, stands for the recorded IPFS one); step 6 — the decryptDDO records of kelp's free and
-//! fixed-price assets (the indexer's and the direct ones); step 7 — the four listed below; step 8 — unknown route, CORS
-//! preflight, `indexQueue`, double slashes.
+//! Compared: step 1 — `GET /`, nonces, encrypt (all but encryptFile); step 2 — DDO routes,
+//! validate, queries and `state/ddo`; step 3 — fileInfo of url files, of {did, serviceId} and its
+//! errors; step 4 — every initialize record; step 5 — every download record (kelp's free asset, a
+//! url file served as octet-stream, stands for the recorded IPFS one); step 6 — the decryptDDO
+//! records of kelp's free, fixed-price and algorithm assets (the indexer's and the direct ones);
+//! step 7 — the four listed below; step 8 — unknown route, CORS preflight, `indexQueue`, double
+//! slashes.
 //!
 //! Not compared, and why:
 //! - `encrypt_file_*` (step 1): kelp's node has no `encryptFile` route (its answer is not usable
 //!   ciphertext on the real node either).
 //! - `validate_ddo_invalid` is compared up to "Validation error: ": kelp's node names what is
 //!   wrong where Ocean Node writes "[object Object]".
-//! - `ddo_unlisted_state5`, `indexer_decrypt_ddo_{v4_3_0,v4_7_0}` and the
-//!   `publish_v4.*` records: assets of DDO versions and states
-//!   kelp does not publish.
+//! - `ddo_unlisted_state5`, `indexer_decrypt_ddo_{v4_3_0,v4_7_0}` and the `publish_v4.*`
+//!   records: assets of DDO versions and states kelp does not publish.
 //! - `kelp_publish_poll_ddo_*`: timing-dependent (before/after indexing); the found/unknown
 //!   shapes are compared through `ddo_found`/`ddo_unknown_did`.
 //! - `fileinfo_ipfs_gateway_{up,down}`, `fileinfo_did_service_gateway_down`: kelp's node reads
