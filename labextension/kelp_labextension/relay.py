@@ -27,7 +27,19 @@ KINDS = (
     "eth_requestAccounts",
 )
 #: Fields of the human-readable summary shown to the person before they approve.
-SUMMARY_FIELDS = ("network", "contract", "method", "args", "value", "gas")
+SUMMARY_FIELDS = (
+    "title",
+    "requester",
+    "step",
+    "network",
+    "from",
+    "contract",
+    "method",
+    "args",
+    "value",
+    "gas",
+    "detail",
+)
 DEFAULT_EXPIRY = 300.0
 MAX_EXPIRY = 3600.0
 MAX_WAIT = 30.0
@@ -119,7 +131,7 @@ def _parse_summary(raw: Any) -> dict:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise RelayError(400, "summary must be a JSON object with network, contract, method, args, value, gas")
+        raise RelayError(400, f"summary must be a JSON object with {', '.join(SUMMARY_FIELDS)}")
     unknown = sorted(set(raw) - set(SUMMARY_FIELDS))
     if unknown:
         raise RelayError(400, f"unknown summary field(s) {_brief(unknown)}; allowed: {', '.join(SUMMARY_FIELDS)}")

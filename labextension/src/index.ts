@@ -10,9 +10,11 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { requestDialog } from './dialog';
 import { RelayClient } from './relay';
 import { addChainParams, IDevnet, WalletStatus } from './statusbar';
-import { IRelayRequest, REJECTED, Wallet, walletError } from './wallet';
+import { IRelayRequest, IWalletError, REJECTED, Wallet, walletError } from './wallet';
 
 const PLUGIN_ID = 'kelp-labextension:plugin';
+// How long a wallet may take before the page says it is waiting for it.
+const WAITING_NOTE_DELAY_MS = 400;
 // kelp's devnet (`kelp devnet up`): chain 8996, RPC on 127.0.0.1:8545 unless KELP_DEVNET_PORT says otherwise.
 const DEFAULT_DEVNET: IDevnet = { chainId: '0x2324', chainName: 'kelp devnet', rpcUrl: 'http://127.0.0.1:8545' };
 
@@ -74,7 +76,8 @@ class RequestQueue {
 
   private async _handle(req: IRelayRequest): Promise<void> {
     const waiting = this._pending.filter(r => !this._handled.has(r.id)).length;
-    const dialog = requestDialog(req, waiting, r => this._wallet.estimateGas(r));
+    const wallet = { account: this._wallet.account, chainId: this._wallet.chainId };
+    const dialog = requestDialog(req, waiting, wallet, r => this._wallet.estimateGas(r));
     this._open = dialog;
     this._openId = req.id;
     const choice = await dialog.launch();
@@ -86,21 +89,37 @@ class RequestQueue {
       await this._post(req, { error: REJECTED });
       return;
     }
-    const note = Notification.emit('Waiting for your wallet…', 'in-progress', { autoClose: false });
-    let answer: { result: unknown } | { error: ReturnType<typeof walletError> };
+    const answer = await this._withWaitingNote(req);
+    await this._post(req, answer);
+  }
+
+  /**
+   * Run the wallet call. "Waiting for your wallet…" appears only when the wallet takes a moment
+   * (a toast created and updated in the same instant can be left spinning), and it always ends:
+   * it is dismissed and the outcome shown as a notification of its own.
+   */
+  private async _withWaitingNote(req: IRelayRequest): Promise<{ result: unknown } | { error: IWalletError }> {
+    let note: string | null = null;
+    const timer = window.setTimeout(() => {
+      note = Notification.emit('Waiting for your wallet…', 'in-progress', { autoClose: false });
+    }, WAITING_NOTE_DELAY_MS);
+    let answer: { result: unknown } | { error: IWalletError };
     try {
       answer = { result: await this._wallet.perform(req, this._knownChain) };
     } catch (err) {
       answer = { error: walletError(err) };
+    } finally {
+      window.clearTimeout(timer);
     }
-    const ok = 'result' in answer;
-    Notification.update({
-      id: note,
-      message: ok ? 'Done: answer sent to the kernel.' : `Not signed: ${(answer as any).error.message}`,
-      type: ok ? 'success' : 'warning',
-      autoClose: 4000
-    });
-    await this._post(req, answer);
+    if (note !== null) {
+      Notification.dismiss(note);
+    }
+    if ('result' in answer) {
+      Notification.success('Done: answer sent to the kernel.', { autoClose: 4000 });
+    } else {
+      Notification.warning(`Not signed: ${answer.error.message}`, { autoClose: 4000 });
+    }
+    return answer;
   }
 
   private async _post(req: IRelayRequest, answer: any): Promise<void> {

@@ -46,7 +46,7 @@ export function freePort() {
   });
 }
 
-async function until(what, ms, probe) {
+export async function until(what, ms, probe) {
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {

@@ -150,15 +150,16 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     const before1 = await balance(ACCOUNT1);
     await runCell(0, `%wallet send ${ACCOUNT1} 0.01 --signer browser`);
     await dialog.waitFor({ timeout: 120000 });
-    await shows(0, 'the live waiting display', /waiting for wallet approval: account \(0x[0-9a-fA-F]{40}\) · transfer ETH/, 30000);
+    await shows(0, 'the live waiting display', /waiting for wallet approval: Send 0\.01 ETH to 0x[0-9a-fA-F]{40}/, 30000);
     await until('gas estimate', 30000, async () => (await dialog.getAttribute('data-gas')) !== null);
     assert.equal(await dialog.getAttribute('data-gas'), '21000');
     const text = await dialog.innerText();
-    for (const want of ['devnet (chain 8996)', `account (${ACCOUNT1})`, 'transfer ETH', '0.010000000000000000 ETH',
-      '≈ 21000 (estimated', 'Chain id\t8996']) {
+    for (const want of ['devnet (chain 8996)', `Send 0.01 ETH to ${ACCOUNT1}`, 'Asked by kelp kernel', '≈ 21000 (estimated']) {
       assert.ok(text.includes(want), `dialog lacks ${want}:\n${text}`);
     }
-    assert.equal(await dialog.locator('.kelp-Summary-sends').innerText(), '0.01 ETH');
+    assert.equal(await dialog.locator('.kelp-Summary-amount').innerText(), '0.01 ETH');
+    assert.equal(await dialog.locator('.kelp-Summary-from').innerText().then(t => t.toLowerCase()), ACCOUNT0.toLowerCase());
+    assert.ok(!text.includes('0.010000000000000000'), `the amount shows in one format:\n${text}`);
     assert.equal(await dialog.locator('.kelp-Summary-to').innerText(), ACCOUNT1);
     assert.match(await page.locator('.jp-Dialog-header').innerText(), /Send a transaction/);
     await shot('notebook-dialog.png');
@@ -221,6 +222,14 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     const create = txDialogs.find(a => a.text.includes('ERC721Factory ('));
     assert.ok(create, `no dialog for the ERC721Factory call: ${asked.map(a => a.text).join('\n---\n')}`);
     assert.ok(create.text.includes('Plankton') && create.text.includes('devnet (chain 8996)'), create.text);
+    // The publish shows its steps up front: four approvals, numbered in order; the two node
+    // requests say which node they authorise and for what.
+    assert.deepEqual(asked.map(a => (a.title.match(/\(step (\d) of (\d)\)/) || []).slice(1).join('/')), ['1/4', '2/4', '3/4', '4/4'],
+      asked.map(a => a.title).join('\n'));
+    for (const a of asked.filter(a => /Authorise an Ocean node request/.test(a.title))) {
+      assert.match(a.text, /Authorise Ocean node http:\/\/127\.0\.0\.1:\d+ to encrypt \(nonce \d+\)/, a.text);
+    }
+    assert.equal(asked.filter(a => /Authorise an Ocean node request/.test(a.title)).length, 2);
     await page.getByText('Rust (kelp) | Idle').waitFor({ timeout: 30000 });
 
     // The saved notebook: the JSON results of the cells, and (below) the no-secret check.
@@ -248,7 +257,7 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
       o.output_type === 'stream' ? o.text : o.output_type === 'error' ? `${o.ename}: ${o.evalue}` : o.data?.['text/plain'] ?? ''
     ).map(t => (Array.isArray(t) ? t.join('') : t)).join('\n');
     const cell0 = plain(0);
-    assert.match(cell0, new RegExp(`approved in wallet: account \\(${ACCOUNT1}\\) · transfer ETH`), cell0);
+    assert.match(cell0, new RegExp(`approved in wallet: Send 0\\.01 ETH to ${ACCOUNT1}`), cell0);
     assert.ok(cell0.includes(`sent 0.01 ETH to ${ACCOUNT1} (tx ${hash}, gas 21000)`), cell0);
     assert.match(plain(1), /rejected in wallet/);
     assert.ok(!/0x[0-9a-f]{64}/.test(plain(1)), 'no tx hash after a rejection');
@@ -277,7 +286,9 @@ test('a request for the devnet chain, to a wallet that does not know it: the wal
     await dialog.waitFor({ timeout: 120000 });
     // The wallet is on chain 1, so nothing estimates the gas in the page: the wallet will set it.
     await until('gas row', 30000, async () => (await dialog.getAttribute('data-gas')) === 'unknown');
-    assert.ok((await dialog.innerText()).includes('Chain id\t8996'));
+    assert.match(await dialog.locator('.kelp-NetworkChange').innerText(),
+      /^Approve first asks your wallet to switch from chain 1 to kelp devnet \(chain 8996\)\. If your wallet does not know kelp devnet \(chain 8996\), it is asked to add it with RPC http:\/\/127\.0\.0\.1:\d+ first\.$/);
+    assert.equal(await dialog.locator('.kelp-Summary-gas').innerText(), 'estimated by your wallet after the network switch');
     await page.locator('.jp-Dialog button.kelp-approve').click();
     const hash = (await until('the tx hash', 120000, async () => (await output(0).innerText()).match(/\(tx (0x[0-9a-f]{64}), gas 21000\)/)))[1];
     assert.equal((await receiptOf(devnet.url, hash)).status, '0x1');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   ACCOUNT0, ACCOUNT1, KEY0, ROOT, ethers, kernelFace, launchBrowser, receiptOf, rpc, startAnvil, startLab, stop, tmpDir,
-  walletContext
+  until, walletContext
 } from './harness.mjs';
 
 const OUT = path.join(ROOT, 'labextension', 'ui-tests', 'test-output');
@@ -104,7 +104,7 @@ test('status bar connects the EIP-6963 wallet; Approve mines the tx, Reject answ
   }
   assert.match(await page.locator('.jp-Dialog-header').innerText(), /Send a transaction/);
   // What the wallet will really be asked to send, decoded from the tx itself (not the kernel's summary).
-  assert.equal(await dialog.locator('.kelp-Summary-sends').innerText(), '1.5 ETH');
+  assert.equal(await dialog.locator('.kelp-Summary-amount').innerText(), '1.5 ETH');
   await page.screenshot({ path: path.join(OUT, 'request-dialog.png') });
   const pending = answerOf(id1);
   await page.locator('.jp-Dialog button.kelp-approve').click();
@@ -169,6 +169,132 @@ test('status bar connects the EIP-6963 wallet; Approve mines the tx, Reject answ
   await page.locator(`.kelp-RequestDialog[data-request-id="${id4}"]`).waitFor({ timeout: 15000 });
   assert.equal((await kernel('DELETE', `/kernel/requests/${id4}`)).status, 200);
   await page.locator('.kelp-RequestDialog').waitFor({ state: 'detached', timeout: 35000 });
+  await context.close();
+});
+
+test('every dialog kind says in words who asks, what happens, where, from which account, at which step', { timeout: 180000 }, async () => {
+  const { context, page } = await openLab();
+  await page.locator('.kelp-WalletStatus').click();
+  await page.waitForFunction(() => /chain 31337/.test(document.querySelector('.kelp-WalletStatus')?.textContent ?? ''));
+  const dialogOf = async id => {
+    const d = page.locator(`.kelp-RequestDialog[data-request-id="${id}"]`);
+    await d.waitFor({ timeout: 15000 });
+    return d;
+  };
+  const approve = async (id, file) => {
+    await page.screenshot({ path: path.join(OUT, file) });
+    const pending = answerOf(id);
+    await page.locator('.jp-Dialog button.kelp-approve').click();
+    const done = await pending;
+    assert.equal(done.state, 'answered', JSON.stringify(done));
+    return done;
+  };
+  const requester = 'kelp kernel for notebook publish.ipynb';
+  const network = 'kelp devnet (chain 31337)';
+
+  // A plain transfer, as kelp's BrowserSigner describes it: From / To / Amount, the amount once.
+  const idT = await make({
+    kind: 'eth_sendTransaction',
+    params: [{ from: ACCOUNT0, to: ACCOUNT1, value: ethers.toQuantity(ethers.parseEther('0.5')) }],
+    summary: { title: `Send 0.5 ETH to ${ACCOUNT1}`, requester, network, from: ACCOUNT0, method: 'transfer ETH', value: '0.5 ETH' },
+    chain_id: 31337, expires_in: 120
+  });
+  const dT = await dialogOf(idT);
+  assert.equal(await dT.locator('.kelp-Headline').innerText(), `Send 0.5 ETH to ${ACCOUNT1}`);
+  assert.equal(await dT.locator('.kelp-Requester').innerText(),
+    `Asked by ${requester}. Approve opens your wallet, which signs; your key never leaves it.`);
+  assert.equal(await dT.locator('.kelp-Summary-from').innerText(), ACCOUNT0);
+  assert.equal(await dT.locator('.kelp-Summary-to').innerText(), ACCOUNT1);
+  assert.equal(await dT.locator('.kelp-Summary-amount').innerText(), '0.5 ETH');
+  const textT = await dT.innerText();
+  assert.equal(textT.split('0.5 ETH').length - 1, 2, `the amount shows once besides the headline:\n${textT}`);
+  assert.ok(!/Contract|Arguments|USD|\$/.test(textT), `a transfer is no contract call:\n${textT}`);
+  assert.equal(await dT.locator('.kelp-NetworkChange').count(), 0, 'the wallet already is on chain 31337');
+  await approve(idT, 'dialog-transfer.png');
+
+  // A contract call, decoded, at step 1 of 4 of a publish; the wallet is on chain 31337 but the
+  // request is for chain 8996: the switch (and the add) is stated before Approve.
+  const addChain = { chainId: '0x2324', chainName: 'kelp devnet', rpcUrls: ['http://127.0.0.1:18545'],
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 } };
+  const idC = await make({
+    kind: 'eth_sendTransaction',
+    params: [{ from: ACCOUNT0, to: ACCOUNT1, value: '0x0', data: '0x4ae8f1a2' + '00'.repeat(32) }],
+    summary: {
+      title: `Call ERC721Factory.createNftWithErc20 at ${ACCOUNT1}`, requester, step: 'step 1 of 4',
+      network: 'devnet (chain 8996)', from: ACCOUNT0, contract: `ERC721Factory (${ACCOUNT1})`,
+      method: 'createNftWithErc20', args: { name: 'Wallet table', symbol: 'KELP-1', cap: '1000 DT' }
+    },
+    chain_id: 8996, add_chain: addChain, expires_in: 120
+  });
+  const dC = await dialogOf(idC);
+  assert.match(await page.locator('.jp-Dialog-header').innerText(), /Send a transaction \(step 1 of 4\)/);
+  assert.equal(await dC.locator('.kelp-Step').innerText(), 'This is step 1 of 4 of one operation. 3 more approvals will follow.');
+  assert.equal(await dC.locator('.kelp-NetworkChange').innerText(),
+    'Approve first asks your wallet to switch from chain 31337 to kelp devnet (chain 8996). If your wallet does not know ' +
+    'kelp devnet (chain 8996), it is asked to add it with RPC http://127.0.0.1:18545 first.');
+  assert.equal(await dC.locator('.kelp-Summary-contract').innerText(), `ERC721Factory (${ACCOUNT1})`);
+  assert.equal(await dC.locator('.kelp-Summary-method').innerText(), 'createNftWithErc20');
+  assert.equal(await dC.locator('.kelp-Summary-arguments').innerText(), 'name: Wallet table\nsymbol: KELP-1\ncap: 1000 DT');
+  await until('gas row', 15000, async () => (await dC.getAttribute('data-gas')) === 'unknown');
+  assert.equal(await dC.locator('.kelp-Summary-gas').innerText(), 'estimated by your wallet after the network switch');
+  await page.screenshot({ path: path.join(OUT, 'dialog-contract-call-switch.png') });
+  const pendingC = answerOf(idC);
+  await page.locator('.jp-Dialog button.kelp-reject').click();
+  assert.deepEqual((await pendingC).error, { code: 4001, message: 'rejected in wallet' });
+
+  // An Ocean node request: what it authorises, in words; the hash only under Details.
+  const hash = ethers.keccak256(ethers.toUtf8Bytes(`${ACCOUNT0}3encrypt`));
+  const idN = await make({
+    kind: 'personal_sign', params: [hash, ACCOUNT0],
+    summary: { title: 'Authorise Ocean node http://127.0.0.1:8001 to encrypt (nonce 3)', requester, step: 'step 2 of 4',
+      network, from: ACCOUNT0, method: 'sign node request `encrypt`',
+      detail: `signs keccak256(account + nonce + command) = ${hash}` },
+    expires_in: 120
+  });
+  const dN = await dialogOf(idN);
+  assert.equal(await dN.locator('.kelp-Headline').innerText(), 'Authorise Ocean node http://127.0.0.1:8001 to encrypt (nonce 3)');
+  assert.match(await page.locator('.jp-Dialog-header').innerText(), /Authorise an Ocean node request \(step 2 of 4\)/);
+  assert.equal(await dN.locator('.kelp-Step').innerText(), 'This is step 2 of 4 of one operation. 2 more approvals will follow.');
+  const visibleN = await dN.innerText();
+  assert.ok(!visibleN.includes(hash), `the hash is hidden under Details until asked for:\n${visibleN}`);
+  await dN.locator('.kelp-Detail summary').click();
+  assert.ok((await dN.locator('.kelp-Detail').innerText()).includes(hash));
+  const doneN = await approve(idN, 'dialog-node-request.png');
+  assert.equal(ethers.verifyMessage(ethers.getBytes(hash), doneN.result), ACCOUNT0);
+
+  // Typed data: its domain and fields.
+  const typed = {
+    types: { EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'chainId', type: 'uint256' }],
+      Order: [{ name: 'asset', type: 'string' }, { name: 'amount', type: 'uint256' }] },
+    primaryType: 'Order', domain: { name: 'kelp test', chainId: 31337 }, message: { asset: 'did:op:1234', amount: '7' }
+  };
+  const idY = await make({
+    kind: 'eth_signTypedData_v4', params: [ACCOUNT0, JSON.stringify(typed)],
+    summary: { title: 'Sign Order for kelp test', requester, network, from: ACCOUNT0, method: 'sign typed data (EIP-712)',
+      contract: 'name kelp test, chainId 31337', args: { type: 'Order', asset: 'did:op:1234', amount: '7' } },
+    expires_in: 120
+  });
+  const dY = await dialogOf(idY);
+  assert.equal(await dY.locator('.kelp-Headline').innerText(), 'Sign Order for kelp test');
+  assert.equal(await dY.locator('.kelp-Summary-domain').innerText(), 'name kelp test, chainId 31337');
+  assert.equal(await dY.locator('.kelp-Summary-fields').innerText(), 'type: Order\nasset: did:op:1234\namount: 7');
+  await approve(idY, 'dialog-typed-data.png');
+
+  // A network switch on its own: stated in the headline and the switch line.
+  const idS = await make({ kind: 'wallet_switchEthereumChain', params: [{ chainId: '0x2324' }], add_chain: addChain, expires_in: 120 });
+  const dS = await dialogOf(idS);
+  assert.equal(await dS.locator('.kelp-Headline').innerText(), 'Switch your wallet to chain 8996');
+  assert.match(await dS.locator('.kelp-NetworkChange').innerText(), /^Approve first asks your wallet to switch from chain 31337 to kelp devnet \(chain 8996\)\./);
+  await page.screenshot({ path: path.join(OUT, 'dialog-network-switch.png') });
+  const pendingS = answerOf(idS);
+  await page.locator('.jp-Dialog button.kelp-reject').click();
+  assert.equal((await pendingS).error.code, 4001);
+
+  // The wallet answered every request at once: no "Waiting for your wallet…" is left spinning,
+  // and the outcomes were shown.
+  await page.locator('.Toastify__toast', { hasText: 'Done: answer sent to the kernel.' }).first().waitFor({ timeout: 10000 });
+  await until('no waiting notification', 10000, async () =>
+    (await page.locator('.Toastify__toast', { hasText: 'Waiting for your wallet' }).count()) === 0);
   await context.close();
 });
 

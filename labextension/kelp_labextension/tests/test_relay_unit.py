@@ -73,3 +73,23 @@ def _app(ip="127.0.0.1", port=8888, base_url="/", certfile="", sock=""):
 )
 def test_kernel_url_from_server_address(app, url):
     assert relay_url(app) == url
+
+
+def test_readable_summary_fields_reach_the_browser_unchanged():
+    # What kelp's BrowserSigner sends for an Ocean node request: the browser shows these words.
+    summary = {
+        "title": "Authorise Ocean node http://127.0.0.1:8001 to encrypt (nonce 3)",
+        "requester": "kelp kernel for notebook publish.ipynb",
+        "step": "step 2 of 4",
+        "network": "devnet (chain 8996)",
+        "from": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        "method": "sign node request `encrypt`",
+        "detail": "signs keccak256(account + nonce + command) = 0x12",
+    }
+    relay = Relay(clock=Clock())
+    req = relay.create(dict(TX_REQUEST, summary=summary))
+    assert relay.pending()[0]["summary"] == summary
+    assert [r["id"] for r in relay.pending()] == [req.id]
+    with pytest.raises(RelayError) as err:
+        relay.create(dict(TX_REQUEST, summary={"usd": "12"}))
+    assert err.value.status == 400 and "allowed: title, requester, step" in str(err.value)

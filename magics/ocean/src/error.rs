@@ -46,6 +46,10 @@ pub enum OceanError {
     /// A cancelled operation (interrupt).
     #[error("cancelled while {0}")]
     Cancelled(String),
+    /// A multi-step operation stopped midway: `done` says what already exists (and stays),
+    /// `resume` how to finish it.
+    #[error("{done}: {source} — {resume}")]
+    Unfinished { done: String, resume: String, source: Box<OceanError> },
     /// The browser wallet, through the JupyterLab relay (rejected, expired, relay unreachable…).
     #[error(transparent)]
     Relay(#[from] kelp_relay::RelayError),

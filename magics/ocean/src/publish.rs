@@ -15,7 +15,7 @@ use crate::error::{OceanError, Result};
 use crate::journal::{Entry, Journal, Stage, TxRecord};
 use crate::network::Network;
 use crate::node::client::NodeClient;
-use crate::signer::{Signer, TxSummary};
+use crate::signer::{Signer, Steps, TxSummary};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
@@ -250,19 +250,27 @@ pub async fn publish_with(
         }
     };
     let already = e.stage == Stage::Done;
+    // A person approves up to APPROVALS requests; each dialog says which one it is.
+    let first = if e.stage == Stage::Creating { 1 } else { 2 };
+    let signer = &Steps::new(signer, first, APPROVALS);
     if e.stage == Stage::Creating {
-        step("creating data NFT + datatoken");
+        step(&format!("step 1 of {APPROVALS}: creating the data NFT + datatoken"));
         create(net, signer, spec, journal, &mut e).await?;
     }
     let (nft, dt) = (e.nft.ok_or_else(journal_broken)?, e.datatoken.ok_or_else(journal_broken)?);
     let did = ddo::did(nft, chain_id);
     if e.stage == Stage::Created {
-        step("encrypting and setting metadata");
+        step(&format!(
+            "NFT created, metadata pending: steps 2–{APPROVALS} of {APPROVALS}, encrypting and setting metadata"
+        ));
         let section = compute.map(|c| compute_section(c, &trusted));
-        let doc = build_ddo(spec, section, &e, &did, nft, dt, chain_id, &node, signer).await?;
-        set_metadata(net, signer, &node, decryptor, journal, &mut e, &doc).await?;
+        let finish = async {
+            let doc = build_ddo(spec, section, &e, &did, nft, dt, chain_id, &node, signer).await?;
+            set_metadata(net, signer, &node, decryptor, journal, &mut e, &doc).await
+        };
+        finish.await.map_err(|source| metadata_pending(nft, source))?;
     }
-    step("waiting for the node to index");
+    step("metadata set; waiting for the node to index");
     let ddo = node.wait_ddo(&did, INDEX_TIMEOUT).await?;
     if e.stage != Stage::Done {
         e.stage = Stage::Done;
@@ -344,6 +352,20 @@ pub async fn stale(net: &Network, e: &Entry) -> Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// The approvals of a publish: the factory transaction, two node requests (encrypt the files,
+/// encrypt the DDO) and the `setMetaData` transaction.
+pub const APPROVALS: u32 = 4;
+
+/// The error of a publish stopped after its NFT was created: the NFT stays, the journal resumes.
+fn metadata_pending(nft: Address, source: OceanError) -> OceanError {
+    OceanError::Unfinished {
+        done: format!("NFT created ({nft}), metadata pending"),
+        resume: "run the cell again to finish this asset (the publish journal resumes it; no second NFT is made)"
+            .into(),
+        source: Box::new(source),
+    }
 }
 
 fn journal_broken() -> OceanError {

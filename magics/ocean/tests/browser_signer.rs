@@ -107,9 +107,13 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     assert_eq!(req["kind"], "eth_requestAccounts");
     browser.approve(req["id"].as_str().unwrap(), json!([me_s])).await;
     let req = browser.wait_for("transfer ETH").await;
+    // A plain transfer reads as From/To/Amount: the amount once, in ETH, no contract call.
     assert_eq!(req["summary"]["network"], "devnet (chain 8996)");
-    assert_eq!(req["summary"]["contract"], format!("account ({to})"));
-    assert_eq!(req["summary"]["value"], "1.500000000000000000 ETH");
+    assert_eq!(req["summary"]["title"], format!("Send 1.5 ETH to {to}"));
+    assert_eq!(req["summary"]["from"].as_str().unwrap().to_lowercase(), me_s);
+    assert_eq!(req["summary"]["value"], "1.5 ETH");
+    assert!(req["summary"].get("contract").is_none() && req["summary"].get("args").is_none(), "{req}");
+    assert!(req["summary"]["requester"].as_str().unwrap().starts_with("kelp kernel"), "{req}");
     assert_eq!(req["chain_id"], "0x2324");
     // A wallet that lacks the devnet adds it with the devnet's real RPC URL (its own free port,
     // not JupyterLab's default 127.0.0.1:8545), in the shape wallet_addEthereumChain takes.
@@ -163,7 +167,8 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     let req = browser.wait_for("transfer").await;
     assert_eq!(req["summary"]["contract"], format!("OCEAN ({ocean})"));
     assert_eq!(req["summary"]["args"], json!({"to": to.to_string(), "amount": "2"}));
-    assert_eq!(req["summary"]["value"], "0.000000000000000000 ETH");
+    assert_eq!(req["summary"]["title"], format!("Call OCEAN.transfer at {ocean}"));
+    assert!(req["summary"].get("value").is_none(), "no ETH is sent with a token transfer: {req}");
     assert!(req["params"][0]["data"].as_str().unwrap().starts_with("0xa9059cbb"), "{req}");
     s.approve_tx(&req).await;
     cell.await.unwrap().unwrap();
@@ -228,36 +233,63 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let file_url = format!("http://{}/data.csv", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let wallet_side = {
-        let (browser, rpc, stop) = (browser.clone(), rpc.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut seen = Vec::new();
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                for r in browser.list().await {
-                    let method = r["kind"].as_str().unwrap().to_string();
-                    let mut params = r["params"].clone();
-                    if method == "eth_sendTransaction" {
-                        params[0].as_object_mut().unwrap().remove("chainId");
-                    }
-                    let result = anvil_rpc(&rpc, &method, params).await;
-                    browser.approve(r["id"].as_str().unwrap(), result).await;
-                    seen.push(r);
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            seen
-        })
-    };
     let publish = all.iter().find(|m| m.name() == "publish").unwrap().clone();
-    let call = MagicCall::from_line(&format!("publish {file_url} --name 'Wallet table' --signer browser"), None);
-    let out = tokio::time::timeout(std::time::Duration::from_secs(180), publish.run(call.unwrap(), &ctx))
-        .await
-        .expect("publish finished")
-        .unwrap();
+    let line = format!("publish {file_url} --name 'Wallet table' --signer browser");
+    let a = kelp_ocean::addresses::read_entry(
+        &DevnetPaths::new(home.path().join("ocean")).address_file(),
+        kelp_ocean::addresses::DEVNET_NAME,
+    )
+    .unwrap();
+    let factory = kelp_ocean::contracts::IERC721Factory::new(a.erc721_factory, &p);
+    let nfts = factory.getCurrentNFTCount().call().await.unwrap();
+
+    // 8a. The person rejects the metadata transaction (step 4 of 4): the cell says the NFT exists
+    //     and the metadata is pending, and how to finish; it does not claim `published`.
+    let (stop, wallet_side) = wallet_answers(&browser, &rpc, Some("setMetaData"));
+    let run = publish.run(MagicCall::from_line(&line, None).unwrap(), &ctx);
+    let e = tokio::time::timeout(std::time::Duration::from_secs(180), run).await.expect("publish ended").unwrap_err();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = wallet_side.await.unwrap();
+    let e = e.to_string();
+    assert!(e.starts_with("NFT created (0x") && e.contains("metadata pending"), "{e}");
+    assert!(e.contains("rejected in wallet") && e.contains("run the cell again to finish"), "{e}");
+    assert!(!e.contains('\n') && !e.contains("published"), "{e}");
+    assert_eq!(factory.getCurrentNFTCount().call().await.unwrap(), nfts + U256::from(1));
+    let steps: Vec<&str> = first.iter().map(|r| r["summary"]["step"].as_str().unwrap_or("")).collect();
+    assert_eq!(steps, ["step 1 of 4", "step 2 of 4", "step 3 of 4", "step 4 of 4"], "{first:?}");
+    for (r, i) in first.iter().zip(1..) {
+        assert!(r["summary"]["from"].as_str().unwrap().eq_ignore_ascii_case(&me_s), "{r}");
+        if r["kind"] == "personal_sign" {
+            // A node request says what it authorises; the hash is only a detail.
+            let title = r["summary"]["title"].as_str().unwrap();
+            let node = title.strip_prefix("Authorise Ocean node http://").expect(title);
+            assert!(node.contains(" to encrypt (nonce ") && title.ends_with(')'), "{title}");
+            let hash = r["params"][0].as_str().unwrap();
+            assert!(r["summary"]["detail"].as_str().unwrap().ends_with(hash), "{r}");
+            assert!(r["summary"].get("args").is_none(), "{r}");
+            assert!(i == 2 || i == 3, "the node requests are steps 2 and 3: {r}");
+        }
+    }
+
+    // 8b. Running the cell again resumes the journal: steps 2–4 (re-encrypt, setMetaData), the same
+    //     NFT, no second one.
+    let (stop, wallet_side) = wallet_answers(&browser, &rpc, None);
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(180),
+        publish.run(MagicCall::from_line(&line, None).unwrap(), &ctx),
+    )
+    .await
+    .expect("publish finished")
+    .unwrap();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let seen = wallet_side.await.unwrap();
+    assert_eq!(factory.getCurrentNFTCount().call().await.unwrap(), nfts + U256::from(1), "no second NFT");
+    let steps: Vec<&str> = seen.iter().map(|r| r["summary"]["step"].as_str().unwrap_or("")).collect();
+    assert_eq!(steps, ["step 2 of 4", "step 3 of 4", "step 4 of 4"], "{seen:?}");
+    let seen: Vec<Value> = first.into_iter().chain(seen).collect();
     let j = out.json().unwrap();
+    let nft = j["nft"].as_str().unwrap().to_lowercase();
+    assert!(e.to_lowercase().contains(&nft), "the same NFT finished: {e} / {j}");
     assert!(j["did"].as_str().unwrap().starts_with("did:op:"), "{j}");
     for tx in seen.iter().filter(|r| r["kind"] == "eth_sendTransaction") {
         assert_eq!(tx["add_chain"]["rpcUrls"], json!([rpc]), "{tx}");
@@ -274,7 +306,47 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
         let receipt = p.get_transaction_receipt(hash).await.unwrap().expect("mined");
         assert!(receipt.status() && receipt.from == me, "{t}");
     }
-    assert_eq!(seen.iter().filter(|r| r["kind"] == "eth_sendTransaction").count(), j["txs"].as_array().unwrap().len());
+    // Rejected setMetaData is not a transaction: factory + setMetaData were mined.
+    assert_eq!(
+        seen.iter().filter(|r| r["kind"] == "eth_sendTransaction").count(),
+        j["txs"].as_array().unwrap().len() + 1
+    );
 
     devnet.run(MagicCall::from_line("devnet down --no-save", None).unwrap(), &ctx).await.unwrap();
+}
+
+/// The wallet's side while a publish runs: approves every request on anvil (the dev accounts are
+/// unlocked), except one whose summary method is `reject`, which the person rejects. Set the flag
+/// to stop; the task returns the requests seen, in order.
+fn wallet_answers(
+    browser: &Browser,
+    rpc: &str,
+    reject: Option<&'static str>,
+) -> (Arc<std::sync::atomic::AtomicBool>, tokio::task::JoinHandle<Vec<Value>>) {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (browser, rpc, flag) = (browser.clone(), rpc.to_string(), stop.clone());
+    let task = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            for r in browser.list().await {
+                let id = r["id"].as_str().unwrap().to_string();
+                if reject.is_some_and(|m| r["summary"]["method"] == m) {
+                    browser.reject(&id).await;
+                    seen.push(r);
+                    continue;
+                }
+                let method = r["kind"].as_str().unwrap().to_string();
+                let mut params = r["params"].clone();
+                if method == "eth_sendTransaction" {
+                    params[0].as_object_mut().unwrap().remove("chainId");
+                }
+                let result = anvil_rpc(&rpc, &method, params).await;
+                browser.approve(&id, result).await;
+                seen.push(r);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        seen
+    });
+    (stop, task)
 }

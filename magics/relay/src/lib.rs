@@ -37,8 +37,8 @@
 //! - `GET /kernel/status` → `{"relay": "kelp", "pending": n, "wallet": null | {"account", "chain_id",
 //!   "name", "updated_at"}, "browser": {"watching": n, "last_seen": null | unix}}` ([`RelayStatus`]).
 //! - `POST /kernel/requests` with
-//!   `{"kind", "params": [...], "summary": {"network", "contract", "method", "args", "value", "gas"},
-//!   "chain_id": "0x…"?, "add_chain": {…}?, "expires_in": seconds?}` → `201 {"id", "state":
+//!   `{"kind", "params": [...], "summary": {"title", "requester", "step", "network", "from",
+//!   "contract", "method", "args", "value", "gas", "detail"}, "chain_id": "0x…"?, "add_chain": {…}?, "expires_in": seconds?}` → `201 {"id", "state":
 //!   "pending", "expires_at"}` ([`Kind`] gives `kind`, [`Summary`] the summary, [`RequestOptions`]
 //!   the rest). Params per kind: `eth_sendTransaction` `[tx]`; `personal_sign` `["0x<hex>",
 //!   "<address>"]`; `eth_signTypedData_v4` `["<address>", <typed data>]`;

@@ -54,10 +54,22 @@ impl std::fmt::Display for Kind {
     }
 }
 
-/// What the person sees before approving: the relay allows exactly these six keys. Values are any
+/// What the person sees before approving: the relay allows exactly these keys. Values are any
 /// JSON; strings display best (`args` is usually an object of argument name → readable value).
+/// `title` says in one sentence what Approve does ("Send 1.5 ETH to 0x…", "Authorise Ocean node
+/// URL to encrypt (nonce 3)"); `from` is the signing account; `requester` who asks (kernel and
+/// notebook); `step` where this request sits in a longer operation ("step 2 of 4: …"); `detail`
+/// what is signed, for those who check (a hash), shown below the readable rows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,11 +82,33 @@ pub struct Summary {
     pub value: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gas: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
 }
 
 impl Summary {
     pub fn new() -> Self {
         Self::default()
+    }
+    pub fn title(mut self, v: impl Into<Value>) -> Self {
+        self.title = Some(v.into());
+        self
+    }
+    pub fn requester(mut self, v: impl Into<Value>) -> Self {
+        self.requester = Some(v.into());
+        self
+    }
+    pub fn step(mut self, v: impl Into<Value>) -> Self {
+        self.step = Some(v.into());
+        self
+    }
+    pub fn from(mut self, v: impl Into<Value>) -> Self {
+        self.from = Some(v.into());
+        self
+    }
+    pub fn detail(mut self, v: impl Into<Value>) -> Self {
+        self.detail = Some(v.into());
+        self
     }
     pub fn network(mut self, v: impl Into<Value>) -> Self {
         self.network = Some(v.into());
@@ -112,13 +146,19 @@ impl Summary {
         self
     }
 
-    /// One line for the waiting display: `contract.method` or the kind.
+    /// One line for the waiting display: the title, else `contract.method`, else the kind.
     pub(crate) fn headline(&self, kind: Kind) -> String {
         let text = |v: &Option<Value>| match v {
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Null) | None => None,
             Some(other) => Some(other.to_string()),
         };
+        if let Some(t) = text(&self.title) {
+            return match text(&self.step) {
+                Some(step) => format!("{step}: {t}"),
+                None => t,
+            };
+        }
         match (text(&self.contract), text(&self.method)) {
             (Some(c), Some(m)) => format!("{c} · {m}"),
             (None, Some(m)) => m,
@@ -258,6 +298,21 @@ mod tests {
         );
         assert_eq!(s.headline(Kind::SendTransaction), "transfer");
         assert_eq!(Summary::new().headline(Kind::PersonalSign), "sign a message");
+        let node = Summary::new()
+            .title("Authorise Ocean node http://127.0.0.1:8001 to encrypt (nonce 3)")
+            .step("step 2 of 4")
+            .from("0xab")
+            .detail("keccak256 0x12");
+        let v = serde_json::to_value(&node).unwrap();
+        assert_eq!(v["title"], "Authorise Ocean node http://127.0.0.1:8001 to encrypt (nonce 3)");
+        assert_eq!(
+            (v["step"].as_str(), v["from"].as_str(), v["detail"].as_str()),
+            (Some("step 2 of 4"), Some("0xab"), Some("keccak256 0x12"))
+        );
+        assert_eq!(
+            node.headline(Kind::PersonalSign),
+            "step 2 of 4: Authorise Ocean node http://127.0.0.1:8001 to encrypt (nonce 3)"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `getComputeResult`). A non-2xx answer's one-line body becomes the error line.
 
 use crate::error::{OceanError, Result, one_line};
-use crate::node::{auth, client::NodeClient};
+use crate::node::client::NodeClient;
 use crate::signer::Signer;
 use alloy::primitives::Address;
 use serde_json::Value;
@@ -74,7 +74,7 @@ impl ComputeClient {
     async fn signed(&self, signer: &dyn Signer, command: &str) -> Result<(String, u64, String)> {
         let me = signer.address().await?;
         let nonce = self.node.nonce(me).await? + 1;
-        let sig = auth::sign_request(signer, nonce, command).await?;
+        let sig = crate::signer::sign_node_request(signer, &self.base, nonce, command).await?;
         Ok((me.to_checksum(None), nonce, sig))
     }
 

@@ -7,7 +7,6 @@
 
 pub mod wire;
 
-use super::auth;
 use crate::error::{OceanError, Result, one_line};
 use crate::network::Network;
 use crate::signer::Signer;
@@ -133,7 +132,7 @@ impl NodeClient {
     async fn signed(&self, signer: &dyn Signer, command: &str) -> Result<(String, u64, String)> {
         let addr = signer.address().await?;
         let nonce = self.nonce(addr).await? + 1;
-        let sig = auth::sign_request(signer, nonce, command).await?;
+        let sig = crate::signer::sign_node_request(signer, &self.base, nonce, command).await?;
         Ok((addr.to_checksum(None), nonce, sig))
     }
 

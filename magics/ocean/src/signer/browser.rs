@@ -10,7 +10,7 @@
 //! waiting the cell shows kelp-relay's live "waiting for wallet approval" display; Reject gives
 //! "rejected in wallet", an interrupt withdraws the request (its dialog closes in the browser).
 
-use super::{Signer, TxSummary};
+use super::{NodeRequest, Signer, TxSummary};
 use crate::error::{OceanError, Result};
 use alloy::primitives::{Address, Signature, TxHash, TxKind, utils::format_ether};
 use alloy::rpc::types::TransactionRequest;
@@ -88,23 +88,82 @@ impl BrowserSigner {
         *self.account.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The summary the browser shows for `tx`.
-    fn summary(&self, tx: &TransactionRequest, s: &TxSummary) -> Summary {
-        let contract = match s.to {
-            Some(to) => format!("{} ({to})", s.contract),
-            None => format!("deploy {}", s.contract),
+    /// Who asks, in words: this kernel and, when Jupyter names it, the notebook.
+    fn requester(&self) -> String {
+        match self.ctx.env.get("JPY_SESSION_NAME").filter(|n| !n.is_empty()) {
+            Some(nb) => format!("kelp kernel for notebook {nb}"),
+            None => format!("kelp kernel (process {})", std::process::id()),
+        }
+    }
+
+    /// The rows every request shows: who asks, on which network, from which account.
+    fn base_summary(&self, from: Address) -> Summary {
+        Summary::new().requester(self.requester()).network(self.network_label()).from(from.to_string())
+    }
+
+    /// The summary the browser shows for `tx` sent from `from`: a plain transfer as
+    /// From/To/Amount; a call as contract, method and named arguments; a deployment as such.
+    fn summary(&self, tx: &TransactionRequest, s: &TxSummary, from: Address) -> Summary {
+        let amount = format!("{} {}", trim_ether(&format_ether(s.value)), self.symbol());
+        let plain = tx.input.input().is_none_or(|d| d.is_empty());
+        let mut out = self.base_summary(from);
+        out = match s.to {
+            Some(to) if plain => out.title(format!("Send {amount} to {to}")).method(s.method.clone()).value(amount),
+            Some(to) => {
+                let mut o = out
+                    .title(format!("Call {}.{} at {to}", s.contract, s.method))
+                    .contract(format!("{} ({to})", s.contract))
+                    .method(s.method.clone())
+                    .args(args_json(&s.args));
+                if !s.value.is_zero() {
+                    o = o.value(amount);
+                }
+                o
+            }
+            None => out
+                .title(format!("Deploy {}", s.contract))
+                .contract(format!("deploy {}", s.contract))
+                .args(args_json(&s.args)),
         };
-        let args: Map<String, Value> = s.args.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-        let mut out = Summary::new()
-            .network(self.network_label())
-            .contract(contract)
-            .method(s.method.clone())
-            .args(Value::Object(args))
-            .value(format!("{} ETH", format_ether(s.value)));
+        if let Some(step) = s.step {
+            out = out.step(step.to_string());
+        }
         if let Some(gas) = tx.gas {
             out = out.gas(gas.to_string());
         }
         out
+    }
+
+    /// The summary of a node request: what it authorises, with the hash only as a detail.
+    fn node_summary(&self, hash: &[u8; 32], r: &NodeRequest, from: Address) -> Summary {
+        let mut out = self.base_summary(from).title(r.describe()).method(format!("sign node request `{}`", r.command));
+        if let Some(step) = r.step {
+            out = out.step(step.to_string());
+        }
+        out.detail(format!("signs keccak256(account + nonce + command) = 0x{}", hex::encode(hash)))
+    }
+
+    /// The native currency's symbol on this chain.
+    fn symbol(&self) -> String {
+        self.add_chain
+            .as_ref()
+            .and_then(|a| a["nativeCurrency"]["symbol"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "ETH".into())
+    }
+}
+
+fn args_json(args: &[(String, String)]) -> Value {
+    Value::Object(args.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+}
+
+/// `1.500000000000000000` → `1.5`, `2.000000000000000000` → `2`.
+fn trim_ether(s: &str) -> String {
+    match s.split_once('.') {
+        Some((int, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") }
+        }
+        None => s.to_string(),
     }
 }
 
@@ -215,8 +274,10 @@ impl Signer for BrowserSigner {
     async fn send_transaction(&self, tx: TransactionRequest, summary: &TxSummary) -> Result<TxHash> {
         let from = self.address().await?;
         let body = tx_json(&tx, from, self.chain_id);
-        let hash =
-            self.relay.send_transaction(body, self.summary(&tx, summary), self.chain_options(), &self.ctx).await?;
+        let hash = self
+            .relay
+            .send_transaction(body, self.summary(&tx, summary, from), self.chain_options(), &self.ctx)
+            .await?;
         hash.parse().map_err(|_| OceanError::Rpc(format!("the wallet returned `{hash}` as a transaction hash")))
     }
 
@@ -226,7 +287,7 @@ impl Signer for BrowserSigner {
             Ok(text) => Value::String(text.to_string()),
             Err(_) => Value::String(format!("0x{}", hex::encode(message))),
         };
-        let summary = Summary::new().network(self.network_label()).method("sign message").arg("message", shown);
+        let summary = self.base_summary(from).title("Sign a message").method("sign message").arg("message", shown);
         let hex_msg = format!("0x{}", hex::encode(message));
         let sig = self.relay.personal_sign(&hex_msg, &from.to_string(), summary, &self.ctx).await?;
         parse_signature(&sig)
@@ -234,16 +295,44 @@ impl Signer for BrowserSigner {
 
     async fn sign_typed_data(&self, typed_data: &Value) -> Result<Signature> {
         let from = self.address().await?;
-        let mut summary = Summary::new().network(self.network_label()).method("sign typed data");
-        if let Some(domain) = typed_data["domain"]["name"].as_str() {
-            summary = summary.contract(domain.to_string());
-        }
-        if let Some(t) = typed_data["primaryType"].as_str() {
-            summary = summary.arg("type", t.to_string());
-        }
+        let summary = typed_summary(self.base_summary(from), typed_data);
         let sig = self.relay.sign_typed_data(&from.to_string(), typed_data.clone(), summary, &self.ctx).await?;
         parse_signature(&sig)
     }
+
+    async fn sign_node_request(&self, hash: &[u8; 32], request: &NodeRequest) -> Result<Signature> {
+        let from = self.address().await?;
+        let hex_msg = format!("0x{}", hex::encode(hash));
+        let summary = self.node_summary(hash, request, from);
+        let sig = self.relay.personal_sign(&hex_msg, &from.to_string(), summary, &self.ctx).await?;
+        parse_signature(&sig)
+    }
+}
+
+/// Typed data shown as its fields: the domain (name, version, chain, contract), the primary type
+/// and each message field with its value.
+fn typed_summary(base: Summary, typed_data: &Value) -> Summary {
+    let domain = &typed_data["domain"];
+    let name = domain["name"].as_str().unwrap_or("an unnamed domain");
+    let primary = typed_data["primaryType"].as_str().unwrap_or("data");
+    let mut out = base.title(format!("Sign {primary} for {name}")).method("sign typed data (EIP-712)");
+    let mut dom = Vec::new();
+    for key in ["name", "version", "chainId", "verifyingContract"] {
+        if let Some(v) = domain.get(key).filter(|v| !v.is_null()) {
+            dom.push(format!("{key} {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())));
+        }
+    }
+    if !dom.is_empty() {
+        out = out.contract(dom.join(", "));
+    }
+    let mut args = Map::new();
+    args.insert("type".into(), json!(primary));
+    if let Some(fields) = typed_data["message"].as_object() {
+        for (k, v) in fields {
+            args.insert(k.clone(), v.as_str().map(|s| json!(s)).unwrap_or_else(|| json!(v.to_string())));
+        }
+    }
+    out.args(Value::Object(args))
 }
 
 #[cfg(test)]
@@ -277,16 +366,62 @@ mod tests {
         assert!(!format!("{s:?}").contains("SeCrEt-1"));
         let ts =
             TxSummary::call(8996, "datatoken DT1", to, "transfer").arg("amount", "2").value(U256::from(10u64.pow(18)));
-        let sum = serde_json::to_value(s.summary(&tx, &ts)).unwrap();
+        let sum = serde_json::to_value(s.summary(&tx, &ts, from)).unwrap();
+        let who = format!("kelp kernel (process {})", std::process::id());
         assert_eq!(
             sum,
-            json!({"network": "devnet (chain 8996)", "contract": format!("datatoken DT1 ({to})"), "method": "transfer",
-                   "args": {"amount": "2"}, "value": "1.000000000000000000 ETH", "gas": "21000"})
+            json!({"title": format!("Call datatoken DT1.transfer at {to}"), "requester": who,
+                   "network": "devnet (chain 8996)", "from": from.to_string(),
+                   "contract": format!("datatoken DT1 ({to})"), "method": "transfer",
+                   "args": {"amount": "2"}, "value": "1 ETH", "gas": "21000"})
+        );
+        // A plain transfer: From, To, the amount once, no empty contract call.
+        let send = TransactionRequest::default().with_to(to).with_value(U256::from(1_500_000_000_000_000_000u128));
+        let ts = TxSummary::call(8996, "account", to, "transfer ETH").value(U256::from(1_500_000_000_000_000_000u128));
+        let sum = serde_json::to_value(s.summary(&send, &ts, from)).unwrap();
+        assert_eq!(
+            sum,
+            json!({"title": format!("Send 1.5 ETH to {to}"), "requester": who, "network": "devnet (chain 8996)",
+                   "from": from.to_string(), "method": "transfer ETH", "value": "1.5 ETH"})
         );
         let deploy =
-            serde_json::to_value(s.summary(&TransactionRequest::default(), &TxSummary::deploy(1, "X"))).unwrap();
-        assert_eq!(deploy["contract"], "deploy X");
+            serde_json::to_value(s.summary(&TransactionRequest::default(), &TxSummary::deploy(1, "X"), from)).unwrap();
+        assert_eq!((deploy["contract"].as_str(), deploy["title"].as_str()), (Some("deploy X"), Some("Deploy X")));
         assert!(deploy.get("gas").is_none());
+        ctx.env.set("JPY_SESSION_NAME", Some("work/publish.ipynb".into()));
+        let step = TxSummary { step: Some(super::super::Step { index: 2, total: 4 }), ..ts };
+        let sum = serde_json::to_value(s.summary(&send, &step, from)).unwrap();
+        assert_eq!(
+            (sum["step"].as_str(), sum["requester"].as_str()),
+            (Some("step 2 of 4"), Some("kelp kernel for notebook work/publish.ipynb"))
+        );
+    }
+
+    #[test]
+    fn node_requests_and_typed_data_read_as_words() {
+        let ctx = MagicContext::new("/", Config::at("/tmp"), RecordingSink::new());
+        let relay = RelayClient::new("http://127.0.0.1:9/kelp/relay", "s").unwrap();
+        let s = BrowserSigner::new(relay, &ctx, "devnet", 8996, "http://127.0.0.1:23456");
+        let from = Address::repeat_byte(0x22);
+        let r = NodeRequest {
+            node: "http://127.0.0.1:8001".into(),
+            command: "encrypt".into(),
+            nonce: 3,
+            step: Some(super::super::Step { index: 2, total: 4 }),
+        };
+        let sum = serde_json::to_value(s.node_summary(&[0xab; 32], &r, from)).unwrap();
+        assert_eq!(sum["title"], "Authorise Ocean node http://127.0.0.1:8001 to encrypt (nonce 3)");
+        assert_eq!(sum["step"], "step 2 of 4");
+        assert_eq!(sum["from"], from.to_string());
+        assert!(sum["detail"].as_str().unwrap().ends_with(&format!("0x{}", "ab".repeat(32))));
+        assert!(sum.get("args").is_none(), "the hash is a detail, not the message: {sum}");
+
+        let typed = json!({"domain": {"name": "Ocean", "version": "1", "chainId": 8996},
+                           "primaryType": "Order", "message": {"amount": "5", "nonce": 2}});
+        let sum = serde_json::to_value(typed_summary(Summary::new(), &typed)).unwrap();
+        assert_eq!(sum["title"], "Sign Order for Ocean");
+        assert_eq!(sum["contract"], "name Ocean, version 1, chainId 8996");
+        assert_eq!(sum["args"], json!({"type": "Order", "amount": "5", "nonce": "2"}));
     }
 
     #[test]

@@ -7,9 +7,11 @@
 
 mod browser;
 mod local;
+mod steps;
 
 pub use browser::{BrowserSigner, tx_json};
 pub use local::{ENV_PRIVATE_KEY, KeySource, LocalKeySigner};
+pub use steps::{NodeRequest, Step, Steps, sign_node_request};
 
 use crate::error::Result;
 use alloy::primitives::{Address, Signature, TxHash, U256};
@@ -33,6 +35,12 @@ pub trait Signer: Send + Sync + fmt::Debug {
     async fn personal_sign(&self, message: &[u8]) -> Result<Signature>;
     /// EIP-712 `eth_signTypedData_v4` over a typed-data JSON document.
     async fn sign_typed_data(&self, typed_data: &serde_json::Value) -> Result<Signature>;
+    /// `personal_sign` over `hash`, the 32 bytes that authorise `request` to an Ocean node; a
+    /// signer that shows requests to a person says which node, which command and which nonce.
+    async fn sign_node_request(&self, hash: &[u8; 32], request: &NodeRequest) -> Result<Signature> {
+        let _ = request;
+        self.personal_sign(hash).await
+    }
 }
 
 /// A transaction decoded for people: which contract, which method, which arguments, how much
@@ -48,6 +56,8 @@ pub struct TxSummary {
     pub args: Vec<(String, String)>,
     /// ETH sent with the call, in wei.
     pub value: U256,
+    /// Where this transaction sits in a longer operation (set by [`Steps`]).
+    pub step: Option<Step>,
 }
 
 impl TxSummary {
@@ -60,6 +70,7 @@ impl TxSummary {
             method: method.into(),
             args: Vec::new(),
             value: U256::ZERO,
+            step: None,
         }
     }
 
@@ -72,6 +83,7 @@ impl TxSummary {
             method: "constructor".into(),
             args: Vec::new(),
             value: U256::ZERO,
+            step: None,
         }
     }
 
