@@ -59,6 +59,14 @@ async function kernelStatus() {
   return JSON.parse(text);
 }
 
+/** How many data NFTs the devnet's ERC721Factory has created (getCurrentNFTCount()). */
+async function nftCount() {
+  const file = path.join(devnet.home, 'ocean', 'address.json');
+  const factory = JSON.parse(fs.readFileSync(file, 'utf8')).development.ERC721Factory;
+  const data = ethers.id('getCurrentNFTCount()').slice(0, 10);
+  return BigInt(await rpc(devnet.url, 'eth_call', [{ to: factory, data }, 'latest']));
+}
+
 async function balance(who) {
   return BigInt(await rpc(devnet.url, 'eth_getBalance', [who, 'latest']));
 }
@@ -117,7 +125,7 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
   const kernelId = await kelpNotebook(NOTEBOOK);
 
   // The wallet starts on chain 1 and knows no devnet: connecting and switching happen in the page.
-  const { context, page, runCell, output } = await openNotebook(NOTEBOOK);
+  const { context, page, cells, runCell, output } = await openNotebook(NOTEBOOK);
   const shot = name => page.screenshot({ path: path.join(OUT, name) });
   try {
     // 1. Status bar: connect, then switch the wallet to the devnet (the wallet adds it first: 4902).
@@ -165,7 +173,7 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     await shot('notebook-dialog.png');
     await page.locator('.jp-Dialog button.kelp-approve').click();
     const hash = (await shows(0, 'the tx hash', /\(tx (0x[0-9a-f]{64}), gas 21000\)/, 120000))[1];
-    await shows(0, 'the approval', /approved in wallet: account/);
+    await shows(0, 'the approval', /approved in wallet: Send 0\.01 ETH to 0x/);
     const receipt = await receiptOf(devnet.url, hash);
     assert.equal(receipt.status, '0x1');
     assert.equal(receipt.from.toLowerCase(), ACCOUNT0.toLowerCase());
@@ -199,37 +207,62 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     assert.equal((await kernelStatus()).pending, 0);
     assert.equal(await balance(ACCOUNT1), before2, 'an interrupted request sends nothing');
 
-    // 5. %publish: each transaction and the node's signed request is approved in its own dialog.
-    await runCell(3, `%publish ${csvUrl} --name Plankton --signer browser`);
+    // 5. %publish: each transaction and the node's signed request is shown in its own dialog.
+    //    First run: the person rejects the metadata transaction (step 4 of 4); the cell says the
+    //    NFT exists and the metadata is pending, and how to finish. Second run: approves all; the
+    //    journal resumes the same NFT (the factory's NFT count grows by one in all).
+    const nfts = await nftCount();
     const asked = [];
-    await until('publish finished', 300000, async () => {
-      if (/did:op:[0-9a-f]{64}/.test(await output(3).innerText())) return true;
-      const errors = await output(3).locator('[data-mime-type="application/vnd.jupyter.stderr"]').count();
-      if (errors) throw new Error(`publish failed: ${await output(3).innerText()}`);
-      const open = page.locator('.jp-Dialog .kelp-RequestDialog');
-      if (await open.count()) {
-        const id = await open.getAttribute('data-request-id');
-        if (!asked.some(a => a.id === id)) {
-          asked.push({ id, title: await page.locator('.jp-Dialog-header').innerText(), text: await open.innerText() });
-          if (asked.length === 1) await shot('notebook-publish-dialog.png');
-          await page.locator('.jp-Dialog button.kelp-approve').click();
+    const publishCell = async (rejectMetadata, done) => {
+      await runCell(3, `%publish ${csvUrl} --name Plankton --signer browser`);
+      await until('publish finished', 300000, async () => {
+        if (await done()) return true;
+        const errors = await output(3).locator('[data-mime-type="application/vnd.jupyter.stderr"]').count();
+        if (errors && !rejectMetadata) throw new Error(`publish failed: ${await output(3).innerText()}`);
+        const open = page.locator('.jp-Dialog .kelp-RequestDialog');
+        if (await open.count()) {
+          const id = await open.getAttribute('data-request-id');
+          if (!asked.some(a => a.id === id)) {
+            const a = { id, title: await page.locator('.jp-Dialog-header').innerText(), text: await open.innerText() };
+            asked.push(a);
+            if (asked.length <= 4) await shot(`notebook-publish-dialog-${asked.length}.png`);
+            const reject = rejectMetadata && a.text.includes('setMetaData');
+            a.approved = !reject;
+            await page.locator(`.jp-Dialog button.${reject ? 'kelp-reject' : 'kelp-approve'}`).click();
+          }
         }
-      }
-      return false;
-    });
-    const txDialogs = asked.filter(a => /Send a transaction/.test(a.title));
+        return false;
+      });
+    };
+    await publishCell(true, async () => /run the cell again to finish/.test(await output(3).innerText()));
+    const pendingText = await output(3).innerText();
+    assert.match(pendingText, /NFT created \((0x[0-9a-fA-F]{40})\), metadata pending: .*rejected in wallet.* run the cell again to finish/, pendingText);
+    assert.ok(!/published/.test(pendingText), pendingText);
+    const pendingNft = pendingText.match(/NFT created \((0x[0-9a-fA-F]{40})\)/)[1];
+    assert.equal(await nftCount(), nfts + 1n);
+    await shot('notebook-publish-metadata-pending.png');
+    await page.getByText('Rust (kelp) | Idle').waitFor({ timeout: 30000 });
+    const firstRun = asked.length;
+    await cells.nth(3).locator('.cm-content').click();
+    await page.keyboard.press('Control+a');
+    await page.keyboard.press('Delete');
+    await publishCell(false, async () => /did:op:[0-9a-f]{64}/.test(await output(3).innerText()));
+    assert.equal(await nftCount(), nfts + 1n, 'the re-run finished the same asset: no second NFT');
+    assert.deepEqual(asked.slice(firstRun).map(a => (a.title.match(/\(step (\d) of (\d)\)/) || []).slice(1).join('/')),
+      ['2/4', '3/4', '4/4'], 'the re-run resumes at step 2');
+    const txDialogs = asked.filter(a => /Send a transaction/.test(a.title) && a.approved);
     assert.ok(txDialogs.length >= 2, `expected at least two transactions to approve, saw ${asked.map(a => a.title)}`);
     const create = txDialogs.find(a => a.text.includes('ERC721Factory ('));
     assert.ok(create, `no dialog for the ERC721Factory call: ${asked.map(a => a.text).join('\n---\n')}`);
     assert.ok(create.text.includes('Plankton') && create.text.includes('devnet (chain 8996)'), create.text);
     // The publish shows its steps up front: four approvals, numbered in order; the two node
     // requests say which node they authorise and for what.
-    assert.deepEqual(asked.map(a => (a.title.match(/\(step (\d) of (\d)\)/) || []).slice(1).join('/')), ['1/4', '2/4', '3/4', '4/4'],
-      asked.map(a => a.title).join('\n'));
+    assert.deepEqual(asked.slice(0, firstRun).map(a => (a.title.match(/\(step (\d) of (\d)\)/) || []).slice(1).join('/')),
+      ['1/4', '2/4', '3/4', '4/4'], asked.map(a => a.title).join('\n'));
     for (const a of asked.filter(a => /Authorise an Ocean node request/.test(a.title))) {
       assert.match(a.text, /Authorise Ocean node http:\/\/127\.0\.0\.1:\d+ to encrypt \(nonce \d+\)/, a.text);
     }
-    assert.equal(asked.filter(a => /Authorise an Ocean node request/.test(a.title)).length, 2);
+    assert.equal(asked.filter(a => /Authorise an Ocean node request/.test(a.title)).length, 4, 'two per run');
     await page.getByText('Rust (kelp) | Idle').waitFor({ timeout: 30000 });
 
     // The saved notebook: the JSON results of the cells, and (below) the no-secret check.
@@ -244,6 +277,7 @@ test('a kelp notebook cell: %wallet send --signer browser approved (mined), reje
     fs.writeFileSync(path.join(work, 'saved.ipynb'), JSON.stringify(saved.content, null, 1));
     const published = saved.content.cells[3].outputs.find(o => o.data?.['application/json']?.did).data['application/json'];
     assert.equal(published.chain_id, 8996);
+    assert.equal(published.nft.toLowerCase(), pendingNft.toLowerCase(), 'the asset of the NFT made by the first run');
     assert.equal(published.txs.length, txDialogs.length, 'one approved dialog per transaction');
     for (const t of published.txs) {
       const r = await receiptOf(devnet.url, t.hash);
