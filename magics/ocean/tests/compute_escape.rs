@@ -4,9 +4,7 @@
 //! What `computeResult` serves for the job holds neither the key nor a host path. Real devnet
 //! (anvil, Ocean contracts from npm, the node process with the kelp-c2d bubblewrap engine).
 
-use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
-use kelp_ocean::network::Resolver;
 use kelp_ocean::node::{auth, client::NodeClient, fees::ProviderFee};
 use kelp_ocean::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::LocalKeySigner;
@@ -14,7 +12,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Cleanup, env_for, serve};
+use common::{own_devnet, serve};
 
 fn asset(name: &str, kind: AssetType, url: String) -> PublishSpec {
     let container = (kind == AssetType::Algorithm).then(|| Container {
@@ -51,13 +49,9 @@ fn has(hay: &[u8], needle: &[u8]) -> bool {
 #[tokio::test]
 async fn planted_links_to_the_node_key_give_back_nothing() {
     kelp_c2d::sandbox::bwrap_path().expect("bubblewrap is required: run install/setup (setup.d/50-c2d.sh)");
-    let home = tempfile::tempdir().unwrap();
-    let ocean_dir = home.path().join("ocean");
-    let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
-    let port = kelp_ocean::devnet::process::free_port().unwrap();
-    let env = env_for(port);
-    let net = Resolver { ocean_dir: &ocean_dir, env: &env }.resolve(None).await.expect("devnet starts");
-    let key_path = kelp_ocean::node::key_path(&ocean_dir);
+    let devnet = own_devnet().await;
+    let (home, ocean_dir, net) = (&devnet.home, &devnet.ocean_dir, &devnet.net);
+    let key_path = kelp_ocean::node::key_path(ocean_dir);
     let key = std::fs::read_to_string(&key_path).expect("the node made its key").trim().to_string();
     assert!(key.len() >= 64, "node key file: {key:?}");
 
@@ -70,14 +64,14 @@ async fn planted_links_to_the_node_key_give_back_nothing() {
     );
     let attack: &'static [u8] = Box::leak(attack.into_bytes().into_boxed_slice());
     let files = serve(vec![("data.csv", b"a,b\n1,2\n".as_slice()), ("attack.sh", attack)]).await;
-    let journal = Journal::new(&ocean_dir);
+    let journal = Journal::new(ocean_dir);
     let publisher = LocalKeySigner::dev_account(0, &net.rpc_url, 8996).unwrap();
     let mut quiet = |_: &str| {};
     let algo_spec = asset("Planter", AssetType::Algorithm, format!("{files}/attack.sh"));
-    let algo = publish::publish(&net, &publisher, &algo_spec, &journal, &mut quiet).await.unwrap();
+    let algo = publish::publish(net, &publisher, &algo_spec, &journal, &mut quiet).await.unwrap();
     let trust = ComputeOptions { trusted_algorithms: vec![algo.did.clone()], ..ComputeOptions::default() };
     let data_spec = asset("Table", AssetType::Dataset, format!("{files}/data.csv"));
-    let ds = publish::publish_with(&net, &publisher, &data_spec, Some(&trust), &journal, &mut quiet).await.unwrap();
+    let ds = publish::publish_with(net, &publisher, &data_spec, Some(&trust), &journal, &mut quiet).await.unwrap();
 
     // Order both with the node's fees, start, wait for the end.
     let base = net.node_url.clone().unwrap();
@@ -91,7 +85,7 @@ async fn planted_links_to_the_node_key_give_back_nothing() {
     assert_eq!(r.status().as_u16(), 200);
     let init: Value = r.json().await.unwrap();
     let order = |e: Value, did: String| {
-        let (net, consumer) = (&net, &consumer);
+        let (net, consumer) = (net, &consumer);
         async move {
             let fee: ProviderFee = serde_json::from_value(e["providerFee"].clone()).unwrap();
             let dt = e["datatoken"].as_str().unwrap().parse().unwrap();
