@@ -10,6 +10,6 @@
 [ -x "$KELP_BIN" ] || die "labext tests: the kelp binary is missing at $KELP_BIN (run ./install/build)"
 grep -qF "\"$KELP_BIN\"" "$KELP_VENV/share/jupyter/kernels/kelp/kernel.json" 2>/dev/null \
   || die "labext tests: the kelp kernelspec in .venv does not run $KELP_BIN (run ./install/build)"
-( cd "$KELP_ROOT/labextension" && "$KELP_VENV/bin/python" -m pytest -q -p no:cacheprovider kelp_labextension/tests )
+( cd "$KELP_ROOT/labextension" && KELP_BIN="$KELP_BIN" "$KELP_VENV/bin/python" -m pytest -q -p no:cacheprovider kelp_labextension/tests )
 KELP_TOOLS="$KELP_TOOLS" KELP_VENV="$KELP_VENV" KELP_BIN="$KELP_BIN" \
   node --test --test-concurrency=1 "$KELP_ROOT/labextension/ui-tests/"

@@ -7,6 +7,8 @@ server starts:
 
 and, like Jupyter's own `jpserver-<pid>.json`, writes both into `<runtime dir>/kelp-relay-<pid>.json`
 (mode 0600) for kernels that were not started by this server; the file is removed at exit.
+
+It also serves the kelp side panel's routes (`panel.py`: `kelp … --json` behind Jupyter's auth).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import secrets
 from jupyter_server.utils import url_path_join
 
 from .handlers import NAMESPACE, routes
+from .panel import panel_routes
 from .relay import Relay
 
 try:
@@ -94,6 +97,9 @@ def _load_jupyter_server_extension(serverapp):
     web_app.settings["kelp_relay"] = relay
     web_app.settings["kelp_relay_secret"] = secret
     web_app.add_handlers(".*$", routes(web_app.settings["base_url"], relay, secret))
+    # The kelp panel and file-browser commands: `kelp … --json` run in the Lab's root directory.
+    root = os.path.abspath(os.path.expanduser(serverapp.root_dir))
+    web_app.add_handlers(".*$", panel_routes(web_app.settings["base_url"], root, secret))
     # The port may still move (port retries) until the server binds; the start hook exports again.
     _export(serverapp)
     sign = url_path_join(serverapp.base_url, NAMESPACE, "sign")

@@ -1,0 +1,179 @@
+"""The kelp panel's routes (`<base>/kelp/panel/…`) in an in-process Jupyter server running the real
+`kelp` binary ($KELP_BIN, else the debug build under $CARGO_TARGET_DIR or ~/.cache/kelp/target) on
+an own KELP_HOME: Jupyter's auth on every verb, one-line 400s for bad input (paths outside the
+Lab's root, '..', symlinks, unknown fields, bad DIDs/networks/prices/job ids), kelp's own error
+as one line, and real answers (Add to IPFS gives Kubo's CID; the store lists the pin with its size);
+no answer carries the relay secret."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from kelp_labextension.cli import Kelp, PanelError, publish_args
+
+#: `echo hello | ipfs add` with Kubo's defaults.
+HELLO_CID = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
+DID = "did:op:" + "ab" * 32
+
+
+# Read at import: pytest-jupyter points HOME at a temporary directory while a test runs.
+_TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.expanduser("~/.cache/kelp/target")
+KELP_BIN = os.environ.get("KELP_BIN") or os.path.join(_TARGET, "debug", "kelp")
+
+
+def _kelp_bin() -> str:
+    assert os.access(KELP_BIN, os.X_OK), f"the kelp binary is missing at {KELP_BIN}: run ./install/build"
+    return KELP_BIN
+
+
+@pytest.fixture
+def kelp_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("KELP_BIN", _kelp_bin())
+    monkeypatch.setenv("KELP_HOME", str(tmp_path / "kelp-home"))
+    monkeypatch.setenv("KELP_IPFS_OFFLINE", "1")
+    for var in ("KELP_NETWORK", "KELP_PRIVATE_KEY", "KELP_KEYSTORE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def panel(jp_fetch, relay_secret):
+    seen = []
+
+    async def call(method, path, body=None, auth=True, params=None):
+        kwargs = {"method": method, "raise_error": False, "follow_redirects": False, "params": params}
+        kwargs["headers"] = {} if auth else {"Authorization": ""}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
+        elif method == "POST":
+            kwargs["body"] = b""
+        resp = await jp_fetch("kelp", "panel", *path.split("/"), **kwargs)
+        text = resp.body.decode() if resp.body else ""
+        seen.append(text)
+        return resp.code, (json.loads(text) if text.startswith(("{", "[")) else text)
+
+    call.seen = seen
+    return call
+
+
+ROUTES = [
+    ("GET", "wallet"),
+    ("GET", "assets"),
+    ("GET", "asset"),
+    ("GET", "jobs"),
+    ("GET", "jobs/abc/logs"),
+    ("GET", "ipfs"),
+    ("POST", "ipfs/add"),
+    ("POST", "publish"),
+    ("POST", "compute"),
+    ("POST", "get"),
+]
+
+
+@pytest.mark.parametrize("method,path", ROUTES)
+async def test_every_panel_route_needs_jupyter_auth(panel, kelp_env, method, path):
+    body = {"path": "x"} if method == "POST" else None
+    code, _ = await panel(method, path, body, auth=False)
+    assert code == 403
+
+
+def _one_line(data):
+    assert isinstance(data, dict) and set(data) == {"error"}, data
+    assert "\n" not in data["error"] and 0 < len(data["error"]) < 300, data
+    return data["error"]
+
+
+BAD = [
+    ("POST", "ipfs/add", {"path": "../etc/passwd"}, "inside the Lab's root"),
+    ("POST", "ipfs/add", {"path": "/etc/passwd"}, "inside the Lab's root"),
+    ("POST", "ipfs/add", {"path": "a/../../x"}, "inside the Lab's root"),
+    ("POST", "ipfs/add", {"path": "escape"}, "outside the Lab's root"),
+    ("POST", "ipfs/add", {"path": "missing.csv"}, "does not exist"),
+    ("POST", "ipfs/add", {"path": 7}, "path must be a string"),
+    ("POST", "ipfs/add", {}, "path is missing"),
+    ("POST", "ipfs/add", {"path": "data.csv", "to": "kubo"}, "unknown field 'to'"),
+    ("POST", "ipfs/add", [1], "must be a JSON object"),
+    ("POST", "ipfs/add", "{nope", "not valid JSON"),
+    ("POST", "publish", {"path": "data.csv"}, "name is missing"),
+    ("POST", "publish", {"path": "data.csv", "name": "   "}, "name is blank"),
+    ("POST", "publish", {"path": "data.csv", "name": "n", "type": "model"}, "type must be dataset or algorithm"),
+    ("POST", "publish", {"path": "data.csv", "name": "n", "price": "--network=x"}, "price must be"),
+    ("POST", "publish", {"path": "data.csv", "name": "n", "network": "--help"}, "network must be one of"),
+    ("POST", "publish", {"path": "data.csv", "name": "n\u0000"}, "control characters"),
+    ("POST", "publish", {"path": "data.csv", "name": "x" * 300}, "longer than 256"),
+    ("POST", "compute", {"path": "data.csv", "dataset": "did:op:xyz"}, "dataset must be an Ocean DID"),
+    ("POST", "compute", {"path": "sub", "dataset": DID}, "must be a file"),
+    ("POST", "get", {"did": "-o/etc"}, "did must be an Ocean DID"),
+    ("GET", "asset?did=nope", None, "did must be an Ocean DID"),
+    ("GET", "assets?network=file:///etc", None, "network must be one of"),
+    ("GET", "jobs/a%20b/logs", None, "job id must be"),
+]
+
+
+@pytest.mark.parametrize("method,path,body,expect", BAD, ids=range(len(BAD)))
+async def test_bad_input_is_one_400_line(panel, kelp_env, jp_root_dir, tmp_path, method, path, body, expect):
+    (Path(jp_root_dir) / "data.csv").write_text("a,b\n1,2\n")
+    (Path(jp_root_dir) / "sub").mkdir(exist_ok=True)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not for the Lab")
+    if not (Path(jp_root_dir) / "escape").exists():
+        (Path(jp_root_dir) / "escape").symlink_to(outside)
+    path, _, query = path.partition("?")
+    params = dict([query.split("=", 1)]) if query else None
+    code, data = await panel(method, path, body, params=params)
+    assert code == 400, (path, code, data)
+    assert expect in _one_line(data), data
+
+
+async def test_add_to_ipfs_gives_kubos_cid_and_the_store_lists_it(panel, kelp_env, jp_root_dir, relay_secret):
+    (Path(jp_root_dir) / "hello.txt").write_text("hello\n")
+    code, added = await panel("POST", "ipfs/add", {"path": "hello.txt"})
+    assert code == 200, added
+    assert (added["cid"], added["size"], added["pinned"]) == (HELLO_CID, 6, True)
+    code, store = await panel("GET", "ipfs")
+    assert code == 200, store
+    pin = next(p for p in store["pins"] if p["cid"] == HELLO_CID)
+    assert (pin["size"], pin["kind"]) == (6, "file")
+    assert store["gateway"].startswith("http")
+    assert not any(relay_secret in text for text in panel.seen)
+
+
+async def test_a_folder_is_added_recursively(panel, kelp_env, jp_root_dir):
+    folder = Path(jp_root_dir) / "reefs"
+    folder.mkdir()
+    (folder / "a.csv").write_text("site\nA\n")
+    code, added = await panel("POST", "ipfs/add", {"path": "reefs"})
+    assert code == 200, added
+    code, listed = await panel("GET", "ipfs")
+    assert added["cid"] in [p["cid"] for p in listed["pins"]]
+    assert next(p for p in listed["pins"] if p["cid"] == added["cid"])["kind"] == "directory"
+
+
+async def test_kelps_own_error_is_one_line(panel, kelp_env):
+    code, data = await panel("GET", "jobs/0123456789abcdef/logs")
+    assert code == 502
+    assert "unknown job" in _one_line(data), data
+    code, data = await panel("GET", "jobs")
+    assert (code, data) == (200, {"jobs": []})
+
+
+async def test_reads_never_start_the_devnet(panel, kelp_env):
+    for path in ("wallet", "assets"):
+        code, data = await panel("GET", path)
+        assert code == 200, data
+        assert data["devnet"] == "down" and "kelp devnet up" in data["message"]
+
+
+def test_publish_values_cannot_become_options(tmp_path):
+    (tmp_path / "d.csv").write_text("x")
+    args = publish_args(str(tmp_path), {"path": "d.csv", "name": "--signer=local", "description": "-rf"})
+    assert "--name=--signer=local" in args and "--description=-rf" in args
+    assert args[-1] == "--signer=browser" and args[1] == str(tmp_path / "d.csv")
+
+
+async def test_a_missing_binary_is_one_line():
+    with pytest.raises(PanelError) as err:
+        await Kelp("/", "/nonexistent/kelp").json(["jobs"])
+    assert err.value.status == 503
+    assert err.value.message == "could not run /nonexistent/kelp (No such file or directory): set KELP_BIN or run ./install/build"
