@@ -2,7 +2,9 @@
 # server, a real python3 kernel), then the browser tests (node:test + playwright-core driving Debian
 # chromium against a real JupyterLab): relay.test.mjs plays the kernel on the relay's kernel face
 # against a real anvil; notebook.test.mjs types `%wallet send … --signer browser` and `%publish …
-# --signer browser` into a notebook on the real kelp kernel, against a real kelp devnet.
+# --signer browser` into a notebook on the real kelp kernel, against a real kelp devnet; panel.test.mjs
+# drives the kelp side panel and the file-browser commands (Add to IPFS = %ipfs add's CID, Publish to
+# Ocean… through the wallet's dialogs, Compute on…) against a real devnet and the real kelp binary.
 # Screenshots and logs: labextension/ui-tests/test-output/. A failing or missing part fails the suite.
 [ -x /usr/bin/chromium ] || die "labext tests: /usr/bin/chromium missing (install/setup.d/60-labext.sh installs it)"
 [ -x "$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] \

@@ -7,7 +7,7 @@ another option), for how long (a bounded timeout, then the process is killed), a
 (the JSON value kelp printed, or a `PanelError` with one line taken from kelp's own error).
 
 It also checks the inputs the panel routes accept (`check_*`): a file in the Lab's root directory,
-a DID, a job id, a network name or URL, and the publish form's fields.
+a DID, a job id, a network name or URL, the publish form's fields and a compute job's inputs.
 """
 
 from __future__ import annotations
@@ -122,10 +122,23 @@ class Kelp:
             raise PanelError(502, _error_line(err, args))
         if len(out) > MAX_OUTPUT:
             raise PanelError(502, f"kelp {' '.join(args[:2])} printed more than {MAX_OUTPUT} bytes")
+        value = parse_output(out)
+        if value is None:
+            raise PanelError(502, f"kelp {' '.join(args[:2])} did not print JSON (is {binary} a kelp binary?)")
+        return value
+
+
+def parse_output(out: bytes) -> Any:
+    """The JSON value kelp printed, or None. `kelp c2d start --json` prints a "started job …" line
+    before its JSON, so a value starting at the beginning of a later line counts too."""
+    text = out.decode("utf-8", "replace")
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n" and text[i + 1 : i + 2] in ("{", "[")]
+    for start in starts:
         try:
-            return json.loads(out)
+            return json.loads(text[start:])
         except ValueError:
-            raise PanelError(502, f"kelp {' '.join(args[:2])} did not print JSON (is {self.binary()} a kelp binary?)")
+            continue
+    return None
 
 
 def _text(body: dict, key: str, limit: int, required: bool = True) -> str | None:
@@ -216,12 +229,21 @@ def publish_args(root: str, body: Any) -> list[str]:
     return args
 
 
+def _source(root: str, body: dict, key: str) -> str:
+    """A job input: an Ocean DID, or a file/folder in the Lab (absolute path)."""
+    value = body.get(key)
+    if isinstance(value, str) and value.startswith("did:"):
+        return check_did(value, key)
+    return check_path(root, body, key)
+
+
 def compute_args(root: str, body: Any) -> list[str]:
-    """`kelp c2d start` arguments for "Compute on…": an algorithm file in the Lab, a dataset DID."""
-    body = check_body(body, {"path", "dataset", "network"})
-    algorithm = check_path(root, body)
+    """`kelp c2d start` arguments for "Compute on…": a dataset and an algorithm, each a DID or a
+    file in the Lab (two DIDs run on the asset's Ocean node, two files in the local sandbox)."""
+    body = check_body(body, {"dataset", "algorithm", "network"})
+    dataset = _source(root, body, "dataset")
+    algorithm = _source(root, body, "algorithm")
     if os.path.isdir(algorithm):
-        raise PanelError(400, "the algorithm must be a file (a script), not a folder")
-    dataset = check_did(body.get("dataset"), "dataset")
+        raise PanelError(400, "the algorithm must be a file (a script) or a published algorithm's DID, not a folder")
     network = check_network(body.get("network"))
     return ["c2d", "start", f"--dataset={dataset}", f"--algorithm={algorithm}", f"--network={network}", "--signer=browser"]

@@ -15,7 +15,7 @@ Before any answer leaves, it is checked not to contain the relay secret or a key
 | `GET ipfs` | `ipfs config show`, `ipfs pin ls`, `ipfs stat` per pin (sizes) |
 | `POST ipfs/add {path}` | `ipfs add [-r] <path>` (a file or folder inside the Lab's root) |
 | `POST publish {path, name, type, price, license, description, network}` | `publish <path> … --signer=browser` |
-| `POST compute {path, dataset, network}` | `c2d start --dataset=<DID> --algorithm=<path> --signer=browser` |
+| `POST compute {dataset, algorithm, network}` (each a DID or a Lab path) | `c2d start --dataset=… --algorithm=… --signer=browser` |
 | `POST get {did, network}` | `ocean get <DID> --signer=browser` into the Lab's root |
 """
 

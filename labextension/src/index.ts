@@ -2,12 +2,18 @@
 // the relay. The relay is long-polled; each request is shown once, in order; Approve → the wallet
 // call → result posted back; Reject (or a wallet refusal) → "rejected in wallet" posted back. It also
 // makes Lab show a kelp result's HTML rather than its application/json (setting htmlBeforeJson).
+// The kelp side panel (panel.ts, left area; the status item opens it) and the file-browser and
+// palette commands (filecommands.ts) talk to the server's `kelp` through <base>/kelp/panel/….
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Dialog, Notification } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { requestDialog } from './dialog';
+import { addCommands } from './filecommands';
+import { KelpPanel } from './panel';
+import { PanelClient } from './panelapi';
 import { RelayClient } from './relay';
 import { addChainParams, IDevnet, WalletStatus } from './statusbar';
 import { IRelayRequest, IWalletError, REJECTED, Wallet, walletError } from './wallet';
@@ -157,26 +163,34 @@ function rankJson(rendermime: IRenderMimeRegistry, rank: number): void {
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Approve notebook signing requests in your browser wallet through the kelp relay.',
+  description: 'Approve notebook signing requests in your browser wallet through the kelp relay; the kelp panel and file-browser commands.',
   autoStart: true,
-  optional: [IStatusBar, ISettingRegistry, IRenderMimeRegistry],
+  optional: [IStatusBar, ISettingRegistry, IRenderMimeRegistry, IFileBrowserFactory, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     statusBar: IStatusBar | null,
     registry: ISettingRegistry | null,
-    rendermime: IRenderMimeRegistry | null
+    rendermime: IRenderMimeRegistry | null,
+    browsers: IFileBrowserFactory | null,
+    palette: ICommandPalette | null
   ) => {
     const wallet = new Wallet();
     const relay = new RelayClient(app.serviceManager.serverSettings);
     let devnet = { ...DEFAULT_DEVNET };
     let htmlFirst = true;
+    let network = 'devnet';
+    let jobsRefresh = 3;
+    let settingsLoaded: ISettingRegistry.ISettings | null = null;
     if (registry) {
       registry
         .load(PLUGIN_ID)
         .then(settings => {
+          settingsLoaded = settings;
           const read = () => {
             devnet = { ...DEFAULT_DEVNET, ...(settings.composite.devnet as Partial<IDevnet>) };
             htmlFirst = settings.composite.htmlBeforeJson !== false;
+            network = (settings.composite.network as string) || 'devnet';
+            jobsRefresh = Number(settings.composite.jobsRefreshSeconds) || 3;
           };
           read();
           settings.changed.connect(read);
@@ -192,9 +206,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
     wallet.changed.connect(() => {
       void relay.reportWallet(wallet.account, wallet.chainId, wallet.name).catch(() => undefined);
     });
+    const client = new PanelClient(app.serviceManager.serverSettings);
+    const panel = new KelpPanel({
+      client,
+      wallet,
+      devnet: () => devnet,
+      network: () => network,
+      setNetwork: async name => {
+        network = name;
+        await settingsLoaded?.set('network', name);
+      },
+      jobsRefreshSeconds: () => jobsRefresh
+    });
+    app.shell.add(panel, 'left', { rank: 650 });
+    addCommands(app, client, panel, () => network, browsers, palette);
     if (statusBar) {
       statusBar.registerStatusItem(PLUGIN_ID, {
-        item: new WalletStatus(wallet, () => devnet),
+        item: new WalletStatus(wallet, () => devnet, () => app.shell.activateById(panel.id)),
         align: 'left',
         rank: 900
       });

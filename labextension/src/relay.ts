@@ -1,7 +1,7 @@
 // Client of the relay's browser face (<base>/kelp/relay/…). ServerConnection adds Jupyter's token or
 // XSRF header, so these calls are authenticated like the rest of Lab.
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { kelpRequest } from './request';
 import { IRelayRequest, IWalletError } from './wallet';
 
 export interface IListing {
@@ -32,20 +32,8 @@ export class RelayClient {
     return this._call('wallet', { method: 'PUT', body: JSON.stringify(body) });
   }
 
-  private async _call<T>(path: string, init: RequestInit): Promise<T> {
-    const url = URLExt.join(this._settings.baseUrl, 'kelp', 'relay', path);
-    const resp = await ServerConnection.makeRequest(url, init, this._settings);
-    const text = await resp.text();
-    let body: any = null;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      body = { error: text };
-    }
-    if (!resp.ok) {
-      throw new Error((body && body.error) || `relay answered ${resp.status}`);
-    }
-    return body as T;
+  private _call<T>(path: string, init: RequestInit): Promise<T> {
+    return kelpRequest<T>(this._settings, `relay/${path}`, init);
   }
 
   private _settings: ServerConnection.ISettings;

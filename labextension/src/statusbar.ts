@@ -1,5 +1,6 @@
 // The status-bar wallet item: "Wallet: connect" until connected, then the short account and chain.
-// Click: connect, or (when connected) offer switching the wallet to the devnet chain.
+// Click: opens the kelp panel, then connects, or (when connected) offers switching the wallet to the
+// devnet chain.
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import { Wallet } from './wallet';
@@ -21,12 +22,13 @@ export function addChainParams(devnet: IDevnet): { [key: string]: unknown } {
 }
 
 export class WalletStatus extends Widget {
-  constructor(wallet: Wallet, devnet: () => IDevnet) {
+  constructor(wallet: Wallet, devnet: () => IDevnet, openPanel: () => void = () => undefined) {
     super();
     this._wallet = wallet;
     this._devnet = devnet;
+    this._openPanel = openPanel;
     this.addClass('kelp-WalletStatus');
-    this.node.title = 'kelp wallet: click to connect or switch network';
+    this.node.title = 'kelp wallet: click to open the kelp panel and connect or switch network';
     this.node.onclick = () => void this._click();
     wallet.changed.connect(() => this.render());
     this.render();
@@ -44,6 +46,7 @@ export class WalletStatus extends Widget {
   }
 
   private async _click(): Promise<void> {
+    this._openPanel();
     try {
       if (!this._wallet.account) {
         await this._wallet.connect();
@@ -71,4 +74,5 @@ export class WalletStatus extends Widget {
 
   private _wallet: Wallet;
   private _devnet: () => IDevnet;
+  private _openPanel: () => void;
 }

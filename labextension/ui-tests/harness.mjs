@@ -103,7 +103,7 @@ export async function unusualPort() {
   throw new Error('no free port in 28103..28700');
 }
 
-function runKelp(env, args, timeoutMs = 300000) {
+export function runKelp(env, args, timeoutMs = 300000) {
   return new Promise((resolve, reject) => {
     const child = spawn(KELP_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
@@ -366,7 +366,7 @@ export async function walletContext(browser, anvilUrl, seen, wallet) {
   const chains = wallet ? wallet.chains : { '0x7a69': anvilUrl };
   await context.addInitScript(testWallet, { key: KEY0, chains, chainId: wallet ? wallet.chainId : '0x7a69' });
   context.on('response', async resp => {
-    if (resp.url().includes('/kelp/relay/')) {
+    if (resp.url().includes('/kelp/')) { // the relay's and the kelp panel's routes
       try {
         seen.push(await resp.text());
       } catch {
@@ -379,4 +379,39 @@ export async function walletContext(browser, anvilUrl, seen, wallet) {
 
 export function tmpDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'kelp-labext-'));
+}
+
+/** An empty notebook `name` on the kelp kernel, its session started first (Lab attaches to it instead
+ * of asking which kernel to use); returns the kernel id. */
+export async function createKelpNotebook(lab, name) {
+  const headers = { Authorization: `token ${lab.token}`, 'Content-Type': 'application/json' };
+  const nb = {
+    nbformat: 4, nbformat_minor: 5,
+    cells: [{ id: 'first', cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }],
+    metadata: { kernelspec: { name: 'kelp', display_name: 'Rust (kelp)', language: 'rust' } }
+  };
+  const put = await fetch(`${lab.url}/api/contents/${name}`, {
+    method: 'PUT', headers, body: JSON.stringify({ type: 'notebook', format: 'json', content: nb })
+  });
+  if (put.status !== 201) throw new Error(`creating ${name}: ${put.status} ${await put.text()}`);
+  const sess = await fetch(`${lab.url}/api/sessions`, {
+    method: 'POST', headers, body: JSON.stringify({ path: name, name, type: 'notebook', kernel: { name: 'kelp' } })
+  });
+  const body = await sess.text();
+  if (sess.status !== 201) throw new Error(`starting the kelp kernel for ${name}: ${sess.status} ${body}`);
+  return JSON.parse(body).kernel.id;
+}
+
+/** The open notebook's cells in `page`: `runCell(i, source)` types and runs one, `output(i)` its output area. */
+export function notebookCells(page) {
+  const cells = page.locator('.jp-Notebook .jp-Cell');
+  const runCell = async (i, source) => {
+    await until(`cell ${i}`, 15000, async () => (await cells.count()) > i);
+    await cells.nth(i).locator('.cm-content').click();
+    await page.keyboard.type(source);
+    const typed = await cells.nth(i).locator('.cm-content').innerText();
+    if (typed !== source) throw new Error(`cell ${i} reads ${JSON.stringify(typed)}, typed ${JSON.stringify(source)}`);
+    await page.keyboard.press('Shift+Enter');
+  };
+  return { cells, runCell, output: i => cells.nth(i).locator('.jp-OutputArea') };
 }

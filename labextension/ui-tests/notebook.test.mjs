@@ -11,8 +11,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  ACCOUNT0, ACCOUNT1, KEY0, ROOT, ethers, launchBrowser, receiptOf, rpc, startDevnet, startLab, stop, stopDevnet, tmpDir,
-  walletContext
+  ACCOUNT0, ACCOUNT1, KEY0, ROOT, createKelpNotebook, ethers, launchBrowser, notebookCells, receiptOf, rpc, startDevnet,
+  startLab, stop, stopDevnet, tmpDir, walletContext
 } from './harness.mjs';
 
 const OUT = path.join(ROOT, 'labextension', 'ui-tests', 'test-output');
@@ -82,26 +82,6 @@ async function until(what, ms, probe) {
   }
 }
 
-/** An empty notebook `name` on the kelp kernel, its session started first (Lab attaches to it instead
- * of asking which kernel to use); returns the kernel id. */
-async function kelpNotebook(name) {
-  const nb = {
-    nbformat: 4, nbformat_minor: 5,
-    cells: [{ id: 'first', cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }],
-    metadata: { kernelspec: { name: 'kelp', display_name: 'Rust (kelp)', language: 'rust' } }
-  };
-  const put = await fetch(`${lab.url}/api/contents/${name}`, {
-    method: 'PUT', headers: auth(), body: JSON.stringify({ type: 'notebook', format: 'json', content: nb })
-  });
-  assert.equal(put.status, 201);
-  const sess = await fetch(`${lab.url}/api/sessions`, {
-    method: 'POST', headers: auth(), body: JSON.stringify({ path: name, name, type: 'notebook', kernel: { name: 'kelp' } })
-  });
-  const body = await sess.text();
-  assert.equal(sess.status, 201, body);
-  return JSON.parse(body).kernel.id;
-}
-
 /** Open `name` in a fresh page whose wallet starts on chain 1 and knows no devnet. */
 async function openNotebook(name) {
   const context = await walletContext(browser, null, seen, { chains: {}, chainId: '0x1' });
@@ -110,16 +90,10 @@ async function openNotebook(name) {
   await page.goto(`${lab.url}/lab/tree/${name}?token=${lab.token}&reset`);
   await page.locator('.jp-Notebook .jp-Cell').first().waitFor({ timeout: 90000 });
   await page.getByText('Rust (kelp) | Idle').waitFor({ timeout: 90000 });
-  const cells = page.locator('.jp-Notebook .jp-Cell');
-  const runCell = async (i, source) => {
-    await until(`cell ${i}`, 15000, async () => (await cells.count()) > i);
-    await cells.nth(i).locator('.cm-content').click();
-    await page.keyboard.type(source);
-    assert.equal(await cells.nth(i).locator('.cm-content').innerText(), source);
-    await page.keyboard.press('Shift+Enter');
-  };
-  return { context, page, cells, runCell, output: i => cells.nth(i).locator('.jp-OutputArea') };
+  return { context, page, ...notebookCells(page) };
 }
+
+const kelpNotebook = name => createKelpNotebook(lab, name);
 
 test('a kelp notebook cell: %wallet send --signer browser approved (mined), rejected, interrupted; %publish approved', { timeout: 600000 }, async () => {
   const kernelId = await kelpNotebook(NOTEBOOK);

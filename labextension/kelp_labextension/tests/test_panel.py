@@ -5,13 +5,14 @@ Lab's root, '..', symlinks, unknown fields, bad DIDs/networks/prices/job ids), k
 as one line, and real answers (Add to IPFS gives Kubo's CID; the store lists the pin with its size);
 no answer carries the relay secret."""
 
+import asyncio
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from kelp_labextension.cli import Kelp, PanelError, publish_args
+from kelp_labextension.cli import Kelp, PanelError, parse_output, publish_args
 
 #: `echo hello | ipfs add` with Kubo's defaults.
 HELLO_CID = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
@@ -102,8 +103,10 @@ BAD = [
     ("POST", "publish", {"path": "data.csv", "name": "n", "network": "--help"}, "network must be one of"),
     ("POST", "publish", {"path": "data.csv", "name": "n\u0000"}, "control characters"),
     ("POST", "publish", {"path": "data.csv", "name": "x" * 300}, "longer than 256"),
-    ("POST", "compute", {"path": "data.csv", "dataset": "did:op:xyz"}, "dataset must be an Ocean DID"),
-    ("POST", "compute", {"path": "sub", "dataset": DID}, "must be a file"),
+    ("POST", "compute", {"algorithm": "data.csv", "dataset": "did:op:xyz"}, "dataset must be an Ocean DID"),
+    ("POST", "compute", {"algorithm": "sub", "dataset": DID}, "must be a file"),
+    ("POST", "compute", {"algorithm": "../x.py", "dataset": DID}, "algorithm must be a path inside"),
+    ("POST", "compute", {"algorithm": DID}, "dataset is missing"),
     ("POST", "get", {"did": "-o/etc"}, "did must be an Ocean DID"),
     ("GET", "asset?did=nope", None, "did must be an Ocean DID"),
     ("GET", "assets?network=file:///etc", None, "network must be one of"),
@@ -156,6 +159,30 @@ async def test_kelps_own_error_is_one_line(panel, kelp_env):
     assert "unknown job" in _one_line(data), data
     code, data = await panel("GET", "jobs")
     assert (code, data) == (200, {"jobs": []})
+
+
+async def test_compute_on_two_lab_files_runs_a_sandbox_job_with_its_log(panel, kelp_env, jp_root_dir):
+    (Path(jp_root_dir) / "data.csv").write_text("a,b\n1,2\n")
+    (Path(jp_root_dir) / "count.py").write_text("import os\nprint('inputs:', sorted(os.listdir('/data/inputs')))\n")
+    code, job = await panel("POST", "compute", {"dataset": "data.csv", "algorithm": "count.py"})
+    assert code == 200, job
+    assert job["environment"] == "kelp-local-bwrap"
+    code, jobs = await panel("GET", "jobs")
+    assert [j["jobId"] for j in jobs["jobs"]] == [job["jobId"]]
+    for _ in range(600):  # until the sandbox finishes (polled; no time is asserted)
+        _, jobs = await panel("GET", "jobs")
+        if jobs["jobs"][0]["finished"]:
+            break
+        await asyncio.sleep(0.1)
+    assert jobs["jobs"][0]["statusText"] == "Job finished", jobs
+    code, logs = await panel("GET", f"jobs/{job['jobId']}/logs")
+    assert (code, logs["log"]) == (200, "inputs: ['algoCustomData.json', 'data.csv']\n")
+
+
+def test_kelp_output_with_a_line_before_its_json_is_read():
+    assert parse_output(b'started job 12; follow it with %c2d status 12\n{"jobId": "12"}\n') == {"jobId": "12"}
+    assert parse_output(b'{"a": [1]}') == {"a": [1]}
+    assert parse_output(b"no json here\n{ broken") is None
 
 
 async def test_reads_never_start_the_devnet(panel, kelp_env):
