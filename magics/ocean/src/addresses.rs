@@ -32,6 +32,10 @@ pub struct OceanAddresses {
     pub erc721_templates: BTreeMap<String, Address>,
     #[serde(rename = "ERC20Template")]
     pub erc20_templates: BTreeMap<String, Address>,
+    /// Ocean's `Escrow` (paid compute), as in Ocean's own `address.json`; absent on deployments
+    /// made before kelp deployed it.
+    #[serde(rename = "Escrow", default, skip_serializing_if = "Option::is_none")]
+    pub escrow: Option<Address>,
     #[serde(rename = "poolTemplate", default, skip_serializing_if = "Option::is_none")]
     pub pool_template: Option<Address>,
     #[serde(rename = "startBlock", default)]
@@ -84,6 +88,7 @@ mod tests {
             erc721_factory: Address::repeat_byte(2),
             erc721_templates: [("1".to_string(), a)].into(),
             erc20_templates: [("1".to_string(), a), ("2".to_string(), a)].into(),
+            escrow: Some(Address::repeat_byte(3)),
             pool_template: None,
             start_block: 0,
         };
@@ -94,6 +99,7 @@ mod tests {
         assert_eq!(raw[DEVNET_NAME]["chainId"], 8996);
         assert_eq!(raw[DEVNET_NAME]["ERC721Factory"], "0x0202020202020202020202020202020202020202");
         assert!(raw[DEVNET_NAME]["ERC20Template"]["2"].is_string());
+        assert_eq!(raw[DEVNET_NAME]["Escrow"], "0x0303030303030303030303030303030303030303");
         assert_eq!(read_entry(&path, DEVNET_NAME).unwrap(), entry);
         assert!(read_entry(&path, "sepolia").unwrap_err().to_string().contains("no network `sepolia`"));
     }

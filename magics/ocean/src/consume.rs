@@ -36,7 +36,7 @@ pub struct Got {
     pub txs: Vec<TxRecord>,
 }
 
-async fn send<C: SolCall>(
+pub(crate) async fn send<C: SolCall>(
     net: &Network,
     signer: &dyn Signer,
     to: Address,

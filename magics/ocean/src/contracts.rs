@@ -12,6 +12,7 @@ sol! {
     struct CtorAddress { address a; }
     struct CtorRouter { address owner; address ocean; address bpool; address opc; address[] preCreatedPools; }
     struct CtorFactory { address template721; address template20; address router; }
+    struct CtorEscrow { address factoryRouter; address opcCollector; }
 
     #[sol(rpc)]
     interface IRouter {
@@ -96,6 +97,25 @@ sol! {
         function getRate(bytes32 exchangeId) external view returns (uint256);
         function collectBT(bytes32 exchangeId, uint256 amount) external;
         function getExchange(bytes32 exchangeId) external view returns (address exchangeOwner, address datatoken, uint256 dtDecimals, address baseToken, uint256 btDecimals, uint256 fixedRate, bool active, uint256 dtSupply, uint256 btSupply, uint256 dtBalance, uint256 btBalance, bool withMint);
+    }
+
+    struct EscrowFunds { uint256 available; uint256 locked; }
+    struct EscrowAuth { address payee; uint256 maxLockedAmount; uint256 currentLockedAmount; uint256 maxLockSeconds; uint256 maxLockCounts; uint256 currentLocks; }
+    struct EscrowLock { uint256 jobId; address payer; address payee; uint256 amount; uint256 expiry; address token; }
+
+    /// Ocean's Escrow for paid compute: the payer deposits and authorises a payee (the compute
+    /// node), which locks the most a job may cost and claims what it did cost after the job.
+    #[sol(rpc)]
+    interface IEscrow {
+        event Lock(address payer, address payee, uint256 jobId, uint256 amount, uint256 expiry, address token);
+        event Claimed(address indexed payee, uint256 jobId, address token, address indexed payer, uint256 amount, bytes proof);
+        function deposit(address token, uint256 amount) external;
+        function authorize(address token, address payee, uint256 maxLockedAmount, uint256 maxLockSeconds, uint256 maxLockCounts) external;
+        function getUserFunds(address payer, address token) external view returns (EscrowFunds);
+        function getAuthorizations(address token, address payer, address payee) external view returns (EscrowAuth[]);
+        function getLocks(address token, address payer, address payee) external view returns (EscrowLock[]);
+        function createLock(uint256 jobId, address token, address payer, uint256 amount, uint256 expiry) external;
+        function claimLockAndWithdraw(uint256 jobId, address token, address payer, uint256 amount, bytes proof) external;
     }
 
     #[sol(rpc)]

@@ -13,7 +13,7 @@ use kelp_ocean::compute::client::ComputeClient;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::Resolver;
-use kelp_ocean::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec};
+use kelp_ocean::publish::{self, AssetType, ComputeOptions};
 use kelp_ocean::signer::LocalKeySigner;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -48,25 +48,7 @@ async fn serve(files: Vec<(&'static str, &'static [u8])>) -> String {
     url
 }
 
-fn asset(name: &str, kind: AssetType, url: String) -> PublishSpec {
-    let container = (kind == AssetType::Algorithm).then(|| Container {
-        image: "python".into(),
-        tag: "3".into(),
-        entrypoint: "python3 $ALGO".into(),
-        checksum: format!("sha256:{}", "0".repeat(64)),
-    });
-    PublishSpec {
-        name: name.into(),
-        kind,
-        price: Price::Free,
-        file: FileRef::Url { url },
-        description: None,
-        license: None,
-        tags: vec![],
-        container,
-        salt: None,
-    }
-}
+use common::python_spec as asset;
 
 /// The injected provider's side: run one EIP-1193 call on anvil as an unlocked account.
 async fn anvil_rpc(rpc: &str, method: &str, params: Value) -> Value {

@@ -7,7 +7,7 @@ use kelp_magic::{Config, Magic, MagicCall, MagicContext, MagicError, Output, Rec
 use kelp_ocean::devnet::{DevnetPaths, DevnetState};
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::Resolver;
-use kelp_ocean::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec};
+use kelp_ocean::publish::{self, AssetType, ComputeOptions, Price, PublishSpec};
 use kelp_ocean::signer::LocalKeySigner;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -37,23 +37,7 @@ const LEAK: &[u8] =
     b"import shutil, glob\nshutil.copy(glob.glob('/data/inputs/did:op:*/0')[0], '/data/outputs/stolen.csv')\n";
 
 fn spec(name: &str, kind: AssetType, url: String, price: Price) -> PublishSpec {
-    let container = (kind == AssetType::Algorithm).then(|| Container {
-        image: "python".into(),
-        tag: "3".into(),
-        entrypoint: "python3 $ALGO".into(),
-        checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000".into(),
-    });
-    PublishSpec {
-        name: name.into(),
-        kind,
-        price,
-        file: FileRef::Url { url },
-        description: None,
-        license: None,
-        tags: vec![],
-        container,
-        salt: None,
-    }
+    PublishSpec { price, ..common::python_spec(name, kind, url) }
 }
 
 struct Session {

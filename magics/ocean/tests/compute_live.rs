@@ -9,7 +9,7 @@ use kelp_ocean::compute::client::ComputeClient;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::Resolver;
-use kelp_ocean::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec};
+use kelp_ocean::publish::{self, AssetType, ComputeOptions};
 use kelp_ocean::signer::LocalKeySigner;
 use std::path::Path;
 use std::sync::Arc;
@@ -38,25 +38,7 @@ async fn serve(files: Vec<(&'static str, &'static [u8])>) -> String {
     url
 }
 
-fn asset(name: &str, kind: AssetType, url: String) -> PublishSpec {
-    let container = (kind == AssetType::Algorithm).then(|| Container {
-        image: "python".into(),
-        tag: "3".into(),
-        entrypoint: "python3 $ALGO".into(),
-        checksum: format!("sha256:{}", "0".repeat(64)),
-    });
-    PublishSpec {
-        name: name.into(),
-        kind,
-        price: Price::Free,
-        file: FileRef::Url { url },
-        description: None,
-        license: None,
-        tags: vec![],
-        container,
-        salt: None,
-    }
-}
+use common::python_spec as asset;
 
 fn context(home: &Path, port: u16, sink: Arc<RecordingSink>) -> MagicContext {
     let ctx = MagicContext::new(home, Config::at(home), sink);
@@ -115,12 +97,19 @@ async fn envs_list_the_nodes_environments_and_logs_follow_a_remote_job_live() {
     let node_url = net.node_url.clone().unwrap();
     let out = run(&magic, &ctx, "c2d envs").await.unwrap();
     let j = out.json().unwrap();
-    assert_eq!(places(&out), vec![("local".into(), None), ("node".into(), Some(node_url.clone()))], "{j}");
+    let node = ("node".to_string(), Some(node_url.clone()));
+    assert_eq!(places(&out), vec![("local".into(), None), node.clone(), node], "{j}");
     let remote = &j["environments"][1];
     assert_eq!(remote["network"], "devnet");
     assert_eq!(remote["consumerAddress"].as_str().unwrap().len(), 42, "the node's own entry: {remote}");
+    // The node's free environment, then its paid twin with its price in OCEAN (Escrow on the devnet).
+    assert_eq!(
+        (remote["price"].as_str(), j["environments"][2]["price"].as_str()),
+        (Some("free"), Some("cpu 1 OCEAN/min"))
+    );
     let text = out.plain().unwrap();
     assert!(text.lines().any(|l| l.starts_with(&node_url)) && text.lines().any(|l| l.starts_with("local  ")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with(&node_url) && l.contains("cpu 1 OCEAN/min")), "{text}");
 
     // A network whose node does not answer: the local ones, and one warning line naming it.
     let dead = format!("http://127.0.0.1:{}", kelp_ocean::devnet::process::free_port().unwrap());

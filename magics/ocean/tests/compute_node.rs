@@ -10,7 +10,7 @@ use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::node::{auth, client::NodeClient, fees::ProviderFee};
-use kelp_ocean::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec};
+use kelp_ocean::publish::{self, AssetType, ComputeOptions};
 use kelp_ocean::signer::LocalKeySigner;
 use kelp_ocean::{consume, ddo, magics};
 use serde_json::{Value, json};
@@ -28,25 +28,7 @@ const LEAK: &[u8] = b"cat /data/inputs/did:op:*/0 > /data/outputs/stolen.csv\n";
 /// Runs until stopped.
 const SLEEP: &[u8] = b"echo sleeping\nsleep 60\n";
 
-fn spec(name: &str, kind: AssetType, url: String) -> PublishSpec {
-    let container = (kind == AssetType::Algorithm).then(|| Container {
-        image: "debian".into(),
-        tag: "bookworm".into(),
-        entrypoint: "sh $ALGO".into(),
-        checksum: "sha256:0000000000000000000000000000000000000000000000000000000000000000".into(),
-    });
-    PublishSpec {
-        name: name.into(),
-        kind,
-        price: Price::Free,
-        file: FileRef::Url { url },
-        description: None,
-        license: None,
-        tags: vec![],
-        container,
-        salt: None,
-    }
-}
+use common::shell_spec as spec;
 
 /// A raw HTTP client of the node's compute routes.
 struct Api {

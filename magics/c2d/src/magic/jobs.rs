@@ -187,18 +187,21 @@ pub(crate) async fn envs(
         let res = resources_line(e);
         let max = e["maxJobDuration"].as_u64().map(|m| format!("{m} s")).unwrap_or_else(|| "?".into());
         let desc = e["description"].as_str().unwrap_or("");
-        text.push_str(&format!("{place}  {id}  {res}  max {max}  {desc}\n"));
+        // A backend may name the price (`free`, `cpu 1 OCEAN/min`); local environments are free.
+        let price = e["price"].as_str().unwrap_or("free");
+        text.push_str(&format!("{place}  {id}  {res}  max {max}  {price}  {desc}\n"));
         rows.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             html_escape(place),
             html_escape(id),
             html_escape(&res),
             html_escape(&max),
+            html_escape(price),
             html_escape(desc)
         ));
     }
     let html = format!(
-        "<table><tr><th>runs on</th><th>id</th><th>resources (max)</th><th>max duration</th><th>description</th></tr>{rows}</table>"
+        "<table><tr><th>runs on</th><th>id</th><th>resources (max)</th><th>max duration</th><th>price</th><th>description</th></tr>{rows}</table>"
     );
     Ok(Output::text(text).with_html(html).with_json(json!({ "environments": all })))
 }

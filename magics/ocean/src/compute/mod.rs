@@ -14,10 +14,15 @@
 //! runs, unless `--network` names it); `%c2d logs -f` follows a running job's log through the
 //! node's `computeStreamableLogs` (signed `getComputeStreamableLogs`).
 //!
+//! On a paid environment (one with `fees` for the chain; `%c2d envs` shows its price), the
+//! `initializeCompute` answer's `payment` is made lockable through Ocean's Escrow before any
+//! order ([`escrow`]: deposit, authorise the node), and `POST compute` carries `payment`.
+//!
 //! - [`client`]: the HTTP client of the compute routes.
 //! - [`trust`]: the node's verdict on a dataset trusting an algorithm.
 
 pub mod client;
+pub mod escrow;
 pub mod trust;
 
 use crate::consume;
@@ -279,14 +284,19 @@ impl RemoteCompute for OceanRemote {
         step("initializing compute");
         let env_entry = envs.iter().find(|x| x["id"].as_str() == Some(env.as_str())).cloned().unwrap_or_default();
         let picked: Vec<(&str, &str)> = datasets.iter().map(|p| (p.did.as_str(), p.service_id.as_str())).collect();
-        let body = initialize_body(
-            &picked,
-            (&algo.did, &algo.service_id),
-            &env,
-            payment(&env_entry, net.chain_id, net.addresses.ocean),
-            me,
-        );
+        let mut pay = payment(&env_entry, net.chain_id, net.addresses.ocean);
+        if let Some(r) = req.resources {
+            pay["resources"] = r.to_ocean();
+        }
+        let mut body = initialize_body(&picked, (&algo.did, &algo.service_id), &env, pay.clone(), me);
+        body["maxJobDuration"] = json!(req.timeout_secs);
         let init = node.initialize(&body).await.map_err(remote_err)?;
+        // A paid environment: the node must be able to lock the job's cost before anything is ordered.
+        let quote = escrow::quote(&init, net.addresses.escrow, &net.name).map_err(remote_err)?;
+        let escrow_record = match &quote {
+            Some(q) => Some(escrow::prepare(&net, signer.as_ref(), q, step).await.map_err(remote_err)?),
+            None => None,
+        };
         let mut orders = Vec::new();
         let mut items = Vec::new();
         for (i, p) in datasets.iter().enumerate() {
@@ -306,6 +316,9 @@ impl RemoteCompute for OceanRemote {
         if let Some(r) = req.resources {
             body["resources"] = r.to_ocean();
         }
+        if quote.is_some() {
+            body["payment"] = json!({"chainId": pay["chainId"], "token": pay["token"]});
+        }
         let jobs = node.start(signer.as_ref(), &body).await.map_err(remote_err)?;
         let job = &jobs[0];
         let job_id = job["jobId"].as_str().ok_or_else(|| input("the node's job has no jobId".into()))?.to_string();
@@ -321,6 +334,9 @@ impl RemoteCompute for OceanRemote {
         details.insert("chainId".into(), json!(net.chain_id));
         details.insert("network".into(), json!(net.name));
         details.insert("orders".into(), Value::Array(orders));
+        if let Some(e) = escrow_record {
+            details.insert("escrow".into(), e);
+        }
         let handle = RemoteJob {
             backend: self.name().into(),
             job_id,
@@ -377,7 +393,10 @@ impl RemoteCompute for OceanRemote {
             .node_url
             .clone()
             .ok_or_else(|| input(format!("no Ocean node for network {}: set $KELP_OCEAN_NODE_URL", net.name)))?;
-        let environments = ComputeClient::new(&url).environments(net.chain_id).await.map_err(remote_err)?;
+        let mut environments = ComputeClient::new(&url).environments(net.chain_id).await.map_err(remote_err)?;
+        for e in environments.iter_mut().filter(|e| e.is_object()) {
+            e["price"] = json!(escrow::price_text(e, net.chain_id, net.addresses.ocean));
+        }
         Ok(Some(RemoteEnvironments { network: net.name, node_url: url, environments }))
     }
 

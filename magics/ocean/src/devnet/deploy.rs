@@ -1,11 +1,14 @@
 //! Deploying Ocean v4 on a fresh anvil from the npm artifacts, in the order that works
 //! (REFERENCE §2.4): fee collector, OCEAN (MockOcean), BPool template, router, fixed-rate
 //! exchange, dispenser, NFT and datatoken templates, factory; then the router wiring and the
-//! enterprise datatoken template (index 2); then OCEAN for the test accounts.
+//! enterprise datatoken template (index 2); Ocean's Escrow for paid compute (router + fee
+//! collector); then OCEAN for the test accounts.
 
 use crate::addresses::OceanAddresses;
 use crate::chain;
-use crate::contracts::{CtorAddress, CtorFactory, CtorOwnerOwner, CtorRouter, IERC20, IERC721Factory, IRouter};
+use crate::contracts::{
+    CtorAddress, CtorEscrow, CtorFactory, CtorOwnerOwner, CtorRouter, IERC20, IERC721Factory, IRouter,
+};
 use crate::error::{OceanError, Result};
 use crate::signer::{LocalKeySigner, Signer, TxSummary};
 use crate::tools::Tools;
@@ -127,6 +130,13 @@ pub async fn deploy(tools: &Tools, rpc_url: &str, chain_id: u64) -> Result<Deplo
     )
     .await?;
 
+    let escrow = d
+        .create(
+            "escrow/Escrow.sol/Escrow",
+            enc(CtorEscrow { factoryRouter: router, opcCollector: opc }.abi_encode_params()),
+        )
+        .await?;
+
     let amount = U256::from(FUND_OCEAN) * U256::from(10u64).pow(U256::from(18));
     for n in FUNDED_ACCOUNTS {
         let to = LocalKeySigner::dev_address(n).ok_or_else(|| OceanError::devnet("no dev account"))?;
@@ -143,6 +153,7 @@ pub async fn deploy(tools: &Tools, rpc_url: &str, chain_id: u64) -> Result<Deplo
         erc721_factory: factory,
         erc721_templates: [("1".to_string(), t721)].into(),
         erc20_templates: [("1".to_string(), t20), ("2".to_string(), t20e)].into(),
+        escrow: Some(escrow),
         pool_template: Some(bpool),
         start_block,
     };

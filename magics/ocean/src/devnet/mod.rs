@@ -36,7 +36,7 @@ pub const DEVNET_CHAIN_ID: u64 = 8996;
 /// The default RPC port (Ocean's barge and most tools use 8545).
 pub const DEFAULT_PORT: u16 = 8545;
 /// Bumped whenever the deploy recipe changes, so old snapshots are not reused.
-const RECIPE: u32 = 1;
+const RECIPE: u32 = 2;
 
 /// Paths of the devnet's files under `$KELP_HOME/ocean`.
 #[derive(Debug, Clone)]

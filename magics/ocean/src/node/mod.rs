@@ -146,6 +146,7 @@ pub async fn start(
     let state = Arc::new(routes::NodeState::new(config)?);
     let idx = state.clone();
     let indexer = tokio::spawn(async move { indexer::run(idx).await });
+    compute::settle_unclaimed(state.clone());
     let app = routes::router(state.clone());
     let handle = tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

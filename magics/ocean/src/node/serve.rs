@@ -42,8 +42,30 @@ pub async fn serve_devnet(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let config = devnet_config(ocean_dir, rpc_url, port)?;
+    fund_gas(&config).await?;
     let (_node, handle) = super::start(config, port, shutdown).await?;
     handle.await.map_err(|e| OceanError::devnet(format!("node task failed: {e}")))
+}
+
+/// Give the devnet node's own account ETH for its transactions (Escrow locks and claims of paid
+/// compute), as anvil's `anvil_setBalance` allows on the devnet only.
+async fn fund_gas(config: &NodeConfig) -> Result<()> {
+    use alloy::providers::Provider;
+    let provider = crate::chain::connect(&config.rpc_url)?;
+    let me = config.key.address();
+    let balance = provider
+        .get_balance(me)
+        .await
+        .map_err(|e| crate::chain::decode_rpc_error(&e, "eth_getBalance", &config.rpc_url))?;
+    let enough = alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18));
+    if balance < enough {
+        let hundred = enough * alloy::primitives::U256::from(100u64);
+        let _: serde_json::Value = provider
+            .raw_request("anvil_setBalance".into(), (me, hundred))
+            .await
+            .map_err(|e| crate::chain::decode_rpc_error(&e, "anvil_setBalance", &config.rpc_url))?;
+    }
+    Ok(())
 }
 
 /// How to start the node process: `$KELP_OCEAN_NODE`; else, from the `kelp` binary, its own

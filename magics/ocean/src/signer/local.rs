@@ -28,6 +28,8 @@ pub enum KeySource {
     Env(String),
     /// An encrypted keystore file.
     Keystore(PathBuf),
+    /// A local Ocean node's own key (it signs its Escrow locks and claims).
+    NodeKey,
 }
 
 impl fmt::Display for KeySource {
@@ -36,6 +38,7 @@ impl fmt::Display for KeySource {
             KeySource::DevAccount(n) => write!(f, "devnet account #{n}"),
             KeySource::Env(v) => write!(f, "${v}"),
             KeySource::Keystore(p) => write!(f, "keystore {}", p.display()),
+            KeySource::NodeKey => write!(f, "the node's key"),
         }
     }
 }
@@ -99,6 +102,11 @@ impl LocalKeySigner {
             .ok_or_else(|| OceanError::input(format!("devnet account #{n} does not exist (use 0..9)")))?;
         let key: PrivateKeySigner = hex.parse().map_err(|_| OceanError::devnet("bad built-in dev key"))?;
         Self::build(key, KeySource::DevAccount(n), rpc_url, chain_id)
+    }
+
+    /// A local Ocean node's own key (held in memory by the node process).
+    pub fn from_node_key(key: PrivateKeySigner, rpc_url: &str, chain_id: u64) -> Result<Self> {
+        Self::build(key, KeySource::NodeKey, rpc_url, chain_id)
     }
 
     /// The address of anvil development account `n`, without a connection.

@@ -84,6 +84,38 @@ pub async fn own_devnet() -> OwnDevnet {
     OwnDevnet { _cleanup: cleanup, home, ocean_dir, net }
 }
 
+/// A free asset of one url file; an algorithm runs as `sh $ALGO` (the compute tests' shell
+/// algorithms).
+pub fn shell_spec(name: &str, kind: AssetType, url: String) -> PublishSpec {
+    free_asset(name, kind, url, ("debian", "bookworm", "sh $ALGO"))
+}
+
+/// A free asset of one url file; an algorithm runs as `python3 $ALGO`.
+pub fn python_spec(name: &str, kind: AssetType, url: String) -> PublishSpec {
+    free_asset(name, kind, url, ("python", "3", "python3 $ALGO"))
+}
+
+/// A free asset of one url file; an algorithm's container is (image, tag, entrypoint).
+fn free_asset(name: &str, kind: AssetType, url: String, (image, tag, entrypoint): (&str, &str, &str)) -> PublishSpec {
+    let container = (kind == AssetType::Algorithm).then(|| kelp_ocean::publish::Container {
+        image: image.into(),
+        tag: tag.into(),
+        entrypoint: entrypoint.into(),
+        checksum: format!("sha256:{}", "0".repeat(64)),
+    });
+    PublishSpec {
+        name: name.into(),
+        kind,
+        price: Price::Free,
+        file: FileRef::Url { url },
+        description: None,
+        license: None,
+        tags: vec![],
+        container,
+        salt: None,
+    }
+}
+
 /// A dataset of one url file, as the devnet tests publish it.
 pub fn url_dataset(name: &str, price: Price, url: &str) -> PublishSpec {
     PublishSpec {

@@ -3,7 +3,8 @@
 //! `%c2d` jobs).
 //!
 //! Routes (errors: non-2xx, one plain-text line):
-//! - `GET /api/services/computeEnvironments` — the engine's environments (free).
+//! - `GET /api/services/computeEnvironments` — the engine's free environment, and with an Escrow
+//!   on the chain its paid twin ([`paid`]: fees in OCEAN, locked and claimed through Escrow).
 //! - `POST /api/services/initializeCompute {datasets:[{documentId, serviceId}], algorithm:{documentId,
 //!   serviceId}, environment, consumerAddress}` → `{datasets:[{documentId, serviceId, datatoken,
 //!   providerFee}], algorithm:{documentId, serviceId, datatoken, providerFee} | {raw: true}}` after the checks below
@@ -32,9 +33,10 @@
 
 mod checks;
 mod logs;
+mod paid;
 mod routes;
 
-pub use routes::routes;
+pub use routes::{routes, settle_unclaimed};
 
 use crate::error::{OceanError, Result};
 use alloy::primitives::Address;
@@ -49,6 +51,9 @@ pub struct ComputeNode {
     pub hash: String,
     /// Where fetched dataset and algorithm bytes wait for their job (removed when it ends).
     pub inputs: PathBuf,
+    /// Held while the node sends one of its own transactions (Escrow locks and claims), so two
+    /// never take the same account nonce.
+    pub tx_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ComputeNode {
@@ -61,7 +66,7 @@ impl ComputeNode {
         set_mode(&inputs, 0o711)?;
         sweep_inputs(&engine, &inputs);
         let hash = alloy::hex::encode(crate::ddo::sha256(format!("kelp-node{}{}", node, dir.display()).as_bytes()));
-        Ok(ComputeNode { engine, hash, inputs })
+        Ok(ComputeNode { engine, hash, inputs, tx_lock: Default::default() })
     }
 
     /// The public job id of engine job `id`.

@@ -2,7 +2,7 @@
 
 use super::super::routes::{ApiError, NodeState, address_param, check_signed, param, provider_fee, verify_order};
 use super::checks::{self, AssetService};
-use super::{ComputeNode, set_mode};
+use super::{ComputeNode, paid, set_mode};
 use crate::contracts::IERC20Template;
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
@@ -26,6 +26,12 @@ const DEFAULT_JOB_SECS: u64 = 600;
 /// A compute error: status + one plain-text line (sent as `text/html; charset=utf-8`, as Ocean
 /// Node sends its handler errors).
 pub(super) struct TextError(StatusCode, String);
+
+impl TextError {
+    pub(super) fn message(&self) -> &str {
+        &self.1
+    }
+}
 
 impl IntoResponse for TextError {
     fn into_response(self) -> Response {
@@ -70,19 +76,30 @@ pub(super) fn compute_of(s: &NodeState) -> Answer<&ComputeNode> {
 }
 
 async fn environments(State(s): State<Arc<NodeState>>) -> Json<Value> {
-    let Some(c) = &s.compute else { return Json(json!([])) };
+    Json(Value::Array(node_environments(&s)))
+}
+
+/// The node's environments: the engine's (free), then their paid twins when there is an Escrow.
+fn node_environments(s: &NodeState) -> Vec<Value> {
+    let Some(c) = &s.compute else { return vec![] };
     let mut envs = c.engine.environments();
     for e in &mut envs {
         e.consumer_address = s.address().to_checksum(None);
     }
-    Json(serde_json::to_value(envs).unwrap_or_else(|_| json!([])))
+    let free: Vec<Value> = envs.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
+    let paid: Vec<Value> = free.iter().filter_map(|e| paid::environment(s, e)).collect();
+    free.into_iter().chain(paid).collect()
 }
 
-fn check_environment(c: &ComputeNode, body: &Value) -> Answer<String> {
-    let known: Vec<String> = c.engine.environments().into_iter().map(|e| e.id).collect();
+/// The environment a request names (the first when it names none).
+fn check_environment(s: &NodeState, body: &Value) -> Answer<Value> {
+    let envs = node_environments(s);
+    let known: Vec<&str> = envs.iter().filter_map(|e| e["id"].as_str()).collect();
     match body["environment"].as_str().filter(|e| !e.is_empty()) {
-        None => Ok(known.first().cloned().unwrap_or_default()),
-        Some(e) if known.iter().any(|k| k == e) => Ok(e.to_string()),
+        None => {
+            envs.first().cloned().ok_or_else(|| text(StatusCode::NOT_IMPLEMENTED, "this node runs no compute jobs"))
+        }
+        Some(e) if known.contains(&e) => Ok(envs.iter().find(|x| x["id"] == e).cloned().unwrap_or_default()),
         Some(e) => Err(text(
             StatusCode::BAD_REQUEST,
             format!(
@@ -131,9 +148,36 @@ async fn checked_assets(s: &NodeState, body: &Value) -> Answer<(Vec<AssetService
     Ok((datasets, Algo::Published(algo), algo_files))
 }
 
+/// Whether `env` charges (has fees on some chain).
+fn is_paid(env: &Value) -> bool {
+    env["fees"].as_object().is_some_and(|f| !f.is_empty())
+}
+
+/// The resources a request asks for, as `[{id, amount}]` over the engine's defaults.
+fn requested_resources(r: Option<&Value>) -> Answer<Resources> {
+    match r.filter(|r| !r.is_null()) {
+        None => Ok(Resources::default()),
+        Some(r) => {
+            let reqs: Vec<ResourceRequest> = serde_json::from_value(r.clone()).map_err(|_| {
+                text(StatusCode::BAD_REQUEST, "resources must be [{id, amount}] (ids cpu, ram, disk; GB for ram/disk)")
+            })?;
+            Resources::from_ocean(&reqs).map_err(engine_err)
+        }
+    }
+}
+
 async fn initialize(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answer<Json<Value>> {
-    let c = compute_of(&s)?;
-    check_environment(c, &body)?;
+    let _ = compute_of(&s)?;
+    let env = check_environment(&s, &body)?;
+    let payment = if is_paid(&env) {
+        let token = paid::payment_token(&env, &body)?;
+        let resources = requested_resources(body["payment"].get("resources"))?.to_ocean();
+        let seconds = paid::job_seconds(&env, body["maxJobDuration"].as_u64());
+        let sent = body["payment"]["token"].as_str().map(str::to_string).unwrap_or_else(|| token.to_string());
+        Some(paid::quote(&s, &env, &sent, &resources, seconds)?)
+    } else {
+        None
+    };
     let consumer: Address = body["consumerAddress"]
         .as_str()
         .and_then(|a| a.parse().ok())
@@ -148,7 +192,11 @@ async fn initialize(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) ->
         Algo::Published(a) => order_info(&s, a, consumer).await?,
         Algo::Raw { .. } => json!({"raw": true}),
     };
-    Ok(Json(json!({"datasets": out, "algorithm": algorithm})))
+    let mut answer = json!({"datasets": out, "algorithm": algorithm});
+    if let Some(p) = payment {
+        answer["payment"] = p;
+    }
+    Ok(Json(answer))
 }
 
 async fn order_info(s: &NodeState, a: &AssetService, consumer: Address) -> Answer<Value> {
@@ -209,7 +257,8 @@ async fn start_answer(state: State<Arc<NodeState>>, body: Json<Value>) -> Respon
 async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answer<Json<Value>> {
     let c = compute_of(&s)?.clone();
     let consumer = check_signed(&s, &signed_fields(&body), "consumerAddress", "startCompute", None)?;
-    let environment = check_environment(&c, &body)?;
+    let env = check_environment(&s, &body)?;
+    let token = if is_paid(&env) { Some(paid::payment_token(&env, &body)?) } else { None };
     let (datasets, algo, algo_files) = checked_assets(&s, &body).await?;
     for (d, item) in datasets.iter().zip(dataset_items(&body)?.iter()) {
         check_order(&s, d, item, consumer).await?;
@@ -217,16 +266,12 @@ async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answ
     if let Algo::Published(a) = &algo {
         check_order(&s, a, &body["algorithm"], consumer).await?;
     }
-    let resources = match body.get("resources").filter(|r| !r.is_null()) {
-        None => Resources::default(),
-        Some(r) => {
-            let reqs: Vec<ResourceRequest> = serde_json::from_value(r.clone()).map_err(|_| {
-                text(StatusCode::BAD_REQUEST, "resources must be [{id, amount}] (ids cpu, ram, disk; GB for ram/disk)")
-            })?;
-            Resources::from_ocean(&reqs).map_err(engine_err)?
-        }
+    let resources = requested_resources(body.get("resources"))?;
+    let timeout_secs = match token {
+        Some(_) => paid::job_seconds(&env, body["maxJobDuration"].as_u64()),
+        None => body["maxJobDuration"].as_u64().filter(|t| *t > 0).unwrap_or(DEFAULT_JOB_SECS),
     };
-    let timeout_secs = body["maxJobDuration"].as_u64().filter(|t| *t > 0).unwrap_or(DEFAULT_JOB_SECS);
+    let environment = paid::engine_environment(env["id"].as_str().unwrap_or("")).to_string();
     // The job's private inputs: dataset files at <job>/<n>/<file index>, the algorithm beside.
     let folder = c.inputs.join(uuid_like());
     let io = |e: std::io::Error| text(StatusCode::INTERNAL_SERVER_ERROR, format!("preparing the job's inputs: {e}"));
@@ -264,22 +309,49 @@ async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answ
     spec.environment = Some(environment);
     spec.owner = consumer.to_checksum(None);
     spec.metadata = body["metadata"].as_object().cloned().unwrap_or_default();
+    // A paid job: its cost locked in Escrow before it starts (Ocean Node's order of things).
+    let mut payment = match token {
+        Some(token) => {
+            let cost = paid::cost(&env, s.config.chain_id, &resources.to_ocean(), timeout_secs);
+            let locked = paid::lock(&s, &c, token, consumer, paid::to_wei(cost), timeout_secs).await;
+            let (job_id_hash, lock_tx) = locked.inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(&folder);
+            })?;
+            Some(paid::Payment {
+                chain_id: s.config.chain_id,
+                token,
+                payer: consumer,
+                job_id_hash,
+                locked: paid::to_wei(cost).to_string(),
+                max_job_duration: timeout_secs,
+                resources: resources.to_ocean(),
+                environment: env["id"].as_str().unwrap_or("").to_string(),
+                lock_tx,
+                claim_tx: None,
+                cost: 0.0,
+            })
+        }
+        None => None,
+    };
     let engine = c.engine.clone();
     let submitted = tokio::task::spawn_blocking(move || engine.submit(spec).and_then(|id| engine.status(&id)))
         .await
         .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, format!("engine: {e}")));
-    let job = match submitted {
-        Ok(Ok(job)) => job,
-        Ok(Err(e)) => {
-            let _ = std::fs::remove_dir_all(&folder);
-            return Err(engine_err(e));
-        }
+    let job = match submitted.and_then(|r| r.map_err(engine_err)) {
+        Ok(job) => job,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&folder);
+            if let Some(p) = payment.take() {
+                // Nothing ran: the whole lock goes back to the payer.
+                let _ = paid::claim(&s, &c, &p, alloy::primitives::U256::ZERO, b"job not started".to_vec()).await;
+            }
             return Err(e);
         }
     };
-    clean_after(&c, &job.job_id, folder, timeout_secs);
+    if let Some(p) = &payment {
+        paid::save(&c, &job.job_id, p);
+    }
+    clean_after(&s, &c, &job.job_id, folder, timeout_secs, payment.is_some().then_some(env));
     Ok(Json(json!([public(&c, job)])))
 }
 
@@ -310,19 +382,56 @@ async fn prepare(
     Ok((inputs, algo_path))
 }
 
-/// Remove a job's fetched inputs once it ends (or after its time limit and a margin).
-fn clean_after(c: &ComputeNode, id: &str, folder: std::path::PathBuf, timeout_secs: u64) {
-    let (engine, id) = (c.engine.clone(), id.to_string());
-    tokio::task::spawn_blocking(move || {
-        let _ = engine.wait(&id, Duration::from_secs(timeout_secs + 120));
+/// Remove a job's fetched inputs once it ends (or after its time limit and a margin); a paid
+/// job's lock is then claimed ([`paid::settle`]).
+fn clean_after(
+    s: &Arc<NodeState>,
+    c: &ComputeNode,
+    id: &str,
+    folder: std::path::PathBuf,
+    timeout_secs: u64,
+    paid_env: Option<Value>,
+) {
+    let (s, c, id) = (s.clone(), c.clone(), id.to_string());
+    tokio::spawn(async move {
+        let (engine, job) = (c.engine.clone(), id.clone());
+        let _ = tokio::task::spawn_blocking(move || engine.wait(&job, Duration::from_secs(timeout_secs + 120))).await;
         let _ = std::fs::remove_dir_all(&folder);
+        if let Some(env) = paid_env {
+            paid::settle(&s, &c, &id, &env).await;
+        }
     });
 }
 
-/// A job as consumers see it: the public id.
-fn public(c: &ComputeNode, mut job: ComputeJob) -> Value {
+/// After a restart of the node: claim for every paid job not yet claimed, once it has ended.
+pub fn settle_unclaimed(s: Arc<NodeState>) {
+    let Some(c) = s.compute.clone() else { return };
+    let Some(paid_env) = node_environments(&s).into_iter().find(is_paid) else { return };
+    for id in paid::unclaimed(&c) {
+        let (s, c, env) = (s.clone(), c.clone(), paid_env.clone());
+        tokio::spawn(async move {
+            let (engine, job) = (c.engine.clone(), id.clone());
+            let _ = tokio::task::spawn_blocking(move || engine.wait(&job, Duration::from_secs(24 * 3600))).await;
+            paid::settle(&s, &c, &id, &env).await;
+        });
+    }
+}
+
+/// A job as consumers see it: the public id, and a paid job's environment and payment.
+fn public(c: &ComputeNode, job: ComputeJob) -> Value {
+    let payment = paid::load(c, &job.job_id);
+    public_job(c, job, payment.as_ref())
+}
+
+pub(super) fn public_job(c: &ComputeNode, mut job: ComputeJob, payment: Option<&paid::Payment>) -> Value {
     job.job_id = c.public_id(&job.job_id);
-    serde_json::to_value(job).unwrap_or_default()
+    let mut v = serde_json::to_value(job).unwrap_or_default();
+    if let Some(p) = payment {
+        v["environment"] = json!(p.environment);
+        v["isFree"] = json!(false);
+        v["payment"] = p.public();
+    }
+    v
 }
 
 /// The engine id of `jobId`, checking that `consumer` owns the job.
