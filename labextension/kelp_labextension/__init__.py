@@ -99,7 +99,7 @@ def _load_jupyter_server_extension(serverapp):
     web_app.add_handlers(".*$", routes(web_app.settings["base_url"], relay, secret))
     # The kelp panel and file-browser commands: `kelp … --json` run in the Lab's root directory.
     root = os.path.abspath(os.path.expanduser(serverapp.root_dir))
-    web_app.add_handlers(".*$", panel_routes(web_app.settings["base_url"], root, secret))
+    web_app.add_handlers(".*$", panel_routes(web_app.settings["base_url"], root, secret, relay))
     # The port may still move (port retries) until the server binds; the start hook exports again.
     _export(serverapp)
     sign = url_path_join(serverapp.base_url, NAMESPACE, "sign")

@@ -8,15 +8,15 @@ Before any answer leaves, it is checked not to contain the relay secret or a key
 
 | route | kelp |
 |---|---|
-| `GET wallet?network=N` | `wallet show` (the signer a cell would use: the browser wallet when connected) |
-| `GET assets?network=N` | `ocean assets --mine` + `ocean show` per asset (orders) |
+| `GET wallet?network=N` | `wallet show` (`read_signer`: the browser wallet once it reported account and chain, else local) |
+| `GET assets?network=N` | `ocean assets --mine` (same signer) + `ocean show` per asset (orders) |
 | `GET asset?did=D&network=N` | `ocean show D` |
 | `GET jobs`, `GET jobs/<id>/logs` | `c2d list`, `c2d logs <id>` |
 | `GET ipfs` | `ipfs config show`, `ipfs pin ls`, `ipfs stat` per pin (sizes) |
 | `POST ipfs/add {path}` | `ipfs add [-r] <path>` (a file or folder inside the Lab's root) |
 | `POST publish {path, name, type, price, license, description, network}` | `publish <path> … --signer=browser` |
 | `POST compute {dataset, algorithm, network}` (each a DID or a Lab path) | `c2d start --dataset=… --algorithm=… --signer=browser` |
-| `POST get {did, network}` | `ocean get <DID> --signer=browser` into the Lab's root |
+| `POST get {did, network}` | `ocean get <DID> --signer=browser` into the Lab's root (+ `lab_path`) |
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from .cli import (
     compute_args,
     publish_args,
 )
-from .relay import RelayError, _find_secret_key
+from .relay import Relay, RelayError, _find_secret_key
 
 NAMESPACE = "kelp/panel"
 #: How many pins get a size (one `kelp ipfs stat` each) and how many assets an order count.
@@ -77,10 +77,21 @@ async def _bounded(jobs: list, limit: int = _PARALLEL) -> list:
     return await asyncio.gather(*(one(j) for j in jobs))
 
 
+def read_signer(relay: Relay | None) -> str:
+    """The signer of a read: the browser wallet once a browser has reported its account and chain
+    (kelp then learns both from the relay without asking), else the local one. A read never puts a
+    request in front of the person."""
+    wallet = relay.wallet if relay is not None else None
+    if wallet and wallet.get("account") and wallet.get("chain_id"):
+        return "--signer=browser"
+    return "--signer=local"
+
+
 class PanelBase(APIHandler):
-    def initialize(self, kelp: Kelp, secret: str, make_args=None) -> None:
+    def initialize(self, kelp: Kelp, secret: str, relay: Relay | None = None, make_args=None) -> None:
         self.kelp = kelp
         self.secret = secret
+        self.relay = relay
         self.make_args = make_args
 
     @property
@@ -124,7 +135,8 @@ class WalletHandler(PanelBase):
     async def get(self) -> None:
         async def produce():
             network = self.network()
-            return await self.devnet_down(network) or await self.kelp.json(["wallet", "show", f"--network={network}"])
+            signer = read_signer(self.relay)
+            return await self.devnet_down(network) or await self.kelp.json(["wallet", "show", f"--network={network}", signer])
 
         await self.answer(produce)
 
@@ -137,7 +149,7 @@ class AssetsHandler(PanelBase):
             down = await self.devnet_down(network)
             if down:
                 return {**down, "assets": []}
-            listing = await self.kelp.json(["ocean", "assets", "--mine", f"--network={network}"])
+            listing = await self.kelp.json(["ocean", "assets", "--mine", f"--network={network}", read_signer(self.relay)])
             assets = listing.get("assets", [])
             shows = await _bounded(
                 [self.kelp.json(["ocean", "show", check_did(a.get("did")), f"--network={network}"]) for a in assets[:MAX_DETAILED]]
@@ -230,16 +242,20 @@ class GetHandler(PanelBase):
             did = check_did(body.get("did"))
             network = check_network(body.get("network"))
             args = ["ocean", "get", did, f"--network={network}", "--signer=browser"]
-            return await self.kelp.json(args, timeout=ACTION_TIMEOUT)
+            got = await self.kelp.json(args, timeout=ACTION_TIMEOUT)
+            where = str(got.get("path") or "")
+            if where.startswith(self.root + os.sep):
+                got["lab_path"] = where[len(self.root) + 1 :]  # where the file browser shows it
+            return got
 
         await self.answer(produce)
 
 
-def panel_routes(base_url: str, root_dir: str, secret: str, binary: str | None = None) -> list[tuple]:
+def panel_routes(base_url: str, root_dir: str, secret: str, relay: Relay | None = None, binary: str | None = None) -> list[tuple]:
     def at(path: str) -> str:
         return url_path_join(base_url, NAMESPACE, path)
 
-    args = {"kelp": Kelp(root_dir, binary), "secret": secret}
+    args = {"kelp": Kelp(root_dir, binary), "secret": secret, "relay": relay}
     return [
         (at("wallet"), WalletHandler, args),
         (at("assets"), AssetsHandler, args),

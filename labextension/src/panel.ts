@@ -159,8 +159,12 @@ export class KelpPanel extends Widget {
 
   async refreshJobs(): Promise<void> {
     const section = this._jobs;
+    const turn = this._turn('jobs');
     try {
       const { jobs } = await this._opts.client.jobs();
+      if (!turn()) {
+        return;
+      }
       const rows = jobs.map(job => this._jobRow(job));
       section.replaceChildren(el('h3', {}, `C2D jobs (${jobs.length})`), ...(rows.length ? rows : [el('p', {}, 'No jobs yet.')]));
       // A local job's log is re-read with the list; a node's job only on Logs (each read of it is a
@@ -171,21 +175,29 @@ export class KelpPanel extends Widget {
       }
       this._scheduleJobs(jobs.some(j => !j.finished));
     } catch (err) {
-      section.replaceChildren(el('h3', {}, 'C2D jobs'), el('p', { class: 'kelp-Panel-error' }, errorLine(err)));
+      if (turn()) {
+        section.replaceChildren(el('h3', {}, 'C2D jobs'), el('p', { class: 'kelp-Panel-error' }, errorLine(err)));
+      }
     }
   }
 
   async refreshIpfs(): Promise<void> {
     const section = this._ipfs;
+    const turn = this._turn('ipfs');
     try {
       const store = await this._opts.client.ipfs();
+      if (!turn()) {
+        return;
+      }
       const rows = store.pins.map(pin => this._pinRow(pin, store.gateway));
       section.replaceChildren(
         el('h3', {}, `IPFS store (${store.pins.length} ${store.pins.length === 1 ? 'pin' : 'pins'})`),
         ...(rows.length ? rows : [el('p', {}, 'Nothing pinned yet: right-click a file → Add to IPFS.')])
       );
     } catch (err) {
-      section.replaceChildren(el('h3', {}, 'IPFS store'), el('p', { class: 'kelp-Panel-error' }, errorLine(err)));
+      if (turn()) {
+        section.replaceChildren(el('h3', {}, 'IPFS store'), el('p', { class: 'kelp-Panel-error' }, errorLine(err)));
+      }
     }
   }
 
@@ -200,6 +212,7 @@ export class KelpPanel extends Widget {
   private async _renderWallet(): Promise<void> {
     const section = this._wallet;
     const network = this._opts.network();
+    const turn = this._turn('wallet');
     const select = el('select', { class: 'kelp-Panel-network', title: 'The network the panel (and its commands) use' });
     for (const name of Object.keys(NETWORK_CHAINS)) {
       const opt = el('option', { value: name }, `${name} (chain ${NETWORK_CHAINS[name]})`);
@@ -223,6 +236,9 @@ export class KelpPanel extends Widget {
     }
     try {
       const w = await this._opts.client.wallet(network);
+      if (!turn()) {
+        return;
+      }
       if (w.devnet === 'down') {
         section.append(el('p', { class: 'kelp-Panel-note' }, w.message ?? 'the devnet is not running'));
         return;
@@ -234,7 +250,9 @@ export class KelpPanel extends Widget {
         row(t.symbol, shortBalance(t.balance), `kelp-Panel-token-${t.symbol}`, t.balance);
       }
     } catch (err) {
-      section.append(el('p', { class: 'kelp-Panel-error' }, errorLine(err)));
+      if (turn()) {
+        section.append(el('p', { class: 'kelp-Panel-error' }, errorLine(err)));
+      }
     }
   }
 
@@ -253,8 +271,12 @@ export class KelpPanel extends Widget {
   private async _renderAssets(): Promise<void> {
     const section = this._assets;
     const network = this._opts.network();
+    const turn = this._turn('assets');
     try {
       const listing = await this._opts.client.assets(network);
+      if (!turn()) {
+        return;
+      }
       const head = el('h3', {}, `My assets on ${network} (${listing.assets.length})`);
       if (listing.devnet === 'down') {
         section.replaceChildren(head, el('p', { class: 'kelp-Panel-note' }, listing.message ?? ''));
@@ -263,7 +285,9 @@ export class KelpPanel extends Widget {
       const rows = listing.assets.map(a => this._assetRow(a, network));
       section.replaceChildren(head, ...(rows.length ? rows : [el('p', {}, 'None yet: right-click a file → Publish to Ocean…')]));
     } catch (err) {
-      section.replaceChildren(el('h3', {}, `My assets on ${network}`), el('p', { class: 'kelp-Panel-error' }, errorLine(err)));
+      if (turn()) {
+        section.replaceChildren(el('h3', {}, `My assets on ${network}`), el('p', { class: 'kelp-Panel-error' }, errorLine(err)));
+      }
     }
   }
 
@@ -303,8 +327,8 @@ export class KelpPanel extends Widget {
       `Getting ${asset.name}: approve the order in your wallet…`,
       () => this._opts.client.get(asset.did, network),
       got => {
-        const where = (got.path ?? got.output ?? got.file ?? '') as string;
-        return `Downloaded ${asset.name}${where ? ` to ${where}` : ''}`;
+        void this.refresh(); // its orders count grew
+        return `Downloaded ${asset.name} to ${got.lab_path ?? got.path} (${got.size} bytes, checked against its CID)`;
       },
       `Get ${asset.name}`
     );
@@ -364,6 +388,13 @@ export class KelpPanel extends Widget {
     }
   }
 
+  /** Start a read of `section`; the returned check says whether it is still the latest one (an
+   * older read that answers late must not overwrite a newer one, e.g. after the wallet changed). */
+  private _turn(section: string): () => boolean {
+    const mine = (this._reads[section] = (this._reads[section] ?? 0) + 1);
+    return () => this._reads[section] === mine;
+  }
+
   private _fail(what: string, err: unknown): void {
     Notification.error(`${what}: ${errorLine(err)}`, { autoClose: 8000 });
   }
@@ -375,4 +406,5 @@ export class KelpPanel extends Widget {
   private _ipfs: HTMLElement;
   private _logJob: string | null = null;
   private _timer = 0;
+  private _reads: { [section: string]: number } = {};
 }

@@ -78,6 +78,16 @@ export interface IPublished {
   txs: { hash: string; label: string }[];
 }
 
+export interface IGot {
+  did: string;
+  path: string;
+  /** `path` inside the Lab's root, as the file browser shows it. */
+  lab_path?: string;
+  size: number;
+  cid_verified: boolean;
+  order_tx: string;
+}
+
 const q = (network: string): string => `network=${encodeURIComponent(network)}`;
 
 export class PanelClient {
@@ -122,7 +132,8 @@ export class PanelClient {
     return this._post('compute', { dataset, algorithm, network });
   }
 
-  get(did: string, network: string): Promise<{ [key: string]: unknown }> {
+  /** Order (dispense or buy) with the browser wallet and download into the Lab's root. */
+  get(did: string, network: string): Promise<IGot> {
     return this._post('get', { did, network });
   }
 

@@ -262,9 +262,11 @@ function testWallet({ key, chains, chainId }) {
   const handlers = {};
   const record = (window.__kelpTestWallet = { added: [], switched: [] });
   const rpcError = (code, message) => Object.assign(new Error(message), { code });
+  // (no response cache: ethers reuses an eth_getTransactionCount answer for 250 ms by default, so two
+  // transactions approved in quick succession would get the same nonce)
   const net = () => {
     if (!known[current]) throw rpcError(4901, `the test wallet has no RPC for chain ${current}`);
-    return (nets[current] = nets[current] || new ethers.JsonRpcProvider(known[current], undefined, { batchMaxCount: 1 }));
+    return (nets[current] = nets[current] || new ethers.JsonRpcProvider(known[current], undefined, { batchMaxCount: 1, cacheTimeout: -1 }));
   };
   const signer = () => new ethers.Wallet(key, net());
   const address = new ethers.Wallet(key).address;

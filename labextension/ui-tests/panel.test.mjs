@@ -39,6 +39,7 @@ before(async () => {
   await createKelpNotebook(lab, NOTEBOOK);
   browser = await launchBrowser();
   context = await walletContext(browser, null, seen, { chains: { '0x2324': devnet.url }, chainId: '0x2324' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: lab.url });
   page = await context.newPage();
   await page.goto(`${lab.url}/lab/tree/${NOTEBOOK}?token=${lab.token}&reset`);
   await page.getByText('Rust (kelp) | Idle').waitFor({ timeout: 90000 });
@@ -142,6 +143,7 @@ test('file browser → Add to IPFS shows and copies the CID that %ipfs add gives
   assert.match(addedCid, /^Qm[1-9A-HJ-NP-Za-km-z]{44}$/);
   assert.equal(await page.locator('.jp-Dialog-header').innerText(), `Added ${CSV} to IPFS`);
   assert.equal(await dialog.locator('.kelp-Added-size').innerText(), `${fs.statSync(path.join(rootDir, CSV)).size} B`);
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), addedCid, 'the CID is copied');
   await shot('panel-ipfs-add.png');
   await dialog.locator('button', { hasText: 'Close' }).click();
 
@@ -159,7 +161,7 @@ test('file browser → Add to IPFS shows and copies the CID that %ipfs add gives
 }));
 
 let publishedDid;
-test('file browser → Publish to Ocean…: the form, the wallet\'s dialogs (step k of 4), and the panel lists the asset', { timeout: 600000 }, shooting(async () => {
+test('file browser → Publish to Ocean…: the form, the wallet\'s dialogs (step k of 4); the panel lists the asset; Open, Copy DID, Get', { timeout: 600000 }, shooting(async () => {
   await fileCommand(CSV, 'Publish to Ocean…');
   const form = page.locator('.jp-Dialog .kelp-Form');
   await form.waitFor({ timeout: 15000 });
@@ -195,6 +197,25 @@ test('file browser → Publish to Ocean…: the form, the wallet\'s dialogs (ste
   await ddoDialog.waitFor({ timeout: 60000 });
   assert.equal(JSON.parse(await ddoDialog.innerText()).id, publishedDid);
   await page.locator('.jp-Dialog button', { hasText: 'Close' }).click();
+
+  // Copy DID puts the DID on the clipboard.
+  await row.locator('button', { hasText: 'Copy DID' }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), publishedDid);
+
+  // Get: the wallet dispenses and orders (and authorises the node's download); the file lands in
+  // the Lab's root with the published bytes; the panel's orders count is the node's (kelp's node
+  // counts no orders yet: its indexer reports 0).
+  await row.locator('button', { hasText: 'Get' }).click();
+  const got = await approveUntil('get', async () =>
+    (await page.locator('.Toastify__toast', { hasText: 'Downloaded Reef temperatures (panel)' }).count()) > 0);
+  assert.ok(got.filter(t => /Send a transaction/.test(t)).length >= 2, got.join('\n'));
+  const file = (await toast(/Downloaded Reef temperatures \(panel\) to (\S+) \((\d+) bytes, checked against its CID\)/))[1];
+  assert.equal(fs.readFileSync(path.join(rootDir, file), 'utf8'), fs.readFileSync(path.join(rootDir, CSV), 'utf8'));
+  const stats = JSON.parse(await runKelp(devnet.env, ['ocean', 'show', publishedDid, '--json'])).indexedMetadata.stats;
+  const orders = stats.reduce((n, st) => n + Number(st.orders || 0), 0);
+  await panel().locator('button', { hasText: 'Refresh' }).click();
+  await until(`orders: ${orders}`, 60000, async () =>
+    (await row.locator('.kelp-Panel-meta').innerText().catch(() => '')) === `price: free · orders: ${orders}`);
 }));
 
 test('file browser → Compute on…: a published algorithm on a compute dataset, orders approved in the wallet; the panel follows the job to its log', { timeout: 600000 }, shooting(async () => {

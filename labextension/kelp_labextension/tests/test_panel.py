@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from kelp_labextension.cli import Kelp, PanelError, parse_output, publish_args
+from kelp_labextension.panel import read_signer
+from kelp_labextension.relay import Relay
 
 #: `echo hello | ipfs add` with Kubo's defaults.
 HELLO_CID = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
@@ -204,3 +206,15 @@ async def test_a_missing_binary_is_one_line():
         await Kelp("/", "/nonexistent/kelp").json(["jobs"])
     assert err.value.status == 503
     assert err.value.message == "could not run /nonexistent/kelp (No such file or directory): set KELP_BIN or run ./install/build"
+
+
+def test_reads_sign_with_the_browser_wallet_only_once_it_reported_account_and_chain():
+    relay = Relay()
+    assert read_signer(None) == "--signer=local"
+    assert read_signer(relay) == "--signer=local"  # no browser has reported a wallet
+    relay.set_wallet({"account": "0x" + "ab" * 20})
+    assert read_signer(relay) == "--signer=local"  # no chain yet: kelp would ask the wallet
+    relay.set_wallet({"account": "0x" + "ab" * 20, "chain_id": "0x2324"})
+    assert read_signer(relay) == "--signer=browser"
+    relay.set_wallet({})
+    assert read_signer(relay) == "--signer=local"
