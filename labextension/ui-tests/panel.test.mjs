@@ -254,6 +254,49 @@ test('file browser → Compute on…: a published algorithm on a compute dataset
   await shot('panel-jobs.png');
 }));
 
+test('the panel\'s network menu: saved in the settings, every section follows it, kelp\'s error is one line', { timeout: 300000 }, shooting(async () => {
+  await showPanel();
+  const select = panel().locator('select.kelp-Panel-network');
+  await select.selectOption('sepolia');
+  await until('assets of sepolia', 60000, async () => /^My assets on sepolia/.test(await panel().locator('.kelp-Panel-assets h3').innerText()));
+  // No network in the test: kelp cannot reach sepolia's RPC, and the panel says so in one line.
+  const error = panel().locator('.kelp-Panel-wallet .kelp-Panel-error');
+  await until('wallet error line', 60000, async () => (await error.count()) > 0);
+  assert.match(await error.innerText(), /^kelp wallet show failed: cannot reach the chain at https:\/\/ethereum-sepolia-rpc\.publicnode\.com/);
+  assert.equal(await panel().locator('.kelp-Panel-wallet button', { hasText: 'Switch wallet to sepolia' }).count(), 1);
+  const saved = await fetch(`${lab.url}/lab/api/settings/kelp-labextension:plugin`, { headers: { Authorization: `token ${lab.token}` } });
+  assert.equal((await saved.json()).settings.network, 'sepolia');
+  await shot('panel-network.png');
+  await select.selectOption('devnet');
+  await until('back on the devnet', 60000, async () => /^My assets on devnet \(\d+\)/.test(await panel().locator('.kelp-Panel-assets h3').innerText()));
+  assert.equal(await panel().locator('.kelp-Panel-wallet button', { hasText: 'Switch wallet' }).count(), 0);
+}));
+
+test('a wallet on chain 1: the panel connects it and switches it to the devnet (added from the settings)', { timeout: 300000 }, async () => {
+  const other = await walletContext(browser, null, seen, { chains: {}, chainId: '0x1' });
+  const page2 = await other.newPage();
+  try {
+    await page2.goto(`${lab.url}/lab?token=${lab.token}&reset`);
+    const tab = page2.locator('.jp-SideBar .lm-TabBar-tab[data-id="kelp-panel"]');
+    await tab.waitFor({ timeout: 90000 });
+    await tab.click();
+    const p2 = page2.locator('#kelp-panel');
+    await p2.locator('button', { hasText: 'Connect wallet' }).click();
+    const status = page2.locator('.kelp-WalletStatus');
+    await until('connected on chain 1', 30000, async () => (await status.innerText()) === 'Wallet: 0xf39F…2266 · chain 1');
+    await p2.locator('button', { hasText: 'Switch wallet to devnet' }).click();
+    await until('switched to the devnet', 30000, async () => (await status.innerText()) === 'Wallet: 0xf39F…2266 · chain 8996');
+    const record = await page2.evaluate(() => window.__kelpTestWallet);
+    assert.deepEqual(record.added.map(a => [a.chainId, a.rpcUrls]), [['0x2324', [devnet.url]]]);
+    await until('switch button gone', 30000, async () => (await p2.locator('button', { hasText: 'Switch wallet' }).count()) === 0);
+  } catch (err) {
+    await page2.screenshot({ path: path.join(OUT, 'failure-panel.png') }).catch(() => undefined);
+    throw err;
+  } finally {
+    await other.close();
+  }
+});
+
 test('the palette lists kelp\'s commands', { timeout: 60000 }, async () => {
   await page.keyboard.press('Control+Shift+c');
   const palette = page.locator('#command-palette');
