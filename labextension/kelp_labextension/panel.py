@@ -113,7 +113,7 @@ class PanelBase(APIHandler):
     async def answer(self, produce) -> None:
         try:
             status, text = 200, _no_secrets(await produce(), self.secret)
-        except PanelError as err:
+        except (PanelError, RelayError) as err:  # RelayError: a query argument that is not UTF-8
             status, text = err.status, json.dumps({"error": err.message})
         self.set_status(status)
         self.set_header("Content-Type", "application/json")

@@ -116,6 +116,15 @@ BAD = [
 ]
 
 
+@pytest.mark.parametrize("path,name", [("asset?did=%ff", "did"), ("wallet?network=%ff%fe", "network"), ("assets?network=%c3", "network")])
+async def test_a_query_argument_that_is_not_utf8_is_one_400_line(kelp_env, http_server_client, jp_base_url, jp_auth_header, path, name):
+    # (sent byte for byte: jp_fetch would re-escape the %)
+    resp = await http_server_client.fetch(jp_base_url + "kelp/panel/" + path, headers=jp_auth_header, raise_error=False)
+    assert resp.code == 400
+    assert _one_line(json.loads(resp.body)) == f"query argument {name} is not valid UTF-8"
+
+
+
 @pytest.mark.parametrize("method,path,body,expect", BAD, ids=range(len(BAD)))
 async def test_bad_input_is_one_400_line(panel, kelp_env, jp_root_dir, tmp_path, method, path, body, expect):
     (Path(jp_root_dir) / "data.csv").write_text("a,b\n1,2\n")
