@@ -80,7 +80,8 @@ async fn planted_links_to_the_node_key_give_back_nothing() {
     let consumer = LocalKeySigner::dev_account(1, &net.rpc_url, 8996).unwrap();
     let env_id = kelp_c2d::LOCAL_ENV;
     let init = json!({"datasets": [{"documentId": ds.did, "serviceId": "0"}], "environment": env_id,
-        "algorithm": {"documentId": algo.did, "serviceId": "0"}, "consumerAddress": consumer.account()});
+        "algorithm": {"documentId": algo.did, "serviceId": "0"}, "consumerAddress": consumer.account(),
+        "payment": {"chainId": 8996, "token": net.addresses.ocean}});
     let r = http.post(format!("{base}/api/services/initializeCompute")).json(&init).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let init: Value = r.json().await.unwrap();

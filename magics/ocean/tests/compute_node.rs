@@ -119,7 +119,7 @@ async fn order_all(
 ) -> (Vec<Value>, Value) {
     let items: Vec<Value> = datasets.iter().map(|d| json!({"documentId": d, "serviceId": "0"})).collect();
     let body = json!({"datasets": items, "algorithm": {"documentId": algo, "serviceId": "0"}, "environment": env,
-        "consumerAddress": consumer.account()});
+        "consumerAddress": consumer.account(), "payment": {"chainId": 8996, "token": net.addresses.ocean}});
     let (code, init) = api.post("/api/services/initializeCompute", &body).await;
     assert_eq!(code, 200, "{}", text(&init));
     let init: Value = serde_json::from_slice(&init).unwrap();
@@ -257,7 +257,8 @@ async fn compute_only_dataset_runs_trusted_algorithms_and_returns_only_results()
     // An untrusted algorithm is refused at initializeCompute and at compute.
     let not_trusted = format!("algorithm {} is not trusted by dataset {}", leaker.did, ds.did);
     let init = json!({"datasets": [{"documentId": ds.did, "serviceId": "0"}], "algorithm": {"documentId": leaker.did,
-        "serviceId": "0"}, "environment": env_id, "consumerAddress": consumer.account()});
+        "serviceId": "0"}, "environment": env_id, "consumerAddress": consumer.account(),
+        "payment": {"chainId": 8996, "token": net.addresses.ocean}});
     let (code, e) = api.post("/api/services/initializeCompute", &init).await;
     assert_eq!((code, text(&e)), (403, not_trusted.clone()));
     let mut leaky = body.clone();
@@ -327,7 +328,8 @@ async fn compute_only_dataset_runs_trusted_algorithms_and_returns_only_results()
     let mut open_spec = data.clone();
     open_spec.name = "Open table".into();
     let ds3 = publish::publish_with(&net, &publisher, &open_spec, Some(&open), &journal, &mut quiet).await.unwrap();
-    let init = json!({"datasets": [{"documentId": ds3.did, "serviceId": "0"}], "algorithm": raw, "consumerAddress": consumer.account()});
+    let init = json!({"datasets": [{"documentId": ds3.did, "serviceId": "0"}], "algorithm": raw,
+        "consumerAddress": consumer.account(), "environment": env_id, "payment": {"chainId": 8996, "token": net.addresses.ocean}});
     let (code, init) = api.post("/api/services/initializeCompute", &init).await;
     assert_eq!(code, 200, "{}", text(&init));
     let init: Value = serde_json::from_slice(&init).unwrap();

@@ -1,5 +1,6 @@
 //! What the node checks before it runs an algorithm on a dataset: the assets and their
-//! services, the dataset's trust in the algorithm, and the bytes it fetches for the job.
+//! services, the dataset's trust in the algorithm, and the bytes it fetches for the job; and the
+//! fields `initializeCompute` requires, with Ocean Node v3.1.0's texts.
 
 use super::super::routes::{ApiError, NodeState, fetch_file, find_ddo, service, service_files};
 use crate::ddo;
@@ -172,5 +173,66 @@ mod tests {
         assert!(check_trusted(&d, &a, "x").is_err());
         let (d, a) = assets(json!({"allowRawAlgorithm": true}), "");
         assert!(check_trusted(&d, &a, "x").is_err(), "allowRawAlgorithm admits raw code, not published algorithms");
+    }
+}
+
+/// The fields `initializeCompute` requires, checked in Ocean Node v3.1.0's order and with its
+/// texts: the route's own checks (`Missing algorithm`, `Missing dataset did`), then the handler's
+/// required fields, the consumer address and the payment options (all 400).
+pub(super) fn initialize_fields(body: &Value) -> Result<(), ApiError> {
+    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
+    if body["algorithm"].is_null() {
+        return Err(bad("Missing algorithm".into()));
+    }
+    let datasets = body["datasets"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if datasets.iter().any(|d| d["documentId"].is_null() || d["documentId"] == "") {
+        return Err(bad("Missing dataset did".into()));
+    }
+    const REQUIRED: [&str; 5] = ["datasets", "algorithm", "payment", "consumerAddress", "environment"];
+    if let Some(field) = REQUIRED.iter().find(|f| body[**f].is_null()) {
+        return Err(bad(format!(
+            "Missing one ( \"{field}\" ) or more required field(s) for command: \"initializeCompute\". Required fields: {}",
+            REQUIRED.join(",")
+        )));
+    }
+    if body["consumerAddress"].as_str().and_then(|a| a.parse::<Address>().ok()).is_none() {
+        return Err(bad("Parameter : \"consumerAddress\" is not a valid web3 address".into()));
+    }
+    let p = &body["payment"];
+    let chain = p["chainId"].as_u64().is_some_and(|c| c > 0) || p["chainId"].as_str().is_some_and(|c| !c.is_empty());
+    if !chain || p["token"].as_str().is_none_or(str::is_empty) {
+        return Err(bad("Invalid payment options".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn initialize_compute_fields_in_ocean_nodes_order() {
+        let err = |b: Value| initialize_fields(&b).unwrap_err().1;
+        let ok = json!({"datasets": [{"documentId": "did:op:1", "serviceId": "0"}], "algorithm": {"documentId": "did:op:2"},
+            "payment": {"chainId": 8996, "token": "0x01"}, "consumerAddress": "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+            "environment": "e"});
+        assert!(initialize_fields(&ok).is_ok());
+        let mut b = ok.clone();
+        b.as_object_mut().unwrap().remove("algorithm");
+        assert_eq!(err(b), "Missing algorithm");
+        let mut b = ok.clone();
+        b["datasets"] = json!([{"serviceId": "0"}]);
+        assert_eq!(err(b), "Missing dataset did");
+        let mut b = ok.clone();
+        b.as_object_mut().unwrap().remove("payment");
+        b.as_object_mut().unwrap().remove("environment");
+        assert!(err(b).starts_with("Missing one ( \"payment\" ) or more required field(s)"));
+        let mut b = ok.clone();
+        b["consumerAddress"] = json!("me");
+        assert_eq!(err(b), "Parameter : \"consumerAddress\" is not a valid web3 address");
+        let mut b = ok;
+        b["payment"] = json!({"chainId": 8996});
+        assert_eq!(err(b), "Invalid payment options");
     }
 }

@@ -28,7 +28,9 @@ pub(super) async fn streamable_logs(
     let job = param(&q, "jobId")?.to_string();
     let consumer = check_signed(&s, &q, "consumerAddress", "getComputeStreamableLogs", None)?;
     let not_running = || text(StatusCode::NOT_FOUND, "Job not found or not running");
-    let id = owned(&c, &job, consumer).map_err(|_| not_running())?;
+    // Another engine's id stays Ocean Node's 500 "Invalid C2D Environment"; any other miss is 404.
+    let id = owned(&c, &job, consumer)
+        .map_err(|e| if e.status() == StatusCode::INTERNAL_SERVER_ERROR { e } else { not_running() })?;
     if c.engine.record(&id).map_err(engine_err)?.status.is_terminal() {
         return Err(not_running());
     }

@@ -6,7 +6,9 @@
 //! - `GET /api/services/computeEnvironments` — the engine's free environment, and with an Escrow
 //!   on the chain its paid twin ([`paid`]: fees in OCEAN, locked and claimed through Escrow).
 //! - `POST /api/services/initializeCompute {datasets:[{documentId, serviceId}], algorithm:{documentId,
-//!   serviceId}, environment, consumerAddress}` → `{datasets:[{documentId, serviceId, datatoken,
+//!   serviceId}, environment, consumerAddress, payment:{chainId, token, resources?}, maxJobDuration?}`
+//!   (the fields Ocean Node v3.1.0 requires, checked in its order with its 400 texts; an unknown
+//!   environment is its 500 "Invalid C2D Environment", on start too) → `{datasets:[{documentId, serviceId, datatoken,
 //!   providerFee}], algorithm:{documentId, serviceId, datatoken, providerFee} | {raw: true}}` after the checks below
 //!   (except orders and signature); each item is then ordered with `startOrder` and that fee.
 //! - `POST /api/services/compute {consumerAddress, signature, nonce, environment, algorithm:{documentId,

@@ -31,6 +31,14 @@ impl TextError {
     pub(super) fn message(&self) -> &str {
         &self.1
     }
+    pub(super) fn status(&self) -> StatusCode {
+        self.0
+    }
+}
+
+/// Ocean Node's answer when a handler throws.
+fn internal() -> TextError {
+    text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
 impl IntoResponse for TextError {
@@ -100,13 +108,8 @@ fn check_environment(s: &NodeState, body: &Value) -> Answer<Value> {
             envs.first().cloned().ok_or_else(|| text(StatusCode::NOT_IMPLEMENTED, "this node runs no compute jobs"))
         }
         Some(e) if known.contains(&e) => Ok(envs.iter().find(|x| x["id"] == e).cloned().unwrap_or_default()),
-        Some(e) => Err(text(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "unknown compute environment {e} (GET /api/services/computeEnvironments lists: {})",
-                known.join(", ")
-            ),
-        )),
+        // Ocean Node's answer for an environment it does not have.
+        Some(_) => Err(text(StatusCode::INTERNAL_SERVER_ERROR, "Invalid C2D Environment")),
     }
 }
 
@@ -167,6 +170,7 @@ fn requested_resources(r: Option<&Value>) -> Answer<Resources> {
 }
 
 async fn initialize(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answer<Json<Value>> {
+    checks::initialize_fields(&body)?;
     let _ = compute_of(&s)?;
     let env = check_environment(&s, &body)?;
     let payment = if is_paid(&env) {
@@ -437,7 +441,9 @@ pub(super) fn public_job(c: &ComputeNode, mut job: ComputeJob, payment: Option<&
 /// The engine id of `jobId`, checking that `consumer` owns the job.
 pub(super) fn owned(c: &ComputeNode, public_id: &str, consumer: Address) -> Answer<String> {
     let unknown = || text(StatusCode::NOT_FOUND, format!("no compute job {public_id} for consumer {consumer}"));
-    let id = c.engine_id(public_id).ok_or_else(unknown)?;
+    // Not one of this engine's ids: Ocean Node finds no engine for its prefix.
+    let id =
+        c.engine_id(public_id).ok_or_else(|| text(StatusCode::INTERNAL_SERVER_ERROR, "Invalid C2D Environment"))?;
     let rec = c.engine.record(id).map_err(|_| unknown())?;
     if rec.job_id != id || !rec.spec.owner.eq_ignore_ascii_case(&consumer.to_string()) {
         return Err(unknown());
@@ -449,6 +455,8 @@ async fn status(State(s): State<Arc<NodeState>>, Query(q): Q) -> Answer<Json<Val
     let c = compute_of(&s)?;
     let consumer = address_param(&q, "consumerAddress")?;
     let jobs = match q.get("jobId").filter(|j| !j.is_empty()) {
+        // Another engine's id: Ocean Node answers 500 "Internal Server Error".
+        Some(j) if c.engine_id(j).is_none() => return Err(internal()),
         Some(j) => vec![c.engine.status(&owned(c, j, consumer)?).map_err(engine_err)?],
         None => c.engine.jobs(Some(&consumer.to_string())).map_err(engine_err)?,
     };
@@ -458,6 +466,10 @@ async fn status(State(s): State<Arc<NodeState>>, Query(q): Q) -> Answer<Json<Val
 async fn stop(State(s): State<Arc<NodeState>>, Query(q): Q) -> Answer<Json<Value>> {
     let c = compute_of(&s)?.clone();
     let job = param(&q, "jobId")?.to_string();
+    // Another engine's id, signed or not: Ocean Node answers 500 "Internal Server Error".
+    if c.engine_id(&job).is_none() {
+        return Err(internal());
+    }
     let consumer = check_signed(&s, &q, "consumerAddress", "stopCompute", None)?;
     let id = owned(&c, &job, consumer)?;
     let engine = c.engine.clone();
