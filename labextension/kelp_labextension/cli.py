@@ -42,6 +42,8 @@ _DID = re.compile(r"did:op:[0-9a-f]{64}")
 _JOB = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 _URL = re.compile(r"https?://[A-Za-z0-9.\-_~:/?#\[\]@!$&'()*+,;=%]{1,2040}")
 _CID = re.compile(r"(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{8,200})")
+#: A subcommand word (`ipfs`, `c2d`, `ls`); job ids (32 hex), paths, DIDs and flags are not.
+_WORD = re.compile(r"[a-z][a-z0-9]{1,7}")
 _PRICE = re.compile(r"free|[0-9]{1,30}(\.[0-9]{1,18})?(:(OCEAN|0x[0-9a-fA-F]{40}))?")
 
 
@@ -70,13 +72,23 @@ def find_kelp() -> str | None:
     return shutil.which("kelp")
 
 
+def _what(args: list[str]) -> str:
+    """The subcommand of `args` (`kelp ipfs add`, `kelp c2d logs`): its leading words, no paths or values."""
+    words = []
+    for arg in args[:3]:
+        if not _WORD.fullmatch(arg):
+            break
+        words.append(arg)
+    return "kelp " + " ".join(words)
+
+
 def _error_line(stderr: bytes, args: list[str]) -> str:
     """kelp's own error line (its last non-empty stderr line, without the `kelp: error: ` prefix)."""
     lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.startswith("kelp: error:")]
     line = (errors or lines or ["exited without saying why"])[-1]
     line = line.removeprefix("kelp: error:").strip()
-    return f"kelp {' '.join(args[:2])} failed: {line[:500]}"
+    return f"{_what(args)} failed: {line[:500]}"
 
 
 class Kelp:
@@ -113,7 +125,7 @@ class Kelp:
         except asyncio.TimeoutError:
             proc.kill()
             await proc.wait()
-            raise PanelError(504, f"kelp {' '.join(args[:2])} did not finish within {timeout:.0f} s; try again")
+            raise PanelError(504, f"{_what(args)} did not finish within {timeout:.0f} s; try again")
         except asyncio.CancelledError:  # the browser went away: do not leave kelp running
             proc.kill()
             await proc.wait()
@@ -121,10 +133,10 @@ class Kelp:
         if proc.returncode != 0:
             raise PanelError(502, _error_line(err, args))
         if len(out) > MAX_OUTPUT:
-            raise PanelError(502, f"kelp {' '.join(args[:2])} printed more than {MAX_OUTPUT} bytes")
+            raise PanelError(502, f"{_what(args)} printed more than {MAX_OUTPUT} bytes")
         value = parse_output(out)
         if value is None:
-            raise PanelError(502, f"kelp {' '.join(args[:2])} did not print JSON (is {binary} a kelp binary?)")
+            raise PanelError(502, f"{_what(args)} did not print JSON (is {binary} a kelp binary?)")
         return value
 
 

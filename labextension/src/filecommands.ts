@@ -238,7 +238,11 @@ export function addCommands(
       }
       const done = await withProgress(
         `Publishing ${form.name}: approve each step in your wallet…`,
-        () => client.publish(form),
+        () =>
+          client.publish(form).catch(err => {
+            // kelp's advice is for a notebook; here the same asset is finished by publishing it again.
+            throw new Error(errorLine(err).replace(/run the cell again to finish/, 'Publish to Ocean… this file again to finish'));
+          }),
         p => `Published ${p.name}: ${p.did}${p.already_published ? ' (already published: the same asset)' : ''}`,
         `Publish ${form.name}`
       );

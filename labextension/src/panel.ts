@@ -4,7 +4,7 @@
 // Everything is read through the server routes (panelapi.ts → `kelp … --json`), asynchronously; a
 // section that fails shows its one error line and the others still render. Text from the server is
 // always set as textContent, never as HTML.
-import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { Clipboard, Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { IAsset, IJob, IPin, PanelClient } from './panelapi';
@@ -111,8 +111,10 @@ export function errorLine(err: unknown): string {
 }
 
 /**
- * Run `work` behind an in-progress notification that always ends: `done(result)` as a success, or
- * `${failed}: <the one error line>` as an error (kept until dismissed). Resolves to the result or null.
+ * Run `work` behind an in-progress notification that always ends: `done(result)` as a success; on a
+ * failure the notification says so and the whole error line opens in a dialog titled `failed` (Lab
+ * cuts a notification's text at 140 characters, and kelp's advice is at the end of the line).
+ * Resolves to the result or null.
  */
 export async function withProgress<T>(
   pending: string,
@@ -126,7 +128,8 @@ export async function withProgress<T>(
     Notification.update({ id, message: done(result), type: 'success', autoClose: 8000 });
     return result;
   } catch (err) {
-    Notification.update({ id, message: `${failed}: ${errorLine(err)}`, type: 'error', autoClose: false });
+    Notification.update({ id, message: `${failed}: failed`, type: 'error', autoClose: 8000 });
+    void showErrorMessage(failed, errorLine(err));
     return null;
   }
 }

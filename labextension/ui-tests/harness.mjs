@@ -165,6 +165,14 @@ export async function stopDevnet(devnet) {
   }
 }
 
+/** How many data NFTs the devnet's ERC721Factory has created (getCurrentNFTCount()). */
+export async function devnetNftCount(devnet) {
+  const file = path.join(devnet.home, 'ocean', 'address.json');
+  const factory = JSON.parse(fs.readFileSync(file, 'utf8')).development.ERC721Factory;
+  const data = ethers.id('getCurrentNFTCount()').slice(0, 10);
+  return BigInt(await rpc(devnet.url, 'eth_call', [{ to: factory, data }, 'latest']));
+}
+
 export async function startAnvil(workDir) {
   need(ANVIL, 'anvil');
   const port = await freePort();

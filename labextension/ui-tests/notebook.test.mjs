@@ -11,7 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  ACCOUNT0, ACCOUNT1, KEY0, ROOT, createKelpNotebook, ethers, launchBrowser, notebookCells, receiptOf, rpc, startDevnet,
+  ACCOUNT0, ACCOUNT1, KEY0, ROOT, createKelpNotebook, devnetNftCount, ethers, launchBrowser, notebookCells, receiptOf, rpc, startDevnet,
   startLab, stop, stopDevnet, tmpDir, walletContext
 } from './harness.mjs';
 
@@ -59,13 +59,7 @@ async function kernelStatus() {
   return JSON.parse(text);
 }
 
-/** How many data NFTs the devnet's ERC721Factory has created (getCurrentNFTCount()). */
-async function nftCount() {
-  const file = path.join(devnet.home, 'ocean', 'address.json');
-  const factory = JSON.parse(fs.readFileSync(file, 'utf8')).development.ERC721Factory;
-  const data = ethers.id('getCurrentNFTCount()').slice(0, 10);
-  return BigInt(await rpc(devnet.url, 'eth_call', [{ to: factory, data }, 'latest']));
-}
+const nftCount = () => devnetNftCount(devnet);
 
 async function balance(who) {
   return BigInt(await rpc(devnet.url, 'eth_getBalance', [who, 'latest']));

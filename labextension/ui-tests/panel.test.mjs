@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  ACCOUNT0, KEY0, ROOT, createKelpNotebook, launchBrowser, notebookCells, runKelp, startDevnet, startLab, stop,
+  ACCOUNT0, KEY0, ROOT, createKelpNotebook, devnetNftCount, launchBrowser, notebookCells, runKelp, startDevnet, startLab, stop,
   stopDevnet, tmpDir, until, walletContext
 } from './harness.mjs';
 
@@ -29,6 +29,7 @@ before(async () => {
   lab = await startLab(work, { env: devnet.env, settings: { devnet: { rpcUrl: devnet.url, chainName: 'kelp devnet' } } });
   rootDir = path.join(work, 'root');
   fs.writeFileSync(path.join(rootDir, CSV), 'site,depth_m,temp_c\nA,5,14.2\nB,12,11.8\n');
+  fs.writeFileSync(path.join(rootDir, 'plankton.csv'), 'station,count\nA1,120\nB7,301\n');
   // The algorithm counts the data rows (`site,number…`) of every input file.
   fs.writeFileSync(path.join(rootDir, 'mean_temp.py'), [
     'import glob, os, re',
@@ -82,8 +83,9 @@ async function showPanel() {
   await panel().waitFor({ state: 'visible', timeout: 15000 });
 }
 
-/** Approve every relay dialog until `done()`; returns the dialogs' titles in order. */
-async function approveUntil(what, done, ms = 300000) {
+/** Approve every relay dialog until `done()` (or reject those whose text `reject` matches); returns
+ * the dialogs' titles in order. */
+async function approveUntil(what, done, ms = 300000, reject = null) {
   const titles = [];
   const answered = new Set();
   await until(what, ms, async () => {
@@ -95,7 +97,8 @@ async function approveUntil(what, done, ms = 300000) {
         answered.add(id);
         titles.push(await page.locator('.jp-Dialog-header').innerText());
         if (titles.length === 1) await shot(`panel-${what.replace(/\W+/g, '-')}-dialog.png`);
-        await page.locator('.jp-Dialog button.kelp-approve').click();
+        const no = reject && reject.test(await open.innerText());
+        await page.locator(`.jp-Dialog button.${no ? 'kelp-reject' : 'kelp-approve'}`).click();
       }
     }
     return false;
@@ -216,6 +219,45 @@ test('file browser → Publish to Ocean…: the form, the wallet\'s dialogs (ste
   await panel().locator('button', { hasText: 'Refresh' }).click();
   await until(`orders: ${orders}`, 60000, async () =>
     (await row.locator('.kelp-Panel-meta').innerText().catch(() => '')) === `price: free · orders: ${orders}`);
+}));
+
+test('Publish to Ocean… with the metadata step rejected: the notification says the NFT exists and how to finish; publishing again finishes the same asset', { timeout: 600000 }, shooting(async () => {
+  const nfts = await devnetNftCount(devnet);
+  const publishPlankton = async reject => {
+    await fileCommand('plankton.csv', 'Publish to Ocean…');
+    const form = page.locator('.jp-Dialog .kelp-Form');
+    await form.waitFor({ timeout: 15000 });
+    await form.locator('input[name=name]').fill('Plankton (panel)');
+    await page.locator('.jp-Dialog button', { hasText: 'Publish' }).click();
+    const failure = page.locator('.jp-Dialog', { hasText: 'metadata pending' });
+    return approveUntil(reject ? 'publish rejected' : 'publish resumed', async () => reject
+      ? (await failure.count()) > 0
+      : (await page.locator('.Toastify__toast', { hasText: 'Published Plankton (panel)' }).count()) > 0,
+    300000, reject ? /setMetaData/ : null);
+  };
+  const first = await publishPlankton(true);
+  assert.equal(first.length, 4, first.join('\n'));
+  // The whole line, in a dialog titled with the action (a notification would cut it).
+  const failure = page.locator('.jp-Dialog', { hasText: 'metadata pending' });
+  assert.equal(await failure.locator('.jp-Dialog-header').innerText(), 'Publish Plankton (panel)');
+  const line = await failure.locator('.jp-Dialog-body').innerText();
+  const [, nft] = line.match(/^kelp publish failed: NFT created \((0x[0-9a-fA-F]{40})\), metadata pending: .*rejected in wallet.* Publish to Ocean… this file again to finish/) || [];
+  assert.ok(nft, line);
+  assert.ok(!line.includes(rootDir), `no server path in the error: ${line}`);
+  assert.equal(await devnetNftCount(devnet), nfts + 1n);
+  await shot('panel-publish-pending.png');
+  await failure.locator('button').last().click();
+
+  const second = await publishPlankton(false);
+  assert.deepEqual(second.map(t => (t.match(/\(step (\d) of (\d)\)/) || []).slice(1).join('/')), ['2/4', '3/4', '4/4'], second.join('\n'));
+  const did = (await toast(/Published Plankton \(panel\): (did:op:[0-9a-f]{64})/))[1];
+  assert.equal(await devnetNftCount(devnet), nfts + 1n, 'the same NFT finished: no second one');
+  const ddo = JSON.parse(await runKelp(devnet.env, ['ocean', 'show', did, '--json']));
+  assert.equal(ddo.nftAddress.toLowerCase(), nft.toLowerCase());
+  await showPanel();
+  const rows = panel().locator('.kelp-Panel-asset', { hasText: 'Plankton (panel)' });
+  await until('Plankton listed once', 60000, async () => (await rows.count()) === 1 || (await panel().locator('button', { hasText: 'Refresh' }).click(), false));
+  assert.equal(await rows.first().getAttribute('data-did'), did);
 }));
 
 test('file browser → Compute on…: a published algorithm on a compute dataset, orders approved in the wallet; the panel follows the job to its log', { timeout: 600000 }, shooting(async () => {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kelp_labextension.cli import Kelp, PanelError, parse_output, publish_args
+from kelp_labextension.cli import Kelp, PanelError, _what, parse_output, publish_args
 from kelp_labextension.panel import read_signer
 from kelp_labextension.relay import Relay
 
@@ -188,6 +188,14 @@ async def test_compute_on_two_lab_files_runs_a_sandbox_job_with_its_log(panel, k
     assert jobs["jobs"][0]["statusText"] == "Job finished", jobs
     code, logs = await panel("GET", f"jobs/{job['jobId']}/logs")
     assert (code, logs["log"]) == (200, "inputs: ['algoCustomData.json', 'data.csv']\n")
+
+
+def test_an_error_names_the_subcommand_without_paths_or_values():
+    assert _what(["publish", "/tmp/root/x.csv", "--name=n"]) == "kelp publish"
+    assert _what(["ipfs", "add", "/tmp/a b", "-r"]) == "kelp ipfs add"
+    assert _what(["c2d", "logs", "9cec578b0b4e45cba09f3ba2f4bcc41c"]) == "kelp c2d logs"
+    assert _what(["ipfs", "pin", "ls", "--offline"]) == "kelp ipfs pin ls"
+    assert _what(["ocean", "show", "did:op:" + "ab" * 32]) == "kelp ocean show"
 
 
 def test_kelp_output_with_a_line_before_its_json_is_read():
