@@ -70,8 +70,8 @@ pub(super) async fn file_info(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if !s.file_info_limit.allow(peer.ip()) {
-        return Ok(super::ratelimit::limited());
+    if let Err(wait) = s.file_info_limit.check(&peer.ip().to_string()) {
+        return Ok(super::ratelimit::limited(wait));
     }
     let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let files = if let Some(kind) = b.get("type") {

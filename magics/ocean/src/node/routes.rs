@@ -34,6 +34,8 @@ pub struct NodeState {
     pub fetch: FetchPolicy,
     /// `fileInfo` calls per caller IP (unsigned, and each one fetches files).
     pub file_info_limit: RateLimit,
+    /// Requests per caller on every route (Ocean Node's limit, [`super::ratelimit`]).
+    pub request_limit: RateLimit,
     /// The compute engine (`None`: this node runs no compute jobs).
     pub compute: Option<compute::ComputeNode>,
 }
@@ -48,6 +50,7 @@ impl NodeState {
         Ok(NodeState {
             compute,
             file_info_limit: RateLimit::new(config.fetch.file_info_per_minute),
+            request_limit: RateLimit::new(config.fetch.requests_per_minute),
             fetch: config.fetch.clone(),
             config,
             provider,
@@ -158,9 +161,26 @@ pub fn router(state: Arc<NodeState>) -> Router {
         .route("/api/aquarius/assets/ddo/validate", post(super::validate::validate))
         .route("/api/aquarius/state/ddo", get(ddo_state))
         .fallback(super::http::not_found)
-        .with_state(state);
-    // Outside the routes, so that slashes are collapsed before routing.
-    Router::new().fallback_service(routes).layer(axum::middleware::from_fn(super::http::express_layer))
+        .with_state(state.clone());
+    // Outside the routes, so that slashes are collapsed before routing; CORS preflights are
+    // answered there, before the rate limit counts a request.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn_with_state(state, rate_limit))
+        .layer(axum::middleware::from_fn(super::http::express_layer))
+}
+
+/// Ocean Node's limit on every route, per caller ([`super::ratelimit`]).
+async fn rate_limit(
+    State(s): State<Arc<NodeState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    match s.request_limit.check(&super::ratelimit::caller(req.headers(), peer)) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => super::ratelimit::limited(wait),
+    }
 }
 
 /// The routes `GET /` lists, as Ocean Node names them.

@@ -40,6 +40,8 @@ pub const ENV_MAX_FILE_BYTES: &str = "KELP_NODE_MAX_FILE_BYTES";
 pub const ENV_UNSAFE_URLS: &str = "KELP_NODE_UNSAFE_URLS";
 /// `fileInfo` requests allowed per caller IP per minute.
 pub const ENV_FILE_INFO_RATE: &str = "KELP_NODE_FILEINFO_RATE_LIMIT";
+/// Requests per caller per minute on every route.
+pub const ENV_RATE_LIMIT: &str = "KELP_NODE_RATE_LIMIT";
 
 /// Default [`FetchPolicy::max_bytes`]: 256 MiB.
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
@@ -57,6 +59,8 @@ pub struct FetchPolicy {
     pub max_redirects: usize,
     /// `fileInfo` requests per caller IP per minute.
     pub file_info_per_minute: u32,
+    /// Requests per caller per minute on every route (Ocean Node's `rateLimit`).
+    pub requests_per_minute: u32,
     /// TEST ONLY: hosts resolved to the given address **without** the address check, so a test
     /// can stand a local server in for a public host. Only settable in process (never from the
     /// environment); empty in every node kelp starts.
@@ -71,6 +75,7 @@ impl Default for FetchPolicy {
             unsafe_urls: Vec::new(),
             max_redirects: 5,
             file_info_per_minute: 60,
+            requests_per_minute: 6000,
             test_only_unchecked_hosts: Vec::new(),
         }
     }
@@ -103,7 +108,7 @@ pub enum FetchError {
 
 impl FetchPolicy {
     /// Read the policy from the node's environment ([`ENV_ALLOW_LOOPBACK`], [`ENV_MAX_FILE_BYTES`],
-    /// [`ENV_UNSAFE_URLS`], [`ENV_FILE_INFO_RATE`]); a bad value is one error naming the variable.
+    /// [`ENV_UNSAFE_URLS`], [`ENV_FILE_INFO_RATE`], [`ENV_RATE_LIMIT`]); a bad value is one error naming the variable.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<FetchPolicy, FetchError> {
         let mut p =
             FetchPolicy { allow_loopback: env(ENV_ALLOW_LOOPBACK).as_deref() == Some("1"), ..Default::default() };
@@ -122,6 +127,9 @@ impl FetchPolicy {
         }
         if let Some(n) = number(ENV_FILE_INFO_RATE)? {
             p.file_info_per_minute = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(n) = number(ENV_RATE_LIMIT)? {
+            p.requests_per_minute = u32::try_from(n).unwrap_or(u32::MAX);
         }
         if let Some(v) = env(ENV_UNSAFE_URLS).filter(|v| !v.trim().is_empty()) {
             let bad = |why: String| FetchError::Setting(format!("${ENV_UNSAFE_URLS}: {why}"));
