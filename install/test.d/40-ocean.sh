@@ -7,3 +7,12 @@ KELP_ANVIL="$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anv
 KELP_OCEAN_ARTIFACTS="$KELP_TOOLS/chain/node_modules/@oceanprotocol/contracts" \
 KELP_VENV="$KELP_VENV" \
   cargo test --locked -p kelp-ocean
+# Off the devnet, %publish pushes a local-only CID to the configured Kubo first
+# (tests/publish_reach.rs): against a REAL js-ipfs daemon (installed by setup.d/30-ipfs.sh) that
+# the test starts on free loopback ports and stops.
+jsipfs="$KELP_ROOT/install/.tools/jsipfs/node_modules/.bin/jsipfs"
+[ -e "$jsipfs" ] || die "js-ipfs is missing at ${jsipfs#$KELP_ROOT/}: install/setup.d/30-ipfs.sh should have installed it"
+KELP_ANVIL="$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" \
+KELP_OCEAN_ARTIFACTS="$KELP_TOOLS/chain/node_modules/@oceanprotocol/contracts" \
+KELP_JSIPFS="$jsipfs" \
+  cargo test --locked -p kelp-ocean --test publish_reach -- --ignored

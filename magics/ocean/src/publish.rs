@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 mod create;
+pub mod reach;
 use create::create;
 
 const TX_TIMEOUT: Duration = Duration::from_secs(120);
@@ -214,6 +215,7 @@ pub async fn publish_with(
     // bad price token must not leave a half-made asset behind.
     let decryptor = node.check(chain_id).await?;
     check_price_token(net, &spec.price).await?;
+    reach::check_reachable(net, &node, &spec.file).await?;
     let key = journal_key_with(spec, compute, publisher, chain_id);
     let recorded = match journal.get(&key)? {
         Some(e) if stale(net, &e).await? => None,

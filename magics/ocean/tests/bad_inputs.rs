@@ -124,7 +124,10 @@ async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
     m.ctx
         .env
         .set("KELP_PRIVATE_KEY", Some("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6".into()));
-    let line = format!("publish temps.csv --name 'Node down' --network {}", net.rpc_url);
+    // Off the devnet a local-only file would stop for want of a Kubo (tests/publish_reach.rs):
+    // this one is served where the node can fetch it.
+    let served = common::serve(vec![("temps.csv", DATA)]).await;
+    let line = format!("publish {served}/temps.csv --name 'Node down' --network {}", net.rpc_url);
     for _ in 0..2 {
         let e = m.fails(&line, &[&dead, "not reachable", "KELP_OCEAN_NODE_URL"]).await;
         assert!(!e.contains("%devnet"), "a devnet hint off the devnet: {e}");

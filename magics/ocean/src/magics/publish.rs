@@ -152,6 +152,12 @@ impl Magic for PublishMagic {
         let compute = compute_options(&cli)?;
         let file = source_file(ctx, &cli.source).await?;
         let net = with_progress(ctx, "connecting", cli.session.network(ctx)).await?;
+        // Not on the devnet: a CID only this machine's store holds goes to the configured Kubo first.
+        let ipfs_dir = ctx.config.dir("ipfs");
+        let push = crate::publish::reach::push_local_cid(&net, &ctx.config.home, &ipfs_dir, &file);
+        if let Some(url) = with_progress(ctx, "pushing the file to Kubo", push).await? {
+            ctx.eprint(&format!("%publish: pushed the file to Kubo at {url} so the network's node can fetch it\n"));
+        }
         let price = parse_price(&cli.price, net.addresses.ocean)?;
         let signer = cli.session.signer(ctx, &net).await?;
         let kind = match cli.kind {

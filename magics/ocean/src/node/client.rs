@@ -209,6 +209,16 @@ impl NodeClient {
         wire::file_infos(&v).map_err(|e| self.err(e))
     }
 
+    /// `POST /api/services/fileInfo` with a file object (`{type: "url", url, method}`, `{type:
+    /// "ipfs", hash}`): what the node reads from it.
+    pub async fn file_info_of(&self, file: &Value) -> Result<Vec<FileInfo>> {
+        let r = self.send(self.http.post(format!("{}/api/services/fileInfo", self.base)).json(file)).await?;
+        let text = r.text().await.map_err(|e| self.err(format!("fileInfo answer broke off: {e}")))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| self.err(format!("fileInfo answer is not JSON: {e}")))?;
+        wire::file_infos(&v).map_err(|e| self.err(e))
+    }
+
     /// The checksum ([`crate::ddo::file_checksum`]) of each file of a service as the node reads
     /// it (`fileInfo`). A file the node read as 0 bytes — Ocean Node's answer for a source it
     /// cannot reach — is refused in one line, so nothing is pinned to the hash of no bytes.
