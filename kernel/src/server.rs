@@ -382,6 +382,8 @@ impl Kernel {
         let restart = content_json(msg)["restart"].as_bool().unwrap_or(false);
         via.reply(msg, "shutdown_reply", json!({"status": "ok", "restart": restart})).await;
         self.iopub.status(msg, "idle");
+        // The IPFS network node (if `%ipfs config network on` started one): close its connections.
+        let _ = tokio::task::spawn_blocking(kelp_ipfs::net::shutdown).await;
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         std::process::exit(0);
     }

@@ -11,7 +11,9 @@
 //! - [`car`]: CAR v1 export and import; [`kubo`]: a Kubo RPC client (`--to kubo[=URL]`);
 //! - [`fetch`]: verified retrieval of what the store lacks from trustless HTTP gateways
 //!   (IPIP-402): a streamed CAR first, then block by block, every block hashed before it is
-//!   stored; [`gateway`]: the store served as a trustless gateway (`kelp ipfs serve --gateway`).
+//!   stored; [`gateway`]: the store served as a trustless gateway (`kelp ipfs serve --gateway`);
+//! - [`net`]: kelp as an IPFS peer (libp2p + Bitswap 1.2; off by default): serves the store and
+//!   fetches missing blocks from connected peers (`%ipfs config network on`, `serve --listen`).
 //!
 //! # Library use (Ocean, C2D, Rust cells)
 //! ```no_run
@@ -89,12 +91,20 @@
 //!   gateways of `KELP_IPFS_GATEWAYS` / `%ipfs config gateways URL,…` (default
 //!   [`fetch::DEFAULT_GATEWAYS`]), plus any a delegated router of `KELP_IPFS_ROUTERS` names;
 //!   `--offline` or `KELP_IPFS_OFFLINE=1` never touches the network
-//! - `serve --gateway ADDR [--allow-remote]` serves the store (see [`gateway`]) until
-//!   interrupted → `{"url", "stopped"}`
+//! - with the network on (`%ipfs config network on`, `KELP_IPFS_NETWORK=1`), those reads ask
+//!   the connected Bitswap peers (`%ipfs config peers MULTIADDR,…`, `KELP_IPFS_PEERS`) for each
+//!   missing block first, waiting at most `KELP_IPFS_NETWORK_TIMEOUT` s (see [`net`])
+//! - `serve --gateway ADDR [--allow-remote]` serves the store (see [`gateway`]) and/or
+//!   `serve --listen MULTIADDR [--json]` serves it over Bitswap until interrupted → `{"url"?,
+//!   "peer_id"?, "listen"?, "stopped"}`; with `--listen` it first prints the peer id and listen
+//!   addresses (one JSON line `{"peer_id", "listen"}` with `--json`)
 //! - `config show` / `config set KEY VALUE` (keys `backend` = local|kubo|kubo=URL,
-//!   `kubo_url`, `gateway`, `gateways`, `pin.NAME.endpoint`, `pin.NAME.token`; `config gateways
-//!   URL[,URL…]|default` = `config set gateways …`) → `{"backend", "kubo_url", "gateway",
-//!   "gateways", "store", "pin_services": {NAME: {"endpoint", "token": "set"|"unset"}}}`
+//!   `kubo_url`, `gateway`, `gateways`, `network` = on|off, `peers`, `listen`,
+//!   `pin.NAME.endpoint`, `pin.NAME.token`; `config gateways URL[,URL…]|default` = `config set
+//!   gateways …`, likewise `config network on|off`, `config peers MULTIADDR,…|none`, `config
+//!   listen MULTIADDR,…|default`) → `{"backend", "kubo_url", "gateway", "gateways", "store",
+//!   "pin_services": {NAME: {"endpoint", "token": "set"|"unset"}}, "network", "peers", "node"?:
+//!   {"peer_id", "listen", "connected"}}` (`node` when the network is on: it is started then)
 //!
 //! # Encryption (`add --encrypt`, `get --decrypt`)
 //! See [`crypt`]: ChaCha20-Poly1305, streamed in 64 KiB segments; a fresh key per add, kept in
@@ -106,8 +116,8 @@
 //! Credentials come from the session environment (`%env KELP_PIN_<NAME>_ENDPOINT=…`,
 //! `KELP_PIN_<NAME>_TOKEN`, NAME upper-cased, `-` → `_`) or the config (file mode 0600); the
 //! token travels only in the `Authorization: Bearer` header and is never shown. The service must
-//! be able to fetch the content (e.g. also `--to kubo` on a node it can reach); kelp has no
-//! libp2p node of its own.
+//! be able to fetch the content (e.g. also `--to kubo` on a node it can reach, or kelp's own
+//! Bitswap peer with `%ipfs config network on` when the service can dial it).
 //!
 //! Errors are one line (what was wrong, what to do); an interrupted add or get leaves nothing
 //! half written (no pin, no partial output; stray blocks are removed by `gc`).
@@ -132,6 +142,7 @@ pub mod hamt;
 pub mod importer;
 pub mod kubo;
 mod magic;
+pub mod net;
 pub mod options;
 pub mod pb;
 pub mod pinsvc;

@@ -71,13 +71,13 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_bytes_field(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
+pub(crate) fn put_bytes_field(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
     put_varint(out, (field << 3) | 2);
     put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
-fn put_varint_field(out: &mut Vec<u8>, field: u64, v: u64) {
+pub(crate) fn put_varint_field(out: &mut Vec<u8>, field: u64, v: u64) {
     put_varint(out, field << 3);
     put_varint(out, v);
 }
@@ -199,19 +199,19 @@ pub(crate) fn get_varint(b: &[u8]) -> Result<(u64, usize), IpfsError> {
     Err(IpfsError::Corrupt("truncated or overlong varint".into()))
 }
 
-enum Value<'a> {
+pub(crate) enum Value<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
     Fixed,
 }
 
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     rest: &'a [u8],
     failed: bool,
 }
 
 impl<'a> Fields<'a> {
-    fn new(b: &'a [u8]) -> Self {
+    pub(crate) fn new(b: &'a [u8]) -> Self {
         Fields { rest: b, failed: false }
     }
     fn next_field(&mut self) -> Result<(u64, Value<'a>), IpfsError> {

@@ -8,34 +8,17 @@
 //!   gateway counts the requests);
 //! - @helia/verified-fetch reads (and verifies) what kelp added from `kelp ipfs serve`'s gateway.
 
+#[path = "support/helia_scripts.rs"]
+mod helia_scripts;
+use helia_scripts::script_dir;
 use kelp_ipfs::fetch::{FetchEvent, FetchReport, Gateways, Scope};
 use kelp_ipfs::gateway::GatewayServer;
 use kelp_ipfs::{AddOptions, Cid, IpfsError, Store};
 use kelp_magic::{CancelToken, Config, MagicCall, MagicContext, RecordingSink};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-fn modules() -> PathBuf {
-    std::env::var_os("KELP_HELIA_MODULES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../install/.tools/helia/node_modules"))
-}
-
-/// A directory holding the test scripts next to the Helia packages (ES modules resolve
-/// `node_modules` from the script's own directory).
-fn script_dir() -> tempfile::TempDir {
-    let m = modules();
-    assert!(m.join("helia").is_dir(), "Helia is not installed at {}: run ./install/setup", m.display());
-    let d = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(&m, d.path().join("node_modules")).unwrap();
-    for s in ["gateway.mjs", "verified.mjs"] {
-        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helia").join(s), d.path().join(s)).unwrap();
-    }
-    d
-}
+use std::path::Path;
+use std::process::{Child, Command};
 
 /// A running tests/helia/gateway.mjs.
 struct HeliaGateway {
@@ -47,16 +30,7 @@ struct HeliaGateway {
 
 impl HeliaGateway {
     fn start(env: &[(&str, &str)]) -> HeliaGateway {
-        let dir = script_dir();
-        let mut cmd = Command::new("node");
-        cmd.arg("gateway.mjs").current_dir(dir.path()).stdout(Stdio::piped()).stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("node runs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("gateway.mjs said {line:?}: {e}"));
+        let (child, info, dir) = helia_scripts::start("gateway.mjs", env);
         let url = format!("http://127.0.0.1:{}", info["port"]);
         HeliaGateway { child, info, url, _dir: dir }
     }

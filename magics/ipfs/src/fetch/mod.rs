@@ -14,16 +14,19 @@
 //! - blocks are stored as they verify (atomically, by the store), so an interrupted fetch
 //!   resumes from what is held: only missing blocks are requested again;
 //! - offline ([`OFFLINE_ENV`]=1 or `--offline`) never touches the network;
-//! - delegated routers ([`ROUTERS_ENV`], submodule `routing`) may name more gateways for a root.
+//! - delegated routers ([`ROUTERS_ENV`], submodule `routing`) may name more gateways for a root;
+//! - with the network on ([`crate::net`]), each missing block is asked of the connected
+//!   Bitswap peers first (bounded wait), then of the gateways; a root that arrives over Bitswap
+//!   skips the CAR request.
 
 mod car;
 mod routing;
+mod scope;
 
 pub use routing::{ROUTERS_ENV, multiaddr_to_url};
 
 use crate::IpfsError;
-use crate::importer::{DAG_PB, RAW, SHA2_256, sha256_multihash};
-use crate::pb::{DataType, PbNode};
+use crate::importer::{SHA2_256, sha256_multihash};
 use crate::store::Store;
 use cid::Cid;
 use futures::StreamExt;
@@ -45,112 +48,8 @@ pub const MAX_BLOCK: usize = 2 << 20;
 /// Requests in flight at once.
 const CONCURRENCY: usize = 8;
 
-/// How much of a DAG an operation needs (the spec's `dag-scope`, and `entity-bytes`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// The root block only (`stat`).
-    Block,
-    /// A file's whole DAG; for a directory, its own blocks (HAMT shards included) and the root
-    /// block of each entry (`ls`).
-    Entity,
-    /// Everything below the root (`get`, `car export`).
-    All,
-    /// The blocks of a file that hold bytes `from..=to` (`to` `None`: to the end), as
-    /// `entity-bytes=from:to` (`cat --offset/--length`); for a directory, as `Entity`.
-    Bytes { from: u64, to: Option<u64> },
-}
-
-impl Scope {
-    /// Parse a `dag-scope` value.
-    pub fn parse(s: &str) -> Option<Scope> {
-        match s {
-            "block" => Some(Scope::Block),
-            "entity" => Some(Scope::Entity),
-            "all" => Some(Scope::All),
-            _ => None,
-        }
-    }
-
-    /// Parse an `entity-bytes` value `from:to` (`to` may be `*`; negative offsets are not
-    /// supported).
-    pub fn entity_bytes(s: &str) -> Option<Scope> {
-        let (a, b) = s.split_once(':')?;
-        let from = a.parse().ok()?;
-        let to = if b == "*" { None } else { Some(b.parse().ok().filter(|t| *t >= from)?) };
-        Some(Scope::Bytes { from, to })
-    }
-
-    /// The query parameters that ask a gateway for this scope.
-    pub fn query(self) -> String {
-        match self {
-            Scope::Block => "dag-scope=block".into(),
-            Scope::Entity => "dag-scope=entity".into(),
-            Scope::All => "dag-scope=all".into(),
-            Scope::Bytes { from, to } => {
-                let to = to.map_or("*".to_string(), |t| t.to_string());
-                format!("dag-scope=entity&entity-bytes={from}:{to}")
-            }
-        }
-    }
-}
-
-/// Whether a block's links are wanted, and (for [`Scope::Bytes`]) where its bytes start in the
-/// file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Want {
-    pub follow: bool,
-    pub offset: u64,
-}
-
-impl Want {
-    pub const ROOT: Want = Want { follow: true, offset: 0 };
-    const LEAF: Want = Want { follow: false, offset: 0 };
-    const ALL: Want = Want { follow: true, offset: 0 };
-}
-
-/// The blocks below `cid` (whose bytes are `block`) that `scope` needs, each with what is
-/// wanted of it in turn.
-pub(crate) fn wanted_links(cid: &Cid, block: &[u8], scope: Scope, want: Want) -> Result<Vec<(Cid, Want)>, IpfsError> {
-    if !want.follow || scope == Scope::Block || cid.codec() == RAW {
-        return Ok(Vec::new());
-    }
-    if cid.codec() != DAG_PB {
-        return Err(IpfsError::Unsupported(format!(
-            "{cid} has codec 0x{:x}; only dag-pb and raw are supported",
-            cid.codec()
-        )));
-    }
-    let node = PbNode::decode(block)?;
-    if scope == Scope::All {
-        return Ok(node.links.into_iter().map(|l| (l.cid, Want::ALL)).collect());
-    }
-    let data = node.unixfs()?;
-    Ok(match (data.kind, scope) {
-        // Entries: their root block only (ls reads their kind and size).
-        (DataType::Directory, _) => node.links.into_iter().map(|l| (l.cid, Want::LEAF)).collect(),
-        // Shard links are the slot's hex digits alone; longer names are entries.
-        (DataType::HamtShard, _) => {
-            let pad = format!("{:X}", data.fanout.unwrap_or(256).saturating_sub(1)).len();
-            node.links.into_iter().map(|l| (l.cid, Want { follow: l.name.len() <= pad, offset: 0 })).collect()
-        }
-        // A file's children in byte order: only those overlapping the range (a child whose
-        // size is not recorded is kept).
-        (DataType::File | DataType::Raw, Scope::Bytes { from, to }) => {
-            let mut off = want.offset.saturating_add(data.data.as_ref().map_or(0, |d| d.len() as u64));
-            let mut out = Vec::new();
-            for (i, l) in node.links.into_iter().enumerate() {
-                let size = data.blocksizes.get(i).copied().unwrap_or(u64::MAX);
-                let end = off.saturating_add(size);
-                if end > from && to.is_none_or(|t| off <= t) {
-                    out.push((l.cid, Want { follow: true, offset: off }));
-                }
-                off = end;
-            }
-            out
-        }
-        _ => node.links.into_iter().map(|l| (l.cid, Want::ALL)).collect(),
-    })
-}
+pub use scope::Scope;
+pub(crate) use scope::{Want, wanted_links};
 
 /// What a fetch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -182,6 +81,8 @@ pub struct Gateways {
     routers: Vec<String>,
     timeout: Duration,
     client: reqwest::Client,
+    /// The libp2p node asked first for each missing block, and how long to wait for one.
+    net: Option<(std::sync::Arc<crate::net::Node>, Duration)>,
 }
 
 impl Gateways {
@@ -195,7 +96,15 @@ impl Gateways {
             .build()
             .map_err(|e| IpfsError::Remote(format!("cannot start an HTTP client: {e}")))?;
         let urls = urls.into_iter().map(|u| u.trim_end_matches('/').to_string()).collect();
-        Ok(Gateways { urls, offline: false, car: true, routers: Vec::new(), timeout: Duration::from_secs(30), client })
+        Ok(Gateways {
+            urls,
+            offline: false,
+            car: true,
+            routers: Vec::new(),
+            timeout: Duration::from_secs(30),
+            client,
+            net: None,
+        })
     }
 
     /// Parse a comma-separated list of gateway URLs.
@@ -277,6 +186,12 @@ impl Gateways {
         self
     }
 
+    /// Ask this node's Bitswap peers for each missing block first, waiting at most `wait`.
+    pub fn with_network(mut self, node: std::sync::Arc<crate::net::Node>, wait: Duration) -> Gateways {
+        self.net = Some((node, wait));
+        self
+    }
+
     /// The gateways, in the order they are tried.
     pub fn urls(&self) -> &[String] {
         &self.urls
@@ -311,6 +226,22 @@ impl Gateways {
             }
         }
         let mut report = FetchReport::default();
+        // Why the root did not come over Bitswap (so the walk does not wait for it twice).
+        let mut root_failed: Option<String> = None;
+        if let Some((node, wait)) = self.net.as_ref().filter(|_| !self.offline && !store.has(root)) {
+            // The root from peers first: when it comes, the walk below asks peers for the rest
+            // instead of a CAR from the gateways (the Bitswap failure, if any, is reported with
+            // the gateways' when the walk cannot find the block either).
+            match crate::net::verified_block(node, root, *wait).await {
+                Ok(block) => {
+                    store.put(root, &block)?;
+                    report.fetched_blocks += 1;
+                    report.fetched_bytes += block.len() as u64;
+                    on(FetchEvent::Block(block.len() as u64));
+                }
+                Err(why) => root_failed = Some(why),
+            }
+        }
         if self.car && scope != Scope::Block && !self.offline && !store.has(root) {
             let job = Job { store, root, scope, cancel, skipped: &skipped };
             self.fetch_cars(&job, on, &mut report).await?;
@@ -340,14 +271,15 @@ impl Gateways {
             }
             if self.offline {
                 return Err(IpfsError::Unsupported(format!(
-                    "block {} (under {root}) is not in the local store and kelp is offline: drop --offline / unset {OFFLINE_ENV} to fetch it from gateways, or import it",
+                    "block {} (under {root}) is not in the local store and kelp is offline: drop --offline / unset {OFFLINE_ENV} to fetch it from peers and gateways, or import it",
                     missing[0].0
                 )));
             }
             let mut results = futures::stream::iter(missing)
                 .map(|(c, depth, want)| {
                     let skipped = &skipped;
-                    async move { (c, depth, want, self.fetch_block(&c, skipped).await) }
+                    let known = root_failed.as_deref().filter(|_| c == *root);
+                    async move { (c, depth, want, self.fetch_block(&c, skipped, known).await) }
                 })
                 .buffer_unordered(CONCURRENCY);
             loop {
@@ -404,11 +336,13 @@ impl Gateways {
         Ok(())
     }
 
-    /// One verified block from the first gateway that has it; warnings about liars alongside.
+    /// One verified block from the Bitswap peers (unless `bitswap_failed` already says why
+    /// they could not give it) or the first gateway that has it; warnings about liars alongside.
     async fn fetch_block(
         &self,
         cid: &Cid,
         skipped: &Mutex<Vec<(String, Option<String>)>>,
+        bitswap_failed: Option<&str>,
     ) -> (Result<Vec<u8>, IpfsError>, Vec<String>) {
         let mut warnings = Vec::new();
         if cid.hash().code() != SHA2_256 {
@@ -419,6 +353,16 @@ impl Gateways {
             return (Err(e), warnings);
         }
         let mut tried = Vec::new();
+        if let Some((node, wait)) = &self.net {
+            let got = match bitswap_failed {
+                Some(why) => Err(why.to_string()),
+                None => crate::net::verified_block(node, cid, *wait).await,
+            };
+            match got {
+                Ok(block) => return (Ok(block), warnings),
+                Err(why) => tried.push(format!("Bitswap peers ({why})")),
+            }
+        }
         let urls: Vec<String> = lock(skipped).iter().map(|s| s.0.clone()).collect();
         for (i, gw) in urls.iter().enumerate() {
             let skip = lock(skipped)[i].1.clone();

@@ -22,6 +22,13 @@ pub struct IpfsConfig {
     /// Trustless gateways blocks missing from the store are fetched from, in order (empty: the
     /// public defaults of [`crate::fetch::DEFAULT_GATEWAYS`]). `KELP_IPFS_GATEWAYS` overrides.
     pub gateways: Vec<String>,
+    /// Run the libp2p node (Bitswap peer; see [`crate::net`]). `KELP_IPFS_NETWORK` overrides.
+    pub network: bool,
+    /// Peers the node dials (multiaddrs). `KELP_IPFS_PEERS` overrides.
+    pub peers: Vec<String>,
+    /// Where the node listens (empty: [`crate::net::DEFAULT_LISTEN`]). `KELP_IPFS_LISTEN`
+    /// overrides.
+    pub listen: Vec<String>,
     /// Remote pinning services by name (`--to pin:NAME`). Environment variables
     /// `KELP_PIN_<NAME>_ENDPOINT` / `KELP_PIN_<NAME>_TOKEN` take precedence.
     pub pin_services: BTreeMap<String, PinServiceConfig>,
@@ -46,13 +53,16 @@ impl Default for IpfsConfig {
             kubo_url: crate::kubo::DEFAULT_URL.into(),
             gateway: "https://ipfs.io".into(),
             gateways: Vec::new(),
+            network: false,
+            peers: Vec::new(),
+            listen: Vec::new(),
             pin_services: BTreeMap::new(),
             offline: false,
         }
     }
 }
 
-pub const KEYS: &[&str] = &["backend", "kubo_url", "gateway", "gateways"];
+pub const KEYS: &[&str] = &["backend", "kubo_url", "gateway", "gateways", "network", "peers", "listen"];
 
 impl IpfsConfig {
     pub fn load(dir: &Path) -> std::result::Result<IpfsConfig, IpfsError> {
@@ -116,6 +126,18 @@ impl IpfsConfig {
                     v => crate::fetch::Gateways::parse_list(v)?,
                 };
             }
+            "network" => {
+                self.network = crate::net::parse_switch(value)
+                    .ok_or_else(|| IpfsError::BadOption(format!("network {value:?} is not valid: use on or off")))?;
+            }
+            "peers" | "listen" => {
+                let what = if key == "peers" { "peer" } else { "listen address" };
+                let list = match value.trim() {
+                    "none" | "default" => Vec::new(),
+                    v => crate::net::parse_multiaddrs(v, what)?.iter().map(|a| a.to_string()).collect(),
+                };
+                if key == "peers" { self.peers = list } else { self.listen = list }
+            }
             k if k.starts_with("pin.") => {
                 let (name, field) = k["pin.".len()..].rsplit_once('.').unwrap_or(("", ""));
                 if name.is_empty() {
@@ -156,6 +178,12 @@ pub(crate) enum ConfigCmd {
     Set { key: String, value: String },
     /// Set the trustless gateways to fetch missing blocks from (URL[,URL…], or `default`).
     Gateways { list: String },
+    /// Turn the IPFS network node (a Bitswap peer inside the kernel) on or off.
+    Network { state: String },
+    /// Set the peers the node dials (MULTIADDR[,MULTIADDR…], or `none`).
+    Peers { list: String },
+    /// Set where the node listens (MULTIADDR[,…], or `default` = loopback TCP and QUIC).
+    Listen { list: String },
 }
 
 pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig) -> Result<Output> {
@@ -164,11 +192,15 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
         ConfigCmd::Show => None,
         ConfigCmd::Set { key, value } => Some((key.as_str(), value.as_str())),
         ConfigCmd::Gateways { list } => Some(("gateways", list.as_str())),
+        ConfigCmd::Network { state } => Some(("network", state.as_str())),
+        ConfigCmd::Peers { list } => Some(("peers", list.as_str())),
+        ConfigCmd::Listen { list } => Some(("listen", list.as_str())),
     };
     if let Some((key, value)) = set {
         cfg.set(key, value).map_err(fail)?;
         cfg.save(&dir).map_err(fail)?;
     }
+    let node = network_now(ctx, &cfg).await?;
     let gateways: Vec<String> = if cfg.gateways.is_empty() {
         crate::fetch::DEFAULT_GATEWAYS.iter().map(|s| s.to_string()).collect()
     } else {
@@ -181,7 +213,7 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
             (k.clone(), json!({"endpoint": v.endpoint, "token": if v.token.is_some() { "set" } else { "unset" }}))
         })
         .collect();
-    let j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "gateways": gateways, "store": dir.display().to_string(), "pin_services": services});
+    let mut j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "gateways": gateways, "store": dir.display().to_string(), "pin_services": services, "network": cfg.network, "peers": cfg.peers});
     let mut text = format!(
         "backend  {}\nkubo_url {}\ngateway  {}\ngateways {}\nstore    {}",
         cfg.backend,
@@ -190,6 +222,14 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
         gateways.join(","),
         dir.display()
     );
+    let mut net_row = if cfg.network { "on".to_string() } else { "off".to_string() };
+    if let Some(info) = &node {
+        let listen: Vec<String> = info.listen.iter().map(|a| a.to_string()).collect();
+        net_row =
+            format!("on: peer {} on {} ({} peer(s) connected)", info.peer_id, listen.join(", "), info.connected.len());
+        j["node"] = json!({"peer_id": info.peer_id.to_string(), "listen": listen, "connected": info.connected.len()});
+    }
+    text.push_str(&format!("\nnetwork  {net_row}\npeers    {}", cfg.peers.join(",")));
     for (k, v) in &cfg.pin_services {
         text.push_str(&format!("\npin:{k} {} (token {})", v.endpoint, if v.token.is_some() { "set" } else { "unset" }));
     }
@@ -199,6 +239,23 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
         ("gateway", html_escape(&cfg.gateway)),
         ("gateways", html_escape(&gateways.join(", "))),
         ("store", html_escape(&dir.display().to_string())),
+        ("network", html_escape(&net_row)),
+        ("peers", html_escape(&cfg.peers.join(", "))),
     ];
     Ok(bundle(text, "%ipfs config", &rows, j))
+}
+
+/// The node as the settings now say: started when on (its peer id and addresses are shown),
+/// stopped when off.
+async fn network_now(ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Option<crate::net::NodeInfo>> {
+    let net = super::remote::net_settings(ctx, cfg)?;
+    if !net.enabled {
+        tokio::task::spawn_blocking(crate::net::shutdown).await.ok();
+        return Ok(None);
+    }
+    let store = super::open_store(ctx)?;
+    match super::remote::node(ctx, &store, &net).await? {
+        Some(node) => Ok(Some(node.info().await.map_err(fail)?)),
+        None => Ok(None),
+    }
 }

@@ -26,7 +26,7 @@ pub struct IpfsMagic;
     about = "Kubo-identical IPFS: add, read, pin and move content by CID (embedded store, no daemon needed)."
 )]
 pub(crate) struct Cli {
-    /// Never fetch from trustless gateways: read the local store only (also KELP_IPFS_OFFLINE=1).
+    /// Never fetch from peers or gateways: read the local store only (also KELP_IPFS_OFFLINE=1).
     #[arg(long, global = true)]
     pub offline: bool,
     #[command(subcommand)]
@@ -56,7 +56,8 @@ pub(crate) enum Cmd {
     /// Show or change %ipfs settings (backend, Kubo URL, gateway).
     #[command(subcommand)]
     Config(config::ConfigCmd),
-    /// Serve the local store as a trustless HTTP gateway (IPIP-402) until interrupted.
+    /// Serve the local store as a trustless HTTP gateway (IPIP-402) and/or to IPFS peers over
+    /// Bitswap until interrupted.
     Serve(remote::ServeArgs),
 }
 
@@ -154,7 +155,7 @@ impl Magic for IpfsMagic {
             Cmd::Stat(a) => read::stat(a, ctx, &cfg).await,
             Cmd::Pin(p) => pin::run(p, ctx, &cfg).await,
             Cmd::Car(c) => car::run(c, ctx, &cfg).await,
-            Cmd::Serve(a) => remote::serve(a, ctx).await,
+            Cmd::Serve(a) => remote::serve(a, ctx, &cfg).await,
             Cmd::Gc => read::gc(ctx).await,
             Cmd::Config(c) => config::run(c, ctx, cfg).await,
         }

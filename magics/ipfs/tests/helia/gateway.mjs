@@ -15,6 +15,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import * as dagPb from '@ipld/dag-pb'
 import { createHash } from 'node:crypto'
 import http from 'node:http'
+import { chunks as seeded } from './data.mjs'
 
 // Node 20 lacks Promise.withResolvers, which Helia's queues use (Node 22 has it).
 Promise.withResolvers ??= function () {
@@ -30,24 +31,11 @@ const dirEntries = Number(env.DIR_ENTRIES ?? '1200')
 const helia = await createHeliaLight({ blockBrokers: [], routers: [] })
 const fs = unixfs(helia)
 
-// Deterministic bytes: sha256(seed || counter) blocks, concatenated.
-function * chunks (size) {
-  let n = 0
-  let left = size
-  while (left > 0) {
-    const buf = Buffer.alloc(Math.min(left, 1 << 16))
-    for (let off = 0; off < buf.length; off += 32) {
-      createHash('sha256').update(`${seed}:${n++}`).digest().copy(buf, off)
-    }
-    left -= buf.length
-    yield buf
-  }
-}
 const fileSize = fileMb * 1024 * 1024
 const h = createHash('sha256')
-for (const c of chunks(fileSize)) h.update(c)
+for (const c of seeded(seed, fileSize)) h.update(c)
 const fileSha = h.digest('hex')
-const fileCid = await fs.addByteStream((async function * () { yield * chunks(fileSize) })())
+const fileCid = await fs.addByteStream((async function * () { yield * seeded(seed, fileSize) })())
 
 const files = []
 for (let i = 0; i < dirEntries; i++) {
