@@ -32,7 +32,7 @@
 use kelp_ocean::devnet::{self, DevnetPaths, UpOptions, process};
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::Resolver;
-use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
+use kelp_ocean::publish::{self, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::LocalKeySigner;
 use kelp_ocean::tools::Tools;
 use std::time::Instant;
@@ -107,17 +107,8 @@ async fn bench(
         let (mut t_pub, mut t_get) = (Vec::new(), Vec::new());
         let (mut txs, mut gas, mut get_txs, mut get_gas) = (0, 0, 0, 0);
         for i in 0..runs {
-            let spec = PublishSpec {
-                name: format!("bench {label} {i}"),
-                kind: AssetType::Dataset,
-                price: price.clone(),
-                file: FileRef::Ipfs { hash: cid.clone() },
-                description: None,
-                license: None,
-                tags: vec![],
-                container: None,
-                salt: None,
-            };
+            let spec =
+                PublishSpec::dataset(format!("bench {label} {i}"), FileRef::Ipfs { hash: cid.clone() }, price.clone());
             let t = Instant::now();
             let p = publish::publish(&net, &publisher, &spec, &journal, &mut quiet).await?;
             t_pub.push(t.elapsed().as_secs_f64());

@@ -90,6 +90,23 @@ pub struct PublishSpec {
     pub salt: Option<String>,
 }
 
+impl PublishSpec {
+    /// A dataset of `file` at `price`, with nothing else set.
+    pub fn dataset(name: impl Into<String>, file: FileRef, price: Price) -> PublishSpec {
+        PublishSpec {
+            name: name.into(),
+            kind: AssetType::Dataset,
+            price,
+            file,
+            description: None,
+            license: None,
+            tags: vec![],
+            container: None,
+            salt: None,
+        }
+    }
+}
+
 /// The result of a publish.
 #[derive(Debug, Clone, Serialize)]
 pub struct Published {
