@@ -56,12 +56,16 @@ impl Api {
         (me.to_checksum(None), nonce, auth::sign_request(signer, nonce, command).await.unwrap())
     }
     async fn start(&self, signer: &LocalKeySigner, body: Value) -> (u16, Vec<u8>) {
-        let (addr, nonce, sig) = self.sign(signer, "startCompute").await;
+        self.start_on("/api/services/compute", "startCompute", signer, body).await
+    }
+    /// Start through `route`, signed with `command`.
+    async fn start_on(&self, route: &str, command: &str, signer: &LocalKeySigner, body: Value) -> (u16, Vec<u8>) {
+        let (addr, nonce, sig) = self.sign(signer, command).await;
         let mut b = body;
         b["consumerAddress"] = json!(addr);
         b["nonce"] = json!(nonce);
         b["signature"] = json!(sig);
-        self.post("/api/services/compute", &b).await
+        self.post(route, &b).await
     }
     async fn result(&self, signer: &LocalKeySigner, job: &str, index: usize) -> (u16, Vec<u8>) {
         let (addr, nonce, sig) = self.sign(signer, "getComputeResult").await;
@@ -222,6 +226,24 @@ async fn compute_only_dataset_runs_trusted_algorithms_and_returns_only_results()
     for bytes in [&tar, &log] {
         assert!(!contains(bytes, b"SECRET-ROW"), "the dataset's bytes reached the consumer");
     }
+
+    // freeCompute (signed freeStartCompute) runs the same orders on the free environment; the
+    // paid one refuses it with Ocean Node's JSON-string error.
+    let free = "/api/services/freeCompute";
+    let (code, again) = api.start_on(free, "freeStartCompute", &consumer, body.clone()).await;
+    assert_eq!(code, 200, "{}", text(&again));
+    let again: Value = serde_json::from_slice(&again).unwrap();
+    let done = api.wait(consumer.account(), again[0]["jobId"].as_str().unwrap()).await;
+    assert_eq!(done["status"], 70, "{done}");
+    let (code, _) = api.start_on(free, "startCompute", &consumer, body.clone()).await;
+    assert_eq!(code, 401, "freeCompute signed for startCompute");
+    let mut on_paid = body.clone();
+    on_paid["environment"] = json!(envs[1]["id"]);
+    let (code, e) = api.start_on(free, "freeStartCompute", &consumer, on_paid).await;
+    assert_eq!(
+        (code, serde_json::from_slice::<Value>(&e).unwrap()),
+        (500, json!("This env does not support free jobs"))
+    );
 
     // Only the owner reads, and only with a valid signature and fresh nonce.
     let other = LocalKeySigner::dev_account(2, &net.rpc_url, 8996).unwrap();

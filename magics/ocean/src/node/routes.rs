@@ -194,6 +194,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("computeEnvironments", "GET", "/api/services/computeEnvironments"),
     ("initializeCompute", "POST", "/api/services/initializeCompute"),
     ("computeStart", "POST", "/api/services/compute"),
+    ("freeCompute", "POST", "/api/services/freeCompute"),
     ("computeStatus", "GET", "/api/services/compute"),
     ("computeStop", "PUT", "/api/services/compute"),
     ("computeResult", "GET", "/api/services/computeResult"),

@@ -16,6 +16,8 @@
 //!   algocustomdata?} (a raw algorithm: only on datasets with `allowRawAlgorithm`), datasets:[{documentId, serviceId, transferTxId}],
 //!   resources?:[{id, amount}], maxJobDuration?, metadata?}`, signed over `consumerAddress + nonce +
 //!   "startCompute"` → `[ComputeJob]`, `jobId` = `<engineHash>-<engineJobId>`.
+//! - `POST /api/services/freeCompute` (signed `freeStartCompute`): the same on a free environment
+//!   (a paid one answers 500 "This env does not support free jobs"); errors as a JSON string.
 //! - `GET /api/services/compute?consumerAddress[&jobId]` → `[ComputeJob]` of that consumer.
 //! - `PUT /api/services/compute?consumerAddress&signature&nonce&jobId` (command `stopCompute`).
 //! - `GET /api/services/computeResult?consumerAddress&jobId&index&nonce&signature` (command

@@ -75,6 +75,7 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .route("/api/services/computeEnvironments", get(environments))
         .route("/api/services/initializeCompute", post(initialize))
         .route("/api/services/compute", post(start_answer).get(status).put(stop).delete(not_yet))
+        .route("/api/services/freeCompute", post(free_start_answer))
         .route("/api/services/computeResult", get(result))
         .route("/api/services/computeStreamableLogs", get(super::logs::streamable_logs))
 }
@@ -251,17 +252,31 @@ async fn not_yet() -> TextError {
 }
 
 /// `POST /api/services/compute`: [`start`], whose errors Ocean Node sends as a JSON string.
-async fn start_answer(state: State<Arc<NodeState>>, body: Json<Value>) -> Response {
-    match start(state, body).await {
+async fn start_answer(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Response {
+    json_string_errors(start(s, body, false).await)
+}
+
+/// `POST /api/services/freeCompute` (signed `freeStartCompute`): a job on a free environment,
+/// as `POST compute` runs it there; errors as a JSON string too.
+async fn free_start_answer(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Response {
+    json_string_errors(start(s, body, true).await)
+}
+
+fn json_string_errors(answer: Answer<Json<Value>>) -> Response {
+    match answer {
         Ok(jobs) => jobs.into_response(),
         Err(TextError(status, msg)) => (status, Json(Value::String(crate::error::one_line(&msg)))).into_response(),
     }
 }
 
-async fn start(State(s): State<Arc<NodeState>>, Json(body): Json<Value>) -> Answer<Json<Value>> {
+async fn start(s: Arc<NodeState>, body: Value, free: bool) -> Answer<Json<Value>> {
     let c = compute_of(&s)?.clone();
-    let consumer = check_signed(&s, &signed_fields(&body), "consumerAddress", "startCompute", None)?;
+    let command = if free { "freeStartCompute" } else { "startCompute" };
+    let consumer = check_signed(&s, &signed_fields(&body), "consumerAddress", command, None)?;
     let env = check_environment(&s, &body)?;
+    if free && is_paid(&env) {
+        return Err(text(StatusCode::INTERNAL_SERVER_ERROR, "This env does not support free jobs"));
+    }
     let token = if is_paid(&env) { Some(paid::payment_token(&env, &body)?) } else { None };
     let (datasets, algo, algo_files) = checked_assets(&s, &body).await?;
     for (d, item) in datasets.iter().zip(dataset_items(&body)?.iter()) {
