@@ -84,78 +84,6 @@ pub struct Engine {
     executing: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// Helpers every session has: `kelp::display`, `kelp::display_html`, `kelp::clear_output`,
-/// `kelp::input`, `kelp::password`. They are a small crate the session depends on (`:dep`), not
-/// code in the session: evcxr compiles a dependency once, while items defined in cells are
-/// compiled again with every later cell (measured: ~30 ms more per cell).
-const PRELUDE: &str = r#"
-    /// Show `data` as `mime` (e.g. "text/html") below the cell, now.
-    pub fn display(mime: &str, data: &str) {
-        println!("KELP_DISPLAY_BEGIN {mime}");
-        println!("{data}");
-        println!("KELP_DISPLAY_END");
-    }
-    /// Show HTML below the cell, now.
-    pub fn display_html(html: &str) { display("text/html", html) }
-    /// Clear the cell's output (with `wait`, when the next output arrives).
-    pub fn clear_output(wait: bool) { println!("KELP_CLEAR_OUTPUT {}", if wait { "wait" } else { "now" }); }
-    /// Ask the person at the notebook for a line of text (Jupyter's `input_request`); empty when
-    /// the frontend cannot answer (no stdin, e.g. `kelp` run from a shell).
-    pub fn input(prompt: &str) -> String { ask("EVCXR_INPUT_REQUEST", prompt) }
-    /// Like [`input`], but the frontend hides what is typed (a password or passphrase).
-    pub fn password(prompt: &str) -> String { ask("EVCXR_INPUT_REQUEST_PASSWORD", prompt) }
-    fn ask(request: &str, prompt: &str) -> String {
-        use std::io::Write as _;
-        // evcxr ends the prompt at the first ':' of the request line; keep the look of one.
-        println!("{request}:{}", prompt.replace(':', "\u{2236}"));
-        let _ = std::io::stdout().flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
-        line.trim_end_matches(['\r', '\n']).to_string()
-    }
-    /// Hand a value's text to the kernel (how `{var}` in a magic line is filled in).
-    pub fn value<T: std::fmt::Display + ?Sized>(v: &T) {
-        println!("KELP_VALUE {}", v.to_string().replace('\\', "\\\\").replace('\n', "\\n"));
-    }
-"#;
-
-/// The prelude crate, written to a folder of this process's for the session's `:dep`; removed
-/// when the engine ends.
-struct PreludeCrate(std::path::PathBuf);
-
-impl PreludeCrate {
-    fn write() -> std::io::Result<PreludeCrate> {
-        let tmp = std::env::temp_dir();
-        // Folders of kernels that ended without cleaning up (killed): their pid is gone.
-        for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
-            let name = entry.file_name();
-            let pid = name.to_str().and_then(|n| n.strip_prefix("kelp-prelude-"));
-            if pid.is_some_and(|p| !std::path::Path::new("/proc").join(p).exists()) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-        let dir = tmp.join(format!("kelp-prelude-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("src"))?;
-        let manifest =
-            "[package]\nname = \"kelp\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[lib]\npath = \"src/lib.rs\"\n";
-        std::fs::write(dir.join("Cargo.toml"), manifest)?;
-        std::fs::write(dir.join("src").join("lib.rs"), PRELUDE)?;
-        Ok(PreludeCrate(dir))
-    }
-
-    /// The `:dep` line (a TOML basic string holds the path).
-    fn dep_line(&self) -> String {
-        let path = self.0.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
-        format!(":dep kelp = {{ path = \"{path}\" }}")
-    }
-}
-
-impl Drop for PreludeCrate {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 struct LineRouter {
     target: Option<mpsc::UnboundedSender<EngineEvent>>,
     display: Option<(String, Vec<String>)>,
@@ -341,7 +269,7 @@ impl Engine {
             let (o, r) = (outputs.stderr.clone(), err_router.clone());
             std::thread::spawn(move || forward(o, r, true));
         }
-        let prelude = PreludeCrate::write();
+        let prelude = crate::prelude::PreludeCrate::write();
         match &prelude {
             Ok(p) => {
                 if let Err(e) = ctx.execute(&p.dep_line()) {

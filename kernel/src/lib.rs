@@ -17,6 +17,7 @@ pub mod execute;
 pub mod history;
 pub mod install;
 pub mod magics;
+pub mod prelude;
 pub mod server;
 pub mod sink;
 pub mod split;
