@@ -2,8 +2,10 @@
 # setup.d/47-oceanjs.sh), against kelp's devnet and node: (a) assets kelp publishes (free and
 # fixed-price) are resolved, ordered and downloaded by ocean.js; (b) an asset ocean.js publishes
 # is indexed, shown and consumed by kelp; (c) ocean.js runs a compute job on kelp's node with a
-# kelp-published algorithm and compute-only dataset. Each test file starts `kelp devnet up` on a
-# free port under a temporary KELP_HOME and always runs `kelp devnet down`. node's built-in test
+# kelp-published algorithm and compute-only dataset, and (d) pays for one on kelp's paid
+# environment through Escrow (deposit, authorise, the node claims after the job). Each test file
+# starts `kelp devnet up` on a free port under a temporary KELP_HOME and always runs
+# `kelp devnet down`. node's built-in test
 # runner prints its own summary (tests/pass/fail). Fails, never skips, when ocean.js, the kelp
 # binary or the devnet are missing.
 [ -d "$KELP_TOOLS/oceanjs/node_modules/@oceanprotocol/lib" ] || die "install/.tools/oceanjs missing: run ./install/setup"

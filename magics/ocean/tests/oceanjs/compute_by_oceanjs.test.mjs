@@ -9,10 +9,10 @@
 // orders nor read the result.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { lib, oceanConfig, startDevnet } from './devnet.mjs'
+import { ethers, lib, oceanConfig, startDevnet } from './devnet.mjs'
 import { acquire, startOrder } from './orders.mjs'
 
 const DATA = 'id,value\n1,10\n2,32\n3,7\n'
@@ -46,14 +46,20 @@ function untar(buf) {
   return files
 }
 
-test('ocean.js runs a compute job on kelp-published assets on kelp\'s node and gets the result', async () => {
-  mkdirSync(path.join(devnet.home, 'c2d'))
-  const algoFile = path.join(devnet.home, 'c2d', 'summary.sh')
-  const dataFile = path.join(devnet.home, 'c2d', 'values.csv')
+/** kelp publishes the algorithm and a compute-only dataset trusting it (files under `sub`). */
+async function publishPair(sub) {
+  mkdirSync(path.join(devnet.home, sub))
+  const algoFile = path.join(devnet.home, sub, 'summary.sh')
+  const dataFile = path.join(devnet.home, sub, 'values.csv')
   writeFileSync(algoFile, ALGO)
   writeFileSync(dataFile, DATA)
-  const algo = await devnet.kelp('publish', algoFile, '--type', 'algorithm', '--name', 'Row summary', '--entrypoint', 'sh $ALGO')
-  const data = await devnet.kelp('publish', dataFile, '--name', 'Private values', '--compute', '--trust', algo.did)
+  const algo = await devnet.kelp('publish', algoFile, '--type', 'algorithm', '--name', `Row summary ${sub}`, '--entrypoint', 'sh $ALGO')
+  const data = await devnet.kelp('publish', dataFile, '--name', `Private values ${sub}`, '--compute', '--trust', algo.did)
+  return { algo, data }
+}
+
+test('ocean.js runs a compute job on kelp-published assets on kelp\'s node and gets the result', async () => {
+  const { algo, data } = await publishPair('c2d')
 
   const consumer = devnet.wallet(4)
   const me = await consumer.getAddress()
@@ -140,4 +146,60 @@ test('ocean.js runs a compute job on kelp-published assets on kelp\'s node and g
   // another account cannot read the job's results
   const theirs = await fetch(await lib.ProviderInstance.getComputeResultUrl(devnet.node, other, job.jobId, outputs.index))
   assert.notEqual(theirs.status, 200)
+})
+
+// (d) A paid job: ocean.js picks kelp's paid environment (fees in OCEAN), gets the Escrow payment
+// quote from initializeCompute, deposits and authorises the node through ocean.js's EscrowContract,
+// orders both datatokens for the node, starts the job with the fee token, and once the job has run
+// (under a minute) the node has claimed one minute's price from the lock and left the rest.
+test('ocean.js pays for a job on kelp\'s paid environment through Escrow', async () => {
+  const { algo, data } = await publishPair('paid')
+  const consumer = devnet.wallet(6)
+  const me = await consumer.getAddress()
+  const chain = String(config.chainId)
+  const envs = await lib.ProviderInstance.getComputeEnvironments(devnet.node)
+  const env = envs.find((e) => e.fees?.[chain]?.length)
+  assert.ok(env, `no paid environment: ${JSON.stringify(envs.map((e) => e.id))}`)
+  const { feeToken, prices } = env.fees[chain][0]
+  assert.deepEqual(prices, [{ id: 'cpu', price: 1 }])
+  const addresses = JSON.parse(readFileSync(devnet.up.address_file, 'utf8')).development
+
+  const aquarius = new lib.Aquarius(devnet.node)
+  const [dataset, algorithm] = [await aquarius.resolve(data.did), await aquarius.resolve(algo.did)]
+  const assets = [{ documentId: data.did, serviceId: dataset.services[0].id }]
+  const algoItem = { documentId: algo.did, serviceId: algorithm.services[0].id }
+  const maxJobDuration = 120 // two started minutes of one CPU at 1 OCEAN: 2 OCEAN at most
+  const init = await lib.ProviderInstance.initializeCompute(
+    assets, algoItem, env.id, feeToken, maxJobDuration, devnet.node, consumer, [], config.chainId
+  )
+  const pay = init.payment
+  assert.equal(pay.escrowAddress.toLowerCase(), addresses.Escrow.toLowerCase())
+  assert.equal(pay.payee.toLowerCase(), env.consumerAddress.toLowerCase())
+  assert.equal(String(pay.amount), ethers.parseUnits('2', 18).toString())
+  assert.ok(pay.minLockSeconds >= maxJobDuration, JSON.stringify(pay))
+
+  const escrow = new lib.EscrowContract(pay.escrowAddress, consumer, config.chainId, config)
+  await (await lib.approve(consumer, config, me, feeToken, pay.escrowAddress, '2', true)).wait()
+  await (await escrow.deposit(feeToken, '2')).wait()
+  await (await escrow.authorize(feeToken, pay.payee, '2', String(pay.minLockSeconds), '1')).wait()
+
+  for (const [item, asset, fees] of [[assets[0], dataset, init.datasets[0]], [algoItem, algorithm, init.algorithm]]) {
+    const dt = asset.services[0].datatokenAddress
+    await acquire(consumer, config, dt)
+    item.transferTxId = (await startOrder(consumer, config, dt, env.consumerAddress, 0, fees.providerFee)).hash
+  }
+  const started = await lib.ProviderInstance.computeStart(
+    devnet.node, consumer, env.id, assets, algoItem, maxJobDuration, feeToken, [], config.chainId
+  )
+  const job = Array.isArray(started) ? started[0] : started
+  assert.ok(job?.jobId, `computeStart answered ${JSON.stringify(started)}`)
+  let funds
+  for (let i = 0; i < 600; i++) {
+    const status = await lib.ProviderInstance.computeStatus(devnet.node, me, job.jobId)
+    funds = await escrow.getUserFunds(me, feeToken)
+    if ((Array.isArray(status) ? status[0] : status).status >= 70 && BigInt(funds[1]) === 0n) break
+    await sleep(100)
+  }
+  assert.equal(BigInt(funds[1]), 0n, 'the lock was never claimed')
+  assert.equal(BigInt(funds[0]), ethers.parseUnits('1', 18), 'one minute claimed, one left to the payer')
 })
