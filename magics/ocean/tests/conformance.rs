@@ -39,10 +39,11 @@
 //!   (500, signed or not for stop), `freeCompute` on an unknown environment. The other "no
 //!   engine" records do not apply (kelp's node has an engine); the rest still differ: kelp's
 //!   `freeCompute` takes a published algorithm without `meta.container` (its free environment
-//!   also takes `POST compute`), its environments lack fields of Ocean Node's Docker
-//!   environment (`access`, queue counters, resource `type`) and are two (free, and paid through
-//!   Escrow) where Ocean Node's one carries both `fees` and `free`, and the job and result
-//!   records name assets kelp does not publish.
+//!   also takes `POST compute`); its environments are two (free, and paid through Escrow) where
+//!   Ocean Node's one carries both `fees` and `free`, so each is compared with the recorded
+//!   `compute_environments_docker` entry without the part it leaves to the other (every other
+//!   field, `access`, queue counters and resource `type` included, has Ocean Node's shape); and
+//!   the job and result records name assets kelp does not publish.
 //! - `rate_limit_*` (step 8): recorded with the limit lowered to 3 for every route; compared by
 //!   `tests/rate_limit.rs` against a node with that limit.
 
@@ -474,6 +475,19 @@ async fn kelps_node_answers_like_ocean_node_v3_1_0() {
     replayed["nonce"] = json!("2");
     let res = http.post(&decrypt_url).json(&replayed).send().await.unwrap();
     assert_eq!((res.status().as_u16(), res.text().await.unwrap()), (401, MISMATCH.to_string()));
+    // The environments: Ocean Node's one Docker environment carries `fees` and `free`; kelp's
+    // node lists them apart (free, then paid through Escrow), each shaped like the recorded one
+    // without the part it leaves to the other.
+    let envs: Value =
+        http.get(format!("{base}/api/services/computeEnvironments")).send().await.unwrap().json().await.unwrap();
+    let recorded = &records.iter().find(|r| r.name == "compute_environments_docker").unwrap().response["body"][0];
+    for (env, apart) in [(&envs[0], "fees"), (&envs[1], "free")] {
+        let (mut got, mut want) = (env.clone(), recorded.clone());
+        for v in [&mut got, &mut want] {
+            v.as_object_mut().unwrap().remove(apart);
+        }
+        shape_diff(&format!("computeEnvironments {}", env["id"]), &got, &want, &mut problems);
+    }
     assert!(problems.is_empty(), "{} differences from Ocean Node v3.1.0:\n{}", problems.len(), problems.join("\n"));
     assert_eq!(per_step.values().sum::<usize>(), 133, "records compared: {per_step:?}");
 }

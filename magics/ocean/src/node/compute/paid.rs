@@ -47,7 +47,7 @@ pub fn environment(s: &NodeState, free: &Value) -> Option<Value> {
     let mut env = free.clone();
     let map = env.as_object_mut()?;
     map.remove("free");
-    map.remove("runningFreeJobs");
+    map.insert("runningfreeJobs".into(), json!(0));
     map.insert("id".into(), json!(format!("{}{SUFFIX}", free["id"].as_str()?)));
     let fee = json!([{"feeToken": s.config.addresses.ocean.to_checksum(None), "prices": [{"id": "cpu", "price": CPU_PRICE}]}]);
     let mut fees = serde_json::Map::new();

@@ -95,9 +95,43 @@ fn node_environments(s: &NodeState) -> Vec<Value> {
     for e in &mut envs {
         e.consumer_address = s.address().to_checksum(None);
     }
-    let free: Vec<Value> = envs.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
+    let free: Vec<Value> = envs.iter().filter_map(|e| serde_json::to_value(e).ok()).map(ocean_node_fields).collect();
     let paid: Vec<Value> = free.iter().filter_map(|e| paid::environment(s, e)).collect();
     free.into_iter().chain(paid).collect()
+}
+
+/// The fields of Ocean Node v3.1.0's Docker environment the engine does not name
+/// (`compute_environments_docker`): open `access`, each resource's `type`, the queue counters
+/// (kelp's engine queues nothing: 0), no network, and `runningfreeJobs` spelled as Ocean Node
+/// spells it.
+fn ocean_node_fields(mut env: Value) -> Value {
+    let open = json!({"addresses": [], "accessLists": null});
+    let Some(map) = env.as_object_mut() else { return env };
+    if let Some(Value::Array(rs)) = map.get_mut("resources") {
+        for r in rs.iter_mut().filter(|r| r.is_object()) {
+            r["type"] = r["id"].clone();
+        }
+    }
+    if let Some(running) = map.remove("runningFreeJobs") {
+        map.insert("runningfreeJobs".into(), running);
+    }
+    for k in
+        ["queuedJobs", "queuedFreeJobs", "queMaxWaitTime", "queMaxWaitTimeFree", "runMaxWaitTime", "runMaxWaitTimeFree"]
+    {
+        map.insert(k.into(), json!(0));
+    }
+    map.insert("enableNetwork".into(), json!(false));
+    map.insert("access".into(), open.clone());
+    if let Some(free) = map.get_mut("free").and_then(Value::as_object_mut) {
+        free.insert("access".into(), open);
+        // A free tier's resources are {id, max, inUse} in Ocean Node's answer.
+        if let Some(Value::Array(rs)) = free.get_mut("resources") {
+            for r in rs.iter_mut().filter_map(Value::as_object_mut) {
+                r.retain(|k, _| matches!(k.as_str(), "id" | "max" | "inUse"));
+            }
+        }
+    }
+    env
 }
 
 /// The environment a request names (the first when it names none).
