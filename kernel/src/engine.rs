@@ -248,6 +248,10 @@ impl Engine {
     }
 
     fn run(&self, rx: std::sync::mpsc::Receiver<Job>) {
+        let mut log = crate::startup::Log::new();
+        // The prelude is made alongside evcxr's start (crate::prelude).
+        let preparing = crate::prelude::Preparing::start(kelp_magic::Config::from_env().home);
+        let t = std::time::Instant::now();
         let (mut ctx, outputs) = match evcxr::CommandContext::new() {
             Ok(x) => x,
             Err(e) => {
@@ -260,6 +264,7 @@ impl Engine {
                 return;
             }
         };
+        log.step("evcxr_context", t.elapsed());
         *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.process_handle());
         let out_router = Arc::new(Mutex::new(LineRouter::new()));
         let err_router = Arc::new(Mutex::new(LineRouter::new()));
@@ -269,15 +274,8 @@ impl Engine {
             let (o, r) = (outputs.stderr.clone(), err_router.clone());
             std::thread::spawn(move || forward(o, r, true));
         }
-        let prelude = crate::prelude::PreludeCrate::write();
-        match &prelude {
-            Ok(p) => {
-                if let Err(e) = ctx.execute(&p.dep_line()) {
-                    eprintln!("kelp: the kelp prelude did not compile: {e}");
-                }
-            }
-            Err(e) => eprintln!("kelp: could not write the kelp prelude crate: {e}"),
-        }
+        crate::prelude::attach(&mut ctx, preparing, &mut log);
+        log.ready();
         self.set_state(EngineState::Ready);
         for job in rx {
             match job {
@@ -298,7 +296,9 @@ impl Engine {
                             rx.recv().unwrap_or_default()
                         },
                     };
+                    let t = std::time::Instant::now();
                     let result = ctx.execute_with_callbacks(&code, &mut callbacks);
+                    log.cell(&result, t.elapsed());
                     self.executing.store(false, std::sync::atomic::Ordering::SeqCst);
                     // The child may have been restarted: keep the handle current for interrupts.
                     *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.process_handle());

@@ -21,6 +21,7 @@ pub mod prelude;
 pub mod server;
 pub mod sink;
 pub mod split;
+pub mod startup;
 pub mod transport;
 
 use clap::Parser;

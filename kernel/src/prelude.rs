@@ -1,46 +1,339 @@
 //! The `kelp` prelude crate: the helpers every Rust session has (`kelp::display`,
-//! `kelp::input`, …), and how a session gets them.
+//! `kelp::input`, `kelp::table`, `kelp::ipfs`, …), how it is cached, and how a session gets it.
 //!
-//! Its source is `kernel/prelude/` (std only). The helpers are a small crate the session
-//! depends on (`:dep`), not code in the session: evcxr compiles a dependency once, while items
-//! defined in cells are compiled again with every later cell (measured: ~30 ms more per cell).
+//! Its source is `kernel/prelude/` (std only). The helpers are a crate the session depends on
+//! (`:dep`), not code in the session: evcxr compiles a dependency once, while items defined in
+//! cells are compiled again with every later cell.
+//!
+//! **Cached once per content.** The crate is written to `$KELP_HOME/prelude/<hash>`, the hash
+//! taking the sources, `rustc -vV` and [`EXTRA_VAR`]; every kernel of that kelp and toolchain
+//! shares it. Beside the sources the folder holds the helpers compiled once by `rustc` as an
+//! rlib (`kelp_prebuilt`). A folder is built under a temporary name and renamed into place, so
+//! kernels starting together never see a half-written one: the first rename wins, the others
+//! drop theirs.
+//!
+//! **Attached without compiling the helpers again.** The session's `kelp` crate is a wrapper:
+//! built with `--cfg kelp_prebuilt --extern kelp_prebuilt=…` (the session's `RUSTFLAGS`, set
+//! with `:build_env`) it only re-exports the rlib; rust-analyzer, which does not see those
+//! flags, reads the full sources, so completions and evcxr's variable types work as before.
+//! Without the rlib (rustc failed there, or the user replaced `RUSTFLAGS`) the wrapper compiles
+//! the sources itself.
+//!
+//! The folder is prepared on a thread of its own while evcxr starts ([`Preparing`]).
 
-/// The prelude crate's `src/lib.rs`.
-const PRELUDE: &str = include_str!("../prelude/lib.rs");
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-/// The prelude crate, written to a folder of this process's for the session's `:dep`; removed
-/// when the engine ends.
-pub struct PreludeCrate(std::path::PathBuf);
+/// Rust source appended to the prelude (a hook for tests, standing in for a kelp upgrade: other
+/// prelude content, so another cache folder).
+pub const EXTRA_VAR: &str = "KELP_PRELUDE_EXTRA";
 
-impl PreludeCrate {
-    pub fn write() -> std::io::Result<PreludeCrate> {
-        let tmp = std::env::temp_dir();
-        // Folders of kernels that ended without cleaning up (killed): their pid is gone.
-        for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
-            let name = entry.file_name();
-            let pid = name.to_str().and_then(|n| n.strip_prefix("kelp-prelude-"));
-            if pid.is_some_and(|p| !std::path::Path::new("/proc").join(p).exists()) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-        let dir = tmp.join(format!("kelp-prelude-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("src"))?;
-        let manifest =
-            "[package]\nname = \"kelp\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[lib]\npath = \"src/lib.rs\"\n";
-        std::fs::write(dir.join("Cargo.toml"), manifest)?;
-        std::fs::write(dir.join("src").join("lib.rs"), PRELUDE)?;
-        Ok(PreludeCrate(dir))
+/// The wrapper crate's manifest.
+const MANIFEST: &str =
+    "[package]\nname = \"kelp\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[lib]\npath = \"src/lib.rs\"\n";
+
+/// The wrapper: the rlib's items when built with kelp's flags, the sources otherwise.
+const WRAPPER: &str = "//! kelp's session helpers (see src/session.rs).\n#![allow(unexpected_cfgs)]\n\
+#[cfg(kelp_prebuilt)]\npub use kelp_prebuilt::*;\n\
+#[cfg(not(kelp_prebuilt))]\nmod session;\n#[cfg(not(kelp_prebuilt))]\npub use session::*;\n";
+
+/// The rlib's crate root.
+const PREBUILT_ROOT: &str = "mod session;\npub use session::*;\n";
+
+/// Files of the crate: (path in the crate folder, contents); `src/session.rs` gets [`EXTRA_VAR`].
+const SOURCES: &[(&str, &str)] = &[
+    ("Cargo.toml", MANIFEST),
+    ("src/lib.rs", WRAPPER),
+    ("src/prebuilt.rs", PREBUILT_ROOT),
+    ("src/session.rs", include_str!("../prelude/session.rs")),
+    ("src/session/data.rs", include_str!("../prelude/session/data.rs")),
+    ("src/session/json.rs", include_str!("../prelude/session/json.rs")),
+    ("src/session/ipfs.rs", include_str!("../prelude/session/ipfs.rs")),
+];
+
+/// The compiled helpers inside a prelude folder.
+const RLIB: &str = "prebuilt/libkelp_prebuilt.rlib";
+
+/// Why the prelude folder could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PreludeError {
+    #[error("could not write the kelp prelude under {path}: {source}; check that KELP_HOME is writable")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("could not run rustc ({0}): install Rust (rustup) so that rustc is on PATH")]
+    Rustc(String),
+}
+
+/// A prelude folder, ready for a session.
+#[derive(Debug, Clone)]
+pub struct Prelude {
+    pub dir: PathBuf,
+    /// Whether the rlib is there (else the wrapper compiles the sources).
+    pub prebuilt: bool,
+    /// Whether this kernel found the folder made (by an earlier kernel).
+    pub cached: bool,
+}
+
+/// How long the steps of making a session's prelude took (for the start-up breakdown).
+#[derive(Debug, Clone, Default)]
+pub struct PrepareTimes {
+    pub prepare: Duration,
+    pub rlib_build: Option<Duration>,
+}
+
+/// The prelude folder being made on its own thread.
+pub struct Preparing(std::thread::JoinHandle<(Result<Prelude, PreludeError>, PrepareTimes)>);
+
+impl Preparing {
+    /// Start making the folder under `home` (see the module docs).
+    pub fn start(home: PathBuf) -> Preparing {
+        Preparing(std::thread::spawn(move || {
+            let t0 = Instant::now();
+            let mut times = PrepareTimes::default();
+            let r = ensure(&home, std::env::var(EXTRA_VAR).ok().as_deref(), &mut times);
+            times.prepare = t0.elapsed();
+            (r, times)
+        }))
     }
 
-    /// The `:dep` line (a TOML basic string holds the path).
-    pub fn dep_line(&self) -> String {
-        let path = self.0.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
-        format!(":dep kelp = {{ path = \"{path}\" }}")
+    pub fn wait(self) -> (Result<Prelude, PreludeError>, PrepareTimes) {
+        self.0.join().unwrap_or_else(|_| {
+            (Err(PreludeError::Rustc("the prelude thread stopped".into())), PrepareTimes::default())
+        })
     }
 }
 
-impl Drop for PreludeCrate {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// 64-bit FNV-1a, enough to tell prelude contents apart (nobody chooses them adversarially:
+/// they are kelp's own sources and the user's own settings).
+fn fnv(h: &mut u64, bytes: &[u8]) {
+    for b in bytes {
+        *h ^= u64::from(*b);
+        *h = h.wrapping_mul(0x100_0000_01b3);
+    }
+}
+
+/// `rustc -vV`: the compiler the rlib is built for is part of the cache key.
+fn rustc_version() -> Result<String, PreludeError> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = std::process::Command::new(&rustc)
+        .arg("-vV")
+        .output()
+        .map_err(|e| PreludeError::Rustc(format!("{}: {e}", rustc.to_string_lossy())))?;
+    if !out.status.success() {
+        return Err(PreludeError::Rustc(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The crate's files with `extra` appended to the session module.
+fn files(extra: Option<&str>) -> Vec<(&'static str, String)> {
+    SOURCES
+        .iter()
+        .map(|(p, c)| match (*p, extra) {
+            ("src/session.rs", Some(x)) => (*p, format!("{c}\n{x}\n")),
+            _ => (*p, c.to_string()),
+        })
+        .collect()
+}
+
+/// The folder name for these files and this compiler.
+fn folder_name(files: &[(&str, String)], rustc: &str) -> String {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    for (p, c) in files {
+        fnv(&mut h, p.as_bytes());
+        fnv(&mut h, &[0]);
+        fnv(&mut h, c.as_bytes());
+        fnv(&mut h, &[0]);
+    }
+    fnv(&mut h, rustc.as_bytes());
+    format!("{h:016x}")
+}
+
+/// The prelude folder under `home`, made if missing (see the module docs).
+pub fn ensure(home: &Path, extra: Option<&str>, times: &mut PrepareTimes) -> Result<Prelude, PreludeError> {
+    let rustc = rustc_version()?;
+    let files = files(extra);
+    let root = home.join("prelude");
+    let dir = root.join(folder_name(&files, &rustc));
+    if dir.is_dir() {
+        let prebuilt = dir.join(RLIB).is_file();
+        return Ok(Prelude { dir, prebuilt, cached: true });
+    }
+    let write = |path: &Path, e: std::io::Error| PreludeError::Write { path: path.to_path_buf(), source: e };
+    std::fs::create_dir_all(&root).map_err(|e| write(&root, e))?;
+    sweep(&root);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let tmp = root.join(format!(".tmp-{}-{nanos}", std::process::id()));
+    let made = (|| {
+        for (p, c) in &files {
+            let path = tmp.join(p);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| write(parent, e))?;
+            }
+            std::fs::write(&path, c).map_err(|e| write(&path, e))?;
+        }
+        let t = Instant::now();
+        let prebuilt = build_rlib(&tmp);
+        times.rlib_build = Some(t.elapsed());
+        Ok::<bool, PreludeError>(prebuilt)
+    })();
+    let prebuilt = match made {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    match std::fs::rename(&tmp, &dir) {
+        Ok(()) => Ok(Prelude { dir, prebuilt, cached: false }),
+        // Another kernel renamed its folder first: the same content, so use that one.
+        Err(_) if dir.is_dir() => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            let prebuilt = dir.join(RLIB).is_file();
+            Ok(Prelude { dir, prebuilt, cached: true })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(write(&dir, e))
+        }
+    }
+}
+
+/// Compile the helpers into `dir`'s rlib; false (and one line in the kernel's log) if rustc
+/// failed, so the session compiles them itself.
+fn build_rlib(dir: &Path) -> bool {
+    if let Err(e) = std::fs::create_dir_all(dir.join("prebuilt")) {
+        eprintln!("kelp: the prelude was not precompiled (sessions compile it): {e}");
+        return false;
+    }
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = std::process::Command::new(rustc)
+        .args(["--edition", "2021", "--crate-type", "rlib", "--crate-name", "kelp_prebuilt"])
+        .args(["-C", "opt-level=2", "--cap-lints", "allow", "-o"])
+        .arg(dir.join(RLIB))
+        .arg(dir.join("src/prebuilt.rs"))
+        .output();
+    match out {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => {
+            let err = String::from_utf8_lossy(&o.stderr);
+            eprintln!(
+                "kelp: the prelude was not precompiled (sessions compile it): {}",
+                err.lines().next().unwrap_or("")
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("kelp: the prelude was not precompiled (sessions compile it): {e}");
+            false
+        }
+    }
+}
+
+/// Remove temporary folders of kernels that died while making one.
+fn sweep(root: &Path) {
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix(".tmp-")).and_then(|n| n.split('-').next());
+        if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+impl Prelude {
+    /// The evcxr commands that give the session this prelude: the build flags that select the
+    /// rlib (kept with evcxr's own: `-Cprefer-dynamic`, and lld's flag when evcxr links with
+    /// lld) and the `:dep` on the wrapper. `linker` is what evcxr's `:linker` says.
+    pub fn commands(&self, linker: &str) -> String {
+        let dir = self.dir.to_string_lossy();
+        let dep = format!(":dep kelp = {{ path = \"{}\" }}", dir.replace('\\', "\\\\").replace('"', "\\\""));
+        if !self.prebuilt {
+            return dep;
+        }
+        let mut flags = vec!["-Cprefer-dynamic".to_string()];
+        if linker.contains("lld") {
+            flags.push("-Clink-arg=-fuse-ld=lld".into());
+        }
+        flags.extend(["--cfg".into(), "kelp_prebuilt".into(), "--extern".into()]);
+        flags.push(format!("kelp_prebuilt={}", self.dir.join(RLIB).to_string_lossy()));
+        // RUSTFLAGS splits at whitespace; a path with spaces needs cargo's encoded form.
+        let set = if flags.iter().any(|f| f.contains(char::is_whitespace)) {
+            format!(":build_env CARGO_ENCODED_RUSTFLAGS={}", flags.join("\u{1f}"))
+        } else {
+            format!(":build_env RUSTFLAGS={}", flags.join(" "))
+        };
+        format!("{set}\n{dep}")
+    }
+}
+
+/// Give the session in `ctx` the prelude being made by `preparing`; the times of each step go
+/// to `log`. Returns whether the session has it.
+pub fn attach(ctx: &mut evcxr::CommandContext, preparing: Preparing, log: &mut crate::startup::Log) -> bool {
+    let (prelude, times) = preparing.wait();
+    log.prepared(&times, prelude.as_ref().ok());
+    let p = match prelude {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("kelp: {e}; the kelp:: helpers are not available");
+            return false;
+        }
+    };
+    let linker =
+        ctx.execute(":linker").ok().and_then(|o| o.content_by_mime_type.get("text/plain").cloned()).unwrap_or_default();
+    let t = Instant::now();
+    let r = ctx.execute(&p.commands(&linker));
+    log.step("prelude_attach", t.elapsed());
+    match r {
+        Ok(out) => {
+            log.phases("prelude_attach", &out);
+            true
+        }
+        Err(e) => {
+            eprintln!("kelp: the kelp prelude did not compile: {e}");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_name_follows_content_and_compiler() {
+        let a = folder_name(&files(None), "rustc 1.0");
+        assert_eq!(a, folder_name(&files(None), "rustc 1.0"));
+        assert_ne!(a, folder_name(&files(Some("pub const X: u8 = 1;")), "rustc 1.0"));
+        assert_ne!(a, folder_name(&files(None), "rustc 1.1"));
+    }
+
+    #[test]
+    fn commands_select_the_rlib_or_compile_the_sources() {
+        let p = Prelude { dir: PathBuf::from("/h/prelude/ab"), prebuilt: true, cached: true };
+        assert_eq!(
+            p.commands("linker: system"),
+            ":build_env RUSTFLAGS=-Cprefer-dynamic --cfg kelp_prebuilt --extern kelp_prebuilt=/h/prelude/ab/prebuilt/libkelp_prebuilt.rlib\n:dep kelp = { path = \"/h/prelude/ab\" }"
+        );
+        assert!(p.commands("linker: lld").contains("-Cprefer-dynamic -Clink-arg=-fuse-ld=lld --cfg"));
+        let spaced = Prelude { dir: PathBuf::from("/my home/ab"), prebuilt: true, cached: true };
+        assert!(spaced.commands("").starts_with(":build_env CARGO_ENCODED_RUSTFLAGS=-Cprefer-dynamic\u{1f}--cfg"));
+        let plain = Prelude { prebuilt: false, ..p };
+        assert_eq!(plain.commands(""), ":dep kelp = { path = \"/h/prelude/ab\" }");
+    }
+
+    #[test]
+    fn a_second_ensure_uses_the_folder_and_a_dead_kernels_temporary_is_swept() {
+        let home = tempfile::tempdir().unwrap();
+        let stale = home.path().join("prelude/.tmp-999999999-1");
+        std::fs::create_dir_all(&stale).unwrap();
+        let mut t = PrepareTimes::default();
+        let first = ensure(home.path(), None, &mut t).unwrap();
+        assert!(!first.cached && first.prebuilt, "{first:?}");
+        assert!(first.dir.join("src/session/data.rs").is_file());
+        let second = ensure(home.path(), None, &mut t).unwrap();
+        assert!(second.cached && second.dir == first.dir);
+        let names: Vec<_> =
+            std::fs::read_dir(home.path().join("prelude")).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(names, vec![first.dir.file_name().unwrap().to_owned()], "one folder, no temporary");
     }
 }

@@ -1,0 +1,115 @@
+//! Where the engine's start-up time goes: evcxr's context, the prelude (made on its own
+//! thread, then attached), and the first cells with evcxr's own phases (compile, execution).
+//!
+//! The kernel's log gets one line when the engine is ready. With `KELP_STARTUP_LOG=FILE` the
+//! same figures, and those of the first [`CELLS_LOGGED`] cells, are written to FILE as one JSON
+//! object (rewritten as they come; `./install/bench kernel` prints them).
+
+use std::time::{Duration, Instant};
+
+/// The variable naming the file the figures go to.
+pub const LOG_VAR: &str = "KELP_STARTUP_LOG";
+
+/// How many cells have their times logged.
+pub const CELLS_LOGGED: usize = 2;
+
+/// The figures of one engine start, in seconds.
+pub struct Log {
+    started: Instant,
+    figures: serde_json::Map<String, serde_json::Value>,
+    cells: usize,
+    file: Option<std::path::PathBuf>,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Log {
+    pub fn new() -> Log {
+        let file = std::env::var_os(LOG_VAR).filter(|v| !v.is_empty()).map(Into::into);
+        Log { started: Instant::now(), figures: serde_json::Map::new(), cells: 0, file }
+    }
+
+    /// A step that took `d`.
+    pub fn step(&mut self, name: &str, d: Duration) {
+        self.figures.insert(name.into(), d.as_secs_f64().into());
+    }
+
+    /// evcxr's phases of one execution (e.g. `Final compile`, `Execution`), under `prefix`.
+    pub fn phases(&mut self, prefix: &str, out: &evcxr::EvalOutputs) {
+        for p in &out.phases {
+            let key = format!("{prefix}.{}", p.name.to_lowercase().replace(' ', "_"));
+            self.figures.insert(key, p.duration.as_secs_f64().into());
+        }
+    }
+
+    /// The prelude thread's times and what it found.
+    pub fn prepared(&mut self, times: &crate::prelude::PrepareTimes, prelude: Option<&crate::prelude::Prelude>) {
+        self.step("prelude_prepare", times.prepare);
+        if let Some(d) = times.rlib_build {
+            self.step("prelude_rlib_build", d);
+        }
+        if let Some(p) = prelude {
+            self.figures.insert("prelude_cached".into(), p.cached.into());
+            self.figures.insert("prelude_prebuilt".into(), p.prebuilt.into());
+        }
+    }
+
+    /// The engine is ready for cells.
+    pub fn ready(&mut self) {
+        self.step("engine_ready", self.started.elapsed());
+        let f = |k: &str| self.figures.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+        eprintln!(
+            "kelp: Rust engine ready in {:.2} s (evcxr {:.2} s, prelude made in {:.2} s alongside, attached in {:.2} s)",
+            f("engine_ready"),
+            f("evcxr_context"),
+            f("prelude_prepare"),
+            f("prelude_attach")
+        );
+        self.write();
+    }
+
+    /// A cell ran (in `d`, with evcxr's phases when it compiled).
+    pub fn cell(&mut self, result: &Result<evcxr::EvalOutputs, evcxr::Error>, d: Duration) {
+        if self.cells >= CELLS_LOGGED {
+            return;
+        }
+        self.cells += 1;
+        let name = format!("cell{}", self.cells);
+        self.step(&name, d);
+        if let Ok(out) = result {
+            self.phases(&name, out);
+        }
+        self.write();
+    }
+
+    fn write(&self) {
+        let Some(file) = &self.file else { return };
+        let text = serde_json::Value::Object(self.figures.clone()).to_string();
+        if let Err(e) = std::fs::write(file, text) {
+            eprintln!("kelp: cannot write {LOG_VAR} file {}: {e}", file.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_written_as_one_json_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.json");
+        let mut log = Log { file: Some(file.clone()), ..Log::new() };
+        log.step("evcxr_context", Duration::from_millis(1500));
+        log.step("cell1", Duration::from_millis(250));
+        log.ready();
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(v["evcxr_context"], 1.5);
+        assert_eq!(v["cell1"], 0.25);
+        assert!(v["engine_ready"].as_f64().is_some());
+    }
+}
