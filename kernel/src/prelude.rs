@@ -256,6 +256,9 @@ impl Prelude {
         }
         flags.extend(["--cfg".into(), "kelp_prebuilt".into(), "--extern".into()]);
         flags.push(format!("kelp_prebuilt={}", self.dir.join(RLIB).to_string_lossy()));
+        // The cell's crate finds the rlib as a dependency of the wrapper through this path.
+        flags.push("-L".into());
+        flags.push(format!("dependency={}", self.dir.join("prebuilt").to_string_lossy()));
         // RUSTFLAGS splits at whitespace; a path with spaces needs cargo's encoded form.
         let set = if flags.iter().any(|f| f.contains(char::is_whitespace)) {
             format!(":build_env CARGO_ENCODED_RUSTFLAGS={}", flags.join("\u{1f}"))
@@ -312,7 +315,7 @@ mod tests {
         let p = Prelude { dir: PathBuf::from("/h/prelude/ab"), prebuilt: true, cached: true };
         assert_eq!(
             p.commands("linker: system"),
-            ":build_env RUSTFLAGS=-Cprefer-dynamic --cfg kelp_prebuilt --extern kelp_prebuilt=/h/prelude/ab/prebuilt/libkelp_prebuilt.rlib\n:dep kelp = { path = \"/h/prelude/ab\" }"
+            ":build_env RUSTFLAGS=-Cprefer-dynamic --cfg kelp_prebuilt --extern kelp_prebuilt=/h/prelude/ab/prebuilt/libkelp_prebuilt.rlib -L dependency=/h/prelude/ab/prebuilt\n:dep kelp = { path = \"/h/prelude/ab\" }"
         );
         assert!(p.commands("linker: lld").contains("-Cprefer-dynamic -Clink-arg=-fuse-ld=lld --cfg"));
         let spaced = Prelude { dir: PathBuf::from("/my home/ab"), prebuilt: true, cached: true };
