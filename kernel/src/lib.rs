@@ -6,6 +6,8 @@
 //! - [`execute`]: running cells (magics and Rust pieces) and replying;
 //! - [`engine`]: evcxr on its own thread; [`split`]: cell splitting; [`completeness`]:
 //!   is_complete; [`assist`]: completion and inspection;
+//! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`);
+//!   [`startup`]: where the engine's start-up time goes;
 //! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
 
 pub mod assist;
