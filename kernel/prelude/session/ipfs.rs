@@ -73,6 +73,7 @@ pub fn path(cid: &str) -> Result<PathBuf, Error> {
         let _ = std::fs::remove_file(&part);
         let stderr = String::from_utf8_lossy(&run.stderr);
         let why = stderr.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no reason given");
+        let why = why.strip_prefix("kelp: error: ").unwrap_or(why);
         return err(format!("kelp ipfs get {cid} failed: {why}"));
     }
     match std::fs::rename(&part, &out) {
