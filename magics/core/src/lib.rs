@@ -6,7 +6,9 @@
 //! - [`MagicContext`]: what a running magic may touch (cwd, config, output sink, cancellation);
 //! - [`Output`]: a MIME bundle (`text/plain`, `text/html`, `application/json`), optionally
 //!   bound to a Rust value for later cells;
-//! - [`Registry`]: the one table that answers `%lsmagic`, `%magic`, `%name?` and completion.
+//! - [`Registry`]: the one table that answers `%lsmagic`, `%magic`, `%name?` and completion;
+//! - [`Record`]: what a call read and wrote (CIDs, DIDs, files + sha256, transactions, jobs),
+//!   carried by its [`Output`] into the notebook's `metadata.kelp`.
 //!
 //! It has no Jupyter types and no engine: the kernel and the CLI are both front ends on it.
 
@@ -16,6 +18,7 @@ mod error;
 mod magic;
 mod output;
 mod progress;
+mod record;
 mod registry;
 
 pub use builtins::{EnvMagic, FileMagic};
@@ -24,6 +27,7 @@ pub use error::MagicError;
 pub use magic::{Magic, MagicCall, MagicKind, parse_args, parse_matches};
 pub use output::{Output, RustValue, html_escape};
 pub use progress::Progress;
+pub use record::{Item, KELP_VERSION, RECORD_FORMAT, Record, RecordKind, redact, sha256_file, sha256_hex};
 pub use registry::{Completion, Registry};
 
 /// Result type of every magic.

@@ -42,6 +42,8 @@ pub struct Output {
     pub data: BTreeMap<String, Value>,
     /// The main result as a Rust value, bound when the cell asked for it.
     pub value: Option<RustValue>,
+    /// What the call read and wrote (issue #14); the kernel saves it as `metadata.kelp`.
+    pub record: Option<crate::Record>,
 }
 
 impl Output {
@@ -77,6 +79,12 @@ impl Output {
 
     pub fn with_value(mut self, v: RustValue) -> Self {
         self.value = Some(v);
+        self
+    }
+
+    /// Attach the provenance record of this result.
+    pub fn with_record(mut self, r: crate::Record) -> Self {
+        self.record = Some(r);
         self
     }
 

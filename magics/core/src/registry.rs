@@ -150,7 +150,16 @@ impl Registry {
                 call.name
             )));
         }
-        m.run(call, ctx).await
+        let (prefix, name, line) = (if cell { "%%" } else { "%" }, call.name.clone(), call.line.clone());
+        let (body, bind) = (call.body.clone(), call.bind.clone());
+        let mut out = m.run(call, ctx).await?;
+        // The family filled reads and writes; the call itself is known here.
+        if let Some(r) = out.record.take() {
+            let mut r = r.with_call(prefix, &name, &line, body.as_deref());
+            r.binds = bind;
+            out.record = Some(r);
+        }
+        Ok(out)
     }
 
     /// Complete the magic line `text` (cursor at its end), e.g. `%ip`, `%ipfs a`, `%ipfs add --ci`.
