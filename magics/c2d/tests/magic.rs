@@ -103,7 +103,11 @@ async fn start_status_logs_list_stop_envs() {
     c.write("slow.sh", "echo begin\nsleep 30\n");
     let out = c.run("c2d start --dataset nums.txt --algorithm stats.py --param scale=1 --param label=x").await.unwrap();
     let id = out.json().unwrap()["jobId"].as_str().unwrap().to_string();
-    assert!(c.sink.stdout().contains(&format!("%c2d logs {} -f", &id[..8])));
+    // How to follow it is part of the result, not a line printed before it: `kelp c2d start
+    // --json` prints the JSON alone on stdout.
+    assert!(out.plain().unwrap().starts_with(&format!("started job {id}; follow it with %c2d status")), "{out:?}");
+    assert!(out.plain().unwrap().contains(&format!("%c2d logs {} -f", &id[..8])));
+    assert_eq!(c.sink.stdout(), "", "nothing printed before the result");
     // Follow the log to the end.
     let out = c.run(&format!("c2d logs {id} -f")).await.unwrap();
     assert_eq!(out.json().unwrap()["status"], 70);

@@ -159,6 +159,18 @@ async fn remote_job_is_journaled_and_survives_a_restart() {
     let id = j["jobId"].as_str().unwrap().to_string();
     assert_eq!(j["remote"]["jobId"], "engine-0001");
     assert_eq!(j["remote"]["nodeUrl"], "http://node.invalid");
+    // How to follow it is the result's first line; nothing is printed before the result (so
+    // `kelp c2d start --json` prints JSON only on stdout).
+    let first = out.plain().unwrap().lines().next().unwrap().to_string();
+    assert_eq!(
+        first,
+        format!(
+            "started job {id} on http://node.invalid; follow it with %c2d status {} (results: %c2d result {})",
+            &id[..8],
+            &id[..8]
+        )
+    );
+    assert_eq!(c.sink.stdout(), "");
     assert_eq!(j["remote"]["options"]["account"], 2);
     assert_eq!(j["datasets"][0]["source"], DS);
     assert_eq!(j["algorithm"]["container"]["entrypoint"], "python $ALGO");

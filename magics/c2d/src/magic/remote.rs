@@ -143,13 +143,13 @@ pub(crate) async fn start(magic: &C2dMagic, plan: StartPlan, ctx: &MagicContext)
     spawn_poller(remote.clone(), engine.clone(), id.clone(), magic.pollers.clone());
     if !plan.wait {
         let rec = engine.record(&id).map_err(fail)?;
-        ctx.print(&format!(
-            "started job {id} on {}; follow it with %c2d status {} (results: %c2d result {})\n",
+        let hint = format!(
+            "started job {id} on {}; follow it with %c2d status {} (results: %c2d result {})",
             started.job.node_url,
             &id[..8],
             &id[..8]
-        ));
-        return Ok(render::job_output(&rec).with_value(RustValue::string(&id)));
+        );
+        return Ok(render::started_output(&rec, &hint).with_value(RustValue::string(&id)));
     }
     let rec = wait(remote.as_ref(), &engine, &id, ctx).await?;
     Ok(render::job_output(&rec).with_value(RustValue::string(&id)))

@@ -83,6 +83,16 @@ pub(crate) fn job_output(r: &JobRecord) -> Output {
     Output::text(text).with_html(html).with_json(job_json(r))
 }
 
+/// A job just started and not waited for: [`job_output`] with `hint` (how to follow it) as its
+/// first line, in the result itself so that `kelp c2d start --json` prints the JSON alone on
+/// stdout.
+pub(crate) fn started_output(r: &JobRecord, hint: &str) -> Output {
+    let out = job_output(r);
+    let text = format!("{hint}\n{}", out.plain().unwrap_or_default());
+    let html = out.data.get("text/html").and_then(|h| h.as_str()).unwrap_or_default();
+    Output::text(text).with_html(format!("<div>{}</div>{html}", html_escape(hint))).with_json(job_json(r))
+}
+
 /// The live display while waiting: status, time, and the log's last line.
 pub(crate) fn live(r: &JobRecord, log: &Path) -> Output {
     let tail = crate::safefs::read_tail(log, 4096);

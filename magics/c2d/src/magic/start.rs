@@ -73,8 +73,8 @@ pub(crate) async fn run(magic: &C2dMagic, plan: StartPlan, ctx: &MagicContext) -
     let id = engine.submit(spec).map_err(fail)?;
     if !plan.wait {
         let rec = engine.record(&id).map_err(fail)?;
-        ctx.print(&format!("started job {id}; follow it with %c2d status {} or %c2d logs {} -f\n", &id[..8], &id[..8]));
-        return Ok(render::job_output(&rec).with_value(RustValue::string(&id)));
+        let hint = format!("started job {id}; follow it with %c2d status {} or %c2d logs {} -f", &id[..8], &id[..8]);
+        return Ok(render::started_output(&rec, &hint).with_value(RustValue::string(&id)));
     }
     let started = Instant::now();
     let mut view = render::LiveView::new(&id);
