@@ -6,6 +6,7 @@ mod car;
 mod config;
 mod pin;
 mod read;
+mod record;
 mod remote;
 
 use crate::IpfsError;
@@ -147,7 +148,7 @@ impl Magic for IpfsMagic {
         let cli: Cli = parse_args(self.command(), &call)?;
         let mut cfg = IpfsConfig::load(&ctx.config.dir("ipfs")).map_err(fail)?;
         cfg.offline = cli.offline;
-        match cli.cmd {
+        let out = match cli.cmd {
             Cmd::Add(a) => add::run(a, ctx, &cfg).await,
             Cmd::Cat(a) => read::cat(a, ctx, &cfg).await,
             Cmd::Get(a) => read::get(a, ctx, &cfg).await,
@@ -158,7 +159,8 @@ impl Magic for IpfsMagic {
             Cmd::Serve(a) => remote::serve(a, ctx, &cfg).await,
             Cmd::Gc => read::gc(ctx).await,
             Cmd::Config(c) => config::run(c, ctx, cfg).await,
-        }
+        }?;
+        Ok(record::attach(&call, ctx, out))
     }
 }
 
