@@ -10,10 +10,12 @@
 //! Nothing secret is ever recorded: URLs lose their user:password part and secret-looking
 //! query values ([`redact`]), and the magic line goes through the same filter.
 
+use crate::{Magic, MagicCall, MagicContext, MagicKind, Output};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Version of this record format (bumped when a field changes meaning).
 pub const RECORD_FORMAT: u32 = 1;
@@ -183,6 +185,67 @@ impl Record {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
+}
+
+/// How a family derives a call's record from the call and its result (`None`: nothing to record).
+pub type RecordFn = fn(&MagicCall, &MagicContext, &Output) -> Option<Record>;
+
+/// A magic whose results get a record from a [`RecordFn`]: families fill records this way
+/// without touching each subcommand (the function reads the arguments and the JSON result).
+pub struct Recorded {
+    inner: Arc<dyn Magic>,
+    make: RecordFn,
+}
+
+impl Recorded {
+    pub fn new(inner: Arc<dyn Magic>, make: RecordFn) -> Self {
+        Recorded { inner, make }
+    }
+}
+
+#[async_trait::async_trait]
+impl Magic for Recorded {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn summary(&self) -> &'static str {
+        self.inner.summary()
+    }
+    fn kind(&self) -> MagicKind {
+        self.inner.kind()
+    }
+    fn command(&self) -> clap::Command {
+        self.inner.command()
+    }
+    async fn run(&self, call: MagicCall, ctx: &MagicContext) -> crate::Result<Output> {
+        let out = self.inner.run(call.clone(), ctx).await?;
+        Ok(match (self.make)(&call, ctx, &out) {
+            Some(r) if out.record.is_none() => out.with_record(r),
+            _ => out,
+        })
+    }
+}
+
+/// A source word as an item: `did:op:…` a DID, a CID a CID, a URL a URL, else a file under `cwd`.
+pub fn source_item(cwd: &Path, word: &str) -> Item {
+    if word.starts_with("did:op:") {
+        Item::did(word)
+    } else if word.starts_with("http://") || word.starts_with("https://") {
+        Item::url(word, None)
+    } else if looks_like_cid(word) && !cwd.join(word).exists() {
+        Item::cid(word.trim_start_matches("/ipfs/"))
+    } else {
+        Item::file(cwd, Path::new(word))
+    }
+}
+
+/// Whether `s` has the shape of a CID (`Qm…` base58 v0, or base32 `b…` v1); no decoding.
+pub fn looks_like_cid(s: &str) -> bool {
+    let s = s.trim_start_matches("/ipfs/");
+    let v0 = s.len() == 46 && s.starts_with("Qm") && s.chars().all(|c| c.is_ascii_alphanumeric());
+    let v1 =
+        s.len() >= 50 && s.starts_with('b') && s.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c));
+    v0 || v1
 }
 
 /// sha256 of bytes as lowercase hex.

@@ -75,3 +75,44 @@ fn rust_record_hashes_source() {
     assert_eq!(c.magic.as_deref(), Some("%%file x.txt"));
     assert_eq!(c.source_sha256, r.source_sha256);
 }
+
+#[test]
+fn source_words_become_items() {
+    let d = tempfile::tempdir().unwrap();
+    let v0 = "QmPnnvFkvSCmPvMdMtSNbXrFWQX5XYc4YkcVU4cujyyH8Z";
+    let v1 = "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq";
+    assert_eq!(source_item(d.path(), v0), Item::cid(v0));
+    assert_eq!(source_item(d.path(), &format!("/ipfs/{v1}")), Item::cid(v1));
+    assert_eq!(source_item(d.path(), "did:op:ab"), Item::did("did:op:ab"));
+    assert_eq!(source_item(d.path(), "https://x/y"), Item::url("https://x/y", None));
+    assert_eq!(source_item(d.path(), "algo.py"), Item::Path { path: "algo.py".into(), sha256: None });
+}
+
+#[tokio::test]
+async fn recorded_wrapper_attaches_the_family_record() {
+    use crate::{Config, MagicContext, RecordingSink};
+    struct Echo;
+    #[async_trait::async_trait]
+    impl Magic for Echo {
+        fn name(&self) -> &'static str {
+            "echo"
+        }
+        fn summary(&self) -> &'static str {
+            "echo"
+        }
+        fn command(&self) -> clap::Command {
+            clap::Command::new("echo").arg(clap::Arg::new("cid"))
+        }
+        async fn run(&self, call: MagicCall, _: &MagicContext) -> crate::Result<Output> {
+            Ok(Output::text(call.line.clone()))
+        }
+    }
+    fn make(call: &MagicCall, _: &MagicContext, out: &Output) -> Option<Record> {
+        Some(Record::magic().read(Item::cid(out.plain()?)).read(Item::cid(&call.args[0])))
+    }
+    let m = Recorded::new(Arc::new(Echo), make);
+    let ctx = MagicContext::new("/", Config::at("/h"), RecordingSink::new());
+    let out = m.run(MagicCall::from_line("echo Qm1", None).unwrap(), &ctx).await.unwrap();
+    assert_eq!(out.record.unwrap().reads, vec![Item::cid("Qm1")]);
+    assert_eq!(m.name(), "echo");
+}
