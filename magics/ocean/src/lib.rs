@@ -74,14 +74,15 @@ pub mod tools;
 
 pub use error::{OceanError, Result};
 
+use kelp_magic::Recorded;
 use std::sync::Arc;
 
 /// The magics of this family, for the kernel's registry.
 pub fn magics() -> Vec<Arc<dyn kelp_magic::Magic>> {
     vec![
         Arc::new(magics::devnet::DevnetMagic),
-        Arc::new(magics::publish::PublishMagic),
-        Arc::new(magics::ocean::OceanMagic),
+        Arc::new(Recorded::new(Arc::new(magics::publish::PublishMagic), magics::record::publish)),
+        Arc::new(Recorded::new(Arc::new(magics::ocean::OceanMagic), magics::record::ocean)),
         Arc::new(magics::wallet::WalletMagic),
     ]
 }

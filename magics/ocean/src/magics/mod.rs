@@ -4,6 +4,7 @@
 pub mod devnet;
 pub mod ocean;
 pub mod publish;
+pub mod record;
 pub mod session;
 pub mod wallet;
 

@@ -97,7 +97,7 @@ impl Magic for OceanMagic {
                     got.txs.iter().map(|t| json!({"label": t.label, "hash": t.hash, "gas": t.gas})).collect();
                 let j = json!({"did": did, "path": out_path, "size": got.bytes.len(), "sha256": sha, "cid": got.cid, "cid_verified": got.cid.is_some(),
                     "datatoken": got.datatoken, "acquired": got.acquired, "paid": got.paid.map(|p| p.to_string()),
-                    "order_tx": got.order_tx, "txs": txs});
+                    "order_tx": got.order_tx, "txs": txs, "chain_id": network.chain_id});
                 let text = format!(
                     "{} bytes of {did} → {} ({}, order {})",
                     got.bytes.len(),
