@@ -6,6 +6,7 @@
 //! - [`remote`]: the same verbs for jobs on a remote node (`did:op:` sources).
 
 mod jobs;
+mod record;
 mod remote;
 mod render;
 mod result;
@@ -201,7 +202,14 @@ impl Magic for C2dMagic {
         Cli::command()
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> kelp_magic::Result<Output> {
-        let cli: Cli = kelp_magic::parse_args(Cli::command(), &call)?;
+        let out = self.dispatch(&call, ctx).await?;
+        Ok(record::attach(&call, ctx, out))
+    }
+}
+
+impl C2dMagic {
+    async fn dispatch(&self, call: &MagicCall, ctx: &MagicContext) -> kelp_magic::Result<Output> {
+        let cli: Cli = kelp_magic::parse_args(Cli::command(), call)?;
         match cli.cmd {
             Cmd::Start(a) => {
                 let plan = start::plan(&a)?;
