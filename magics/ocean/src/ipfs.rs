@@ -26,11 +26,17 @@ pub async fn add_path(home: &Path, path: &Path) -> Result<String> {
 /// Whether `bytes` (one file) hash to `cid` under one of the usual import settings (Kubo's
 /// defaults, CIDv1 with raw leaves, the unixfs-v1-2025 profile).
 pub fn bytes_match_cid(bytes: &[u8], cid: &str) -> bool {
+    import_options_of(bytes, cid).is_some()
+}
+
+/// The first of the usual import settings (Kubo's defaults, CIDv1 with raw leaves, the
+/// unixfs-v1-2025 profile) under which `bytes` (one file) hash to `cid`.
+pub fn import_options_of(bytes: &[u8], cid: &str) -> Option<AddOptions> {
     let mut candidates = vec![AddOptions::default(), AddOptions { cid_version: 1, ..AddOptions::default() }];
     if let Ok(p) = AddOptions::profile("unixfs-v1-2025") {
         candidates.push(p);
     }
-    candidates.iter().any(|o| kelp_ipfs::cid_of_bytes(bytes, o).is_ok_and(|c| c.to_string() == cid))
+    candidates.into_iter().find(|o| kelp_ipfs::cid_of_bytes(bytes, o).is_ok_and(|c| c.to_string() == cid))
 }
 
 /// The node's source for `ipfs` files: kelp's block store under `$KELP_HOME`.

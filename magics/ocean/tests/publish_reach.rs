@@ -1,17 +1,26 @@
 //! `%publish` on a network other than the devnet (here: the devnet's chain named by its RPC URL,
-//! with `KELP_OCEAN_NODE_URL` at its node, as any public network is used): a file only this
-//! machine's IPFS store holds must first go to the configured Kubo node, or the publish stops in
-//! one line; a file the node reads as nothing is refused in one line. Neither sends a
-//! transaction. The Kubo push runs against a real js-ipfs daemon (ignored by default; run by
-//! install/test.d/40-ocean.sh with `--ignored`).
+//! with `KELP_OCEAN_NODE_URL` at a node, as any public network is used): a file only this
+//! machine's IPFS store holds must first go to a remote the network can fetch from — a Kubo node,
+//! a pinning service or the Lighthouse onramp — or the publish stops in one line; a file the node
+//! reads as nothing is refused in one line. Neither sends a transaction.
+//!
+//! The pinning service and Lighthouse are named fakes of those SaaS ([`remotes`]) that keep what
+//! they receive in "the network's" IPFS store, which is the only store the network's node (kelp's
+//! node in this process, [`network_node`]) reads: it can fetch a file only if the push put it
+//! there. The pinning service fetches over real Bitswap from kelp's own IPFS node. The Kubo push
+//! runs against a real js-ipfs daemon (ignored by default; run by install/test.d/40-ocean.sh
+//! with `--ignored`).
 
 use kelp_magic::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink};
+use kelp_ocean::node::IpfsSource;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 mod common;
-use common::{nft_count, own_devnet};
+mod remotes;
+use common::{OwnDevnet, nft_count, own_devnet};
+use remotes::{FakeLighthouse, FakePinningService, Fetch, network_store};
 
 /// Anvil's public dev key #1 (the publisher; printed by anvil itself, never a secret).
 const DEV_KEY_1: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -41,6 +50,7 @@ async fn local_only_cid_and_unreachable_file_stop_before_any_transaction() {
     let e = publish(&ctx, &format!("data.csv --name Local --network {}", d.net.rpc_url)).await.unwrap_err().to_string();
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(e.contains("only in this machine's IPFS store") && e.contains("%ipfs config set backend kubo="), "{e}");
+    assert!(e.contains("%ipfs config set pin.NAME.endpoint") && e.contains("KELP_LIGHTHOUSE_TOKEN"), "{e}");
 
     // A url the node cannot fetch (nothing listens there): fileInfo reads 0 bytes, one line.
     let dead = format!("http://127.0.0.1:{}/gone.csv", kelp_ocean::devnet::process::free_port().unwrap());
@@ -53,6 +63,132 @@ async fn local_only_cid_and_unreachable_file_stop_before_any_transaction() {
     let files = common::serve(vec![("data.csv", b"a,b\n1,2\n")]).await;
     let out = publish(&ctx, &format!("{files}/data.csv --name Served --network {}", d.net.rpc_url)).await.unwrap();
     assert!(out.json().unwrap()["did"].as_str().unwrap().starts_with("did:op:"));
+}
+
+/// "The network's" Ocean node: kelp's node on the devnet's chain, in this process, reading `ipfs`
+/// files only from the store under `network_home` (never this machine's), as a remote node
+/// would; stopped when the sender is dropped.
+async fn network_node(d: &OwnDevnet, network_home: &Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let port = port();
+    let mut cfg = kelp_ocean::node::serve::devnet_config(&d.ocean_dir, &d.net.rpc_url, port).unwrap();
+    cfg.ipfs = Some(std::sync::Arc::new(kelp_ocean::ipfs::StoreSource { home: network_home.to_path_buf() }));
+    cfg.compute_dir = None;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    kelp_ocean::node::start(cfg, port, async move {
+        let _ = stopped.await;
+    })
+    .await
+    .unwrap();
+    (format!("http://127.0.0.1:{port}"), stop)
+}
+
+const PIN_TOKEN: &str = "pin-token-0123456789abcdef";
+const LH_KEY: &str = "lh-key-0123456789abcdef";
+
+/// Publish `bytes` as a new file of the session's folder; the error line, if it fails.
+async fn publish_bytes(
+    ctx: &MagicContext,
+    d: &OwnDevnet,
+    file: &str,
+    bytes: &[u8],
+    extra: &str,
+) -> Result<String, String> {
+    std::fs::write(d.home.path().join(file), bytes).unwrap();
+    match publish(ctx, &format!("{file} --name {file} --network {} {extra}", d.net.rpc_url)).await {
+        Ok(out) => Ok(out.json().unwrap()["file"]["hash"].as_str().unwrap().to_string()),
+        Err(e) => {
+            let e = e.to_string();
+            assert_eq!(e.lines().count(), 1, "{e}");
+            Err(e)
+        }
+    }
+}
+
+fn has(home: &Path, cid: &str) -> bool {
+    network_store(home).has(&kelp_ipfs::parse_cid(cid).unwrap())
+}
+
+#[tokio::test]
+async fn local_only_cid_is_fetched_by_the_pinning_service_before_any_transaction() {
+    let d = own_devnet().await;
+    let network = tempfile::tempdir().unwrap();
+    let (node_url, _stop) = network_node(&d, network.path()).await;
+    let ctx = session(d.home.path(), &node_url);
+    ctx.env.set("KELP_PUBLISH_PIN_TIMEOUT", Some("20".into()));
+    let before = nft_count(&d.net).await;
+
+    // A service that finds nobody holding the CID: failed, one line, nothing sent.
+    let nobody = FakePinningService::start(PIN_TOKEN, network.path(), Fetch::Nobody).await;
+    ctx.env.set("KELP_PIN_FAKE_ENDPOINT", Some(nobody.url.clone()));
+    ctx.env.set("KELP_PIN_FAKE_TOKEN", Some(PIN_TOKEN.into()));
+    let e = publish_bytes(&ctx, &d, "lost.csv", b"lost,1\n", "").await.unwrap_err();
+    assert!(e.contains("pinning service fake could not pin") && e.contains("nothing was sent"), "{e}");
+    assert!(!e.contains(PIN_TOKEN), "{e}");
+    assert_eq!(nft_count(&d.net).await, before, "a transaction was sent");
+    assert_eq!(nobody.pins()[0]["status"], "failed");
+
+    // A service that fetches from the origins kelp's IPFS node names: pinned, then published.
+    let origins = FakePinningService::start(PIN_TOKEN, network.path(), Fetch::Origins).await;
+    ctx.env.set("KELP_PIN_FAKE_ENDPOINT", Some(origins.url.clone()));
+    let body: Vec<u8> = (0..600_000u32).map(|i| (i % 253) as u8).collect();
+    let cid = publish_bytes(&ctx, &d, "big.bin", &body, "").await.unwrap();
+    let pin = &origins.pins()[0];
+    assert_eq!((pin["pin"]["cid"].as_str(), pin["status"].as_str()), (Some(cid.as_str()), Some("pinned")));
+    let named = pin["pin"]["origins"].as_array().unwrap();
+    assert!(!named.is_empty() && named.iter().all(|o| o.as_str().unwrap().contains("/p2p/")), "{pin}");
+    assert!(has(network.path(), &cid), "the network's store holds the pushed DAG");
+    let bytes = kelp_ocean::ipfs::StoreSource { home: network.path().to_path_buf() }.cat(&cid).await;
+    assert_eq!(bytes.unwrap(), body);
+
+    // A service that fetches from whoever dials its delegates (a client behind NAT), chosen by
+    // --push-to among two configured services.
+    let delegates = FakePinningService::start(PIN_TOKEN, network.path(), Fetch::Delegates).await;
+    ctx.env.set("KELP_PIN_OTHER_ENDPOINT", Some(delegates.url.clone()));
+    ctx.env.set("KELP_PIN_OTHER_TOKEN", Some(PIN_TOKEN.into()));
+    let e = publish_bytes(&ctx, &d, "two.csv", b"two,2\n", "").await.unwrap_err();
+    assert!(e.contains("several pinning services are configured (") && e.contains("--push-to pin:NAME"), "{e}");
+    let cid = publish_bytes(&ctx, &d, "two.csv", b"two,2\n", "--push-to pin:other").await.unwrap();
+    assert_eq!(delegates.pins()[0]["status"], "pinned");
+    assert!(has(network.path(), &cid));
+    assert_eq!(nft_count(&d.net).await, before + alloy::primitives::U256::from(2u8));
+}
+
+#[tokio::test]
+async fn local_only_cid_is_uploaded_to_lighthouse_and_unreachable_cids_are_refused() {
+    let d = own_devnet().await;
+    let network = tempfile::tempdir().unwrap();
+    let (node_url, _stop) = network_node(&d, network.path()).await;
+    let ctx = session(d.home.path(), &node_url);
+    let before = nft_count(&d.net).await;
+
+    // A CID nobody serves to the node (not in this machine's store either): the node's fileInfo
+    // cannot read it, one line, nothing sent.
+    let orphan = kelp_ipfs::cid_of_bytes(b"bytes nobody holds", &kelp_ipfs::AddOptions::default()).unwrap();
+    let e =
+        publish(&ctx, &format!("{orphan} --name Orphan --network {}", d.net.rpc_url)).await.unwrap_err().to_string();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains(&format!("cannot fetch the IPFS file {orphan}")) && e.contains("nothing was sent"), "{e}");
+
+    // Lighthouse with a wrong key: one line naming the refusal, never the key.
+    let lh = FakeLighthouse::start(LH_KEY, network.path()).await;
+    ctx.env.set("KELP_LIGHTHOUSE_URL", Some(lh.url.clone()));
+    ctx.env.set("KELP_LIGHTHOUSE_TOKEN", Some("not-the-key".into()));
+    let e = publish_bytes(&ctx, &d, "lh.csv", b"lighthouse,3\n", "").await.unwrap_err();
+    assert!(e.contains("Lighthouse") && e.contains("401") && !e.contains("not-the-key"), "{e}");
+    assert_eq!(nft_count(&d.net).await, before, "a transaction was sent");
+
+    // With the key: the bytes are uploaded, Lighthouse answers the same CID, the node reads it.
+    ctx.env.set("KELP_LIGHTHOUSE_TOKEN", Some(LH_KEY.into()));
+    let cid = publish_bytes(&ctx, &d, "lh.csv", b"lighthouse,3\n", "").await.unwrap();
+    assert_eq!(lh.uploads().len(), 1);
+    assert_eq!(lh.uploads()[0].1, b"lighthouse,3\n");
+    let read = kelp_ocean::ipfs::StoreSource { home: network.path().to_path_buf() }.cat(&cid).await.unwrap();
+    assert_eq!(read, b"lighthouse,3\n");
+    assert_eq!(nft_count(&d.net).await, before + alloy::primitives::U256::from(1u8));
+
+    // A --push-to that names no remote is one line.
+    let e = publish_bytes(&ctx, &d, "x.csv", b"x\n", "--push-to ftp").await.unwrap_err();
+    assert!(e.contains("--push-to \"ftp\" is not a remote"), "{e}");
 }
 
 /// A js-ipfs daemon (Kubo RPC) on free loopback ports with a temporary repo; killed when dropped.

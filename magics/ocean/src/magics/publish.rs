@@ -63,6 +63,12 @@ struct Cli {
     /// With --compute: trust any algorithm.
     #[arg(long = "allow-raw-algorithm")]
     allow_raw_algorithm: bool,
+    /// Off the devnet, where a file only this machine's IPFS store holds is pushed first:
+    /// kubo, kubo=URL, pin:NAME (a pinning service of %ipfs) or lighthouse. Default: the Kubo
+    /// backend of %ipfs, else its one pinning service, else Lighthouse if KELP_LIGHTHOUSE_TOKEN
+    /// is set.
+    #[arg(long = "push-to", value_name = "REMOTE")]
+    push_to: Option<String>,
 }
 
 /// The compute settings of the arguments (`None` without --compute), checked.
@@ -152,11 +158,11 @@ impl Magic for PublishMagic {
         let compute = compute_options(&cli)?;
         let file = source_file(ctx, &cli.source).await?;
         let net = with_progress(ctx, "connecting", cli.session.network(ctx)).await?;
-        // Not on the devnet: a CID only this machine's store holds goes to the configured Kubo first.
-        let ipfs_dir = ctx.config.dir("ipfs");
-        let push = crate::publish::reach::push_local_cid(&net, &ctx.config.home, &ipfs_dir, &file);
-        if let Some(url) = with_progress(ctx, "pushing the file to Kubo", push).await? {
-            ctx.eprint(&format!("%publish: pushed the file to Kubo at {url} so the network's node can fetch it\n"));
+        // Not on the devnet: a CID only this machine's store holds goes to a remote first.
+        let push =
+            crate::publish::reach::push_local_cid(&net, &ctx.config.home, &file, &ctx.env, cli.push_to.as_deref());
+        if let Some(to) = with_progress(ctx, "pushing the file where the network can fetch it", push).await? {
+            ctx.eprint(&format!("%publish: pushed the file to {to} so the network's node can fetch it\n"));
         }
         let price = parse_price(&cli.price, net.addresses.ocean)?;
         let signer = cli.session.signer(ctx, &net).await?;
