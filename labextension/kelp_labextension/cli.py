@@ -141,16 +141,12 @@ class Kelp:
 
 
 def parse_output(out: bytes) -> Any:
-    """The JSON value kelp printed, or None. `kelp c2d start --json` prints a "started job …" line
-    before its JSON, so a value starting at the beginning of a later line counts too."""
-    text = out.decode("utf-8", "replace")
-    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n" and text[i + 1 : i + 2] in ("{", "[")]
-    for start in starts:
-        try:
-            return json.loads(text[start:])
-        except ValueError:
-            continue
-    return None
+    """The JSON value kelp printed, or None: with --json, kelp prints its result's JSON and
+    nothing else on stdout (progress and notes go to stderr)."""
+    try:
+        return json.loads(out.decode("utf-8", "replace"))
+    except ValueError:
+        return None
 
 
 def _text(body: dict, key: str, limit: int, required: bool = True) -> str | None:

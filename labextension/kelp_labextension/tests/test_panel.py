@@ -198,10 +198,12 @@ def test_an_error_names_the_subcommand_without_paths_or_values():
     assert _what(["ocean", "show", "did:op:" + "ab" * 32]) == "kelp ocean show"
 
 
-def test_kelp_output_with_a_line_before_its_json_is_read():
-    assert parse_output(b'started job 12; follow it with %c2d status 12\n{"jobId": "12"}\n') == {"jobId": "12"}
+def test_kelp_output_is_json_only():
+    assert parse_output(b'{\n  "jobId": "12"\n}\n') == {"jobId": "12"}
     assert parse_output(b'{"a": [1]}') == {"a": [1]}
     assert parse_output(b"no json here\n{ broken") is None
+    # kelp --json prints nothing before its JSON; a line there is not read past.
+    assert parse_output(b'started job 12\n{"jobId": "12"}\n') is None
 
 
 async def test_reads_never_start_the_devnet(panel, kelp_env):
