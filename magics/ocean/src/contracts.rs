@@ -64,6 +64,7 @@ sol! {
     interface IERC20Template {
         event ProviderFee(address indexed providerFeeAddress, address indexed providerFeeToken, uint256 providerFeeAmount, bytes providerData, uint8 v, bytes32 r, bytes32 s, uint256 validUntil);
         event OrderStarted(address indexed consumer, address payer, uint256 amount, uint256 serviceIndex, uint256 timestamp, address indexed publishMarketAddress, uint256 blockNumber);
+        event OrderReused(bytes32 orderTxId, address caller, uint256 timestamp, uint256 number);
         function name() external view returns (string);
         function symbol() external view returns (string);
         function balanceOf(address account) external view returns (uint256);

@@ -186,6 +186,25 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     assert_eq!(show.json().unwrap()["metadata"]["tags"], serde_json::json!(["a", "b"]));
     let found = run("ocean assets --text magic").await.unwrap();
     assert_eq!(found.json().unwrap()["assets"].as_array().unwrap().len(), 1);
+    // The order of `ocean get` above is counted, as Ocean Node counts OrderStarted (its
+    // indexer follows the chain every 200 ms).
+    let mut orders = serde_json::Value::Null;
+    for _ in 0..50 {
+        let found = run("ocean assets --text magic").await.unwrap();
+        orders = found.json().unwrap()["assets"][0]["orders"].clone();
+        if orders == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(orders, 1, "one order of 'Magic table'");
+    let owner = found.json().unwrap()["assets"][0]["owner"].as_str().unwrap().to_string();
+    let theirs = run(&format!("ocean assets --text magic --owner {owner}")).await.unwrap();
+    assert_eq!(theirs.json().unwrap()["assets"][0]["did"], did.as_str());
+    let nobody = run(&format!("ocean assets --owner {}", Address::repeat_byte(7))).await.unwrap();
+    assert_eq!(nobody.json().unwrap()["assets"], serde_json::json!([]));
+    let e = run("ocean assets --owner 0x12").await.unwrap_err().to_string();
+    assert!(e.contains("--owner 0x12: not an address") && !e.contains('\n'), "{e}");
     let price = run(&format!("ocean price {}", p2.did)).await.unwrap();
     assert_eq!(price.json().unwrap()["pricing"], "fixed");
     // %wallet: a keystore made from a key, used for the session; sends of OCEAN and ETH move

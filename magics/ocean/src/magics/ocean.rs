@@ -36,8 +36,11 @@ enum Cmd {
     /// List assets: all, mine, or matching words.
     Assets {
         /// Only assets published by the signing account.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "owner")]
         mine: bool,
+        /// Only assets owned by this address (0x + 40 hex).
+        #[arg(long, value_name = "ADDRESS")]
+        owner: Option<String>,
         /// Words to look for in name, description and tags.
         #[arg(long)]
         text: Option<String>,
@@ -128,11 +131,18 @@ impl Magic for OceanMagic {
                 );
                 Ok(Output::text(text.clone()).with_html(format!("<pre>{}</pre>", html_escape(&text))).with_json(ddo))
             }
-            Cmd::Assets { mine, text } => {
+            Cmd::Assets { mine, owner, text } => {
+                let owner =
+                    match owner.as_deref() {
+                        None => None,
+                        Some(a) => Some(a.parse::<Address>().map_err(|_| {
+                            OceanError::input(format!("--owner {a}: not an address (0x + 40 hex digits)"))
+                        })?),
+                    };
                 let (node, network) = node_for(ctx, &net).await?;
                 let me = match mine {
                     true => Some(net.signer(ctx, &network).await?.address().await?),
-                    false => None,
+                    false => owner,
                 };
                 // Ocean Node answers `[]` to any filter on a field one of its collections lacks
                 // (the owner is such a field), and has no text search: ask for every asset in
@@ -198,8 +208,8 @@ impl Magic for OceanMagic {
 }
 
 /// The rows `%ocean assets` lists (its JSON `assets`): of the DDOs `found`, those owned by
-/// `owner` (when given) that mention `text` (when given), with owner and prices read from
-/// `indexedMetadata` (Ocean Node v3) or the top-level `nft` (kelp's local node).
+/// `owner` (when given) that mention `text` (when given), with owner, prices and order count
+/// read from `indexedMetadata` (Ocean Node v3) or the top-level `nft` (kelp's local node).
 pub fn asset_rows(found: &[Value], owner: Option<Address>, text: Option<&str>) -> Vec<Value> {
     let words = text.map(str::to_lowercase);
     found
@@ -208,7 +218,7 @@ pub fn asset_rows(found: &[Value], owner: Option<Address>, text: Option<&str>) -
         .filter(|d| words.as_deref().is_none_or(|w| mentions(d, w)))
         .map(|d| {
             json!({"did": d["id"], "name": d["metadata"]["name"], "type": d["metadata"]["type"],
-                "nft": d["nftAddress"], "owner": wire::owner(d), "prices": wire::prices(d)})
+                "nft": d["nftAddress"], "owner": wire::owner(d), "prices": wire::prices(d), "orders": wire::orders(d)})
         })
         .collect()
 }

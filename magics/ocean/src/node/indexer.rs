@@ -6,8 +6,15 @@
 //! name, owner, state, symbol, tokenURI}, purgatory{state}, stats[{datatokenAddress, name,
 //! orders, prices[{contract, price, token, type, exchangeId?}], serviceId, symbol}]}` (prices as
 //! decimal text: "0" for a dispenser, the rate for a fixed-rate exchange).
+//!
+//! `stats[].orders` counts, as Ocean Node's OrderStarted and OrderReused event processors do,
+//! every `OrderStarted` and `OrderReused` event the service's datatoken emitted: the indexer
+//! follows those events with the metadata ones, in chain order, keeps a count per datatoken and
+//! writes it into every indexed DDO whose stats name that datatoken (a later metadata update
+//! keeps the count).
 
 use super::routes::NodeState;
+use crate::contracts::IERC20Template::{OrderReused, OrderStarted};
 use crate::contracts::IERC721Template::{MetadataCreated, MetadataUpdated};
 use crate::contracts::{IERC20Template, IERC721Template, IFixedRateExchange};
 use crate::ddo;
@@ -16,31 +23,67 @@ use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Poll interval (anvil mines at once, so short polls make publishing feel instant).
 const POLL: Duration = Duration::from_millis(200);
 
+/// Orders seen per datatoken (`OrderStarted` + `OrderReused` it emitted).
+type Orders = HashMap<Address, u64>;
+
 /// Follow the chain forever (the caller aborts the task).
 pub async fn run(s: Arc<NodeState>) {
     let mut next = s.config.addresses.start_block;
+    let mut orders = Orders::new();
     loop {
         if let Ok(latest) = s.provider.get_block_number().await
             && latest >= next
         {
-            let filter = Filter::new()
-                .from_block(next)
-                .to_block(latest)
-                .event_signature(vec![MetadataCreated::SIGNATURE_HASH, MetadataUpdated::SIGNATURE_HASH]);
+            let filter = Filter::new().from_block(next).to_block(latest).event_signature(vec![
+                MetadataCreated::SIGNATURE_HASH,
+                MetadataUpdated::SIGNATURE_HASH,
+                OrderStarted::SIGNATURE_HASH,
+                OrderReused::SIGNATURE_HASH,
+            ]);
             if let Ok(logs) = s.provider.get_logs(&filter).await {
                 for log in &logs {
-                    index_log(&s, log).await;
+                    if is_order(log) {
+                        count_order(&s, &mut orders, log.address());
+                    } else {
+                        index_log(&s, log, &orders).await;
+                    }
                 }
                 next = latest + 1;
             }
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Whether `log` is a datatoken's `OrderStarted` or `OrderReused`.
+fn is_order(log: &Log) -> bool {
+    log.log_decode::<OrderStarted>().is_ok() || log.log_decode::<OrderReused>().is_ok()
+}
+
+/// One more order of datatoken `dt`, written into the stats of every indexed DDO naming it.
+fn count_order(s: &NodeState, orders: &mut Orders, dt: Address) {
+    let n = orders.entry(dt).or_default();
+    *n += 1;
+    let mut ddos = s.ddos.write().unwrap_or_else(|e| e.into_inner());
+    for doc in ddos.values_mut() {
+        set_orders(doc, dt, *n);
+    }
+}
+
+/// Set `orders` of the stats entry of datatoken `dt` in `doc`, if it has one.
+fn set_orders(doc: &mut Value, dt: Address, n: u64) {
+    let Some(stats) = doc.pointer_mut("/indexedMetadata/stats").and_then(Value::as_array_mut) else { return };
+    for stat in stats {
+        if stat["datatokenAddress"].as_str().and_then(|a| a.parse::<Address>().ok()) == Some(dt) {
+            stat["orders"] = json!(n);
+        }
     }
 }
 
@@ -53,7 +96,7 @@ struct Meta {
     timestamp: u64,
 }
 
-async fn index_log(s: &NodeState, log: &Log) {
+async fn index_log(s: &NodeState, log: &Log, orders: &Orders) {
     let nft = log.address();
     let meta = if let Ok(e) = log.log_decode::<MetadataCreated>() {
         let d = e.inner.data;
@@ -89,7 +132,7 @@ async fn index_log(s: &NodeState, log: &Log) {
                 "block": log.block_number, "contract": nft_c, "datetime": datetime,
                 "from": meta.by.to_checksum(None), "txid": log.transaction_hash,
             });
-            let (nft_meta, datatokens, stats) = on_chain(s, nft, &doc, meta.state, created).await;
+            let (nft_meta, datatokens, stats) = on_chain(s, nft, &doc, meta.state, created, orders).await;
             doc["nftAddress"] = json!(nft_c);
             doc["datatokens"] = json!(datatokens);
             doc["indexedMetadata"] =
@@ -111,6 +154,7 @@ async fn on_chain(
     doc: &Value,
     state: u8,
     created: String,
+    orders: &Orders,
 ) -> (Value, Vec<Value>, Vec<Value>) {
     let p = &s.provider;
     let n = IERC721Template::new(nft, p);
@@ -141,7 +185,8 @@ async fn on_chain(
                     "price": trim_decimal(&rate), "token": ex.baseToken.to_checksum(None), "type": "fixedrate"}));
             }
         }
-        stats.push(json!({"datatokenAddress": address, "name": name, "orders": 0, "prices": prices,
+        let ordered = orders.get(&dt).copied().unwrap_or(0);
+        stats.push(json!({"datatokenAddress": address, "name": name, "orders": ordered, "prices": prices,
             "serviceId": service_id, "symbol": symbol}));
     }
     (nft_meta, datatokens, stats)
@@ -186,6 +231,20 @@ fn decode_document(s: &NodeState, m: &Meta, nft: Address, did: &str) -> Result<V
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_order_is_counted_on_the_stats_of_its_datatoken_only() {
+        let dt: super::Address = "0xe082b26cef079a095147f35c9647ec97c2401b83".parse().unwrap();
+        let mut doc = serde_json::json!({"indexedMetadata": {"stats": [
+            {"datatokenAddress": "0xe082b26cef079a095147f35c9647ec97c2401b83", "orders": 0},
+            {"datatokenAddress": "0x0db1d0cfcba97f7dc5af76cfec1a646c33cd9297", "orders": 0}]}});
+        super::set_orders(&mut doc, dt, 2);
+        assert_eq!(doc["indexedMetadata"]["stats"][0]["orders"], 2);
+        assert_eq!(doc["indexedMetadata"]["stats"][1]["orders"], 0);
+        let mut bare = serde_json::json!({"id": "did:op:x"});
+        super::set_orders(&mut bare, dt, 1);
+        assert_eq!(bare, serde_json::json!({"id": "did:op:x"}));
+    }
+
     #[test]
     fn prices_are_written_like_ethers() {
         assert_eq!(super::trim_decimal("1.000000000000000000"), "1.0");

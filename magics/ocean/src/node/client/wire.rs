@@ -190,6 +190,21 @@ pub fn owner(ddo: &Value) -> Option<Address> {
     address(&ddo["indexedMetadata"]["nft"]["owner"]).or_else(|| address(&ddo["nft"]["owner"]))
 }
 
+/// How many times an indexed DDO's datatokens were ordered: the sum of
+/// `indexedMetadata.stats[].orders` (Ocean Node counts each `OrderStarted` and `OrderReused`
+/// of the service's datatoken; a number, or its decimal text); 0 when the node does not count.
+pub fn orders(ddo: &Value) -> u64 {
+    let stats = ddo["indexedMetadata"]["stats"].as_array().map(Vec::as_slice).unwrap_or_default();
+    stats
+        .iter()
+        .map(|s| match &s["orders"] {
+            Value::Number(n) => n.as_u64().unwrap_or(0),
+            Value::String(t) => t.parse().unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// The prices an indexed DDO lists (`indexedMetadata.stats[].prices[]`), each
 /// `{serviceId, type, price, token}` with `type` `dispenser` or `fixedrate` and `price` the
 /// node's decimal text ("0", "1.0"); empty when the node does not index prices.
