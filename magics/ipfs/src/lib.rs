@@ -79,7 +79,8 @@
 //! - `stat CID` → `{"cid", "kind", "size", "block_size", "cumulative_size", "links", "hamt"}`
 //! - `pin add CID [--name N] [--to …]` → `{"cid", "pinned", "name"}` (`--to pin:NAME` adds
 //!   `"service", "requestid", "status"`); `pin rm CID` → `{"cid", "removed"}`; `pin ls` →
-//!   `{"pins": [{"cid", "name", "created"}]}` (`--to kubo`: `[{"cid", "type"}]`; `--to pin:NAME`:
+//!   `{"pins": [{"cid", "name", "created", "size", "cumulative_size", "kind"}]}` (sizes in bytes
+//!   from the pinned root in the store, `null` when it cannot be read) (`--to kubo`: `[{"cid", "type"}]`; `--to pin:NAME`:
 //!   `[{"cid", "name", "status", "requestid", "created"}]`)
 //! - `car export CID -o F.car [--commp]` → `{"cid", "path", "blocks", "bytes"}` plus, with
 //!   `--commp`, `"piece_cid"` (Filecoin CommP of the CAR, `baga6ea4seaq…`, see [`commp`]) and

@@ -314,3 +314,77 @@ async fn a_delegated_router_names_the_gateway_that_holds_a_cid() {
     let env = |k: &str| (k == kelp_ipfs::fetch::ROUTERS_ENV).then(|| "ftp://nope".to_string());
     assert!(Gateways::from_env(env, &[]).unwrap_err().to_string().contains("ftp://nope"));
 }
+
+/// A gateway in front of `upstream` that waits `delay` before answering each request (the
+/// answer itself is upstream's, status, type and body).
+async fn slow(upstream: String, delay: std::time::Duration) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::http::{HeaderMap, StatusCode, Uri, header};
+    let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+        let upstream = upstream.clone();
+        async move {
+            tokio::time::sleep(delay).await;
+            let mut req = reqwest::Client::new().get(format!("{upstream}{uri}"));
+            if let Some(a) = headers.get(header::ACCEPT) {
+                req = req.header(header::ACCEPT, a.as_bytes());
+            }
+            let r = req.send().await.unwrap();
+            let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
+            let ty = r.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            (status, [(header::CONTENT_TYPE, ty)], r.bytes().await.unwrap())
+        }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    (url, tokio::spawn(async move { axum::serve(l, app).await.unwrap() }))
+}
+
+/// A gateway that accepts connections and never answers; counts the connections.
+async fn silent() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = n.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    (url, n)
+}
+
+#[tokio::test]
+async fn a_silent_gateway_is_dropped_for_a_slow_one_and_the_get_shows_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, file, _, data) = served(dir.path()).await;
+    let (silent_url, connections) = silent().await;
+    let (slow_url, _t) = slow(gw.url(), std::time::Duration::from_millis(700)).await;
+    let sink = kelp_magic::RecordingSink::new();
+    let c = kelp_magic::MagicContext::new(dir.path(), kelp_magic::Config::at(dir.path().join("home")), sink.clone());
+    c.env.set("KELP_IPFS_GATEWAYS", Some(format!("{silent_url},{slow_url}")));
+    c.env.set("KELP_IPFS_GATEWAY_TIMEOUT", Some("1".into()));
+    let m = kelp_ipfs::magics().pop().unwrap();
+    let line = format!("ipfs get {file} -o got.bin");
+    m.run(kelp_magic::MagicCall::from_line(&line, None).unwrap(), &c).await.unwrap();
+    assert_eq!(std::fs::read(dir.path().join("got.bin")).unwrap(), data);
+    // The silent one was asked once (its CAR), timed out, and was not asked again.
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The fetch outlived the progress delay: a bar labelled with the CID, then its final line.
+    let events = sink.events();
+    let shown = events.iter().find_map(|e| match e {
+        kelp_magic::SinkEvent::Display(o, Some(id)) if o.plain().is_some_and(|t| t.contains("fetching")) => {
+            Some((o.plain().unwrap().to_string(), id.clone()))
+        }
+        _ => None,
+    });
+    let (label, id) = shown.unwrap_or_else(|| panic!("no progress display in {events:?}"));
+    assert!(label.contains(&format!("fetching {file} from gateways (verified)")), "{label}");
+    let last = events.iter().rev().find_map(|e| match e {
+        kelp_magic::SinkEvent::Update(o, i) if *i == id => o.plain().map(str::to_string),
+        _ => None,
+    });
+    let last = last.expect("the bar was updated");
+    assert!(last.starts_with("fetched 13 blocks ("), "{last}");
+    assert!(last.ends_with(&format!("of {file}, every one verified")), "{last}");
+}

@@ -95,6 +95,9 @@ async fn directory_cat_get_ls_stat_pin_car_gc() {
     assert_eq!(car.json().unwrap()["blocks"], 5);
     let pins = ok(&c, "ipfs pin ls").await;
     assert_eq!(pins.json().unwrap()["pins"].as_array().unwrap().len(), 2);
+    let tree = pins.json().unwrap()["pins"].as_array().unwrap().iter().find(|p| p["cid"] == root).unwrap().clone();
+    assert_eq!((tree["kind"].as_str(), tree["size"].as_u64()), (Some("directory"), Some(0)));
+    assert_eq!(tree["cumulative_size"], st.json().unwrap()["cumulative_size"]);
     ok(&c, &format!("ipfs pin rm {root}")).await;
     let wrapped_cid = wrapped.json().unwrap()["cid"].as_str().unwrap().to_string();
     ok(&c, &format!("ipfs pin rm {wrapped_cid}")).await;
@@ -237,4 +240,35 @@ async fn interrupted_get_writes_nothing() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(!names.iter().any(|n| n.contains("out.bin")), "{names:?}");
+}
+
+#[tokio::test]
+async fn pin_ls_gives_each_local_pin_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("big.bin"), vec![7u8; 300_000]).unwrap();
+    std::fs::write(d.join("small.txt"), b"hello ipfs").unwrap();
+    let c = ctx(d);
+    assert_eq!(ok(&c, "ipfs pin ls").await.plain(), Some("no pins"));
+    let big = ok(&c, "ipfs add big.bin").await.json().unwrap()["cid"].as_str().unwrap().to_string();
+    let small = ok(&c, "ipfs add small.txt --cid-version 1").await.json().unwrap()["cid"].as_str().unwrap().to_string();
+    let ls = ok(&c, "ipfs pin ls").await;
+    let pins = ls.json().unwrap()["pins"].as_array().unwrap().clone();
+    let of = |cid: &str| pins.iter().find(|p| p["cid"] == cid).unwrap_or_else(|| panic!("{cid} in {pins:?}")).clone();
+    let (b, s) = (of(&big), of(&small));
+    assert_eq!((b["size"].as_u64(), b["kind"].as_str()), (Some(300_000), Some("file")));
+    // Two 256 KiB leaves plus the root node: the DAG is bigger than the file.
+    assert!(b["cumulative_size"].as_u64().unwrap() > 300_000, "{b}");
+    assert_eq!((s["size"].as_u64(), s["cumulative_size"].as_u64()), (Some(10), Some(10)));
+    assert!(b["created"].as_u64().is_some(), "the pin record's fields stay");
+    let text = ls.plain().unwrap();
+    assert!(text.contains(&format!("{big}  300000 bytes")) && text.contains(&format!("{small}  10 bytes")), "{text}");
+
+    // A pin whose root block is gone: listed, size unknown (null), never fetched.
+    let store = kelp_ipfs::Store::open(&d.join("home/ipfs")).unwrap();
+    std::fs::remove_file(store.block_file(&small.parse().unwrap()).unwrap()).unwrap();
+    let ls = ok(&c, "ipfs pin ls --offline").await;
+    let gone = ls.json().unwrap()["pins"].as_array().unwrap().iter().find(|p| p["cid"] == small).unwrap().clone();
+    assert!(gone["size"].is_null() && gone["cumulative_size"].is_null() && gone["kind"].is_null(), "{gone}");
+    assert!(ls.plain().unwrap().lines().any(|l| l == small), "{:?}", ls.plain());
 }

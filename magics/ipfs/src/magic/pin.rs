@@ -103,7 +103,8 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                 Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
                 Target::Local => {
                     let store = open_store(ctx)?;
-                    blocking(move || store.pins()).await?.into_iter().map(|p| json!(p)).collect()
+                    blocking(move || Ok(store.pins()?.into_iter().map(|p| with_size(&store, p)).collect::<Vec<_>>()))
+                        .await?
                 }
                 Target::Kubo(url) => Kubo::new(&url)
                     .map_err(fail)?
@@ -125,9 +126,35 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                 }
             };
             let cids: Vec<String> = pins.iter().map(|p| p["cid"].as_str().unwrap_or("").to_string()).collect();
-            let text = if cids.is_empty() { "no pins".to_string() } else { cids.join("\n") };
-            let rows: Vec<(&str, String)> = cids.iter().map(|c| ("pin", html_escape(c))).collect();
+            let sizes: Vec<Option<u64>> = pins.iter().map(|p| p["size"].as_u64()).collect();
+            let text = if cids.is_empty() {
+                "no pins".to_string()
+            } else {
+                cids.iter().zip(&sizes).map(|(c, s)| sized(c, *s)).collect::<Vec<_>>().join("\n")
+            };
+            let rows: Vec<(&str, String)> =
+                cids.iter().zip(&sizes).map(|(c, s)| ("pin", html_escape(&sized(c, *s)))).collect();
             Ok(bundle(text, "%ipfs pin ls", &rows, json!({"pins": pins})))
         }
+    }
+}
+
+/// A local pin's record with what its root says it holds, read from the store alone (never
+/// fetched): `size` (a file's bytes; 0 for a directory), `cumulative_size` (the DAG's bytes,
+/// Kubo's `CumulativeSize`) and `kind`; all three `null` when the root cannot be read.
+fn with_size(store: &crate::Store, p: crate::store::Pin) -> serde_json::Value {
+    let mut j = json!(p);
+    let st = parse_cid(&p.cid).ok().and_then(|c| crate::exporter::stat(store, &c).ok());
+    j["size"] = json!(st.as_ref().map(|s| s.size));
+    j["cumulative_size"] = json!(st.as_ref().map(|s| s.cumulative_size));
+    j["kind"] = json!(st.map(|s| s.kind));
+    j
+}
+
+/// `CID` with its size when known (`CID  1234 bytes`).
+fn sized(cid: &str, size: Option<u64>) -> String {
+    match size {
+        Some(n) => format!("{cid}  {n} bytes"),
+        None => cid.to_string(),
     }
 }
