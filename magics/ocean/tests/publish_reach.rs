@@ -151,6 +151,27 @@ async fn local_only_cid_is_fetched_by_the_pinning_service_before_any_transaction
     assert_eq!(delegates.pins()[0]["status"], "pinned");
     assert!(has(network.path(), &cid));
     assert_eq!(nft_count(&d.net).await, before + alloy::primitives::U256::from(2u8));
+
+    // A service that never gets to the pin: one line after KELP_PUBLISH_PIN_TIMEOUT; an
+    // interrupt stops the wait. Nothing sent either way.
+    let never = FakePinningService::start(PIN_TOKEN, network.path(), Fetch::Never).await;
+    ctx.env.set("KELP_PIN_OTHER_ENDPOINT", None);
+    ctx.env.set("KELP_PIN_FAKE_ENDPOINT", Some(never.url.clone()));
+    ctx.env.set("KELP_PUBLISH_PIN_TIMEOUT", Some("1".into()));
+    let e = publish_bytes(&ctx, &d, "late.csv", b"late,4\n", "").await.unwrap_err();
+    assert!(e.contains("has not pinned") && e.contains("after 1 s (status queued"), "{e}");
+    ctx.env.set("KELP_PUBLISH_PIN_TIMEOUT", Some("600".into()));
+    let cancel = ctx.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        cancel.cancel();
+    });
+    let started = std::time::Instant::now();
+    let e = publish_bytes(&ctx, &d, "late.csv", b"late,4\n", "").await.unwrap_err();
+    assert!(e.contains("pushing the file (nothing was sent)"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "the interrupt ended the wait");
+    assert_eq!(never.pins().len(), 2);
+    assert_eq!(nft_count(&d.net).await, before + alloy::primitives::U256::from(2u8));
 }
 
 #[tokio::test]

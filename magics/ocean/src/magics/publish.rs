@@ -161,6 +161,13 @@ impl Magic for PublishMagic {
         // Not on the devnet: a CID only this machine's store holds goes to a remote first.
         let push =
             crate::publish::reach::push_local_cid(&net, &ctx.config.home, &file, &ctx.env, cli.push_to.as_deref());
+        // An interrupt stops the push (a pinning service may take minutes); nothing was sent yet.
+        let push = async {
+            tokio::select! {
+                r = push => r,
+                _ = ctx.cancel.cancelled() => Err(OceanError::Cancelled("pushing the file (nothing was sent)".into())),
+            }
+        };
         if let Some(to) = with_progress(ctx, "pushing the file where the network can fetch it", push).await? {
             ctx.eprint(&format!("%publish: pushed the file to {to} so the network's node can fetch it\n"));
         }

@@ -8,7 +8,8 @@
 //!   `GET /pins/{requestid}`. Like a real service it fetches the DAG itself, over Bitswap, with a
 //!   real kelp IPFS node of its own: from the request's `origins` ([`Fetch::Origins`]), from
 //!   peers that dial its delegates ([`Fetch::Delegates`]), or from nobody ([`Fetch::Nobody`]: no
-//!   delegates, origins ignored); the pin is `pinned` once every block arrived, else `failed`.
+//!   delegates, origins ignored); the pin is `pinned` once every block arrived, else `failed`
+//!   ([`Fetch::Never`]: it stays `queued`).
 //! - `FakeLighthouse`: the Kubo-style `POST /api/v0/add?cid-version=N` upload with a Bearer API
 //!   key, reply `{Name, Hash, Size}`; the CID is Kubo's default import of the bytes for that
 //!   version.
@@ -53,6 +54,8 @@ pub enum Fetch {
     Delegates,
     /// No delegates, origins ignored (a service that finds nobody holding the CID).
     Nobody,
+    /// The pin stays `queued` (a service that never gets to it).
+    Never,
 }
 
 #[derive(Clone)]
@@ -87,7 +90,7 @@ impl FakePinningService {
         let node = Arc::new(Node::start(store.clone(), listen, vec![]).await.unwrap());
         let info = node.info().await.unwrap();
         let delegates = match fetch {
-            Fetch::Nobody => vec![],
+            Fetch::Nobody | Fetch::Never => vec![],
             _ => info.listen.iter().map(|a| a.to_string()).collect(),
         };
         let pins = Arc::new(Mutex::new(Vec::new()));
@@ -124,6 +127,9 @@ async fn pin_add(State(app): State<PinApp>, h: HeaderMap, Json(pin): Json<Value>
         st
     };
     let id = st["requestid"].as_str().unwrap().to_string();
+    if app.fetch == Fetch::Never {
+        return (StatusCode::ACCEPTED, Json(st)).into_response();
+    }
     tokio::spawn(async move {
         let node = app.node.clone();
         match app.fetch {
@@ -138,8 +144,7 @@ async fn pin_add(State(app): State<PinApp>, h: HeaderMap, Json(pin): Json<Value>
                     let _ = node.dial(addrs);
                 }
             }
-            Fetch::Delegates => {}
-            Fetch::Nobody => {}
+            Fetch::Delegates | Fetch::Nobody | Fetch::Never => {}
         }
         // A peer to fetch from: the dialled origin, or the client dialling a delegate.
         for _ in 0..100 {
