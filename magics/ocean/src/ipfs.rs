@@ -29,14 +29,24 @@ pub fn bytes_match_cid(bytes: &[u8], cid: &str) -> bool {
     import_options_of(bytes, cid).is_some()
 }
 
-/// The first of the usual import settings (Kubo's defaults, CIDv1 with raw leaves, the
-/// unixfs-v1-2025 profile) under which `bytes` (one file) hash to `cid`.
-pub fn import_options_of(bytes: &[u8], cid: &str) -> Option<AddOptions> {
+/// The usual import settings: Kubo's defaults, CIDv1 with raw leaves, the unixfs-v1-2025 profile.
+fn import_candidates() -> Vec<AddOptions> {
     let mut candidates = vec![AddOptions::default(), AddOptions { cid_version: 1, ..AddOptions::default() }];
     if let Ok(p) = AddOptions::profile("unixfs-v1-2025") {
         candidates.push(p);
     }
-    candidates.into_iter().find(|o| kelp_ipfs::cid_of_bytes(bytes, o).is_ok_and(|c| c.to_string() == cid))
+    candidates
+}
+
+/// The first of the usual import settings under which `bytes` (one file) hash to `cid`.
+pub fn import_options_of(bytes: &[u8], cid: &str) -> Option<AddOptions> {
+    import_candidates().into_iter().find(|o| kelp_ipfs::cid_of_bytes(bytes, o).is_ok_and(|c| c.to_string() == cid))
+}
+
+/// The first of the usual import settings under which the file at `path` hashes to `cid`
+/// (read as a stream, never whole in memory).
+pub fn import_options_of_path(path: &Path, cid: &str) -> Option<AddOptions> {
+    import_candidates().into_iter().find(|o| kelp_ipfs::cid_of_path(path, o).is_ok_and(|c| c.to_string() == cid))
 }
 
 /// The node's source for `ipfs` files: kelp's block store under `$KELP_HOME`.

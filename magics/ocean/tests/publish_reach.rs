@@ -207,6 +207,19 @@ async fn local_only_cid_is_uploaded_to_lighthouse_and_unreachable_cids_are_refus
     assert_eq!(read, b"lighthouse,3\n");
     assert_eq!(nft_count(&d.net).await, before + alloy::primitives::U256::from(1u8));
 
+    // A folder is not one file: Lighthouse cannot take it, one line, nothing left behind.
+    std::fs::create_dir_all(d.home.path().join("folder")).unwrap();
+    std::fs::write(d.home.path().join("folder/a.csv"), b"a\n").unwrap();
+    let e = publish(&ctx, &format!("folder --name Folder --network {}", d.net.rpc_url)).await.unwrap_err().to_string();
+    assert!(e.contains("Lighthouse takes one file and") && e.contains("is a directory") && !e.contains('\n'), "{e}");
+    assert_eq!(lh.uploads().len(), 1);
+    let left: Vec<_> = std::fs::read_dir(d.home.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(".kelp-push-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
     // A --push-to that names no remote is one line.
     let e = publish_bytes(&ctx, &d, "x.csv", b"x\n", "--push-to ftp").await.unwrap_err();
     assert!(e.contains("--push-to \"ftp\" is not a remote"), "{e}");

@@ -144,32 +144,39 @@ async fn pin_from(svc: &PinService, node: &Node, root: &Cid, wait: Duration) -> 
 }
 
 /// Upload the file `root` to Lighthouse with the import settings that give `root` (Kubo's
-/// defaults for CIDv0 or CIDv1); the CID Lighthouse answers must be `root`.
+/// defaults for CIDv0 or CIDv1); the CID Lighthouse answers must be `root`. The file is written
+/// beside the store for the upload (streamed, never whole in memory) and removed after.
 pub(super) async fn to_lighthouse(lh: &Kubo, store: &Store, root: &Cid, home: &Path) -> Result<()> {
-    let (s, r) = (store.clone(), *root);
-    let bytes = tokio::task::spawn_blocking(move || s.cat(&r))
-        .await
-        .map_err(|e| input(format!("reading {root}: {e}")))?
-        .map_err(|e| {
+    let path = home.join(format!(".kelp-push-{}-{root}", std::process::id()));
+    let (s, r, out) = (store.clone(), *root, path.clone());
+    let opts = tokio::task::spawn_blocking(move || -> Result<Option<kelp_ipfs::AddOptions>> {
+        s.get(&r, &out).map_err(|e| input(format!("reading {r} from the IPFS store: {e}")))?;
+        if !out.is_file() {
+            return Err(input(format!(
+                "Lighthouse takes one file and {r} is a directory: push it to Kubo or a pinning service (--push-to)"
+            )));
+        }
+        Ok(crate::ipfs::import_options_of_path(&out, &r.to_string()))
+    })
+    .await
+    .map_err(|e| input(format!("reading {root}: {e}")))
+    .and_then(|r| r);
+    let upload = async {
+        let opts = opts?.ok_or_else(|| {
             input(format!(
-                "Lighthouse takes one file and {root} cannot be read as one ({e}): push it to Kubo or a pinning service (--push-to)"
+                "{root} was not made with settings Lighthouse reproduces (Kubo's defaults for CIDv0 or CIDv1): push it to Kubo or a pinning service (--push-to)"
             ))
         })?;
-    let opts = crate::ipfs::import_options_of(&bytes, &root.to_string()).ok_or_else(|| {
-        input(format!(
-            "{root} was not made with settings Lighthouse reproduces (Kubo's defaults for CIDv0 or CIDv1): push it to Kubo or a pinning service (--push-to)"
-        ))
-    })?;
-    let path = home.join(format!(".kelp-push-{}-{root}", std::process::id()));
-    std::fs::write(&path, &bytes).map_err(|e| OceanError::io(&path, e))?;
-    let added = lh.add_path(&path, &opts).await;
-    let _ = std::fs::remove_file(&path);
-    let lines = added.map_err(|e| input(format!("pushing {root} to Lighthouse: {e}")))?;
-    let got = lines.last().map(|l| l.hash.clone()).unwrap_or_default();
-    if kelp_ipfs::parse_cid(&got).ok() != Some(*root) {
-        return Err(input(format!(
-            "Lighthouse stored the file as {got}, not {root}: push it to Kubo or a pinning service"
-        )));
-    }
-    Ok(())
+        let lines = lh.add_path(&path, &opts).await.map_err(|e| input(format!("pushing {root} to Lighthouse: {e}")))?;
+        let got = lines.last().map(|l| l.hash.clone()).unwrap_or_default();
+        if kelp_ipfs::parse_cid(&got).ok() != Some(*root) {
+            return Err(input(format!(
+                "Lighthouse stored the file as {got}, not {root}: push it to Kubo or a pinning service"
+            )));
+        }
+        Ok(())
+    };
+    let done = upload.await;
+    let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    done
 }
