@@ -5,7 +5,8 @@
 # block by block (?format=raw, 8 requests in flight); wall time, throughput and peak RSS; the
 # output's sha256 is checked against Helia's. Then the same file from a Helia PEER
 # (tests/helia/peer.mjs, libp2p TCP + Noise + Yamux) over Bitswap, fetched by kelp (--peer) and by
-# another Helia (its own Bitswap client) in the same run.
+# another Helia (its own Bitswap client) in the same run. Last, the CPU an idle kernel spends
+# with the node off, on, and on with a connected peer (bench/idle_cpu.py).
 # Usage: magics/ipfs/bench/fetch.sh   (or ./install/bench ipfs)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -53,3 +54,7 @@ hms=$(python3 -c "import json;print(json.load(open('$work/o'))['ms'])")
 [ "$hsha" = "$want" ] || die "Helia's Bitswap copy has sha256 $hsha"
 printf '%-30s %8s %10s %7s MiB  %s\n' "Helia fetch (bitswap)" "${wall}s" \
   "$(python3 -c "print(f'{64/($hms/1000):.1f}')")" "$((kb / 1024))" "-"
+# Kernel idle CPU with the node off, on, and on with a connected Helia peer (a real kernel from the
+# installed `kelp` kernelspec; bench/idle_cpu.py).
+log "kernel idle CPU with the IPFS node off / on (bench/idle_cpu.py, ${KELP_BENCH_IDLE_SECS:-30} s each)"
+"$KELP_VENV/bin/python" "$ROOT/magics/ipfs/bench/idle_cpu.py" --secs "${KELP_BENCH_IDLE_SECS:-30}"
