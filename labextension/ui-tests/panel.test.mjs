@@ -206,19 +206,26 @@ test('file browser → Publish to Ocean…: the form, the wallet\'s dialogs (ste
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), publishedDid);
 
   // Get: the wallet dispenses and orders (and authorises the node's download); the file lands in
-  // the Lab's root with the published bytes; the panel's orders count is the node's (kelp's node
-  // counts no orders yet: its indexer reports 0).
+  // the Lab's root with the published bytes; the panel's orders count is the node's, which counts
+  // the order's OrderStarted event as Ocean Node does: 1.
   await row.locator('button', { hasText: 'Get' }).click();
   const got = await approveUntil('get', async () =>
     (await page.locator('.Toastify__toast', { hasText: 'Downloaded Reef temperatures (panel)' }).count()) > 0);
   assert.ok(got.filter(t => /Send a transaction/.test(t)).length >= 2, got.join('\n'));
   const file = (await toast(/Downloaded Reef temperatures \(panel\) to (\S+) \((\d+) bytes, checked against its CID\)/))[1];
   assert.equal(fs.readFileSync(path.join(rootDir, file), 'utf8'), fs.readFileSync(path.join(rootDir, CSV), 'utf8'));
-  const stats = JSON.parse(await runKelp(devnet.env, ['ocean', 'show', publishedDid, '--json'])).indexedMetadata.stats;
-  const orders = stats.reduce((n, st) => n + Number(st.orders || 0), 0);
-  await panel().locator('button', { hasText: 'Refresh' }).click();
-  await until(`orders: ${orders}`, 60000, async () =>
-    (await row.locator('.kelp-Panel-meta').innerText().catch(() => '')) === `price: free · orders: ${orders}`);
+  const orders = async () => JSON.parse(await runKelp(devnet.env, ['ocean', 'show', publishedDid, '--json']))
+    .indexedMetadata.stats.reduce((n, st) => n + Number(st.orders || 0), 0);
+  await until('the node counts the order', 30000, async () => (await orders()) === 1);
+  let refreshed = 0;
+  await until('orders: 1', 60000, async () => {
+    if ((await row.locator('.kelp-Panel-meta').innerText().catch(() => '')) === 'price: free · orders: 1') return true;
+    if (Date.now() - refreshed > 3000) {
+      refreshed = Date.now();
+      await panel().locator('button', { hasText: 'Refresh' }).click();
+    }
+    return false;
+  });
 }));
 
 test('Publish to Ocean… with the metadata step rejected: the notification says the NFT exists and how to finish; publishing again finishes the same asset', { timeout: 600000 }, shooting(async () => {
