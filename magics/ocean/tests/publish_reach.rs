@@ -69,9 +69,34 @@ async fn local_only_cid_and_unreachable_file_stop_before_any_transaction() {
 /// files only from the store under `network_home` (never this machine's), as a remote node
 /// would; stopped when the sender is dropped.
 async fn network_node(d: &OwnDevnet, network_home: &Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let source = kelp_ocean::ipfs::StoreSource { home: network_home.to_path_buf() };
+    network_node_reading(d, std::sync::Arc::new(source)).await
+}
+
+/// The network's node reading `ipfs` files from a Kubo node (its `cat`), as an Ocean Node reads
+/// them from its IPFS gateway.
+struct KuboSource(kelp_ipfs::kubo::Kubo);
+
+#[async_trait::async_trait]
+impl IpfsSource for KuboSource {
+    async fn cat(&self, cid: &str) -> Result<Vec<u8>, String> {
+        // js-ipfs waits for a block it lacks; a gateway would give up, so does this source.
+        let cat = self.0.cat(cid, 0, None);
+        match tokio::time::timeout(std::time::Duration::from_secs(10), cat).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("{cid} not found within 10 s")),
+        }
+    }
+}
+
+/// [`network_node`] with `ipfs` files from `source`.
+async fn network_node_reading(
+    d: &OwnDevnet,
+    source: std::sync::Arc<dyn IpfsSource>,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
     let port = port();
     let mut cfg = kelp_ocean::node::serve::devnet_config(&d.ocean_dir, &d.net.rpc_url, port).unwrap();
-    cfg.ipfs = Some(std::sync::Arc::new(kelp_ocean::ipfs::StoreSource { home: network_home.to_path_buf() }));
+    cfg.ipfs = Some(source);
     cfg.compute_dir = None;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     kelp_ocean::node::start(cfg, port, async move {
@@ -281,7 +306,11 @@ fn js_ipfs() -> JsIpfs {
 async fn local_only_cid_is_pushed_to_the_configured_kubo_first() {
     let kubo = js_ipfs();
     let d = own_devnet().await;
-    let ctx = session(d.home.path(), d.net.node_url.as_deref().unwrap());
+    // The network's node reads ipfs files from that Kubo only: it can fetch the file only if the
+    // push put it there.
+    let source = KuboSource(kelp_ipfs::kubo::Kubo::new(&kubo.url).unwrap());
+    let (node_url, _stop) = network_node_reading(&d, std::sync::Arc::new(source)).await;
+    let ctx = session(d.home.path(), &node_url);
     std::fs::write(d.home.path().join("data.csv"), b"site,depth\nA,5\n").unwrap();
     let ipfs = kelp_ipfs::IpfsMagic;
     let set = MagicCall::from_line(&format!("ipfs config set backend kubo={}", kubo.url), None).unwrap();
