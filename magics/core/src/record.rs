@@ -52,6 +52,10 @@ pub struct Record {
     /// The Rust variable this piece's result was bound to (`let cid = %ipfs add …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binds: Option<String>,
+    /// Rust variables this piece defined (`let NAME` in Rust code), so later pieces using them
+    /// depend on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defines: Vec<String>,
     /// Why re-running this piece offline cannot reproduce it (a wallet prompt, a chain, a
     /// remote job), if so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +156,7 @@ impl Record {
             writes: vec![],
             uses: vec![],
             binds: None,
+            defines: vec![],
             uncheckable: None,
         }
     }

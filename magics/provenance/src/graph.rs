@@ -81,7 +81,7 @@ impl Graph {
                 for k in r.writes.iter().filter_map(key) {
                     writer.insert(k, cell);
                 }
-                if let Some(b) = &r.binds {
+                for b in r.binds.iter().chain(&r.defines) {
                     binder.insert(b.clone(), cell);
                 }
             }
