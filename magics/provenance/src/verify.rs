@@ -430,3 +430,55 @@ impl VerifyReport {
 fn join(cells: &BTreeSet<usize>) -> String {
     cells.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(records: Vec<Record>, text: &str) -> NbCell {
+        NbCell {
+            index: 3,
+            execution_count: Some(1),
+            source: String::new(),
+            texts: vec![text.into()],
+            error: None,
+            records,
+        }
+    }
+
+    #[test]
+    fn compare_names_what_differs() {
+        let add = |cid: &str| Record::magic().with_call("%", "ipfs", "add d.csv", None).wrote(Item::cid(cid));
+        assert_eq!(
+            compare(&cell(vec![add("QmA")], "added QmA"), &cell(vec![add("QmA")], "added QmA")),
+            CellStatus::Reproduced
+        );
+        let CellStatus::Differs { what } =
+            compare(&cell(vec![add("QmA")], "added QmA"), &cell(vec![add("QmB")], "added QmB"))
+        else {
+            panic!("a new CID differs")
+        };
+        assert!(what[0].contains("wrote cid QmB, the notebook recorded cid QmA"), "{what:?}");
+        assert!(what[1].contains("output text differs"), "{what:?}");
+        let CellStatus::Differs { what } =
+            compare(&cell(vec![Record::rust("a")], ""), &cell(vec![Record::rust("b")], ""))
+        else {
+            panic!("an edited source differs")
+        };
+        assert_eq!(what, vec!["source changed since the notebook ran (sha256 differs)"]);
+        // A new job id with the same results, and a later timestamp, still reproduce.
+        let job = |id: &str| Record::magic().wrote(Item::C2dJob { job_id: id.into(), result_cids: vec![] });
+        assert_eq!(
+            compare(
+                &cell(vec![job("j1")], "job 0a1b2c3d done at 2026-01-01T00:00:00Z"),
+                &cell(vec![job("j2")], "job 9f8e7d6c done at 2026-02-02T10:00:00Z")
+            ),
+            CellStatus::Reproduced
+        );
+        let mut failed = cell(vec![], "");
+        failed.error = Some("Panic: boom".into());
+        assert!(
+            matches!(compare(&cell(vec![], ""), &failed), CellStatus::Differs { what } if what[0].contains("failed on re-run: Panic: boom"))
+        );
+    }
+}
