@@ -10,4 +10,7 @@ mkdir -p "$specs/evcxr"
 printf '{"argv": ["%s", "--control_file", "{connection_file}"], "display_name": "Rust (evcxr)", "language": "rust", "interrupt_mode": "message"}\n' \
   "$EVCXR_ROOT/bin/evcxr_jupyter" > "$specs/evcxr/kernel.json"
 "$KELP_VENV/bin/python" kernel/bench/startup.py --kelp-spec "$KELP_VENV/share/jupyter/kernels/kelp" --evcxr-spec "$specs/evcxr" --runs "${KELP_BENCH_RUNS:-3}"
+# `:dep plotters` (svg backend only): a first kelp kernel, a second one with the compile cache,
+# and evcxr_jupyter 0.22, in this same run.
+"$KELP_VENV/bin/python" kernel/bench/dep_cache.py --kelp-spec "$KELP_VENV/share/jupyter/kernels/kelp" --evcxr-spec "$specs/evcxr"
 rm -rf "$specs"

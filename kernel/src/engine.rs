@@ -6,9 +6,11 @@
 //! wait for it. The child process that holds the user's variables can be killed to interrupt
 //! a cell; evcxr then restarts it (variables lost, and the error says so).
 //!
-//! Output of user code: stdout/stderr lines are forwarded live as [`EngineEvent`]s. Lines
-//! between `KELP_DISPLAY_BEGIN <mime>` and `KELP_DISPLAY_END` become a display, and
-//! `KELP_CLEAR_OUTPUT` a clear_output (the `kelp` prelude module prints them).
+//! Output of user code: stdout/stderr lines are forwarded live as [`EngineEvent`]s. evcxr
+//! display blocks printed while a cell runs arrive as `KELP_DISPLAY` lines (the child's stdout
+//! filter, [`crate::display`]) and become displays; `KELP_CLEAR_OUTPUT` becomes a clear_output
+//! (the `kelp` prelude module prints it). Each cell's final expression is marked
+//! ([`crate::final_value`]) so that only its value becomes the cell's result.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -86,18 +88,31 @@ pub struct Engine {
 
 struct LineRouter {
     target: Option<mpsc::UnboundedSender<EngineEvent>>,
-    display: Option<(String, Vec<String>)>,
     /// stderr: the report of a panic of the cell's own (main) thread, being read.
     panic: Option<Vec<String>>,
     /// stderr: a finished panic report of the current execution.
     panicked: Option<String>,
     /// stderr: blank lines held back until the next line says whether a panic report follows.
     blank: usize,
+    /// stdout: the cell's `?` returned an error (evcxr printed it to stderr).
+    user_error: bool,
+    /// stderr: the execution's last lines, the text of such an error.
+    recent: std::collections::VecDeque<(std::time::Instant, String)>,
 }
+
+/// How many of an execution's last stderr lines are kept for a `?` error's text.
+const RECENT_LINES: usize = 20;
 
 impl LineRouter {
     fn new() -> Self {
-        LineRouter { target: None, display: None, panic: None, panicked: None, blank: 0 }
+        LineRouter {
+            target: None,
+            panic: None,
+            panicked: None,
+            blank: 0,
+            user_error: false,
+            recent: Default::default(),
+        }
     }
 
     /// stderr lines: a panic report is kept for the cell's error, not streamed. User code
@@ -122,6 +137,10 @@ impl LineRouter {
             self.blank += 1;
             return;
         }
+        if self.recent.len() == RECENT_LINES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((std::time::Instant::now(), line.clone()));
         let text = "\n".repeat(std::mem::take(&mut self.blank)) + &line + "\n";
         if let Some(t) = &self.target {
             let _ = t.send(EngineEvent::Stderr(text));
@@ -139,20 +158,18 @@ impl LineRouter {
 
 impl LineRouter {
     fn stdout(&mut self, line: String) {
-        let ev = if let Some((mime, buf)) = &mut self.display {
-            if line == "KELP_DISPLAY_END" {
-                let (mime, buf) = self.display.take().expect("checked");
-                Some(EngineEvent::Display { mime, data: buf.join("\n") })
-            } else {
-                buf.push(line);
-                let _ = mime;
-                None
+        let ev = if let Some(l) = crate::display::decode(&line) {
+            match l {
+                crate::display::Line::Display { mime, data } => Some(EngineEvent::Display { mime, data }),
+                crate::display::Line::Text(t) => Some(EngineEvent::Stdout(t + "\n")),
+                crate::display::Line::ResultMarker => None,
+                crate::display::Line::UserError => {
+                    self.user_error = true;
+                    None
+                }
             }
-        } else if let Some(mime) = line.strip_prefix("KELP_DISPLAY_BEGIN ") {
-            self.display = Some((mime.trim().to_string(), Vec::new()));
-            None
         } else if let Some(v) = line.strip_prefix("KELP_VALUE ") {
-            Some(EngineEvent::Value(unescape_value(v)))
+            Some(EngineEvent::Value(crate::display::unescape(v)))
         } else if let Some(arg) = line.strip_prefix("KELP_CLEAR_OUTPUT") {
             Some(EngineEvent::ClearOutput { wait: arg.trim() == "wait" })
         } else {
@@ -164,22 +181,20 @@ impl LineRouter {
     }
 }
 
-/// Undo `kelp::value`'s escaping (`\\` and `\n`).
-fn unescape_value(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some(o) => out.push(o),
-            None => out.push('\\'),
-        }
-    }
-    out
+/// After an execution (both routers drained): the text of the error the cell's `?` returned,
+/// if it did. Resets both routers for the next execution.
+fn take_user_error(out: &Mutex<LineRouter>, err: &Mutex<LineRouter>) -> Option<String> {
+    let failed = std::mem::take(&mut out.lock().unwrap_or_else(|e| e.into_inner()).user_error);
+    let recent = std::mem::take(&mut err.lock().unwrap_or_else(|e| e.into_inner()).recent);
+    failed.then(|| user_error_text(recent.into()))
+}
+
+/// evcxr prints a `?` error with one `eprintln!` as the cell's last stderr output: the last
+/// lines that arrived together (within 100 ms of the last one) are its text.
+fn user_error_text(recent: Vec<(std::time::Instant, String)>) -> String {
+    let Some(last) = recent.last().map(|r| r.0) else { return "the cell's `?` returned an error".into() };
+    let from = recent.iter().position(|(t, _)| last.duration_since(*t) <= Duration::from_millis(100)).unwrap_or(0);
+    recent[from..].iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n")
 }
 
 /// `thread '<name>' panicked at …` or `thread '<name>' (<tid>) panicked at …`.
@@ -274,6 +289,7 @@ impl Engine {
             let (o, r) = (outputs.stderr.clone(), err_router.clone());
             std::thread::spawn(move || forward(o, r, true));
         }
+        let mut cache = crate::run_cell::setup_cache(&mut ctx);
         crate::prelude::attach(&mut ctx, preparing, &mut log);
         log.ready();
         self.set_state(EngineState::Ready);
@@ -297,16 +313,18 @@ impl Engine {
                         },
                     };
                     let t = std::time::Instant::now();
-                    let result = ctx.execute_with_callbacks(&code, &mut callbacks);
+                    let result = crate::run_cell::run(&mut ctx, cache.as_mut(), &code, &mut callbacks);
                     log.cell(&result, t.elapsed());
                     self.executing.store(false, std::sync::atomic::Ordering::SeqCst);
                     // The child may have been restarted: keep the handle current for interrupts.
                     *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.process_handle());
                     drain(&outputs.stdout, &out_router, false);
                     let panic = drain(&outputs.stderr, &err_router, true);
-                    let result = match (convert(result), panic) {
-                        (Ok(_), Some(report)) => Err(EngineError::Panic(report)),
-                        (r, _) => r,
+                    let user_error = take_user_error(&out_router, &err_router);
+                    let result = match (convert(result), panic, user_error) {
+                        (Ok(_), Some(report), _) => Err(EngineError::Panic(report)),
+                        (Ok(_), None, Some(text)) => Err(EngineError::Runtime(text)),
+                        (r, _, _) => r,
                     };
                     let _ = reply.send(result);
                 }
@@ -407,9 +425,7 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut r = LineRouter::new();
         r.target = Some(tx);
-        for l in
-            ["hi", "KELP_DISPLAY_BEGIN text/html", "<b>x</b>", "<i>y</i>", "KELP_DISPLAY_END", "KELP_CLEAR_OUTPUT wait"]
-        {
+        for l in ["hi", "KELP_DISPLAY text/html <b>x</b>\\n<i>y</i>", "KELP_RESULT_FOLLOWS", "KELP_CLEAR_OUTPUT wait"] {
             r.stdout(l.to_string());
         }
         assert_eq!(rx.try_recv().unwrap(), EngineEvent::Stdout("hi\n".into()));
@@ -421,6 +437,22 @@ mod tests {
         assert!(rx.try_recv().is_err());
         r.stdout(r"KELP_VALUE a\\b\nc".to_string());
         assert_eq!(rx.try_recv().unwrap(), EngineEvent::Value("a\\b\nc".into()));
+    }
+
+    #[test]
+    fn a_question_mark_error_is_the_cells_error_with_its_last_stderr_lines() {
+        let (out, err) = (Mutex::new(LineRouter::new()), Mutex::new(LineRouter::new()));
+        err.lock().unwrap().stderr("progress 1".into());
+        assert_eq!(take_user_error(&out, &err), None);
+        let old = std::time::Instant::now() - Duration::from_secs(2);
+        let lines = vec![(old, "progress 2".to_string()), (std::time::Instant::now(), "no file".into())];
+        assert_eq!(user_error_text(lines), "no file");
+        err.lock().unwrap().stderr("Error: bad".into());
+        err.lock().unwrap().stderr("caused by: x".into());
+        out.lock().unwrap().stdout("KELP_USER_ERROR".into());
+        assert_eq!(take_user_error(&out, &err).unwrap(), "Error: bad\ncaused by: x");
+        // Reset for the next execution.
+        assert_eq!(take_user_error(&out, &err), None);
     }
 
     #[test]

@@ -151,11 +151,7 @@ impl Cell<'_> {
                     let bundle = self.rust(code).await?;
                     let mut out = Output::empty();
                     for (mime, data) in bundle {
-                        let v = if mime.ends_with("json") {
-                            serde_json::from_str(&data).unwrap_or(Value::String(data))
-                        } else {
-                            Value::String(data)
-                        };
+                        let v = mime_value(&mime, data);
                         out = out.with_mime(&mime, v);
                     }
                     self.show(&out, last);
@@ -267,6 +263,7 @@ impl Cell<'_> {
             EngineEvent::Stdout(t) => iopub.send(p, "stream", json!({"name": "stdout", "text": t})),
             EngineEvent::Stderr(t) => iopub.send(p, "stream", json!({"name": "stderr", "text": t})),
             EngineEvent::Display { mime, data } => {
+                let data = mime_value(&mime, data);
                 iopub.send(p, "display_data", json!({"data": {mime: data}, "metadata": {}}))
             }
             EngineEvent::ClearOutput { wait } => iopub.send(p, "clear_output", json!({"wait": wait})),
@@ -323,6 +320,15 @@ impl Cell<'_> {
                 CellError::new("EngineUnavailable", format!("{m}; magics (%lsmagic) still work"))
             }
         }
+    }
+}
+
+/// A MIME bundle entry as Jupyter wants it: JSON types as JSON (when they parse), others as text.
+fn mime_value(mime: &str, data: String) -> Value {
+    if mime.ends_with("json") {
+        serde_json::from_str(&data).unwrap_or(Value::String(data))
+    } else {
+        Value::String(data)
     }
 }
 

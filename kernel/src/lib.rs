@@ -4,8 +4,10 @@
 //! - [`transport`]: the five ZeroMQ channels (HMAC-signed) and message helpers;
 //! - [`server`]: shared kernel state; shell/control/stdin loops; kernel_info, history, comms;
 //! - [`execute`]: running cells (magics and Rust pieces) and replying;
-//! - [`engine`]: evcxr on its own thread; [`split`]: cell splitting; [`completeness`]:
-//!   is_complete; [`assist`]: completion and inspection;
+//! - [`engine`]: evcxr on its own thread; [`run_cell`]: one Rust piece handed to evcxr;
+//!   [`display`]: display blocks in order (the child's stdout filter); [`final_value`]: marking
+//!   a cell's value; [`dep_cache`]: the `:dep` compile cache; [`split`]: cell splitting;
+//!   [`completeness`]: is_complete; [`assist`]: completion and inspection;
 //! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`);
 //!   [`startup`]: where the engine's start-up time goes;
 //! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
@@ -14,12 +16,16 @@ pub mod assist;
 pub mod cli;
 pub mod comms;
 pub mod completeness;
+pub mod dep_cache;
+pub mod display;
 pub mod engine;
 pub mod execute;
+pub mod final_value;
 pub mod history;
 pub mod install;
 pub mod magics;
 pub mod prelude;
+pub mod run_cell;
 pub mod server;
 pub mod sink;
 pub mod split;

@@ -63,6 +63,9 @@ pub fn path(cid: &str) -> Result<PathBuf, Error> {
         .args(["ipfs", "get", cid, "-o"])
         .arg(&part)
         .env("KELP_HOME", home())
+        // This process is evcxr's runtime (the kelp binary with this variable set): without
+        // removing it, the child would start as another runtime instead of running the command.
+        .env_remove("EVCXR_IS_RUNTIME")
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| {
