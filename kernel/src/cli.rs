@@ -123,14 +123,14 @@ pub async fn run_magic(mut argv: Vec<String>) -> i32 {
         Ok(out) => {
             if json {
                 let v = out.json().cloned().unwrap_or_else(|| serde_json::json!({"text": out.plain()}));
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                print_out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
             } else if let Some(t) = out.plain() {
-                println!("{}", t.trim_end());
+                print_out(&format!("{}\n", t.trim_end()));
             }
             0
         }
         Err(MagicError::Help(h)) => {
-            print!("{h}");
+            print_out(&h);
             0
         }
         Err(e) => {
@@ -141,4 +141,12 @@ pub async fn run_magic(mut argv: Vec<String>) -> i32 {
             }
         }
     }
+}
+
+/// Write a result to stdout. A reader that went away (`kelp … | head`) is not an error: the
+/// rest is dropped quietly, where `print!` would panic.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

@@ -144,3 +144,20 @@ async fn rust_state_output_binding_and_interrupt() {
     assert_eq!(reply["status"], "ok", "{reply}");
     assert_eq!(first_data(&io, "execute_result").unwrap()["text/plain"], "9");
 }
+
+/// `kelp … | head`: a reader that goes away before kelp writes is not a panic (exit 0, no
+/// "panicked" on stderr); print! would panic with "failed printing to stdout".
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kelp"))
+        .args(["ipfs", "--help"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+}
