@@ -52,6 +52,8 @@ struct Cell<'a> {
     result_text: Option<String>,
     /// Values handed over by `kelp::value` while filling in `{var}`.
     values: Vec<String>,
+    /// The provenance record of the Rust piece running now: its displays carry it too.
+    record: Option<kelp_magic::Record>,
 }
 
 /// Execute requests, one at a time, in arrival order; those queued before an interrupt are
@@ -110,6 +112,7 @@ async fn run_request(k: &Kernel, msg: &JupyterMessage) -> bool {
         payload: vec![],
         result_text: None,
         values: vec![],
+        record: None,
     };
     let outcome = cell.run(&code).await;
     k.executing.store(false, Ordering::SeqCst);
@@ -145,11 +148,22 @@ impl Cell<'_> {
                 }
                 Segment::Magic { text, body, cell, bind, .. } => {
                     let out = self.magic(&text, body, cell, bind).await?;
+                    if let Some(r) = &out.record {
+                        crate::records::ran(self.count, r);
+                    }
                     self.show(&out, last);
                 }
                 Segment::Code { code, .. } => {
-                    let bundle = self.rust(code).await?;
-                    let mut out = Output::empty();
+                    let mut record = crate::records::rust(&code);
+                    self.record = Some(record.clone());
+                    let started = std::time::SystemTime::now();
+                    let source = code.clone();
+                    let bundle = self.rust(code).await;
+                    self.record = None;
+                    let bundle = bundle?;
+                    crate::records::finish(&mut record, &source, &self.k.cwd, started);
+                    crate::records::ran(self.count, &record);
+                    let mut out = Output::empty().with_record(record);
                     for (mime, data) in bundle {
                         let v = mime_value(&mime, data);
                         out = out.with_mime(&mime, v);
@@ -168,10 +182,13 @@ impl Cell<'_> {
         }
         if last {
             self.result_text = out.plain().map(str::to_string);
-            let c = json!({"execution_count": self.count, "data": out.to_mime_map(), "metadata": {}});
+            let meta = crate::records::metadata(out.record.as_ref());
+            let c = json!({"execution_count": self.count, "data": out.to_mime_map(), "metadata": meta});
             self.k.iopub.send(self.parent, "execute_result", c);
         } else {
-            self.k.iopub.send(self.parent, "display_data", crate::sink::display_content(out, None));
+            let mut c = crate::sink::display_content(out, None);
+            c["metadata"] = crate::records::metadata(out.record.as_ref());
+            self.k.iopub.send(self.parent, "display_data", c);
         }
     }
 
@@ -182,6 +199,8 @@ impl Cell<'_> {
         cell: bool,
         bind: Option<String>,
     ) -> Result<Output, CellError> {
+        let uses: Vec<String> =
+            placeholders(text).into_iter().filter_map(|p| if let Piece::Var(v) = p { Some(v) } else { None }).collect();
         let text = self.expand(text).await?;
         let mut call = MagicCall::from_line(&text, body).map_err(magic_error)?;
         call.bind = bind.clone();
@@ -193,7 +212,7 @@ impl Cell<'_> {
             cancel: lock(&self.k.cancel).clone(),
             env: self.k.env.clone(),
         };
-        let out = match self.k.registry.run(call, cell, &ctx).await {
+        let mut out = match self.k.registry.run(call, cell, &ctx).await {
             Ok(out) => out,
             Err(MagicError::Help(text)) => return Ok(Output::text(text)),
             Err(e) => return Err(magic_error(e)),
@@ -206,6 +225,9 @@ impl Cell<'_> {
                 ));
             };
             self.rust(format!("let {var}: {} = {};", v.ty, v.expr)).await?;
+        }
+        if let Some(r) = out.record.as_mut() {
+            r.uses = uses;
         }
         Ok(out)
     }
@@ -264,7 +286,8 @@ impl Cell<'_> {
             EngineEvent::Stderr(t) => iopub.send(p, "stream", json!({"name": "stderr", "text": t})),
             EngineEvent::Display { mime, data } => {
                 let data = mime_value(&mime, data);
-                iopub.send(p, "display_data", json!({"data": {mime: data}, "metadata": {}}))
+                let meta = crate::records::metadata(self.record.as_ref());
+                iopub.send(p, "display_data", json!({"data": {mime: data}, "metadata": meta}))
             }
             EngineEvent::ClearOutput { wait } => iopub.send(p, "clear_output", json!({"wait": wait})),
             EngineEvent::Value(v) => self.values.push(v),

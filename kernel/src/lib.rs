@@ -11,6 +11,7 @@
 //! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`);
 //!   [`startup`]: where the engine's start-up time goes;
 //! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
+//! - [`records`]: provenance records of Rust pieces and the `metadata.kelp` of outputs (issue #14).
 
 pub mod assist;
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod history;
 pub mod install;
 pub mod magics;
 pub mod prelude;
+pub mod records;
 pub mod run_cell;
 pub mod server;
 pub mod sink;

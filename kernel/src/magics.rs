@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 pub fn registry() -> Registry {
     let mut r = Registry::new().with(EnvMagic).with(FileMagic);
-    for family in [kelp_ipfs::magics(), kelp_ocean::magics()] {
+    for family in [kelp_ipfs::magics(), kelp_ocean::magics(), kelp_provenance::magics()] {
         for m in family {
             r.register(m);
         }
