@@ -1,85 +1,17 @@
 //! Interop with a REAL js-ipfs 0.66.1 daemon (Kubo RPC), started and stopped here on a free
-//! loopback port with a temporary IPFS_PATH (REFERENCE.md §2.1).
+//! loopback port with a temporary IPFS_PATH (REFERENCE.md §2.1; tests/support/jsipfs_daemon.rs).
 //!
 //! Ignored in a plain `cargo test`; `install/test.d/30-ipfs.sh` runs it with `--ignored` after
 //! `install/setup.d/30-ipfs.sh` installed js-ipfs. A missing js-ipfs is a test failure, never a skip.
 
+#[path = "support/jsipfs_daemon.rs"]
+mod jsipfs_daemon;
+use jsipfs_daemon::start_daemon;
 use kelp_ipfs::kubo::Kubo;
 use kelp_ipfs::{AddOptions, Store, car, cid_of_path};
 use kelp_magic::{Config, MagicCall, MagicContext, RecordingSink};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-fn jsipfs_bin() -> PathBuf {
-    let p = std::env::var_os("KELP_JSIPFS").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../install/.tools/jsipfs/node_modules/.bin/jsipfs")
-    });
-    assert!(p.exists(), "js-ipfs is not installed at {} — run install/setup (install/setup.d/30-ipfs.sh)", p.display());
-    p
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-struct Daemon {
-    child: Child,
-    url: String,
-    _repo: tempfile::TempDir,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_daemon() -> Daemon {
-    let bin = jsipfs_bin();
-    let repo = tempfile::tempdir().unwrap();
-    let st = Command::new(&bin)
-        .args(["init", "--profile", "test"])
-        .env("IPFS_PATH", repo.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "jsipfs init failed");
-    let (api, gw) = (free_port(), free_port());
-    let cfg_path = repo.path().join("config");
-    let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
-    cfg["Addresses"]["API"] = format!("/ip4/127.0.0.1/tcp/{api}").into();
-    cfg["Addresses"]["Gateway"] = format!("/ip4/127.0.0.1/tcp/{gw}").into();
-    cfg["Addresses"]["RPC"] = format!("/ip4/127.0.0.1/tcp/{}", free_port()).into();
-    cfg["Addresses"]["Swarm"] = serde_json::json!([]);
-    cfg["Addresses"]["Delegates"] = serde_json::json!([]);
-    cfg["Bootstrap"] = serde_json::json!([]);
-    cfg["Routing"] = serde_json::json!({"Type": "none"});
-    std::fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
-    let mut child = Command::new(&bin)
-        .args(["daemon", "--offline"])
-        .env("IPFS_PATH", repo.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("Daemon is ready") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    let url = format!("http://127.0.0.1:{api}");
-    let d = Daemon { child, url, _repo: repo };
-    rx.recv_timeout(Duration::from_secs(90)).expect("js-ipfs daemon did not become ready in 90 s");
-    d
-}
+use std::path::Path;
+use std::process::Command;
 
 fn generate(dir: &Path) {
     std::fs::write(dir.join("hello.txt"), b"hello ipfs").unwrap();
@@ -113,7 +45,7 @@ fn columns() -> Vec<AddOptions> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the js-ipfs daemon; run by install/test.d/30-ipfs.sh with --ignored"]
 async fn kelp_and_a_real_jsipfs_daemon_agree() {
-    let daemon = start_daemon();
+    let daemon = start_daemon(false);
     let kubo = Kubo::new(&daemon.url).unwrap();
     assert_eq!(kubo.version().await.unwrap(), "0.18.1");
     let dir = tempfile::tempdir().unwrap();

@@ -1,23 +1,29 @@
-//! Bitswap 1.2 on libp2p streams (`libp2p-stream`): reading messages from peers, answering their
-//! wants from kelp's store, and sending kelp's own wants. Messages are varint-length-prefixed
-//! protobufs; kelp writes all of its messages to a peer on one long-lived outbound stream (as
-//! boxo does; peers keep inbound streams open, so a stream per message would pile up), reads any
+//! Bitswap 1.2 on libp2p streams: reading messages from peers (inbound streams come from the
+//! `inbound` behaviour), answering their wants from kelp's store, and sending kelp's own wants
+//! (outbound streams from `libp2p-stream`). Messages are varint-length-prefixed protobufs; kelp
+//! writes its messages to a peer on one long-lived outbound stream (as boxo does; a stream per
+//! message would pile up on peers that keep inbound streams open), replaced by a new one every
+//! [`ROTATE_AFTER`] bytes (Mplex peers reset a stream they have not read enough of); it reads any
 //! number per inbound stream, reads at most [`MAX_MESSAGE`] bytes per message, and cuts its
 //! answers into messages of at most [`SEND_BATCH`] bytes of blocks (peers refuse over 4 MiB).
 //!
 //! The node's loop (submodule `node`) keeps the wantlist; the tasks here only move bytes.
 
 use super::message::{MAX_MESSAGE, Message, PROTOCOL, Payload, Want};
-use crate::IpfsError;
 use crate::store::Store;
 use cid::Cid;
-use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use futures::{AsyncReadExt, AsyncWriteExt};
 use libp2p::{PeerId, Stream, StreamProtocol};
 use libp2p_stream::Control;
 use tokio::sync::mpsc;
 
 /// Blocks per answer message stay under this many bytes (a single larger block goes alone).
 pub(crate) const SEND_BATCH: usize = 1 << 20;
+/// Bytes written on one outbound stream before kelp closes it and opens the next. Mplex has no
+/// flow control and js-mplex (js-ipfs 0.66) resets a stream holding over 4 MiB its reader has not
+/// taken yet; a peer that reads slowly then loses every block sent after that. Helia and boxo
+/// read each stream to its end, so a closed stream costs them nothing.
+pub(crate) const ROTATE_AFTER: usize = 2 << 20;
 /// Wants of one message answered at most (Helia and boxo keep 1024 per peer).
 const MAX_WANTS: usize = 1024;
 
@@ -28,18 +34,17 @@ pub(crate) fn protocol() -> StreamProtocol {
     StreamProtocol::new(PROTOCOL)
 }
 
-/// Accept every inbound Bitswap stream and read its messages into `tx` (runs until the node
-/// stops).
-pub(crate) fn accept(mut control: Control, tx: mpsc::UnboundedSender<Inbound>) -> Result<(), IpfsError> {
-    let mut incoming = control
-        .accept(protocol())
-        .map_err(|_| IpfsError::Remote("the Bitswap protocol is already registered on this node".into()))?;
+/// Read the messages of every inbound Bitswap stream (from [`super::inbound`]) into `tx`, one
+/// task per stream (runs until the node stops).
+pub(crate) fn accept(
+    mut incoming: mpsc::UnboundedReceiver<super::inbound::NewStream>,
+    tx: mpsc::UnboundedSender<Inbound>,
+) {
     tokio::spawn(async move {
-        while let Some((peer, stream)) = incoming.next().await {
+        while let Some((peer, stream)) = incoming.recv().await {
             tokio::spawn(read_messages(peer, stream, tx.clone()));
         }
     });
-    Ok(())
 }
 
 async fn read_messages(peer: PeerId, mut stream: Stream, tx: mpsc::UnboundedSender<Inbound>) {
@@ -90,28 +95,36 @@ async fn read_varint(stream: &mut Stream) -> Result<Option<u64>, String> {
 }
 
 /// A queue of messages to `peer`, written in order on one outbound stream (opened on the first
-/// message, reopened once if it breaks; the task ends when the queue is dropped or the peer
-/// cannot be reached).
+/// message, reopened once if it breaks, and closed for a new one once [`ROTATE_AFTER`] bytes went
+/// through it; the task ends when the queue is dropped or the peer cannot be reached).
 pub(crate) fn sender(mut control: Control, peer: PeerId) -> mpsc::UnboundedSender<Message> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     tokio::spawn(async move {
         let mut stream: Option<Stream> = None;
+        let mut written = 0usize;
         while let Some(msg) = rx.recv().await {
             let frame = msg.frame();
             let mut sent = false;
             for _ in 0..2 {
                 if stream.is_none() {
                     stream = control.open_stream(peer, protocol()).await.ok();
+                    written = 0;
                 }
                 let Some(s) = stream.as_mut() else { break };
                 if s.write_all(&frame).await.is_ok() && s.flush().await.is_ok() {
                     sent = true;
+                    written += frame.len();
                     break;
                 }
                 stream = None;
             }
             if !sent {
                 return;
+            }
+            if written >= ROTATE_AFTER
+                && let Some(mut s) = stream.take()
+            {
+                let _ = s.close().await;
             }
         }
         if let Some(mut s) = stream {

@@ -10,7 +10,8 @@
 //! - the node is started lazily ([`session`]) the first time a command finds it enabled, runs on
 //!   its own thread and runtime (submodule `node`), and is stopped by [`shutdown`] (the kernel
 //!   calls it when it shuts down) or `%ipfs config network off`;
-//! - Bitswap 1.2 is kelp's own (submodules `message`, `bitswap`) on `libp2p-stream`: a
+//! - Bitswap 1.2 is kelp's own (submodules `message`, `bitswap`; inbound streams through
+//!   `inbound`, every one kept, outbound on `libp2p-stream`): a
 //!   received block's CID is computed from its bytes, so only the block asked for can answer a
 //!   want, and [`crate::fetch`] hashes it again before storing or following it; blocks over
 //!   2 MiB are refused, messages over 4 MiB are not read, answers are cut into 1 MiB messages.
@@ -18,6 +19,7 @@
 //! Kademlia (DHT client/provide) is not part of it yet: peers are dialled by address.
 
 mod bitswap;
+mod inbound;
 mod message;
 mod node;
 

@@ -1,5 +1,5 @@
-//! One libp2p node on its own thread and tokio runtime: TCP and QUIC transports, Noise, Yamux,
-//! Identify, Ping and Bitswap 1.2 (submodule `bitswap`) over kelp's store. The thread owns the
+//! One libp2p node on its own thread and tokio runtime: TCP and QUIC transports, Noise, Yamux
+//! (and Mplex on TCP, for peers of js-ipfs's era), Identify, Ping and Bitswap 1.2 (submodule `bitswap`) over kelp's store. The thread owns the
 //! swarm and the wantlist; callers talk to it through a [`Node`] handle (commands on a channel,
 //! answers on oneshots), so nothing a peer does ever runs on a cell's or the kernel's tasks.
 //!
@@ -9,6 +9,7 @@
 //! [`MAX_BLOCK`] are refused.
 
 use super::bitswap::{self, Inbound};
+use super::inbound;
 use super::message::Message;
 use crate::IpfsError;
 use crate::fetch::MAX_BLOCK;
@@ -32,6 +33,7 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     streams: libp2p_stream::Behaviour,
+    bitswap_in: inbound::Behaviour,
 }
 
 /// What a running node is.
@@ -76,7 +78,9 @@ impl Node {
                 match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(rt) => rt.block_on(async move {
                         match build_swarm(&listen) {
-                            Ok(swarm) => Run::new(swarm, store, peers, listen.len()).run(rx, ready_tx).await,
+                            Ok((swarm, incoming)) => {
+                                Run::new(swarm, store, peers, listen.len()).run(rx, incoming, ready_tx).await
+                            }
                             Err(e) => drop(ready_tx.send(Err(e))),
                         }
                     }),
@@ -133,11 +137,12 @@ fn stopped() -> IpfsError {
     IpfsError::Remote("the IPFS network node has stopped: turn it on again with %ipfs config network on".into())
 }
 
-fn build_swarm(listen: &[Multiaddr]) -> Result<Swarm<Behaviour>, IpfsError> {
+fn build_swarm(listen: &[Multiaddr]) -> Result<(Swarm<Behaviour>, Incoming), IpfsError> {
+    let (bitswap_in, incoming) = inbound::Behaviour::new(bitswap::protocol());
     let err = |what: &str, e: &dyn std::fmt::Display| IpfsError::Remote(format!("cannot start the libp2p {what}: {e}"));
     let swarm = SwarmBuilder::with_new_identity()
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux_config)
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, (yamux_config, mplex_config))
         .map_err(|e| err("TCP transport", &e))?
         .with_quic()
         .with_behaviour(|key| Behaviour {
@@ -147,6 +152,7 @@ fn build_swarm(listen: &[Multiaddr]) -> Result<Swarm<Behaviour>, IpfsError> {
             ),
             ping: ping::Behaviour::default(),
             streams: libp2p_stream::Behaviour::new(),
+            bitswap_in,
         })
         .map_err(|e| err("behaviour", &e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE))
@@ -157,8 +163,10 @@ fn build_swarm(listen: &[Multiaddr]) -> Result<Swarm<Behaviour>, IpfsError> {
             IpfsError::BadOption(format!("cannot listen on {a}: {e}; use e.g. /ip4/127.0.0.1/tcp/4001 or a free port"))
         })?;
     }
-    Ok(swarm)
+    Ok((swarm, incoming))
 }
+
+type Incoming = mpsc::UnboundedReceiver<inbound::NewStream>;
 
 /// Yamux with fixed 256 KiB stream windows. The default (yamux 0.13) grows a stream's window
 /// past 1 MiB while refusing any frame over 1 MiB, and js-yamux (Helia) sends a frame as large as
@@ -167,6 +175,16 @@ fn build_swarm(listen: &[Multiaddr]) -> Result<Swarm<Behaviour>, IpfsError> {
 fn yamux_config() -> yamux::Config {
     let mut c = yamux::Config::default();
     c.set_max_num_streams(512);
+    c
+}
+
+/// Mplex (`/mplex/6.7.0`), offered after Yamux: the muxer of js-ipfs 0.66 (js-libp2p 0.42), which
+/// has no Yamux. Up to 64 frames (mplex frames are at most 1 MiB) wait per stream for kelp to read
+/// them; past that the stream is reset, never the whole connection blocked.
+fn mplex_config() -> libp2p_mplex::Config {
+    let mut c = libp2p_mplex::Config::new();
+    c.set_max_num_streams(512).set_max_buffer_size(64);
+    c.set_max_buffer_behaviour(libp2p_mplex::MaxBufferBehaviour::ResetStream);
     c
 }
 
@@ -223,11 +241,10 @@ impl Run {
     async fn run(
         mut self,
         mut rx: mpsc::UnboundedReceiver<Cmd>,
+        incoming: Incoming,
         ready: oneshot::Sender<Result<(PeerId, Vec<String>), IpfsError>>,
     ) {
-        if let Err(e) = bitswap::accept(self.control.clone(), self.inbound.0.clone()) {
-            self.dial_errors.push(format!("warning: {e}"));
-        }
+        bitswap::accept(incoming, self.inbound.0.clone());
         self.dial(self.peers.clone());
         let start_by = tokio::time::Instant::now() + START_WAIT;
         while (self.listeners_left > 0 || !self.dialing.is_empty()) && tokio::time::Instant::now() < start_by {
