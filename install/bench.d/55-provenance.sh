@@ -9,7 +9,13 @@ kelp, root, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 jupyter = os.path.join(root, ".venv/bin/jupyter")
 base = dict(os.environ, KELP_BIN=kelp)
 base.pop("CARGO_TARGET_DIR", None)
-base["JUPYTER_PATH"] = os.path.join(root, ".venv/share/jupyter")
+# A kernelspec "kelp" for the binary under test (the one kelp verify runs too).
+spec = tempfile.mkdtemp(prefix="kelp-verify-bench-jupyter-")
+os.makedirs(os.path.join(spec, "kernels/kelp"))
+with open(os.path.join(spec, "kernels/kelp/kernel.json"), "w") as f:
+    f.write('{"argv": ["%s", "kernel", "--connection-file", "{connection_file}"], "display_name": "kelp", "language": "rust"}' % kelp)
+base["JUPYTER_PATH"] = spec
+base["KELP_JUPYTER"] = jupyter
 
 
 def scratch():
