@@ -15,8 +15,11 @@ need_npm_package() {
 
 # %ipfs test peer: js-ipfs 0.66.1 (Kubo-RPC compatible, offline) under install/.tools/jsipfs
 # (REFERENCE.md §2.1). The overrides are required on Node 20; the first install takes ~3.5 min.
+# @multiformats/mafmt is held at 11.1.1: 11.1.2 takes multiaddr 12 while @libp2p/tcp 6.1.0 makes
+# multiaddr 11 objects, so no TCP address matches and an online daemon dies at start ("no valid
+# addresses were provided for transports"; tests/jsipfs_bitswap.rs runs it online).
 need_npm_package jsipfs '{ "name": "jsipfs-local", "version": "1.0.0", "private": true, "dependencies": { "ipfs": "0.66.1" },
-  "overrides": { "mortice": "3.0.6", "@libp2p/tcp": "6.1.0", "@libp2p/websockets": "5.0.3" } }' \
+  "overrides": { "mortice": "3.0.6", "@libp2p/tcp": "6.1.0", "@libp2p/websockets": "5.0.3", "@multiformats/mafmt": "11.1.1" } }' \
   node_modules/.bin/jsipfs "installing js-ipfs 0.66.1 into install/.tools/jsipfs (first time ~3.5 min)"
 
 # Helia peers of tests/helia.rs (magics/ipfs/tests/helia/*.mjs): an in-memory Helia behind a few
