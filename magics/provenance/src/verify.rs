@@ -92,7 +92,25 @@ pub fn verify(notebook: Option<&Path>, opts: &VerifyOptions, store: &Store) -> R
         .prefix("kelp-verify-")
         .tempdir()
         .map_err(ProvenanceError::io("cannot create a scratch folder"))?;
-    let (nb_path, src_dir) = match (&opts.from, notebook) {
+    // A bundle's root CID instead of a notebook: its DAG, from the local store, is the bundle.
+    let mut from = opts.from.clone();
+    let mut notebook = notebook;
+    if let Some(cid) = notebook.filter(|n| !n.exists()).and_then(|n| n.file_name()).and_then(|f| f.to_str())
+        && from.is_none()
+        && kelp_magic::looks_like_cid(cid)
+    {
+        let root = parse_cid(cid)?;
+        let car = work.path().join("bundle.car");
+        let mut f = std::fs::File::create(&car).map_err(ProvenanceError::io("cannot write a scratch CAR"))?;
+        kelp_ipfs::car::export(store, &root, &mut f).map_err(|e| {
+            ProvenanceError::Ipfs(format!(
+                "bundle {cid} is not whole in the local IPFS store ({e}): import its CAR first (%ipfs car import paper.car) or use --from paper.car"
+            ))
+        })?;
+        from = Some(car);
+        notebook = None;
+    }
+    let (nb_path, src_dir) = match (&from, notebook) {
         (Some(car), given) => {
             let p = crate::bundle::unpack(car, store, work.path())?;
             match given {

@@ -149,6 +149,13 @@ def test_bundle_verifies_in_a_fresh_home_from_the_bundle_alone(executed, bundled
     for i in code_cells:
         assert any(line.split()[:2] == [str(i), "reproduced"] for line in r.stdout.splitlines()), f"cell {i}\n{r.stdout}"
     assert "verified:" in r.stdout and "0 differ" in r.stdout
+    # By the bundle's root CID, once its CAR is in the reader's store.
+    other = tmp_path / "other-home"
+    kelp(["ipfs", "car", "import", "paper.car"], reader, other, check=0)
+    r = kelp(["verify", bundled["root"]], reader, other)
+    assert r.returncode == 0 and "verified:" in r.stdout, r.stdout + r.stderr
+    r = kelp(["verify", "QmSKLS3eF7TQahjwb646xLHtcWWKWmQ3Q7mTmVBQ8fZpqi"], reader, tmp_path / "empty-home")
+    assert r.returncode == 1 and "import its CAR first" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_flipped_byte_in_an_input_names_it_and_its_dependent_cells(executed, tmp_path):
