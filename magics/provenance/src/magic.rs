@@ -166,7 +166,7 @@ impl Magic for VerifyMagic {
             .about("Check NOTEBOOK's recorded inputs (files by sha256, CIDs block by block), re-run it headless with the kelp kernel in a scratch folder, and compare each cell with its records; prints a table and fails if anything differs.")
             .arg(Arg::new("notebook").value_name("NOTEBOOK.ipynb|CID").help("The notebook, or the root CID of a bundle in the local IPFS store (default: the bundle's notebook)"))
             .arg(Arg::new("from").long("from").value_name("BUNDLE.car").help("Take the inputs (and the notebook) from a bundle made by kelp bundle"))
-            .arg(Arg::new("network").long("network").action(ArgAction::SetTrue).help("Also re-run cells that need a chain or a wallet"))
+            .arg(Arg::new("network").long("network").action(ArgAction::SetTrue).help("Also re-run cells that need a chain or a wallet, and fetch input CIDs missing here from the IPFS gateways"))
             .arg(Arg::new("timeout").long("timeout").value_name("SECS").value_parser(clap::value_parser!(u64)).help("Seconds a cell may run (default 600)"))
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {

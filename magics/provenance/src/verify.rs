@@ -139,7 +139,7 @@ pub fn verify(notebook: Option<&Path>, opts: &VerifyOptions, store: &Store) -> R
         return Err(ProvenanceError::NoRecords(name));
     }
     let graph = Graph::build(original.cells.iter().map(|c| (c.index, c.records.clone())));
-    let inputs = check_inputs(&graph, work.path(), src_dir.as_deref(), store)?;
+    let inputs = check_inputs(&graph, work.path(), src_dir.as_deref(), store, opts.network)?;
 
     // Cells that need a chain or a wallet, and everything downstream of them, are not re-run.
     let mut skipped: Vec<(usize, String)> = vec![];
@@ -176,12 +176,14 @@ pub fn verify(notebook: Option<&Path>, opts: &VerifyOptions, store: &Store) -> R
 }
 
 /// Check each input: files against their sha256 (copied from `src_dir` into `work` when not
-/// from a bundle), CIDs by reading every block of their DAG from the store.
+/// from a bundle), CIDs by reading every block of their DAG from the store (with `network`, a
+/// CID the store lacks is fetched from the gateways first, every block verified).
 fn check_inputs(
     graph: &Graph,
     work: &Path,
     src_dir: Option<&Path>,
     store: &Store,
+    network: bool,
 ) -> Result<Vec<InputRow>, ProvenanceError> {
     let mut rows = vec![];
     for i in &graph.inputs {
@@ -209,10 +211,7 @@ fn check_inputs(
                     }
                 }
             }
-            Item::Cid { cid } => match parse_cid(cid)
-                .map_err(|e| e.to_string())
-                .and_then(|c| store.walk(&c, |_, _| Ok(())).map_err(|e| e.to_string()))
-            {
+            Item::Cid { cid } => match whole(store, cid, network) {
                 Ok(()) => InputStatus::Ok,
                 Err(e) => InputStatus::Missing { detail: format!("not whole in the local store or the bundle: {e}") },
             },
@@ -221,6 +220,16 @@ fn check_inputs(
         rows.push(InputRow { input: i.item.clone(), status, dependents: graph.dependents(&i.item) });
     }
     Ok(rows)
+}
+
+/// Whether every block of `cid` is in the store (fetched from the gateways first with `network`).
+fn whole(store: &Store, cid: &str, network: bool) -> Result<(), String> {
+    let c = parse_cid(cid).map_err(|e| e.to_string())?;
+    if store.walk(&c, |_, _| Ok(())).is_err() && network {
+        let g = kelp_ipfs::fetch::Gateways::from_env(|k| std::env::var(k).ok(), &[]).map_err(|e| e.to_string())?;
+        kelp_ipfs::fetch::fetch_blocking(&g, store, &c, kelp_ipfs::fetch::Scope::All).map_err(|e| e.to_string())?;
+    }
+    store.walk(&c, |_, _| Ok(())).map_err(|e| e.to_string())
 }
 
 /// Mark cells with Jupyter's `skip-execution` tag (nbclient does not run them).

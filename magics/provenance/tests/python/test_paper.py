@@ -203,3 +203,50 @@ def test_notebook_without_records_is_one_clear_line(tmp_path):
         err = r.stderr.strip()
         assert len(err.splitlines()) == 1 and "has no kelp records" in err and "Traceback" not in err, err
     assert not (tmp_path / "x.car").exists()
+
+
+def test_network_fetches_a_missing_input_cid_from_a_gateway(tmp_path):
+    """An input known by CID only: verify without the network names it MISSING; with --network
+    it is fetched from the gateway (a real `kelp ipfs serve --gateway` of the author's store)."""
+    import socket
+    import time
+
+    author = tmp_path / "author"
+    author.mkdir()
+    (author / "obs.txt").write_text("sea surface 14.2 C\n")
+    cid = kelp(["ipfs", "add", "obs.txt", "--json"], author, author / "home", check=0)
+    cid = json.loads(cid.stdout)["cid"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"%ipfs cat {cid}")])
+    old = dict(os.environ)
+    os.environ.update(env(author / "home"))
+    try:
+        NotebookClient(nb, kernel_name="kelp", timeout=600, resources={"metadata": {"path": str(author)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    nbformat.write(nb, reader / "obs.ipynb")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([KELP, "ipfs", "serve", "--gateway", f"127.0.0.1:{port}"], cwd=author,
+                              env=env(author / "home"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        e = env(tmp_path / "reader-home")
+        e["KELP_IPFS_GATEWAYS"] = f"http://127.0.0.1:{port}"
+        offline = subprocess.run([KELP, "verify", "obs.ipynb"], cwd=reader, env=dict(e, KELP_IPFS_OFFLINE="1"),
+                                 capture_output=True, text=True, timeout=600)
+        assert offline.returncode == 1 and f"MISSING       cid {cid}" in offline.stdout, offline.stdout + offline.stderr
+        online = subprocess.run([KELP, "verify", "obs.ipynb", "--network"], cwd=reader, env=e,
+                                capture_output=True, text=True, timeout=600)
+        assert online.returncode == 0, online.stdout + online.stderr
+        assert f"ok            cid {cid}" in online.stdout and "1 reproduced" in online.stdout, online.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
