@@ -148,8 +148,10 @@ impl Graph {
     }
 
     pub fn to_html(&self) -> String {
-        let mut h =
-            String::from("<div class=\"kelp-provenance\"><b>inputs</b><table><tr><th>input</th><th>read by</th></tr>");
+        let mut h = format!(
+            "<div class=\"kelp-provenance\">{}<br><b>inputs</b><table><tr><th>input</th><th>read by</th></tr>",
+            self.to_svg()
+        );
         for i in &self.inputs {
             h += &format!("<tr><td>{}</td><td>{}</td></tr>", item_html(&i.item), html_escape(&cells_list(&i.cells)));
         }
@@ -175,7 +177,7 @@ impl Graph {
 }
 
 /// What a record ran: its magic line, or `rust (sha256 ab12…)`.
-fn what(r: &Record) -> String {
+pub(crate) fn what(r: &Record) -> String {
     match (&r.magic, &r.source_sha256) {
         (Some(m), _) => m.clone(),
         (None, Some(h)) => format!("rust (source sha256 {})", &h[..h.len().min(12)]),

@@ -3,7 +3,7 @@
 //! The kernel saves a [`kelp_magic::Record`] with every output (`metadata.kelp`); this crate
 //! reads them back and owns what is built on them:
 //! - [`notebook`]: a saved `.ipynb`'s code cells, texts and records;
-//! - [`graph`]: inputs → cells → outputs, as text, JSON and HTML (`%provenance`);
+//! - [`graph`]: inputs → cells → outputs, as text, JSON, HTML and an SVG picture (`%provenance`);
 //! - [`bundle`]: the notebook and its recorded inputs as one CAR with one root CID (`%bundle`);
 //! - [`verify`]: inputs checked, the notebook re-run headless, every cell compared (`%verify`);
 //! - [`magic`]: the three magics and the session log the kernel fills.
@@ -13,6 +13,7 @@ mod error;
 pub mod graph;
 pub mod magic;
 pub mod notebook;
+mod svg;
 pub mod verify;
 
 pub use error::ProvenanceError;

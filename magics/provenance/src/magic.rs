@@ -39,7 +39,16 @@ pub fn session() -> &'static SessionLog {
     LOG.get_or_init(SessionLog::default)
 }
 
-fn graph_output(g: &Graph, title: &str) -> Output {
+/// The graph's bundle; with `svg`, its picture is also written there.
+fn graph_output(g: &Graph, title: &str, svg: Option<std::path::PathBuf>) -> Result<Output> {
+    if let Some(p) = svg {
+        std::fs::write(&p, g.to_svg())
+            .map_err(|e| MagicError::failed(format!("%provenance: cannot write {}: {e}", p.display())))?;
+    }
+    Ok(graph_output_only(g, title))
+}
+
+fn graph_output_only(g: &Graph, title: &str) -> Output {
     let html = format!("<div><b>{}</b>{}</div>", html_escape(title), g.to_html());
     Output::text(format!("{title}\n{}", g.to_text())).with_html(html).with_json(g.to_json())
 }
@@ -69,9 +78,11 @@ impl Magic for ProvenanceMagic {
         Command::new("provenance")
             .about("The provenance graph of this session, or of a saved notebook: inputs (CIDs, files + sha256, DIDs, URLs) → cells → outputs (CIDs, files, DIDs, transactions, jobs).")
             .arg(Arg::new("notebook").value_name("NOTEBOOK.ipynb").help("A saved notebook (default: this session)"))
+            .arg(Arg::new("svg").long("svg").value_name("FILE.svg").help("Also write the graph as an SVG picture"))
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {
         let m = parse_matches(self.command(), &call)?;
+        let svg = m.get_one::<String>("svg").map(|p| ctx.resolve(p));
         match m.get_one::<String>("notebook") {
             None => {
                 let cells = session().cells();
@@ -80,7 +91,7 @@ impl Magic for ProvenanceMagic {
                         "nothing recorded yet in this session: magics and Rust cells record what they read and wrote as they run",
                     ));
                 }
-                Ok(graph_output(&Graph::build(cells), "provenance of this session"))
+                graph_output(&Graph::build(cells), "provenance of this session", svg)
             }
             Some(p) => {
                 let path = ctx.resolve(p);
@@ -93,7 +104,7 @@ impl Magic for ProvenanceMagic {
                     Ok(Graph::build(nb.cells.into_iter().map(|c| (c.index, c.records))))
                 })
                 .await?;
-                Ok(graph_output(&g, &format!("provenance of {p}")))
+                graph_output(&g, &format!("provenance of {p}"), svg)
             }
         }
     }

@@ -59,6 +59,11 @@ fn graph_links_inputs_cells_and_variables() {
     assert!(text.contains("path data.csv") && text.contains(&format!("wrote cid {cid}")), "{text}");
     assert!(g.to_html().contains(&format!("https://ipfs.io/ipfs/{cid}")));
     assert_eq!(g.to_json()["cells"][2]["depends_on"], json!([1]));
+    let svg = g.to_svg();
+    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("path data.csv"), "{svg}");
+    assert_eq!(svg.matches("<line").count(), 3, "two reads of inputs, one write: {svg}");
+    assert_eq!(svg.matches("<path").count(), 1, "cell 3 depends on cell 1: {svg}");
+    assert!(g.to_html().contains("<svg"));
 }
 
 #[test]
