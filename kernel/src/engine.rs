@@ -202,18 +202,22 @@ fn is_panic_header(line: &str) -> bool {
     line.starts_with("thread '") && (line.contains("' panicked at ") || line.contains(") panicked at "))
 }
 
-/// Forward lines from `rx` through `router` until the channel closes. The lock is held while a
-/// line is taken and handled, so whoever else takes the lock sees every earlier line handled.
+/// Forward lines from `rx` through `router` until the channel closes. Lines are taken from the
+/// channel only while the lock is held (waiting for the next one does not hold it), so whoever
+/// takes the lock sees every earlier line handled, without waiting out a poll.
 fn forward(rx: crossbeam_channel::Receiver<String>, router: Arc<Mutex<LineRouter>>, stderr: bool) {
     loop {
+        let mut waiting = crossbeam_channel::Select::new();
+        waiting.recv(&rx);
+        waiting.ready();
         let mut r = router.lock().unwrap_or_else(|e| e.into_inner());
-        match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(line) => route(&mut r, line, stderr),
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        loop {
+            match rx.try_recv() {
+                Ok(line) => route(&mut r, line, stderr),
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return,
+            }
         }
-        drop(r);
-        std::thread::yield_now();
     }
 }
 
@@ -453,6 +457,24 @@ mod tests {
         assert_eq!(take_user_error(&out, &err).unwrap(), "Error: bad\ncaused by: x");
         // Reset for the next execution.
         assert_eq!(take_user_error(&out, &err), None);
+    }
+
+    #[test]
+    fn drain_sees_every_line_the_forwarder_took_in_order() {
+        let (lines, rx) = crossbeam_channel::unbounded();
+        let router = Arc::new(Mutex::new(LineRouter::new()));
+        let (tx, mut events) = mpsc::unbounded_channel();
+        router.lock().unwrap().target = Some(tx);
+        let (r, rx2) = (router.clone(), rx.clone());
+        std::thread::spawn(move || forward(rx2, r, false));
+        for i in 0..2000 {
+            lines.send(format!("line {i}")).unwrap();
+        }
+        drain(&rx, &router, false);
+        for i in 0..2000 {
+            assert_eq!(events.try_recv().unwrap(), EngineEvent::Stdout(format!("line {i}\n")));
+        }
+        assert!(router.lock().unwrap().target.is_none());
     }
 
     #[test]
