@@ -6,6 +6,7 @@ keystore password or token the session held is anywhere in the saved notebook.
 
 import json
 import os
+import pathlib
 import socket
 import subprocess
 
@@ -13,7 +14,7 @@ import jsonschema
 import nbformat
 from nbclient import NotebookClient
 
-from test_paper import KELP, SCHEMA, env, records
+from test_paper import KELP, ROOT, SCHEMA, env, records
 
 # anvil's well-known dev keys (accounts 0 and 1, which sign here) and the session's secrets
 DEV_KEYS = ["ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -47,6 +48,15 @@ def test_every_magic_records_validate_and_hold_no_secret(tmp_path):
     os.environ.update(env(home))
     os.environ.update(SECRETS)
     os.environ["KELP_DEVNET_PORT"] = str(free_port())
+    # The devnet's tools where ./install/setup put them (as install/bench.d/50-c2d.sh names them).
+    tools = pathlib.Path(os.environ.get("KELP_TOOLS", ROOT / "install/.tools"))
+    os.environ.setdefault("KELP_ANVIL", str(tools / "chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))
+    os.environ.setdefault("KELP_OCEAN_ARTIFACTS", str(tools / "chain/node_modules/@oceanprotocol/contracts"))
+    target = pathlib.Path(old.get("CARGO_TARGET_DIR", pathlib.Path.home() / ".cache/kelp/target"))
+    for node in (pathlib.Path(KELP).with_name("kelp-ocean-node"), target / "debug/kelp-ocean-node"):
+        if node.exists():
+            os.environ.setdefault("KELP_OCEAN_NODE", str(node))
+            break
     for var in ("KELP_PRIVATE_KEY", "KELP_NETWORK", "KELP_KEYSTORE"):
         os.environ.pop(var, None)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
