@@ -8,10 +8,15 @@
 //!   (`%ipfs config network on`, the node a kernel runs) and from `%ipfs serve --listen … --json`;
 //! - an unknown CID (DONT_HAVE, else a bounded wait), a peer killed mid-transfer and a 3 MiB block each give one
 //!   error line naming what was tried; the store keeps only whole verified blocks and a second
-//!   get resumes from a new peer.
+//!   get resumes from a new peer;
+//! - with the DHT on, kelp finds a Helia provider through a Helia hub, and Helia finds kelp
+//!   (submodule `dht`, tests/support/dht_tests.rs).
 
 #[path = "support/helia_scripts.rs"]
 mod helia_scripts;
+// The Kademlia DHT against Helia peers (they share this file's helpers and its one-at-a-time run).
+#[path = "support/dht_tests.rs"]
+mod dht;
 use helia_scripts::script_dir;
 use kelp_ipfs::{Cid, Store};
 use kelp_magic::{Config, MagicCall, MagicContext, Output, RecordingSink};

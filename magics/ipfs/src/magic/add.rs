@@ -211,6 +211,9 @@ async fn add_local(
     })
     .await?;
     progress.finish(&format!("added {}", added.cid));
+    if !opts.only_hash {
+        super::remote::provide(ctx, cfg, &[added.cid]).await;
+    }
     let cid = added.cid.to_string();
     let entries: Vec<_> = added.entries.iter().map(|e| json!(e)).collect();
     let mut j = json!({

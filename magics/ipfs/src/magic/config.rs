@@ -29,6 +29,9 @@ pub struct IpfsConfig {
     /// Where the node listens (empty: [`crate::net::DEFAULT_LISTEN`]). `KELP_IPFS_LISTEN`
     /// overrides.
     pub listen: Vec<String>,
+    /// Run a Kademlia DHT client/provider in the node (see [`crate::net`]). `KELP_IPFS_DHT`
+    /// overrides.
+    pub dht: bool,
     /// Remote pinning services by name (`--to pin:NAME`). Environment variables
     /// `KELP_PIN_<NAME>_ENDPOINT` / `KELP_PIN_<NAME>_TOKEN` take precedence.
     pub pin_services: BTreeMap<String, PinServiceConfig>,
@@ -56,13 +59,14 @@ impl Default for IpfsConfig {
             network: false,
             peers: Vec::new(),
             listen: Vec::new(),
+            dht: false,
             pin_services: BTreeMap::new(),
             offline: false,
         }
     }
 }
 
-pub const KEYS: &[&str] = &["backend", "kubo_url", "gateway", "gateways", "network", "peers", "listen"];
+pub const KEYS: &[&str] = &["backend", "kubo_url", "gateway", "gateways", "network", "peers", "listen", "dht"];
 
 impl IpfsConfig {
     pub fn load(dir: &Path) -> std::result::Result<IpfsConfig, IpfsError> {
@@ -130,6 +134,10 @@ impl IpfsConfig {
                 self.network = crate::net::parse_switch(value)
                     .ok_or_else(|| IpfsError::BadOption(format!("network {value:?} is not valid: use on or off")))?;
             }
+            "dht" => {
+                self.dht = crate::net::parse_switch(value)
+                    .ok_or_else(|| IpfsError::BadOption(format!("dht {value:?} is not valid: use on or off")))?;
+            }
             "peers" | "listen" => {
                 let what = if key == "peers" { "peer" } else { "listen address" };
                 let list = match value.trim() {
@@ -180,6 +188,8 @@ pub(crate) enum ConfigCmd {
     Gateways { list: String },
     /// Turn the IPFS network node (a Bitswap peer inside the kernel) on or off.
     Network { state: String },
+    /// Turn the node's Kademlia DHT client/provider on or off (needs the network on).
+    Dht { state: String },
     /// Set the peers the node dials (MULTIADDR[,MULTIADDR…], or `none`).
     Peers { list: String },
     /// Set where the node listens (MULTIADDR[,…], or `default` = loopback TCP and QUIC).
@@ -193,6 +203,7 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
         ConfigCmd::Set { key, value } => Some((key.as_str(), value.as_str())),
         ConfigCmd::Gateways { list } => Some(("gateways", list.as_str())),
         ConfigCmd::Network { state } => Some(("network", state.as_str())),
+        ConfigCmd::Dht { state } => Some(("dht", state.as_str())),
         ConfigCmd::Peers { list } => Some(("peers", list.as_str())),
         ConfigCmd::Listen { list } => Some(("listen", list.as_str())),
     };
@@ -213,7 +224,7 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
             (k.clone(), json!({"endpoint": v.endpoint, "token": if v.token.is_some() { "set" } else { "unset" }}))
         })
         .collect();
-    let mut j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "gateways": gateways, "store": dir.display().to_string(), "pin_services": services, "network": cfg.network, "peers": cfg.peers});
+    let mut j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "gateways": gateways, "store": dir.display().to_string(), "pin_services": services, "network": cfg.network, "peers": cfg.peers, "dht": cfg.dht});
     let mut text = format!(
         "backend  {}\nkubo_url {}\ngateway  {}\ngateways {}\nstore    {}",
         cfg.backend,
@@ -229,7 +240,8 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
             format!("on: peer {} on {} ({} peer(s) connected)", info.peer_id, listen.join(", "), info.connected.len());
         j["node"] = json!({"peer_id": info.peer_id.to_string(), "listen": listen, "connected": info.connected.len()});
     }
-    text.push_str(&format!("\nnetwork  {net_row}\npeers    {}", cfg.peers.join(",")));
+    let dht = if cfg.dht { "on" } else { "off" };
+    text.push_str(&format!("\nnetwork  {net_row}\npeers    {}\ndht      {dht}", cfg.peers.join(",")));
     for (k, v) in &cfg.pin_services {
         text.push_str(&format!("\npin:{k} {} (token {})", v.endpoint, if v.token.is_some() { "set" } else { "unset" }));
     }
@@ -241,6 +253,7 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
         ("store", html_escape(&dir.display().to_string())),
         ("network", html_escape(&net_row)),
         ("peers", html_escape(&cfg.peers.join(", "))),
+        ("dht", dht.to_string()),
     ];
     Ok(bundle(text, "%ipfs config", &rows, j))
 }

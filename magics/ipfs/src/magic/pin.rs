@@ -45,6 +45,7 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                     let store = open_store(ctx)?;
                     let n = name.clone();
                     blocking(move || store.pin(&cid, n.as_deref())).await?;
+                    super::remote::provide(ctx, cfg, &[cid]).await;
                 }
                 Target::Kubo(url) => Kubo::new(&url).map_err(fail)?.pin_add(&cid.to_string()).await.map_err(fail)?,
                 Target::Pin(svc_name) => {

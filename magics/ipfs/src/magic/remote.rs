@@ -21,7 +21,9 @@ pub(crate) fn gateways(ctx: &MagicContext, cfg: &IpfsConfig, offline: bool) -> R
 /// The session's network settings (`KELP_IPFS_NETWORK`, `KELP_IPFS_PEERS`, `KELP_IPFS_LISTEN`,
 /// `KELP_IPFS_NETWORK_TIMEOUT`, the config).
 pub(crate) fn net_settings(ctx: &MagicContext, cfg: &IpfsConfig) -> Result<NetSettings> {
-    NetSettings::from_env(|k| ctx.env.get(k), cfg.network, &cfg.peers, &cfg.listen).map_err(fail)
+    Ok(NetSettings::from_env(|k| ctx.env.get(k), cfg.network, &cfg.peers, &cfg.listen)
+        .map_err(fail)?
+        .with_dht(|k| ctx.env.get(k), cfg.dht))
 }
 
 /// The process's node when the network is on (started now if it was not running; the
@@ -34,6 +36,26 @@ pub(crate) async fn node(ctx: &MagicContext, store: &Store, net: &NetSettings) -
         }
     }
     Ok(Some(node))
+}
+
+/// Announce `roots` on the DHT when the network and the DHT are on (the node is started if it
+/// was not running; the announcement runs on the node's thread). What was added stays added
+/// whatever happens here: a problem is one warning line.
+pub(crate) async fn provide(ctx: &MagicContext, cfg: &IpfsConfig, roots: &[cid::Cid]) {
+    let r = async {
+        let net = net_settings(ctx, cfg)?;
+        if !(net.enabled && net.dht) || cfg.offline {
+            return Ok(());
+        }
+        let store = super::open_store(ctx)?;
+        if let Some(node) = node(ctx, &store, &net).await? {
+            node.provide(roots.to_vec()).map_err(fail)?;
+        }
+        Ok::<(), kelp_magic::MagicError>(())
+    };
+    if let Err(e) = r.await {
+        ctx.eprint(&format!("warning: not announced on the DHT: {e}\n"));
+    }
 }
 
 /// Make sure `scope` of `cid` is in the store, fetching what is missing from Bitswap peers (when
@@ -117,8 +139,8 @@ pub(crate) async fn serve(a: ServeArgs, ctx: &MagicContext, cfg: &IpfsConfig) ->
         None
     } else {
         let listen = crate::net::parse_multiaddrs(&a.listen.join(","), "--listen address").map_err(fail)?;
-        let peers = net_settings(ctx, cfg)?.peers;
-        let node = Node::start(store, listen, peers).await.map_err(fail)?;
+        let net = net_settings(ctx, cfg)?;
+        let node = Node::start_with(store, listen, net.peers, net.dht).await.map_err(fail)?;
         node.start_warnings.iter().for_each(|w| ctx.eprint(&format!("{w}\n")));
         let info = node.info().await.map_err(fail)?;
         let addrs: Vec<String> = info.listen.iter().map(|a| a.to_string()).collect();

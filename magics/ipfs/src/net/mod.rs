@@ -16,7 +16,10 @@
 //!   want, and [`crate::fetch`] hashes it again before storing or following it; blocks over
 //!   2 MiB are refused, messages over 4 MiB are not read, answers are cut into 1 MiB messages.
 //!
-//! Kademlia (DHT client/provide) is not part of it yet: peers are dialled by address.
+//! - Kademlia (`/ipfs/kad/1.0.0`), off by default, on with `%ipfs config dht on` or
+//!   [`DHT_ENV`]`=1` (with the network on): bootstrapped from the configured peers that speak
+//!   it, it finds the providers of a block no connected peer sends (and dials them), and
+//!   announces the roots kelp adds and pins ([`provide`]); submodule `node`'s child `dht`.
 
 mod bitswap;
 mod inbound;
@@ -38,6 +41,8 @@ pub const NETWORK_ENV: &str = "KELP_IPFS_NETWORK";
 pub const PEERS_ENV: &str = "KELP_IPFS_PEERS";
 /// Addresses to listen on, comma-separated multiaddrs (overrides `%ipfs config listen`).
 pub const LISTEN_ENV: &str = "KELP_IPFS_LISTEN";
+/// `1`/`on`: run a Kademlia DHT client/provider in the node (overrides `%ipfs config dht`).
+pub const DHT_ENV: &str = "KELP_IPFS_DHT";
 /// Seconds to wait for one block from peers (default 10).
 pub const TIMEOUT_ENV: &str = "KELP_IPFS_NETWORK_TIMEOUT";
 /// Where the node listens when nothing is configured: loopback TCP and QUIC, ports chosen by
@@ -51,6 +56,8 @@ pub struct NetSettings {
     pub peers: Vec<Multiaddr>,
     pub listen: Vec<Multiaddr>,
     pub timeout: Duration,
+    /// Kademlia on ([`DHT_ENV`], else `%ipfs config dht`: see [`NetSettings::with_dht`]).
+    pub dht: bool,
 }
 
 impl NetSettings {
@@ -89,7 +96,21 @@ impl NetSettings {
                 }
             },
         };
-        Ok(NetSettings { enabled, peers, listen, timeout })
+        let dht = match set(DHT_ENV) {
+            None => false,
+            Some(v) => parse_switch(&v).ok_or_else(|| {
+                IpfsError::BadOption(format!("{DHT_ENV}={v:?} is not valid: set it to 1 (on) or 0 (off)"))
+            })?,
+        };
+        Ok(NetSettings { enabled, peers, listen, timeout, dht })
+    }
+
+    /// The saved `%ipfs config dht` value, unless [`DHT_ENV`] is set.
+    pub fn with_dht(mut self, get: impl Fn(&str) -> Option<String>, saved: bool) -> NetSettings {
+        if get(DHT_ENV).filter(|v| !v.trim().is_empty()).is_none() {
+            self.dht = saved;
+        }
+        self
     }
 }
 
@@ -139,6 +160,7 @@ struct Session {
     node: Arc<Node>,
     store: PathBuf,
     listen: Vec<Multiaddr>,
+    dht: bool,
 }
 
 static SESSION: Mutex<Option<Session>> = Mutex::new(None);
@@ -156,22 +178,35 @@ pub async fn session(store: &Store, settings: &NetSettings) -> Result<Option<(Ar
     }
     let running = {
         let s = session_lock();
-        s.as_ref().filter(|s| s.store == store.dir() && s.listen == settings.listen).map(|s| s.node.clone())
+        s.as_ref()
+            .filter(|s| s.store == store.dir() && s.listen == settings.listen && s.dht == settings.dht)
+            .map(|s| s.node.clone())
     };
     if let Some(node) = running {
         node.dial(settings.peers.clone())?;
         return Ok(Some((node, false)));
     }
-    let node = Arc::new(Node::start(store.clone(), settings.listen.clone(), settings.peers.clone()).await?);
+    let node =
+        Arc::new(Node::start_with(store.clone(), settings.listen.clone(), settings.peers.clone(), settings.dht).await?);
     let old = session_lock().replace(Session {
         node: node.clone(),
         store: store.dir().to_path_buf(),
         listen: settings.listen.clone(),
+        dht: settings.dht,
     });
     if let Some(old) = old {
         tokio::task::spawn_blocking(move || old.node.stop());
     }
     Ok(Some((node, true)))
+}
+
+/// Announce `roots` on the DHT from the running node, if one runs with the DHT on (the node's
+/// own thread does it; this never waits).
+pub fn provide(roots: &[cid::Cid]) {
+    let s = session_lock();
+    if let Some(s) = s.as_ref().filter(|s| s.dht) {
+        let _ = s.node.provide(roots.to_vec());
+    }
 }
 
 /// The running node, if any (without starting one).
@@ -215,5 +250,11 @@ mod tests {
         assert!(e.contains("\"127.0.0.1:4001\" is not a multiaddr") && !e.contains('\n'), "{e}");
         let bad = |k: &str| (k == TIMEOUT_ENV).then(|| "0".to_string());
         assert!(NetSettings::from_env(bad, true, &[], &[]).unwrap_err().to_string().contains(TIMEOUT_ENV));
+        assert!(!s.dht && s.clone().with_dht(none, true).dht, "the saved dht value applies");
+        let off = |k: &str| (k == DHT_ENV).then(|| "0".to_string());
+        let s = NetSettings::from_env(off, true, &[], &[]).unwrap();
+        assert!(!s.with_dht(off, true).dht, "{DHT_ENV}=0 overrides the saved value");
+        let bad = |k: &str| (k == DHT_ENV).then(|| "maybe".to_string());
+        assert!(NetSettings::from_env(bad, true, &[], &[]).unwrap_err().to_string().contains(DHT_ENV));
     }
 }

@@ -7,6 +7,14 @@
 //! peer is connected (after redialling the configured peers), when every connected peer has
 //! answered DONT_HAVE, and as soon as the last peer disconnects. Blocks larger than
 //! [`MAX_BLOCK`] are refused.
+//!
+//! With the DHT on (submodule `dht`), a block no connected peer sends soon (or that every one
+//! says it lacks) is looked up on Kademlia, the providers found are dialled and get the
+//! wantlist; and the roots given to [`Node::provide`] are announced.
+
+// The DHT part of the swarm thread (a child module: it shares [`Run`]).
+#[path = "dht.rs"]
+mod dht;
 
 use super::bitswap::{self, Inbound};
 use super::inbound;
@@ -16,9 +24,10 @@ use crate::fetch::MAX_BLOCK;
 use crate::store::Store;
 use cid::Cid;
 use libp2p::futures::StreamExt;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, noise, ping, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, kad, noise, ping, tcp, yamux};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -34,6 +43,7 @@ struct Behaviour {
     ping: ping::Behaviour,
     streams: libp2p_stream::Behaviour,
     bitswap_in: inbound::Behaviour,
+    kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
 }
 
 /// What a running node is.
@@ -49,6 +59,7 @@ enum Cmd {
     Get { cid: Cid, timeout: Duration, reply: oneshot::Sender<Result<Vec<u8>, String>> },
     Dial(Vec<Multiaddr>),
     Info(oneshot::Sender<NodeInfo>),
+    Provide(Vec<Cid>),
     Stop,
 }
 
@@ -67,6 +78,17 @@ impl Node {
     /// Start a node serving `store`, listening on `listen` and dialling `peers`; returns once
     /// every listener has an address and every dial has connected or failed (at most 10 s).
     pub async fn start(store: Store, listen: Vec<Multiaddr>, peers: Vec<Multiaddr>) -> Result<Node, IpfsError> {
+        Node::start_with(store, listen, peers, false).await
+    }
+
+    /// [`Node::start`], with a Kademlia DHT client/provider when `dht` (bootstrapped from the
+    /// peers that speak `/ipfs/kad/1.0.0`).
+    pub async fn start_with(
+        store: Store,
+        listen: Vec<Multiaddr>,
+        peers: Vec<Multiaddr>,
+        dht: bool,
+    ) -> Result<Node, IpfsError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(PeerId, Vec<String>), IpfsError>>();
         let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -77,9 +99,9 @@ impl Node {
             .spawn(move || {
                 match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(rt) => rt.block_on(async move {
-                        match build_swarm(&listen) {
+                        match build_swarm(&listen, dht) {
                             Ok((swarm, incoming)) => {
-                                Run::new(swarm, store, peers, listen.len()).run(rx, incoming, ready_tx).await
+                                Run::new(swarm, store, peers, listen.len(), dht).run(rx, incoming, ready_tx).await
                             }
                             Err(e) => drop(ready_tx.send(Err(e))),
                         }
@@ -119,6 +141,12 @@ impl Node {
         rx.await.map_err(|_| stopped().to_string())?
     }
 
+    /// Announce on the DHT that this node provides `roots` (nothing when the DHT is off); they
+    /// are announced again once the routing table gains its first peer.
+    pub fn provide(&self, roots: Vec<Cid>) -> Result<(), IpfsError> {
+        self.send(Cmd::Provide(roots))
+    }
+
     /// Stop the node: connections are closed and the thread ends (waits at most 5 s).
     pub fn stop(&self) {
         let _ = self.tx.send(Cmd::Stop);
@@ -137,7 +165,7 @@ fn stopped() -> IpfsError {
     IpfsError::Remote("the IPFS network node has stopped: turn it on again with %ipfs config network on".into())
 }
 
-fn build_swarm(listen: &[Multiaddr]) -> Result<(Swarm<Behaviour>, Incoming), IpfsError> {
+fn build_swarm(listen: &[Multiaddr], dht: bool) -> Result<(Swarm<Behaviour>, Incoming), IpfsError> {
     let (bitswap_in, incoming) = inbound::Behaviour::new(bitswap::protocol());
     let err = |what: &str, e: &dyn std::fmt::Display| IpfsError::Remote(format!("cannot start the libp2p {what}: {e}"));
     let swarm = SwarmBuilder::with_new_identity()
@@ -153,6 +181,7 @@ fn build_swarm(listen: &[Multiaddr]) -> Result<(Swarm<Behaviour>, Incoming), Ipf
             ping: ping::Behaviour::default(),
             streams: libp2p_stream::Behaviour::new(),
             bitswap_in,
+            kad: Toggle::from(dht.then(|| dht::behaviour(key.public().to_peer_id()))),
         })
         .map_err(|e| err("behaviour", &e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE))
@@ -199,6 +228,8 @@ struct Pending {
 struct Wanted {
     waiters: Vec<Pending>,
     dont_have: HashSet<PeerId>,
+    /// The DHT lookup of its providers: started (`Some`), and whether it has finished.
+    lookup: Option<bool>,
 }
 
 /// The swarm thread's state.
@@ -217,10 +248,11 @@ struct Run {
     last_disconnect: Option<String>,
     /// The last peer that sent something malformed (named when a wait then fails).
     last_bad: Option<String>,
+    dht: dht::State,
 }
 
 impl Run {
-    fn new(swarm: Swarm<Behaviour>, store: Store, peers: Vec<Multiaddr>, listeners: usize) -> Run {
+    fn new(swarm: Swarm<Behaviour>, store: Store, peers: Vec<Multiaddr>, listeners: usize, dht: bool) -> Run {
         let control = swarm.behaviour().streams.new_control();
         Run {
             swarm,
@@ -235,6 +267,7 @@ impl Run {
             senders: HashMap::new(),
             last_disconnect: None,
             last_bad: None,
+            dht: dht::State::new(dht),
         }
     }
 
@@ -329,7 +362,11 @@ impl Run {
         for (cid, has) in msg.presences {
             let Some(w) = self.wanted.get_mut(&cid).filter(|_| !has) else { continue };
             w.dont_have.insert(peer);
-            if connected.iter().all(|p| w.dont_have.contains(p)) {
+            if connected.iter().all(|p| w.dont_have.contains(p)) && self.dht.on {
+                if w.lookup.is_none() {
+                    self.lookup(cid);
+                }
+            } else if connected.iter().all(|p| w.dont_have.contains(p)) {
                 let n = connected.len();
                 self.finish(&cid, Err(format!("every connected peer ({n}) answered that it does not have it")));
             }
@@ -399,13 +436,24 @@ impl Run {
                 let connected = self.swarm.connected_peers().copied().collect();
                 let _ = reply.send(NodeInfo { peer_id: me, listen, connected });
             }
+            Cmd::Provide(roots) => self.provide(roots),
             Cmd::Stop => {}
         }
     }
 
     fn on_event(&mut self, ev: SwarmEvent<BehaviourEvent>) {
         match ev {
-            SwarmEvent::NewListenAddr { .. } => self.listeners_left = self.listeners_left.saturating_sub(1),
+            SwarmEvent::NewListenAddr { address, .. } => {
+                self.listeners_left = self.listeners_left.saturating_sub(1);
+                if self.dht.on {
+                    // Provider records carry these: peers that find kelp can dial it.
+                    self.swarm.add_external_address(address);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                self.on_identify(peer_id, info)
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(ev)) => self.on_kad(ev),
             SwarmEvent::ConnectionEstablished { connection_id, peer_id, num_established, .. } => {
                 self.dialing.remove(&connection_id);
                 // A new peer gets the whole wantlist.
@@ -450,7 +498,15 @@ impl Run {
         let peers = self.swarm.connected_peers().count();
         let bad = self.last_bad.as_ref().map_or(String::new(), |b| format!("; {b}"));
         let mut done = Vec::new();
+        let mut look = Vec::new();
         for (cid, w) in self.wanted.iter_mut() {
+            let asked = |p: &Pending| p.deadline.checked_sub(p.timeout).unwrap_or(now);
+            if self.dht.on
+                && w.lookup.is_none()
+                && w.waiters.iter().any(|p| now.duration_since(asked(p)) >= dht::LOOKUP_AFTER)
+            {
+                look.push(*cid);
+            }
             let (gone, keep): (Vec<Pending>, Vec<Pending>) =
                 w.waiters.drain(..).partition(|p| p.deadline <= now || p.reply.is_closed());
             w.waiters = keep;
@@ -466,6 +522,9 @@ impl Run {
         }
         for cid in done {
             self.finish(&cid, Err(String::new()));
+        }
+        for cid in look {
+            self.lookup(cid);
         }
     }
 }
