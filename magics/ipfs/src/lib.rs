@@ -94,17 +94,19 @@
 //!   `--offline` or `KELP_IPFS_OFFLINE=1` never touches the network
 //! - with the network on (`%ipfs config network on`, `KELP_IPFS_NETWORK=1`), those reads ask
 //!   the connected Bitswap peers (`%ipfs config peers MULTIADDR,…`, `KELP_IPFS_PEERS`) for each
-//!   missing block first, waiting at most `KELP_IPFS_NETWORK_TIMEOUT` s (see [`net`])
+//!   missing block first, waiting at most `KELP_IPFS_NETWORK_TIMEOUT` s (see [`net`]); with
+//!   the DHT on too (`%ipfs config dht on`, `KELP_IPFS_DHT=1`) a block no connected peer has is
+//!   looked up on Kademlia and its providers dialled, and `add` / `pin add` announce their roots
 //! - `serve --gateway ADDR [--allow-remote]` serves the store (see [`gateway`]) and/or
 //!   `serve --listen MULTIADDR [--json]` serves it over Bitswap until interrupted → `{"url"?,
 //!   "peer_id"?, "listen"?, "stopped"}`; with `--listen` it first prints the peer id and listen
 //!   addresses (one JSON line `{"peer_id", "listen"}` with `--json`)
 //! - `config show` / `config set KEY VALUE` (keys `backend` = local|kubo|kubo=URL,
 //!   `kubo_url`, `gateway`, `gateways`, `network` = on|off, `peers`, `listen`,
-//!   `pin.NAME.endpoint`, `pin.NAME.token`; `config gateways URL[,URL…]|default` = `config set
+//!   `dht` = on|off, `pin.NAME.endpoint`, `pin.NAME.token`; `config gateways URL[,URL…]|default` = `config set
 //!   gateways …`, likewise `config network on|off`, `config peers MULTIADDR,…|none`, `config
 //!   listen MULTIADDR,…|default`) → `{"backend", "kubo_url", "gateway", "gateways", "store",
-//!   "pin_services": {NAME: {"endpoint", "token": "set"|"unset"}}, "network", "peers", "node"?:
+//!   "pin_services": {NAME: {"endpoint", "token": "set"|"unset"}}, "network", "peers", "dht", "node"?:
 //!   {"peer_id", "listen", "connected"}}` (`node` when the network is on: it is started then)
 //!
 //! # Encryption (`add --encrypt`, `get --decrypt`)

@@ -127,6 +127,11 @@ async fn config_show_and_set() {
         (Some("kubo"), Some("http://127.0.0.1:9"))
     );
     assert!(err(&c, "ipfs config set colour blue").await.contains("unknown config key"));
+    // The DHT switch: saved and shown, a bad value is one line naming it (off by default).
+    assert_eq!(show.json().unwrap()["dht"], false);
+    assert_eq!(ok(&c, "ipfs config dht on").await.json().unwrap()["dht"], true);
+    let e = err(&c, "ipfs config dht maybe").await;
+    assert!(e.contains("dht \"maybe\" is not valid: use on or off") && !e.contains('\n'), "{e}");
     assert!(err(&c, "ipfs config set backend ftp").await.contains("not valid"));
 }
 
