@@ -7,8 +7,8 @@
 // MODE=provide: dials HUB, adds FILE_KB KiB of data.mjs's bytes for SEED, announces the root on
 // the DHT, prints {peer_id, addrs, file_cid, file_sha256, file_size} and runs until killed.
 // MODE=find: dials HUB, looks up the providers of CID on the DHT, dials the first one that is
-// not itself, reads CID over Bitswap and prints {providers, sha256, size} (a failure: {error},
-// exit 1). TIMEOUT_MS bounds the whole run.
+// not itself (with WANT, the one of that peer id), reads CID over Bitswap and prints
+// {providers, sha256, size} (a failure: {error}, exit 1). TIMEOUT_MS bounds the whole run.
 import { createHeliaLight } from 'helia'
 import { withLibp2pLight } from '@helia/libp2p'
 import { withBitswap } from '@helia/bitswap'
@@ -75,7 +75,7 @@ try {
     const cid = CID.parse(env.CID)
     const providers = []
     for await (const p of helia.libp2p.contentRouting.findProviders(cid, { signal })) {
-      if (p.id.toString() === me) continue
+      if (p.id.toString() === me || (env.WANT && p.id.toString() !== env.WANT)) continue
       providers.push(p.id.toString())
       await helia.libp2p.dial(p.multiaddrs.length > 0 ? p.multiaddrs : p.id, { signal })
       break
