@@ -10,6 +10,8 @@
 //! - [`Record`]: what a call read and wrote (CIDs, DIDs, files + sha256, transactions, jobs),
 //!   carried by its [`Output`] into the notebook's `metadata.kelp`.
 //!
+//! - [`testing::Cell`] (feature `testing`, for tests): a magic line run as a notebook cell.
+//!
 //! It has no Jupyter types and no engine: the kernel and the CLI are both front ends on it.
 
 mod builtins;
@@ -20,6 +22,8 @@ mod output;
 mod progress;
 mod record;
 mod registry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use builtins::{EnvMagic, FileMagic};
 pub use context::{CancelToken, Config, EnvVars, MagicContext, OutputSink, RecordingSink, SinkEvent, Stream};

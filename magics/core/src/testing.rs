@@ -1,0 +1,190 @@
+//! Running a magic line as a notebook cell, for tests (feature `testing`).
+//!
+//! [`Cell`] owns what a test used to build by hand in every file: a working directory (a fresh
+//! temporary one, or one the test names), an isolated `$KELP_HOME` below it, a [`RecordingSink`]
+//! and a [`Registry`] holding the magics under test. [`Cell::run`] goes through the registry as
+//! the kernel does, so records carry the call; the side output the magic streamed or displayed is
+//! read back from the sink.
+
+use crate::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink, Registry, SinkEvent, Stream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A notebook cell for magics: cwd, `$KELP_HOME`, recorded output, the registry.
+pub struct Cell {
+    /// Kept alive while the cell lives when the cell made its own directory.
+    _dir: Option<tempfile::TempDir>,
+    registry: Arc<Registry>,
+    /// What the magics streamed and displayed.
+    pub sink: Arc<RecordingSink>,
+    /// The context each run gets (cwd, config, env overlay, cancellation).
+    pub ctx: MagicContext,
+}
+
+impl std::fmt::Debug for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cell").field("ctx", &self.ctx).field("magics", &self.registry.names()).finish()
+    }
+}
+
+impl Cell {
+    /// A cell in a fresh temporary directory, `$KELP_HOME` = `<dir>/home`.
+    pub fn new(magics: impl IntoIterator<Item = Arc<dyn Magic>>) -> Cell {
+        let dir = tempfile::tempdir().expect("a temporary directory for the cell");
+        let mut cell = Cell::at(dir.path(), magics);
+        cell._dir = Some(dir);
+        cell
+    }
+
+    /// A cell whose working directory is `dir` (the test owns it), `$KELP_HOME` = `<dir>/home`.
+    pub fn at(dir: &Path, magics: impl IntoIterator<Item = Arc<dyn Magic>>) -> Cell {
+        let mut registry = Registry::new();
+        for m in magics {
+            registry.register(m);
+        }
+        let sink = RecordingSink::new();
+        let ctx = MagicContext::new(dir, Config::at(dir.join("home")), sink.clone());
+        Cell { _dir: None, registry: Arc::new(registry), sink, ctx }
+    }
+
+    /// The same cell with `$KELP_HOME` at `home`.
+    pub fn with_home(mut self, home: impl Into<PathBuf>) -> Cell {
+        self.ctx.config = Config::at(home);
+        self
+    }
+
+    /// Another cell of the same notebook: same directory, home, environment and magics; its own
+    /// output sink and cancellation (the next cell after a restart sees the same files).
+    pub fn next(&self) -> Cell {
+        let sink = RecordingSink::new();
+        let mut ctx = MagicContext::new(&self.ctx.cwd, self.ctx.config.clone(), sink.clone());
+        ctx.env = self.ctx.env.clone();
+        Cell { _dir: None, registry: self.registry.clone(), sink, ctx }
+    }
+
+    /// The working directory.
+    pub fn dir(&self) -> &Path {
+        &self.ctx.cwd
+    }
+
+    /// `$KELP_HOME`.
+    pub fn home(&self) -> &Path {
+        &self.ctx.config.home
+    }
+
+    /// Write `contents` to `rel` below the working directory (parents created).
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.ctx.cwd.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("creating {}: {e}", parent.display()));
+        }
+        std::fs::write(&p, contents).unwrap_or_else(|e| panic!("writing {}: {e}", p.display()));
+        p
+    }
+
+    /// Set (or with `None`, unset) a variable for this cell as `%env` would.
+    pub fn env(&self, name: &str, value: Option<&str>) {
+        self.ctx.env.set(name, value.map(str::to_string));
+    }
+
+    /// Run the line magic `line` (without `%`, e.g. `ipfs add a.txt`) as the kernel runs a cell.
+    pub async fn run(&self, line: &str) -> Result<Output, MagicError> {
+        self.call(MagicCall::from_line(line, None)?, false).await
+    }
+
+    /// `let var = %line`: the call binds its result to `var` (records name it).
+    pub async fn run_bound(&self, line: &str, var: &str) -> Result<Output, MagicError> {
+        let mut call = MagicCall::from_line(line, None)?;
+        call.bind = Some(var.to_string());
+        self.call(call, false).await
+    }
+
+    /// The cell magic `%%line` with `body` below it.
+    pub async fn run_cell(&self, line: &str, body: &str) -> Result<Output, MagicError> {
+        self.call(MagicCall::from_line(line, Some(body.to_string()))?, true).await
+    }
+
+    /// Any prepared call (e.g. from `MagicCall::from_argv`).
+    pub async fn call(&self, call: MagicCall, cell: bool) -> Result<Output, MagicError> {
+        self.registry.run(call, cell, &self.ctx).await
+    }
+
+    /// The bundle of a line that must succeed (panics with the line and its error otherwise).
+    pub async fn ok(&self, line: &str) -> Output {
+        self.run(line).await.unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    /// The error of a line that must fail, checked to be one line as the kernel shows it.
+    pub async fn err(&self, line: &str) -> String {
+        let e = self.run(line).await.err().unwrap_or_else(|| panic!("{line} should fail")).to_string();
+        assert!(!e.contains('\n'), "an error is one line: {e}");
+        e
+    }
+
+    /// Everything streamed and displayed so far, in order.
+    pub fn events(&self) -> Vec<SinkEvent> {
+        self.sink.events()
+    }
+
+    /// All stdout text so far.
+    pub fn stdout(&self) -> String {
+        self.sink.stdout()
+    }
+
+    /// All stderr text so far.
+    pub fn stderr(&self) -> String {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                SinkEvent::Stream(Stream::Stderr, t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The bundles displayed or updated so far, with their display ids.
+    pub fn displays(&self) -> Vec<(Output, Option<String>)> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                SinkEvent::Display(o, id) => Some((o, id)),
+                SinkEvent::Update(o, id) => Some((o, Some(id))),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EnvMagic, FileMagic};
+
+    #[tokio::test]
+    async fn a_cell_runs_through_the_registry_and_keeps_its_output() {
+        let c = Cell::new([Arc::new(EnvMagic) as Arc<dyn Magic>, Arc::new(FileMagic)]);
+        assert!(c.dir().is_dir());
+        assert_eq!(c.home(), c.dir().join("home"));
+        c.env("KELP_TESTING_VAR", Some("one"));
+        let out = c.ok("env KELP_TESTING_VAR").await;
+        assert!(out.plain().unwrap().contains("one"), "{out:?}");
+        let e = c.err("nosuchmagic x").await;
+        assert!(e.contains("nosuchmagic"), "{e}");
+        let e = c.run_cell("env", "x").await.unwrap_err().to_string();
+        assert!(e.contains("line magic"), "{e}");
+        c.run_cell("file notes/f.txt", "hello\n").await.unwrap();
+        assert_eq!(std::fs::read_to_string(c.dir().join("notes/f.txt")).unwrap(), "hello\n");
+        let next = c.next();
+        assert_eq!((next.dir(), next.home()), (c.dir(), c.home()));
+        assert_eq!(next.ctx.env.get("KELP_TESTING_VAR").as_deref(), Some("one"));
+    }
+
+    #[test]
+    fn write_creates_parents_and_at_uses_the_given_dir() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cell::at(d.path(), []).with_home(d.path().join("h2"));
+        let p = c.write("a/b.txt", "x");
+        assert_eq!(std::fs::read_to_string(p).unwrap(), "x");
+        assert_eq!(c.home(), d.path().join("h2"));
+    }
+}
