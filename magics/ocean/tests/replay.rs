@@ -247,14 +247,25 @@ async fn c2d_status_of_a_prefixed_job_id() {
     let state = compute::state_of(&job).unwrap();
     assert_eq!(state.status, Status::from_code(71).unwrap());
     assert_eq!(state.finished, Some(1_796_395_063.662));
-    let names: Vec<&str> = state.results.iter().map(|f| f.filename.as_str()).collect();
-    assert_eq!(names, ["image.log", "configuration.log", "algorithm.log", "outputs.tar"]);
+    // In kelp's numbering (0 = algorithm.log, 1 = outputs.tar: what `%c2d result` and `%c2d logs`
+    // read), not the node's (image.log first): a real node's job used to unpack image.log as
+    // the log and configuration.log as the tar ("This does not look like a tar archive").
+    let names: Vec<(&str, usize)> = state.results.iter().map(|f| (f.filename.as_str(), f.index)).collect();
+    assert_eq!(names, [("algorithm.log", 0), ("outputs.tar", 1), ("image.log", 2), ("configuration.log", 3)]);
     assert_eq!(
-        (state.results[3].kind.as_str(), state.results[3].index, state.results[3].filesize),
-        ("output", 3, 2560)
+        (state.results[1].kind.as_str(), state.results[1].index, state.results[1].filesize),
+        ("output", 1, 2560)
     );
+    // computeResult is asked with the node's own index.
+    let (file, node_index) = compute::results::node_index(job["results"].as_array().unwrap(), 1).unwrap();
+    assert_eq!((file.filename.as_str(), node_index), ("outputs.tar", 3));
+    assert_eq!(compute::results::node_index(job["results"].as_array().unwrap(), 0).unwrap().1, 2);
     r.assert_clean(true);
 }
+
+/// The recorded job's algorithm.log as text (the node sends it in Docker's frames).
+const ALGORITHM_LOG: &str = "algorithm started\n/data/inputs:\nalgoCustomData.json\nreefs.csv\n\
+    /data/inputs/reefs.csv 4 lines\n/data/inputs/algoCustomData.json 0 lines\ndone\n";
 
 #[tokio::test]
 async fn c2d_result_logs_and_stop_are_signed_as_the_node_checks() {
@@ -280,9 +291,12 @@ async fn c2d_result_logs_and_stop_are_signed_as_the_node_checks() {
         (n, sha256_hex(&bytes).as_str()),
         (195, record("free_compute_url_result_algorithmLog").response["body"]["sha256"].as_str().unwrap())
     );
+    // The node keeps Docker's multiplexed frames; kelp keeps the text (as `%c2d result` does).
+    assert_eq!(String::from_utf8(compute::results::plain(&bytes)).unwrap(), ALGORITHM_LOG);
     let mut log = String::new();
     assert!(c.stream_logs(&me, JOB, &mut |s| log.push_str(s)).await.unwrap());
-    assert!(log.contains("algorithm started") && log.contains("done"), "{log}");
+    // Streamed without the 8-byte frame headers a real node sends before each piece.
+    assert_eq!(log, ALGORITHM_LOG);
     let stopped = record("compute_stop_running_job").request["query"]["jobId"].as_str().unwrap().to_string();
     c.stop(&me, &stopped).await.unwrap();
     r.assert_clean(true);

@@ -179,8 +179,10 @@ impl ComputeClient {
         }
         let mut r = self.check(r).await?;
         let mut pending: Vec<u8> = Vec::new();
+        // Ocean Node streams Docker's multiplexed frames: only their payload is log text.
+        let mut frames = super::results::Frames::default();
         while let Some(chunk) = r.chunk().await.map_err(|e| self.err(format!("log stream broke off: {e}")))? {
-            pending.extend_from_slice(&chunk);
+            pending.extend(frames.push(&chunk));
             let whole = match std::str::from_utf8(&pending) {
                 Ok(s) => s.len(),
                 // An incomplete character at the end waits for the next chunk.
@@ -193,6 +195,7 @@ impl ComputeClient {
                 pending = rest;
             }
         }
+        pending.extend(frames.finish());
         if !pending.is_empty() {
             out(&String::from_utf8_lossy(&pending));
         }

@@ -19,10 +19,13 @@
 //! order ([`escrow`]: deposit, authorise the node), and `POST compute` carries `payment`.
 //!
 //! - [`client`]: the HTTP client of the compute routes.
+//! - [`results`]: results in kelp's numbering whatever the node's order; Docker log frames
+//!   made plain text.
 //! - [`trust`]: the node's verdict on a dataset trusting an algorithm.
 
 pub mod client;
 pub mod escrow;
+pub mod results;
 pub mod trust;
 
 use crate::consume;
@@ -37,7 +40,7 @@ use async_trait::async_trait;
 use client::ComputeClient;
 use kelp_c2d::{
     C2dError, Container, RemoteCompute, RemoteEnvironments, RemoteJob, RemoteOptions, RemoteRequest, RemoteStarted,
-    RemoteState, ResultFile, Status,
+    RemoteState, Status,
 };
 use kelp_magic::MagicContext;
 use serde_json::{Map, Value, json};
@@ -131,19 +134,10 @@ pub fn state_of(job: &Value) -> Result<RemoteState, C2dError> {
         _ => None,
     }
     .filter(|f| *f > 0.0);
+    // kelp's numbering: 0 = algorithm.log, 1 = outputs.tar, then the rest ([`results`]).
     let results = job["results"]
         .as_array()
-        .map(|rs| {
-            rs.iter()
-                .enumerate()
-                .map(|(i, r)| ResultFile {
-                    filename: r["filename"].as_str().unwrap_or("result").to_string(),
-                    filesize: wire::number(&r["filesize"]).unwrap_or(0),
-                    kind: r["type"].as_str().unwrap_or("output").to_string(),
-                    index: wire::number(&r["index"]).and_then(|n| usize::try_from(n).ok()).unwrap_or(i),
-                })
-                .collect()
-        })
+        .map(|rs| results::in_kelp_order(rs).into_iter().map(|(f, _)| f).collect())
         .unwrap_or_default();
     Ok(RemoteState { status, status_text: job["statusText"].as_str().unwrap_or("").to_string(), finished, results })
 }
@@ -366,7 +360,25 @@ impl RemoteCompute for OceanRemote {
 
     async fn fetch(&self, job: &RemoteJob, index: usize, dest: &Path, ctx: &MagicContext) -> kelp_c2d::Result<u64> {
         let signer = self.job_session(job, ctx).await?;
-        ComputeClient::new(&job.node_url).result(signer.as_ref(), &job.job_id, index, dest).await.map_err(remote_err)
+        let client = ComputeClient::new(&job.node_url);
+        // `index` is kelp's numbering; the node takes its own (Ocean Node lists image.log and
+        // configuration.log first), read from its current list.
+        let owner: Address =
+            job.owner.parse().map_err(|_| input(format!("journaled owner {} is not an address", job.owner)))?;
+        let listed = client.status(owner, &job.job_id).await.map_err(remote_err)?;
+        let (file, node_index) = results::node_index(listed["results"].as_array().map_or(&[][..], |v| v), index)
+            .ok_or_else(|| input(format!("the node lists no result {index} for job {}", job.job_id)))?;
+        let n = client.result(signer.as_ref(), &job.job_id, node_index, dest).await.map_err(remote_err)?;
+        if file.kind != "algorithmLog" {
+            return Ok(n);
+        }
+        // Ocean Node's algorithm.log is Docker's multiplexed stream: keep the text only.
+        let raw = std::fs::read(dest).map_err(|e| C2dError::io(format!("reading {}", dest.display()), e))?;
+        let text = results::plain(&raw);
+        if text.len() != raw.len() {
+            std::fs::write(dest, &text).map_err(|e| C2dError::io(format!("writing {}", dest.display()), e))?;
+        }
+        Ok(text.len() as u64)
     }
 
     async fn stop(&self, job: &RemoteJob, ctx: &MagicContext) -> kelp_c2d::Result<()> {
@@ -407,7 +419,21 @@ impl RemoteCompute for OceanRemote {
         out: &mut (dyn for<'s> FnMut(&'s str) + Send),
     ) -> kelp_c2d::Result<bool> {
         let signer = self.job_session(job, ctx).await?;
-        ComputeClient::new(&job.node_url).stream_logs(signer.as_ref(), &job.job_id, out).await.map_err(remote_err)
+        let client = ComputeClient::new(&job.node_url);
+        let owner: Address =
+            job.owner.parse().map_err(|_| input(format!("journaled owner {} is not an address", job.owner)))?;
+        loop {
+            if client.stream_logs(signer.as_ref(), &job.job_id, out).await.map_err(remote_err)? {
+                return Ok(true);
+            }
+            // Ocean Node streams only while the algorithm runs (status 40) and answers 404
+            // before: wait for the run while the image is pulled and the data provisioned.
+            let state = state_of(&client.status(owner, &job.job_id).await.map_err(remote_err)?)?;
+            if state.status.code() >= Status::RunningAlgorithm.code() || state.status.is_terminal() {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
     }
 }
 

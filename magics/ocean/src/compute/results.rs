@@ -1,0 +1,204 @@
+//! A job's results as a node lists them, read in kelp's order, and its logs as the node sends
+//! them, made plain text.
+//!
+//! kelp numbers a job's results `0` = `algorithm.log`, `1` = `outputs.tar` (what `%c2d result`
+//! and `%c2d logs` read), then whatever else the node lists. Ocean Node v3.1.0 lists four, in
+//! its own order: `image.log` (0), `configuration.log` (1), `algorithm.log` (2), `outputs.tar`
+//! (3) ([`in_kelp_order`] renumbers them; [`node_index`] maps back for `computeResult`).
+//!
+//! Its `algorithm.log`, and `computeStreamableLogs` while a job runs, are raw Docker
+//! multiplexed frames: an 8-byte header (stream 0/1/2, three zero bytes, the payload length as
+//! a big-endian u32) before every chunk the container wrote. [`Frames`] strips the headers;
+//! text that does not start like a frame (kelp's own node) passes unchanged.
+
+use kelp_c2d::ResultFile;
+use serde_json::Value;
+
+/// Where a result of `kind` goes in kelp's numbering (lower first).
+fn rank(kind: &str) -> u8 {
+    match kind {
+        "algorithmLog" => 0,
+        "output" => 1,
+        _ => 2,
+    }
+}
+
+/// The node's `results` list in kelp's order, each with its index in kelp's numbering and the
+/// node's own index (the one `computeResult` takes).
+pub fn in_kelp_order(results: &[Value]) -> Vec<(ResultFile, usize)> {
+    let mut listed: Vec<(ResultFile, usize)> = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let node_index = crate::node::client::wire::number(&r["index"]).and_then(|n| usize::try_from(n).ok());
+            let file = ResultFile {
+                filename: r["filename"].as_str().unwrap_or("result").to_string(),
+                filesize: crate::node::client::wire::number(&r["filesize"]).unwrap_or(0),
+                kind: r["type"].as_str().unwrap_or("output").to_string(),
+                index: i,
+            };
+            (file, node_index.unwrap_or(i))
+        })
+        .collect();
+    // Stable: results of the same rank keep the node's order.
+    listed.sort_by_key(|(f, _)| rank(&f.kind));
+    for (i, (f, _)) in listed.iter_mut().enumerate() {
+        f.index = i;
+    }
+    listed
+}
+
+/// The node's index of result `kelp_index` (kelp's numbering) in the node's `results` list.
+pub fn node_index(results: &[Value], kelp_index: usize) -> Option<(ResultFile, usize)> {
+    in_kelp_order(results).into_iter().find(|(f, _)| f.index == kelp_index)
+}
+
+/// Strips Docker's multiplexed-stream headers from a log as it arrives in pieces.
+#[derive(Debug, Default)]
+pub struct Frames {
+    /// `None` until the first 8 bytes decide; then whether the stream is framed.
+    framed: Option<bool>,
+    pending: Vec<u8>,
+    /// Payload bytes still due from the current frame.
+    left: usize,
+}
+
+/// Whether `h` (8 bytes) is a Docker stream header.
+fn is_header(h: &[u8]) -> bool {
+    h.len() >= 8 && h[0] <= 2 && h[1..4] == [0, 0, 0]
+}
+
+impl Frames {
+    /// The plain bytes among `bytes` (those that can be told apart yet).
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.pending.extend_from_slice(bytes);
+        if self.framed.is_none() {
+            if self.pending.len() < 8 {
+                // A short log that cannot be a frame is plain text at once.
+                if self.pending.first().is_some_and(|b| *b > 2) {
+                    self.framed = Some(false);
+                } else {
+                    return vec![];
+                }
+            } else {
+                self.framed = Some(is_header(&self.pending));
+            }
+        }
+        if self.framed == Some(false) {
+            return std::mem::take(&mut self.pending);
+        }
+        let mut out = Vec::with_capacity(self.pending.len());
+        let mut at = 0;
+        loop {
+            if self.left > 0 {
+                let n = self.left.min(self.pending.len() - at);
+                out.extend_from_slice(&self.pending[at..at + n]);
+                at += n;
+                self.left -= n;
+                if self.left > 0 {
+                    break;
+                }
+            }
+            let rest = &self.pending[at..];
+            if rest.len() < 8 {
+                break;
+            }
+            if !is_header(rest) {
+                // Not a frame after all: the rest is passed on as it is.
+                self.framed = Some(false);
+                out.extend_from_slice(rest);
+                at = self.pending.len();
+                break;
+            }
+            self.left = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+            at += 8;
+        }
+        self.pending.drain(..at);
+        out
+    }
+
+    /// What is left at the end of the stream (a cut-off header is kept as text).
+    pub fn finish(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+/// `bytes` without Docker stream headers (unchanged when they are not framed).
+pub fn plain(bytes: &[u8]) -> Vec<u8> {
+    let mut f = Frames::default();
+    let mut out = f.push(bytes);
+    out.extend(f.finish());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn frame(stream: u8, payload: &str) -> Vec<u8> {
+        let mut v = vec![stream, 0, 0, 0];
+        v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        v.extend_from_slice(payload.as_bytes());
+        v
+    }
+
+    /// The results list of a finished job on a real Ocean Node v3.1.0 (as it answered here).
+    fn real_node_results() -> Vec<Value> {
+        json!([
+            {"filename": "image.log", "filesize": 447, "type": "imageLog", "index": 0},
+            {"filename": "configuration.log", "filesize": 574, "type": "configurationLog", "index": 1},
+            {"filename": "algorithm.log", "filesize": 465, "type": "algorithmLog", "index": 2},
+            {"filename": "outputs.tar", "filesize": 2560, "type": "output", "index": 3}
+        ])
+        .as_array()
+        .cloned()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_real_nodes_results_read_in_kelps_order() {
+        let r = in_kelp_order(&real_node_results());
+        let names: Vec<_> = r.iter().map(|(f, n)| (f.index, f.filename.as_str(), *n)).collect();
+        assert_eq!(
+            names,
+            [(0, "algorithm.log", 2), (1, "outputs.tar", 3), (2, "image.log", 0), (3, "configuration.log", 1)]
+        );
+        assert_eq!(node_index(&real_node_results(), 1).map(|(f, n)| (f.kind, n)), Some(("output".into(), 3)));
+        assert_eq!(node_index(&real_node_results(), 4), None);
+        // kelp's own node lists them in kelp's order already: nothing moves.
+        let own = json!([{"filename": "algorithm.log", "filesize": 9, "type": "algorithmLog", "index": 0},
+                         {"filename": "outputs.tar", "filesize": 10240, "type": "output", "index": 1}]);
+        let own: Vec<_> = in_kelp_order(own.as_array().unwrap()).into_iter().map(|(f, n)| (f.index, n)).collect();
+        assert_eq!(own, [(0, 0), (1, 1)]);
+    }
+
+    #[test]
+    fn docker_frames_become_plain_text_in_any_pieces() {
+        let mut all = frame(1, "tick 0\n");
+        all.extend(frame(2, "warning\n"));
+        all.extend(frame(1, "tick 1\n"));
+        assert_eq!(plain(&all), b"tick 0\nwarning\ntick 1\n");
+        for cut in 1..all.len() {
+            let mut f = Frames::default();
+            let mut out = f.push(&all[..cut]);
+            out.extend(f.push(&all[cut..]));
+            out.extend(f.finish());
+            assert_eq!(out, b"tick 0\nwarning\ntick 1\n", "cut at {cut}");
+        }
+        // Byte by byte.
+        let mut f = Frames::default();
+        let out: Vec<u8> = all.iter().flat_map(|b| f.push(&[*b])).collect();
+        assert_eq!(out, b"tick 0\nwarning\ntick 1\n");
+    }
+
+    #[test]
+    fn plain_logs_pass_unchanged() {
+        assert_eq!(plain(b"algo ran\n"), b"algo ran\n");
+        assert_eq!(plain(b"ok"), b"ok");
+        assert_eq!(plain(b""), b"");
+        let mut f = Frames::default();
+        assert_eq!(f.push(b"a"), b"a");
+        assert_eq!(f.push(&[1, 0, 0, 0]), [1, 0, 0, 0]);
+    }
+}
