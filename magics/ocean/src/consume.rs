@@ -80,15 +80,25 @@ pub async fn get(
         .as_str()
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| OceanError::input("the DDO's service has no datatoken"))?;
-    let init = node.initialize(did, &service_id, me).await?;
+    // The service's own provider: only the node that encrypted the files can decrypt them.
+    let mut provider = provider_of(&node, &svc)?;
+    let init = match provider.initialize(did, &service_id, me).await {
+        Err(e) if provider.url() != node.url() && unreachable(&e) => {
+            // A stale endpoint (e.g. the devnet's node on an earlier port): ask the network's node.
+            provider = node.clone();
+            provider.initialize(did, &service_id, me).await?
+        }
+        r => r?,
+    };
     let o = order(net, signer, did, service_index, dt, &init.provider_fee, step).await?;
     let order_tx = o.order_tx;
     step("downloading");
-    let (bytes, cid) = node.download(signer, did, &service_id, order_tx, file_index).await?;
+    let (bytes, cid) = provider.download(signer, did, &service_id, order_tx, file_index).await?;
     if let Some(c) = &cid
         && !crate::ipfs::bytes_match_cid(&bytes, c)
     {
-        return Err(OceanError::Node { url: node_url, reason: format!("the downloaded bytes do not hash to {c}") });
+        let url = provider.url().to_string();
+        return Err(OceanError::Node { url, reason: format!("the downloaded bytes do not hash to {c}") });
     }
     Ok(Got {
         did: did.to_string(),
@@ -100,6 +110,34 @@ pub async fn get(
         order_tx,
         txs: o.txs,
     })
+}
+
+/// The node serving `svc` (its `serviceEndpoint`, as Ocean's own clients take it): the one
+/// that encrypted its files, so the only one that can decrypt them. `node` (the network's node,
+/// where the DDO was found) when the endpoint is missing or names it.
+pub fn provider_of(node: &NodeClient, svc: &serde_json::Value) -> Result<NodeClient> {
+    let Some(endpoint) = svc["serviceEndpoint"].as_str().map(str::trim).filter(|e| !e.is_empty()) else {
+        return Ok(node.clone());
+    };
+    let url = reqwest::Url::parse(endpoint)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| {
+            OceanError::input(format!(
+                "the asset's serviceEndpoint `{}` is not an http(s) URL; its publisher must fix the DDO",
+                crate::error::one_line(&endpoint.chars().take(200).collect::<String>())
+            ))
+        })?;
+    let same = |a: &str| a.trim_end_matches('/').eq_ignore_ascii_case(node.url().trim_end_matches('/'));
+    if same(url.as_str()) || same(endpoint) {
+        return Ok(node.clone());
+    }
+    Ok(NodeClient::new(endpoint))
+}
+
+/// Whether `e` says a node did not answer at all.
+fn unreachable(e: &OceanError) -> bool {
+    matches!(e, OceanError::Node { reason, .. } if reason.starts_with("not reachable"))
 }
 
 /// What `order` did.
@@ -270,4 +308,33 @@ pub async fn collect(net: &Network, signer: &dyn Signer, dt: Address) -> Result<
     )
     .await?;
     Ok(Collected { datatoken: dt, amount, to, tx: txs.first().map(|t| t.hash) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Found on a real Ocean Node, published through kelp's own devnet node: its files can only
+    /// be decrypted by the node named in the service (the real node answered 500 "Failed to
+    /// decrypt" when kelp asked it instead).
+    #[test]
+    fn the_services_own_node_serves_it() {
+        let node = NodeClient::new("http://127.0.0.1:8001/");
+        let other = json!({"type": "access", "serviceEndpoint": "http://127.0.0.1:21918"});
+        assert_eq!(provider_of(&node, &other).unwrap().url(), "http://127.0.0.1:21918");
+        for same in [
+            json!({"serviceEndpoint": "http://127.0.0.1:8001"}),
+            json!({"serviceEndpoint": "HTTP://127.0.0.1:8001/"}),
+            json!({}),
+        ] {
+            assert_eq!(provider_of(&node, &same).unwrap().url(), "http://127.0.0.1:8001", "{same}");
+        }
+        for bad in ["file:///etc/passwd", "not a url", "javascript:alert(1)\nx"] {
+            let e = provider_of(&node, &json!({"serviceEndpoint": bad})).unwrap_err().to_string();
+            assert!(e.contains("serviceEndpoint") && e.contains("not an http(s) URL") && !e.contains('\n'), "{e}");
+        }
+        assert!(unreachable(&OceanError::Node { url: "u".into(), reason: "not reachable (x): refused".into() }));
+        assert!(!unreachable(&OceanError::Node { url: "u".into(), reason: "HTTP 500: Failed to decrypt".into() }));
+    }
 }
