@@ -2,7 +2,7 @@
 # records (%ipfs, %c2d, %publish/%ocean get), the provenance library (graph, bundle on a real
 # store), and examples/paper.ipynb executed → bundled → verified with the kelp binary.
 cargo test --locked -p kelp-magic --lib record
-cargo test --locked -p kelp-ipfs --test record
+cargo test --locked -p kelp-ipfs --test it -- record::
 cargo test --locked -p kelp-c2d --test record
 cargo test --locked -p kelp-ocean --lib magics::record
 cargo test --locked -p kelp-provenance

@@ -27,6 +27,15 @@ impl std::fmt::Debug for Cell {
     }
 }
 
+/// A cell is used where a test needs the context itself (`c.env`, `c.cwd`, `&c` for a
+/// `&MagicContext` argument).
+impl std::ops::Deref for Cell {
+    type Target = MagicContext;
+    fn deref(&self) -> &MagicContext {
+        &self.ctx
+    }
+}
+
 impl Cell {
     /// A cell in a fresh temporary directory, `$KELP_HOME` = `<dir>/home`.
     pub fn new(magics: impl IntoIterator<Item = Arc<dyn Magic>>) -> Cell {

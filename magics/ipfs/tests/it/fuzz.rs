@@ -10,14 +10,13 @@
 //! input under `catch_unwind`. A panic fails the test with the seed and the path of a reproducer
 //! file (`$KELP_FUZZ_OUT`, default `$TMPDIR/kelp-fuzz`).
 //!
-//! `cargo test -p kelp-ipfs --test fuzz` replays the corpus and seeds once (no mutation);
-//! `KELP_FUZZ_SECS=20 cargo test -p kelp-ipfs --test fuzz -- --ignored` fuzzes every target for
+//! `cargo test -p kelp-ipfs --test it fuzz::` replays the corpus and seeds once (no mutation);
+//! `KELP_FUZZ_SECS=20 cargo test -p kelp-ipfs --test it -- fuzz:: --ignored` fuzzes every target for
 //! that many seconds each (`KELP_FUZZ_SEED` repeats a run; `KELP_FUZZ_REPLAY=FILE` with one
 //! target re-runs a reproducer). `KELP_FUZZ_WRITE_CORPUS=1` rewrites the committed corpus from
 //! the generators (`fuzz_write_corpus`).
 
-#[path = "support/dags.rs"]
-mod dags;
+use crate::support::dags;
 
 use kelp_ipfs::exporter;
 use kelp_ipfs::pb::{PbNode, UnixFsData};
@@ -288,7 +287,7 @@ fn report_into(dir: &Path, target: &str, input: &[u8], seed: u64, iter: u64, f: 
         std::fs::write(&path, input).unwrap();
         panic!(
             "fuzz target {target} panicked (KELP_FUZZ_SEED={seed}, iteration {iter}); reproducer: {} \
-             (replay: KELP_FUZZ_REPLAY={} cargo test -p kelp-ipfs --test fuzz fuzz_{target} -- --ignored)",
+             (replay: KELP_FUZZ_REPLAY={} cargo test -p kelp-ipfs --test it fuzz::fuzz_{target} -- --ignored)",
             path.display(),
             path.display()
         );

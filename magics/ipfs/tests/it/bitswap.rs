@@ -12,8 +12,7 @@
 //! - with the DHT on, kelp finds a Helia provider through a Helia hub, and Helia finds kelp
 //!   (submodule `dht`, tests/support/dht_tests.rs).
 
-#[path = "support/helia_scripts.rs"]
-mod helia_scripts;
+use crate::support::helia_scripts;
 // The Kademlia DHT against Helia peers (they share this file's helpers and its one-at-a-time run).
 #[path = "support/dht_tests.rs"]
 mod dht;

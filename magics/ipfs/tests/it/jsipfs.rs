@@ -4,8 +4,7 @@
 //! Ignored in a plain `cargo test`; `install/test.d/30-ipfs.sh` runs it with `--ignored` after
 //! `install/setup.d/30-ipfs.sh` installed js-ipfs. A missing js-ipfs is a test failure, never a skip.
 
-#[path = "support/jsipfs_daemon.rs"]
-mod jsipfs_daemon;
+use crate::support::jsipfs_daemon;
 use jsipfs_daemon::start_daemon;
 use kelp_ipfs::kubo::Kubo;
 use kelp_ipfs::{AddOptions, Store, car, cid_of_path};

@@ -4,8 +4,7 @@
 //! the shape, `stat`, `ls`, `cat` and `get` return (never panic), and `get` leaves nothing but
 //! its output: the directory the symlinks point to stays empty.
 
-#[path = "support/dags.rs"]
-mod dags;
+use crate::support::dags;
 
 use kelp_ipfs::pb::{DataType, PbNode, UnixFsData};
 use kelp_ipfs::{Cid, Store, exporter};

@@ -3,6 +3,7 @@
 //! Offline, it is a Kubo RPC endpoint only; online, it also listens for libp2p on loopback TCP
 //! (Noise + Mplex, js-libp2p 0.42) with no DHT, so it meets peers only by address.
 
+use kelp_testkit::free_port;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,16 +18,11 @@ pub fn jsipfs_bin() -> PathBuf {
     p
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 pub struct Daemon {
     child: Child,
     /// The Kubo RPC endpoint.
     pub url: String,
     /// The libp2p listen address with `/p2p/<peer id>` (online daemons only).
-    #[allow(dead_code)] // read by tests/jsipfs_bitswap.rs, not by tests/jsipfs.rs
     pub swarm: Option<String>,
     _repo: tempfile::TempDir,
 }

@@ -2,12 +2,11 @@
 //! iterative, depth-bounded, no-follow and streaming — by writing outside `-o`, overflowing the
 //! stack (killing the process), holding a whole claimed file in memory, or panicking.
 
-#[path = "support/dags.rs"]
-mod dags;
+use crate::support::dags;
 
+use crate::support::cell;
 use kelp_ipfs::exporter::{self, ReadLimits};
 use kelp_ipfs::{IpfsError, Store};
-use kelp_magic::{Config, MagicCall, MagicContext, RecordingSink};
 use std::path::Path;
 
 fn store(dir: &Path) -> Store {
@@ -151,14 +150,6 @@ fn link_sizes_that_overflow_do_not_panic_stat() {
     assert_eq!(exporter::stat(&s, &root).unwrap().cumulative_size, u64::MAX);
 }
 
-fn ctx(dir: &Path) -> MagicContext {
-    MagicContext::new(dir, Config::at(dir.join("home")), RecordingSink::new())
-}
-
-async fn magic(c: &MagicContext, line: &str) -> Result<kelp_magic::Output, kelp_magic::MagicError> {
-    kelp_ipfs::magics().pop().unwrap().run(MagicCall::from_line(line, None).unwrap(), c).await
-}
-
 /// Write the DAG of `root` (in `from`) as a CAR file.
 fn car_of(from: &Store, root: &kelp_ipfs::Cid, path: &Path) {
     let mut f = std::fs::File::create(path).unwrap();
@@ -171,18 +162,18 @@ async fn the_magic_imports_a_deep_car_then_cat_and_get_fail_in_one_line() {
     let src = store(dir.path());
     let root = dags::deep_file(&src, 100_000);
     car_of(&src, &root, &dir.path().join("deep.car"));
-    let c = ctx(dir.path());
-    let imp = magic(&c, "ipfs car import deep.car").await.unwrap();
+    let c = cell(dir.path());
+    let imp = c.run("ipfs car import deep.car").await.unwrap();
     assert_eq!(imp.json().unwrap()["complete_roots"][0], root.to_string());
     for line in [format!("ipfs cat {root}"), format!("ipfs get {root} -o deep.out")] {
-        let e = magic(&c, &line).await.unwrap_err().to_string();
+        let e = c.run(&line).await.unwrap_err().to_string();
         assert!(!e.contains('\n') && e.contains("deeper than 1024 levels"), "{line}: {e}");
     }
     c.env.set("KELP_IPFS_MAX_DEPTH", Some("100000".into()));
-    let out = magic(&c, &format!("ipfs cat {root}")).await.unwrap();
+    let out = c.run(&format!("ipfs cat {root}")).await.unwrap();
     assert_eq!(out.plain(), Some("x"));
     c.env.set("KELP_IPFS_MAX_DEPTH", Some("lots".into()));
-    let e = magic(&c, &format!("ipfs cat {root}")).await.unwrap_err().to_string();
+    let e = c.run(&format!("ipfs cat {root}")).await.unwrap_err().to_string();
     assert!(e.contains("KELP_IPFS_MAX_DEPTH=\"lots\" is not valid"), "{e}");
 }
 
@@ -200,14 +191,14 @@ async fn cat_of_a_dag_claiming_4_gib_reads_only_what_it_shows() {
     let (src, root) = claim_4gib(&dir.path().join("store"));
     car_of(&src, &root, &dir.path().join("big.car"));
     assert!(std::fs::metadata(dir.path().join("big.car")).unwrap().len() < 1_300_000);
-    let c = ctx(dir.path());
-    magic(&c, "ipfs car import big.car").await.unwrap();
-    let out = magic(&c, &format!("ipfs cat {root}")).await.unwrap();
+    let c = cell(dir.path());
+    c.run("ipfs car import big.car").await.unwrap();
+    let out = c.run(&format!("ipfs cat {root}")).await.unwrap();
     let j = out.json().unwrap();
     assert_eq!(j["length"], 4u64 << 30);
     assert_eq!(j["truncated"], true);
     assert_eq!(j["text"].as_str().unwrap().len(), 1 << 20);
-    let part = magic(&c, &format!("ipfs cat {root} --offset 4294967290 --length 100")).await.unwrap();
+    let part = c.run(&format!("ipfs cat {root} --offset 4294967290 --length 100")).await.unwrap();
     assert_eq!(part.json().unwrap()["length"], 6);
     assert_eq!(part.json().unwrap()["truncated"], false);
 }
@@ -219,7 +210,7 @@ fn cat_of_a_4_gib_claim_peaks_under_64_mib_rss() {
     let dir = tempfile::tempdir().unwrap();
     let (_, root) = claim_4gib(&dir.path().join("home").join("ipfs"));
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "rss_child", "--ignored", "--nocapture", "--test-threads", "1"])
+        .args(["--exact", "hostile::rss_child", "--ignored", "--nocapture", "--test-threads", "1"])
         .env("KELP_RSS_CHILD_DIR", dir.path())
         .env("KELP_RSS_CHILD_CID", root.to_string())
         .output()
@@ -243,8 +234,8 @@ fn rss_child() {
         return;
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let c = ctx(Path::new(&dir));
-    let out = rt.block_on(magic(&c, &format!("ipfs cat {cid}"))).unwrap();
+    let c = cell(Path::new(&dir));
+    let out = rt.block_on(c.run(&format!("ipfs cat {cid}"))).unwrap();
     let shown = out.json().unwrap()["text"].as_str().unwrap().len();
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap();

@@ -1,4 +1,4 @@
-//! `fake_pinning_service`: a FAKE of a remote IPFS Pinning Service (a SaaS we cannot run here),
+//! [`FakePinningService`]: a FAKE of a remote IPFS Pinning Service (a SaaS we cannot run here),
 //! following the published API v1.0.0 (ipfs/pinning-services-api-spec `ipfs-pinning-service.yaml`):
 //! Bearer auth (401 otherwise), `POST /pins` → 202 PinStatus (queued, then pinned on the next
 //! read), `GET /pins` with cid/name/status/limit filters (no status filter ⇒ only `pinned`),
@@ -50,11 +50,7 @@ impl FakePinningService {
             .route("/pins", get(list).post(add))
             .route("/pins/{id}", get(status).delete(remove).post(replace))
             .with_state(app);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let (url, task) = crate::serve(router).await;
         FakePinningService { url, inner, task }
     }
 

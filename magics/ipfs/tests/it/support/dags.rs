@@ -1,6 +1,5 @@
 //! Builders of hostile (and a few honest) DAGs straight into a store, block by block, the way a
 //! malicious CAR would carry them: used by tests/hostile.rs and the fuzzer's seeds.
-#![allow(dead_code)]
 
 use kelp_ipfs::pb::{DataType, PbLink, PbNode, UnixFsData};
 use kelp_ipfs::{Cid, Store};

@@ -1,19 +1,12 @@
-//! `--to pin:NAME` against `fake_pinning_service` (a fake of the remote Pinning Service API v1,
+//! `--to pin:NAME` against kelp-testkit's `FakePinningService` (a fake of the remote Pinning Service API v1,
 //! named as such): add, pin ls/rm, credentials from the session env or the config, never shown;
 //! wrong token and unknown service give one clear line.
 
-mod support {
-    pub mod fake_pinning_service;
-}
-
-use kelp_magic::{Config, MagicCall, MagicContext, MagicError, Output, RecordingSink};
-use support::fake_pinning_service::FakePinningService;
+use crate::support::cell;
+use kelp_magic::Output;
+use kelp_testkit::FakePinningService;
 
 const TOKEN: &str = "secret-token-0123456789";
-
-async fn run(c: &MagicContext, line: &str) -> Result<Output, MagicError> {
-    kelp_ipfs::magics().pop().unwrap().run(MagicCall::from_line(line, None).unwrap(), c).await
-}
 
 fn all_text(o: &Output) -> String {
     serde_json::to_string(&o.data).unwrap()
@@ -24,11 +17,11 @@ async fn add_list_remove_through_the_pinning_api() {
     let fake = FakePinningService::start(TOKEN).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hello.txt"), b"hello ipfs").unwrap();
-    let c = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), RecordingSink::new());
+    let c = cell(dir.path());
     c.env.set("KELP_PIN_FAKE_ENDPOINT", Some(fake.url.clone()));
     c.env.set("KELP_PIN_FAKE_TOKEN", Some(TOKEN.into()));
 
-    let out = run(&c, "ipfs add hello.txt --to pin:fake").await.unwrap();
+    let out = c.run("ipfs add hello.txt --to pin:fake").await.unwrap();
     let j = out.json().unwrap();
     let cid = "QmPnnvFkvSCmPvMdMtSNbXrFWQX5XYc4YkcVU4cujyyH8Z";
     assert_eq!(
@@ -40,9 +33,9 @@ async fn add_list_remove_through_the_pinning_api() {
     assert_eq!(fake.pinned_cids(), vec![cid.to_string()]);
     assert!(!all_text(&out).contains(TOKEN));
     // Stored locally too (the data must live somewhere the service can fetch it from).
-    assert_eq!(run(&c, &format!("ipfs cat {cid}")).await.unwrap().plain(), Some("hello ipfs"));
+    assert_eq!(c.run(&format!("ipfs cat {cid}")).await.unwrap().plain(), Some("hello ipfs"));
 
-    let ls = run(&c, "ipfs pin ls --to pin:fake").await.unwrap();
+    let ls = c.run("ipfs pin ls --to pin:fake").await.unwrap();
     let pins = ls.json().unwrap()["pins"].as_array().unwrap().clone();
     assert_eq!(pins.len(), 1);
     assert_eq!(
@@ -50,7 +43,7 @@ async fn add_list_remove_through_the_pinning_api() {
         (Some(cid), Some("pinned"), Some("hello.txt"))
     );
 
-    let rm = run(&c, &format!("ipfs pin rm {cid} --to pin:fake")).await.unwrap();
+    let rm = c.run(&format!("ipfs pin rm {cid} --to pin:fake")).await.unwrap();
     assert_eq!(rm.json().unwrap()["removed"], true);
     assert!(fake.pinned_cids().is_empty());
     assert!(fake.seen_auth().iter().all(|a| a == &format!("Bearer {TOKEN}")));
@@ -60,12 +53,12 @@ async fn add_list_remove_through_the_pinning_api() {
 async fn credentials_from_config_are_never_shown() {
     let fake = FakePinningService::start(TOKEN).await;
     let dir = tempfile::tempdir().unwrap();
-    let c = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), RecordingSink::new());
-    run(&c, &format!("ipfs config set pin.svc.endpoint {}", fake.url)).await.unwrap();
-    let set = run(&c, &format!("ipfs config set pin.svc.token {TOKEN}")).await.unwrap();
+    let c = cell(dir.path());
+    c.run(&format!("ipfs config set pin.svc.endpoint {}", fake.url)).await.unwrap();
+    let set = c.run(&format!("ipfs config set pin.svc.token {TOKEN}")).await.unwrap();
     assert!(!all_text(&set).contains(TOKEN), "{}", all_text(&set));
     assert_eq!(set.json().unwrap()["pin_services"]["svc"]["token"], "set");
-    let show = run(&c, "ipfs config show").await.unwrap();
+    let show = c.run("ipfs config show").await.unwrap();
     assert!(!all_text(&show).contains(TOKEN));
     #[cfg(unix)]
     {
@@ -74,7 +67,7 @@ async fn credentials_from_config_are_never_shown() {
         assert_eq!(mode & 0o077, 0, "config with a token is private to the user");
     }
     let cid = "bafkreichphvmdj4uyj3x4bwnmmaor6vdqanqlencshsyd4wwuigbt7jy3i";
-    let out = run(&c, &format!("ipfs pin add {cid} --name doc --to pin:svc")).await.unwrap();
+    let out = c.run(&format!("ipfs pin add {cid} --name doc --to pin:svc")).await.unwrap();
     assert_eq!(out.json().unwrap()["requestid"], "fake-req-1");
     assert_eq!(fake.pinned_cids(), vec![cid.to_string()]);
 }
@@ -84,10 +77,10 @@ async fn wrong_token_unknown_service_and_service_down_are_one_line() {
     let fake = FakePinningService::start(TOKEN).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.txt"), b"x").unwrap();
-    let c = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), RecordingSink::new());
+    let c = cell(dir.path());
     c.env.set("KELP_PIN_FAKE_ENDPOINT", Some(fake.url.clone()));
     c.env.set("KELP_PIN_FAKE_TOKEN", Some("wrong-token-value".into()));
-    let e = run(&c, "ipfs pin ls --to pin:fake").await.unwrap_err().to_string();
+    let e = c.run("ipfs pin ls --to pin:fake").await.unwrap_err().to_string();
     assert!(
         e.contains("HTTP 401")
             && e.contains("KELP_PIN_FAKE_TOKEN")
@@ -96,15 +89,15 @@ async fn wrong_token_unknown_service_and_service_down_are_one_line() {
         "{e}"
     );
 
-    let e = run(&c, "ipfs add x.txt --to pin:nosuch").await.unwrap_err().to_string();
+    let e = c.run("ipfs add x.txt --to pin:nosuch").await.unwrap_err().to_string();
     assert!(e.contains("not configured") && e.contains("KELP_PIN_NOSUCH_ENDPOINT"), "{e}");
 
     c.env.set("KELP_PIN_DOWN_ENDPOINT", Some("http://127.0.0.1:9".into()));
     c.env.set("KELP_PIN_DOWN_TOKEN", Some(TOKEN.into()));
-    let e = run(&c, "ipfs pin ls --to pin:down").await.unwrap_err().to_string();
+    let e = c.run("ipfs pin ls --to pin:down").await.unwrap_err().to_string();
     assert!(e.contains("not reachable") && !e.contains(TOKEN), "{e}");
 
     c.env.set("KELP_PIN_NOTOKEN_ENDPOINT", Some(fake.url.clone()));
-    let e = run(&c, "ipfs pin ls --to pin:notoken").await.unwrap_err().to_string();
+    let e = c.run("ipfs pin ls --to pin:notoken").await.unwrap_err().to_string();
     assert!(e.contains("has no token"), "{e}");
 }

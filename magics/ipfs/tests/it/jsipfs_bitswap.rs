@@ -7,8 +7,7 @@
 //! - js-ipfs (`swarm connect` to kelp's node, then `cat`) gets a 24 MiB file kelp added, and
 //!   entries of a 1200-entry HAMT directory kelp added by path through its shards; bytes identical.
 
-#[path = "support/jsipfs_daemon.rs"]
-mod jsipfs_daemon;
+use crate::support::jsipfs_daemon;
 use jsipfs_daemon::start_daemon;
 use kelp_ipfs::kubo::Kubo;
 use kelp_ipfs::{AddOptions, Cid, Store, car};

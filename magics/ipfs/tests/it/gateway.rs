@@ -2,6 +2,7 @@
 //! fetch against it, all on loopback: one store serves, another fetches. Liars and unreachable
 //! gateways are real HTTP servers (axum) that answer wrongly or not at all.
 
+use crate::support::cell;
 use kelp_ipfs::fetch::{FetchEvent, Gateways, Scope};
 use kelp_ipfs::gateway::GatewayServer;
 use kelp_ipfs::{AddOptions, Cid, IpfsError, Store};
@@ -186,32 +187,23 @@ async fn a_lying_gateway_is_named_once_and_skipped_and_dead_ones_are_named_in_on
 async fn magic_reads_through_gateways_and_offline_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, file, dcid, data) = served(dir.path()).await;
-    let c = kelp_magic::MagicContext::new(
-        dir.path(),
-        kelp_magic::Config::at(dir.path().join("home")),
-        kelp_magic::RecordingSink::new(),
-    );
-    let m = kelp_ipfs::magics().pop().unwrap();
-    let run = |line: String| {
-        let (m, c) = (m.clone(), c.clone());
-        async move { m.run(kelp_magic::MagicCall::from_line(&line, None).unwrap(), &c).await }
-    };
+    let c = cell(dir.path());
     c.env.set("KELP_IPFS_GATEWAYS", Some(gw.url()));
-    let e = run(format!("ipfs stat --offline {file}")).await.unwrap_err().to_string();
+    let e = c.run(&format!("ipfs stat --offline {file}")).await.unwrap_err().to_string();
     assert!(e.contains("offline") && !e.contains('\n'), "{e}");
-    let st = run(format!("ipfs stat {file}")).await.unwrap();
+    let st = c.run(&format!("ipfs stat {file}")).await.unwrap();
     assert_eq!(st.json().unwrap()["size"], data.len());
-    run(format!("ipfs get {dcid} -o got")).await.unwrap();
+    c.run(&format!("ipfs get {dcid} -o got")).await.unwrap();
     assert_eq!(std::fs::read(dir.path().join("got/a.txt")).unwrap(), b"alpha\n");
     // The config sets the gateways too; the environment wins over it.
-    let set = run("ipfs config gateways http://127.0.0.1:9,http://127.0.0.1:10".into()).await.unwrap();
+    let set = c.run("ipfs config gateways http://127.0.0.1:9,http://127.0.0.1:10").await.unwrap();
     assert_eq!(set.json().unwrap()["gateways"][1], "http://127.0.0.1:10");
-    run(format!("ipfs cat {file} --length 5")).await.unwrap();
+    c.run(&format!("ipfs cat {file} --length 5")).await.unwrap();
     c.env.set("KELP_IPFS_GATEWAYS", None);
     let other = kelp_ipfs::cid_of_bytes(b"elsewhere", &AddOptions::default()).unwrap();
-    let e = run(format!("ipfs cat {other}")).await.unwrap_err().to_string();
+    let e = c.run(&format!("ipfs cat {other}")).await.unwrap_err().to_string();
     assert!(e.contains("http://127.0.0.1:9 (unreachable)") && e.contains("http://127.0.0.1:10"), "{e}");
-    let e = run("ipfs config gateways ftp://x".into()).await.unwrap_err().to_string();
+    let e = c.run("ipfs config gateways ftp://x").await.unwrap_err().to_string();
     assert!(e.contains("ftp://x"), "{e}");
 }
 
@@ -255,17 +247,15 @@ async fn ls_of_a_held_directory_lists_even_when_its_entries_cannot_be_fetched() 
     let opts = AddOptions { recursive: true, cid_version: 1, ..AddOptions::default() };
     let dcid = served.add_path(&tree, &opts).unwrap().cid;
     let gw = GatewayServer::start(served, "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
-    let sink = kelp_magic::RecordingSink::new();
-    let c = kelp_magic::MagicContext::new(dir.path(), kelp_magic::Config::at(dir.path().join("home")), sink.clone());
+    let c = cell(dir.path());
+    let sink = c.sink.clone();
     // Only the directory's own block is held; then the gateways are unreachable.
     let local = Store::open(&dir.path().join("home/ipfs")).unwrap();
     let g = Gateways::new(vec![gw.url()]).unwrap();
     assert_eq!(fetch(&g, &local, &dcid, Scope::Block).await.0.unwrap().fetched_blocks, 1);
     gw.stop().await;
     c.env.set("KELP_IPFS_GATEWAYS", Some("http://127.0.0.1:9".into()));
-    let m = kelp_ipfs::magics().pop().unwrap();
-    let line = format!("ipfs ls {dcid}");
-    let out = m.run(kelp_magic::MagicCall::from_line(&line, None).unwrap(), &c).await.unwrap();
+    let out = c.run(&format!("ipfs ls {dcid}")).await.unwrap();
     assert_eq!(out.json().unwrap()["entries"].as_array().unwrap().len(), 2);
     let warned = sink.events().iter().any(
         |e| matches!(e, kelp_magic::SinkEvent::Stream(_, t) if t.starts_with("warning:") && t.contains("127.0.0.1:9")),
@@ -360,13 +350,11 @@ async fn a_silent_gateway_is_dropped_for_a_slow_one_and_the_get_shows_progress()
     let (gw, file, _, data) = served(dir.path()).await;
     let (silent_url, connections) = silent().await;
     let (slow_url, _t) = slow(gw.url(), std::time::Duration::from_millis(700)).await;
-    let sink = kelp_magic::RecordingSink::new();
-    let c = kelp_magic::MagicContext::new(dir.path(), kelp_magic::Config::at(dir.path().join("home")), sink.clone());
+    let c = cell(dir.path());
+    let sink = c.sink.clone();
     c.env.set("KELP_IPFS_GATEWAYS", Some(format!("{silent_url},{slow_url}")));
     c.env.set("KELP_IPFS_GATEWAY_TIMEOUT", Some("1".into()));
-    let m = kelp_ipfs::magics().pop().unwrap();
-    let line = format!("ipfs get {file} -o got.bin");
-    m.run(kelp_magic::MagicCall::from_line(&line, None).unwrap(), &c).await.unwrap();
+    c.run(&format!("ipfs get {file} -o got.bin")).await.unwrap();
     assert_eq!(std::fs::read(dir.path().join("got.bin")).unwrap(), data);
     // The silent one was asked once (its CAR), timed out, and was not asked again.
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);

@@ -8,8 +8,7 @@
 //!   gateway counts the requests);
 //! - @helia/verified-fetch reads (and verifies) what kelp added from `kelp ipfs serve`'s gateway.
 
-#[path = "support/helia_scripts.rs"]
-mod helia_scripts;
+use crate::support::helia_scripts;
 use helia_scripts::script_dir;
 use kelp_ipfs::fetch::{FetchEvent, FetchReport, Gateways, Scope};
 use kelp_ipfs::gateway::GatewayServer;
