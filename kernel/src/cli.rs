@@ -43,6 +43,9 @@ pub enum Cmd {
         #[arg(long, default_value = "kelp")]
         name: String,
     },
+    /// A spare Rust engine for the next kernel (started by a kernel when KELP_WARM_ENGINE=1).
+    #[command(hide = true)]
+    EngineServe,
     /// Run a magic: `kelp <magic> [args…] [--json]`.
     #[command(external_subcommand)]
     Magic(Vec<String>),

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Something user code produced while running.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum EngineEvent {
     Stdout(String),
     Stderr(String),
@@ -34,7 +34,7 @@ pub enum EngineEvent {
 }
 
 /// Why Rust code did not produce a result.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum EngineError {
     /// rustc rejected the code: rendered diagnostics, one string each.
     Compile(Vec<String>),
@@ -84,6 +84,8 @@ pub struct Engine {
     state: Arc<Mutex<EngineState>>,
     child: Arc<Mutex<Option<Arc<Mutex<std::process::Child>>>>>,
     executing: Arc<std::sync::atomic::AtomicBool>,
+    /// A warm engine taken from another process ([`crate::warm`]), used instead of the thread.
+    remote: Option<Arc<crate::warm::Remote>>,
 }
 
 struct LineRouter {
@@ -241,14 +243,34 @@ fn drain(rx: &crossbeam_channel::Receiver<String>, router: &Mutex<LineRouter>, s
 }
 
 impl Engine {
-    /// Start the engine thread; the evcxr context is created in the background.
+    /// A kernel's engine: a warm one taken from the pool ([`crate::warm`], when on and one is
+    /// waiting), else [`Engine::start_local`]. The start-up log says which.
     pub fn start() -> Engine {
+        let t = std::time::Instant::now();
+        if let Some(remote) = crate::warm::take() {
+            let mut log = crate::startup::Log::new();
+            log.warm(t.elapsed());
+            let (tx, _) = std::sync::mpsc::channel::<Job>();
+            return Engine {
+                jobs: tx,
+                state: Arc::new(Mutex::new(EngineState::Ready)),
+                child: Arc::new(Mutex::new(None)),
+                executing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+                remote: Some(Arc::new(remote)),
+            };
+        }
+        Engine::start_local()
+    }
+
+    /// Start the engine thread; the evcxr context is created in the background.
+    pub fn start_local() -> Engine {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let engine = Engine {
             jobs: tx,
             state: Arc::new(Mutex::new(EngineState::Starting)),
             child: Arc::new(Mutex::new(None)),
             executing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            remote: None,
         };
         let e = engine.clone();
         std::thread::Builder::new()
@@ -259,6 +281,9 @@ impl Engine {
     }
 
     pub fn state(&self) -> EngineState {
+        if let Some(r) = &self.remote {
+            return r.state();
+        }
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -349,6 +374,9 @@ impl Engine {
     /// Run Rust code; side output goes to `io` as it happens. Returns the MIME bundle of the
     /// cell's value (empty when the last statement has no value).
     pub async fn execute(&self, code: String, io: ExecIo) -> Result<BTreeMap<String, String>, EngineError> {
+        if let Some(r) = &self.remote {
+            return r.execute(code, io).await;
+        }
         let (tx, rx) = oneshot::channel();
         if self.jobs.send(Job::Execute(code, io, tx)).is_err() {
             return Err(EngineError::Unavailable("the Rust engine thread is gone".into()));
@@ -362,6 +390,9 @@ impl Engine {
         if matches!(self.state(), EngineState::Failed(_)) {
             return None;
         }
+        if let Some(r) = &self.remote {
+            return tokio::time::timeout(ASSIST_TIMEOUT, r.complete(code, pos)).await.ok().flatten();
+        }
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job::Complete(code, pos, tx)).ok()?;
         // Queued behind start-up or a running cell; give up rather than stall the frontend.
@@ -373,6 +404,9 @@ impl Engine {
         if matches!(self.state(), EngineState::Failed(_)) {
             return None;
         }
+        if let Some(r) = &self.remote {
+            return tokio::time::timeout(ASSIST_TIMEOUT, r.hover(code, pos)).await.ok().flatten();
+        }
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job::Hover(code, pos, tx)).ok()?;
         tokio::time::timeout(ASSIST_TIMEOUT, rx).await.ok()?.ok().flatten()
@@ -381,6 +415,9 @@ impl Engine {
     /// Interrupt running Rust code by killing the child process (evcxr restarts it; variables
     /// are lost). Returns whether anything was running.
     pub fn interrupt(&self) -> bool {
+        if let Some(r) = &self.remote {
+            return r.interrupt();
+        }
         if !self.executing.load(std::sync::atomic::Ordering::SeqCst) {
             return false;
         }

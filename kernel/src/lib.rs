@@ -9,7 +9,8 @@
 //!   a cell's value; [`dep_cache`]: the `:dep` compile cache; [`split`]: cell splitting;
 //!   [`completeness`]: is_complete; [`assist`]: completion and inspection;
 //! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`);
-//!   [`startup`]: where the engine's start-up time goes;
+//!   [`startup`]: where the engine's start-up time goes; [`warm`]: spare engines a restarted
+//!   or second kernel takes;
 //! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
 //! - [`records`]: provenance records of Rust pieces and the `metadata.kelp` of outputs (issue #14).
 
@@ -33,6 +34,7 @@ pub mod sink;
 pub mod split;
 pub mod startup;
 pub mod transport;
+pub mod warm;
 
 use clap::Parser;
 
@@ -51,6 +53,7 @@ pub fn main_entry() -> anyhow::Result<i32> {
             cli::install(user, sys_prefix, prefix, &name)?;
             Ok(0)
         }
+        cli::Cmd::EngineServe => Ok(rt.block_on(warm::serve_spare())),
         cli::Cmd::Magic(argv) => Ok(rt.block_on(cli::run_magic(argv))),
     }
 }

@@ -138,6 +138,7 @@ pub async fn serve(connection_file: PathBuf) -> anyhow::Result<()> {
         interrupts: AtomicU64::new(0),
         assists: AtomicUsize::new(0),
     });
+    crate::warm::keep_one_ready(kernel.engine.clone());
     tokio::spawn(crate::execute::executor(kernel.clone(), exec_rx));
     tokio::spawn(stdin_loop(kernel.clone(), stdin_rx));
     tokio::spawn(control_loop(kernel.clone(), control_rx));

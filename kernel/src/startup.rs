@@ -72,6 +72,15 @@ impl Log {
         self.write();
     }
 
+    /// A warm engine was taken (in `d`) instead of starting one: ready at once.
+    pub fn warm(&mut self, d: Duration) {
+        self.figures.insert("warm_engine".into(), true.into());
+        self.step("warm_engine_take", d);
+        self.step("engine_ready", self.started.elapsed());
+        eprintln!("kelp: Rust engine ready in {:.3} s (a warm engine, taken over its socket)", d.as_secs_f64());
+        self.write();
+    }
+
     /// A cell ran (in `d`, with evcxr's phases when it compiled).
     pub fn cell(&mut self, result: &Result<evcxr::EvalOutputs, evcxr::Error>, d: Duration) {
         if self.cells >= CELLS_LOGGED {
