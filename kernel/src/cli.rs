@@ -1,4 +1,5 @@
-//! The `kelp` command line: `kelp kernel` (what kernel.json launches), `kelp install`, and the
+//! The `kelp` command line: `kelp kernel` (what kernel.json launches), `kelp install`,
+//! `kelp devnet setup` (the devnet's chain tools from npm), and the
 //! shell front end that runs any magic: `kelp ipfs add data.csv` ≡ `%ipfs add data.csv`
 //! (`--json` prints the result's JSON form; a cell magic reads its body from stdin).
 
@@ -60,6 +61,9 @@ pub fn install(user: bool, sys_prefix: bool, prefix: Option<PathBuf>, name: &str
     };
     let dir = crate::install::install(&target, name)?;
     println!("installed kernelspec {name} in {}", dir.display());
+    println!(
+        "%devnet's anvil and Ocean contracts: `kelp devnet setup`; the JupyterLab extension: `pip install` its wheel"
+    );
     Ok(())
 }
 
@@ -91,6 +95,9 @@ pub async fn run_magic(mut argv: Vec<String>) -> i32 {
     let json = argv.iter().any(|a| a == "--json");
     argv.retain(|a| a != "--json");
     let name = argv.remove(0);
+    if name == "devnet" && argv.first().is_some_and(|a| a == "setup") {
+        return devnet_setup(&argv[1..], json);
+    }
     let registry = crate::magics::registry();
     let tty = std::io::stderr().is_terminal();
     let cell = registry.get(&name).is_some_and(|m| m.kind() == kelp_magic::MagicKind::Cell);
@@ -142,6 +149,20 @@ pub async fn run_magic(mut argv: Vec<String>) -> i32 {
                 MagicError::Usage(_) | MagicError::Unknown { .. } => 2,
                 _ => 1,
             }
+        }
+    }
+}
+
+/// `kelp devnet setup`: the devnet's chain tools from npm into `$KELP_HOME/tools/chain`.
+fn devnet_setup(args: &[String], json: bool) -> i32 {
+    match kelp_ocean::devnet::setup::cli(args, json, &Config::from_env().home) {
+        Ok(out) => {
+            print_out(&format!("{}\n", out.trim_end()));
+            0
+        }
+        Err(e) => {
+            eprintln!("kelp: error: {e}");
+            1
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Finding the programs and files kelp-ocean runs on: the `anvil` binary and the Ocean
-//! contract artifacts of npm `@oceanprotocol/contracts` (installed by `install/setup.d/40-ocean.sh`,
-//! never copied into the repository), and reading contract bytecode from those artifacts.
+//! contract artifacts of npm `@oceanprotocol/contracts` (installed by `kelp devnet setup` or, in a
+//! checkout, `install/setup.d/40-ocean.sh`; never copied into the repository), and reading
+//! contract bytecode from those artifacts.
 //!
 //! Lookup order: the environment variable (`KELP_ANVIL`, `KELP_OCEAN_ARTIFACTS`), then
+//! `$KELP_HOME/tools/chain/node_modules/…` (what `kelp devnet setup` writes), then
 //! `install/.tools/chain/node_modules/…` above the running executable, the working directory and
 //! this crate's source tree.
 
@@ -16,9 +18,14 @@ pub const ENV_ANVIL: &str = "KELP_ANVIL";
 /// `artifacts/` and `addresses/`).
 pub const ENV_ARTIFACTS: &str = "KELP_OCEAN_ARTIFACTS";
 
-const ANVIL_REL: &str = "install/.tools/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
-const CONTRACTS_REL: &str = "install/.tools/chain/node_modules/@oceanprotocol/contracts";
-const INSTALL_HINT: &str = "run ./install/setup (it installs anvil and @oceanprotocol/contracts@2.6.0 from npm)";
+/// anvil's path inside a chain-tools npm prefix.
+pub const ANVIL_IN_CHAIN: &str = "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
+/// The contracts package's path inside a chain-tools npm prefix.
+pub const CONTRACTS_IN_CHAIN: &str = "node_modules/@oceanprotocol/contracts";
+/// The chain-tools npm prefix inside a checkout.
+const CHAIN_IN_REPO: &str = "install/.tools/chain";
+const INSTALL_HINT: &str =
+    "run `kelp devnet setup` (it installs anvil and the contracts from npm into $KELP_HOME/tools/chain)";
 
 /// Where the chain tools are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +38,12 @@ pub struct Tools {
 impl Tools {
     /// Locate anvil and the artifacts; `env` reads an environment variable.
     pub fn locate(env: impl Fn(&str) -> Option<String>) -> Result<Tools> {
-        let anvil = find(&env, ENV_ANVIL, ANVIL_REL, |p| p.is_file()).ok_or_else(|| OceanError::Missing {
+        let anvil = find(&env, ENV_ANVIL, ANVIL_IN_CHAIN, |p| p.is_file()).ok_or_else(|| OceanError::Missing {
             what: "anvil".into(),
             hint: format!("set {ENV_ANVIL} or {INSTALL_HINT}"),
         })?;
         let contracts =
-            find(&env, ENV_ARTIFACTS, CONTRACTS_REL, |p| p.join("artifacts").is_dir()).ok_or_else(|| {
+            find(&env, ENV_ARTIFACTS, CONTRACTS_IN_CHAIN, |p| p.join("artifacts").is_dir()).ok_or_else(|| {
                 OceanError::Missing {
                     what: "Ocean contract artifacts".into(),
                     hint: format!("set {ENV_ARTIFACTS} to the @oceanprotocol/contracts directory or {INSTALL_HINT}"),
@@ -83,11 +90,22 @@ fn find(env: &impl Fn(&str) -> Option<String>, var: &str, rel: &str, ok: impl Fn
         let p = PathBuf::from(v);
         return ok(&p).then_some(p);
     }
-    candidates_roots().into_iter().map(|root| root.join(rel)).find(|p| ok(p))
+    chain_dirs(env).into_iter().map(|dir| dir.join(rel)).find(|p| ok(p))
+}
+
+/// npm prefixes that may hold the chain tools: `$KELP_HOME/tools/chain`, then `install/.tools/chain`
+/// under the ancestors of the executable and of the working directory, then under this crate's
+/// source tree (development builds and tests).
+fn chain_dirs(env: &impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let home = env("KELP_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = home.unwrap_or_else(|| kelp_magic::Config::from_env().home);
+    let mut dirs = vec![crate::devnet::setup::chain_dir(&home)];
+    dirs.extend(candidates_roots().into_iter().map(|root| root.join(CHAIN_IN_REPO)));
+    dirs
 }
 
 /// Directories that may be the project root: ancestors of the executable and of the working
-/// directory, then this crate's source tree (development builds and tests).
+/// directory, then this crate's source tree.
 fn candidates_roots() -> Vec<PathBuf> {
     let mut roots = Vec::new();
     if let Ok(exe) = std::env::current_exe() {
@@ -109,5 +127,19 @@ mod tests {
         let e = Tools::locate(|v| (v == ENV_ANVIL).then(|| "/nonexistent/anvil".to_string())).unwrap_err();
         let s = e.to_string();
         assert!(s.contains("anvil not found") && s.contains(ENV_ANVIL), "{s}");
+        assert!(s.contains("kelp devnet setup"), "the error names the command that installs anvil: {s}");
+    }
+
+    #[test]
+    fn tools_under_kelp_home_are_found_first() {
+        let home = tempfile::tempdir().unwrap();
+        let chain = crate::devnet::setup::chain_dir(home.path());
+        std::fs::create_dir_all(chain.join(ANVIL_IN_CHAIN).parent().unwrap()).unwrap();
+        std::fs::write(chain.join(ANVIL_IN_CHAIN), b"").unwrap();
+        std::fs::create_dir_all(chain.join(CONTRACTS_IN_CHAIN).join("artifacts")).unwrap();
+        let h = home.path().to_string_lossy().to_string();
+        let t = Tools::locate(|v| (v == "KELP_HOME").then(|| h.clone())).unwrap();
+        assert_eq!(t.anvil, chain.join(ANVIL_IN_CHAIN));
+        assert_eq!(t.contracts, chain.join(CONTRACTS_IN_CHAIN));
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod deploy;
 pub mod process;
+pub mod setup;
 
 use crate::addresses::{self, DEVNET_NAME, OceanAddresses};
 use crate::chain;
