@@ -1,2 +1,2 @@
-# JupyterLab and the Python test tools in .venv.
-need_venv
+# JupyterLab, nbclient and the extension's build backend in .venv (install/requirements-run.txt).
+need_venv requirements-run.txt

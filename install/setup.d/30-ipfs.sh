@@ -1,17 +1,6 @@
-# need_npm_package NAME PACKAGE_JSON CHECK MESSAGE: install a package.json (with its "overrides",
-# which need_npm cannot express) under install/.tools/NAME, redone only when it changes; CHECK is
-# a path under the folder that must exist afterwards.
-need_npm_package() {
-  local dir="$KELP_TOOLS/$1" pkg="$2" check="$3" stamp="$KELP_TOOLS/$1.npm-stamp"
-  if [ ! -e "$dir/$check" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$pkg" ]; then
-    log "npm: $4"
-    mkdir -p "$dir"
-    printf '%s\n' "$pkg" > "$dir/package.json"
-    npm install --no-audit --no-fund --loglevel=error --prefix "$dir" >/dev/null
-    [ -e "$dir/$check" ] || die "npm install into install/.tools/$1 finished but $check is missing"
-    printf '%s' "$pkg" > "$stamp"
-  fi
-}
+# part: test
+# The %ipfs test peers (install/test.d/30-ipfs.sh and the kernel's network tests); a user of kelp
+# never needs them.
 
 # %ipfs test peer: js-ipfs 0.66.1 (Kubo-RPC compatible, offline) under install/.tools/jsipfs
 # (REFERENCE.md §2.1). The overrides are required on Node 20; the first install takes ~3.5 min.

@@ -1,3 +1,5 @@
-# Ocean devnet tools (kelp-ocean): anvil + cast from npm and the Ocean v4 contract artifacts.
-# The artifacts are read at run time by kelp-ocean (KELP_OCEAN_ARTIFACTS); nothing is copied into the repo.
-need_npm chain @foundry-rs/anvil-linux-amd64@1.7.1 @foundry-rs/cast-linux-amd64@1.7.1 @oceanprotocol/contracts@2.6.0
+# Ocean devnet tools (kelp-ocean's `%devnet up`): anvil and the Ocean v4 contract artifacts from npm,
+# the specs of magics/ocean/src/devnet/chain-npm.txt (what `kelp devnet setup` installs outside a
+# checkout). They are read at run time from install/.tools/chain; nothing is copied into the repo.
+# shellcheck disable=SC2046 # one spec a line, split on purpose
+need_npm chain $(chain_npm_specs)

@@ -1,11 +1,12 @@
-# kelp JupyterLab extension (labextension/): builds the frontend (npm registry) and installs the
-# package (frontend + signing relay server extension) into .venv; installs what its browser test
-# drives (Debian chromium, playwright-core without any browser download, anvil, ethers for the
-# injected test wallet). Rebuilds only when a source file changed (stamp = hash of the sources).
-need_venv
-need_apt chromium
-need_npm chain @foundry-rs/anvil-linux-amd64@1.7.1 @foundry-rs/cast-linux-amd64@1.7.1 @oceanprotocol/contracts@2.6.0
-PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 need_npm browser playwright-core@1.65.1 ethers@6.17.0
+# kelp JupyterLab extension (labextension/): builds the frontend with the build dependencies locked
+# in package-lock.json (`npm ci`, which never rewrites the lock file) and installs the package
+# (frontend + signing relay server extension) into .venv. Rebuilds only when a source file changed
+# (stamp = hash of the sources). Its browser tests' tools are 65-browser.sh's (test part).
+if plan; then
+  echo "npm labextension/node_modules: npm ci (labextension/package-lock.json)"
+  echo "pip .venv: ./labextension (kelp_labextension, built here)"
+  return 0
+fi
 
 labext_dir="$KELP_ROOT/labextension"
 labext_hash() {
@@ -20,7 +21,7 @@ if [ "$(cat "$labext_stamp" 2>/dev/null)" != "$want" ] || ! "$KELP_VENV/bin/pyth
   lock=$(sha256sum "$labext_dir/package-lock.json" | cut -d' ' -f1)
   if [ "$(cat "$labext_dir/node_modules/.kelp-lock" 2>/dev/null)" != "$lock" ]; then
     log "npm: installing labextension build dependencies (from package-lock.json)"
-    ( cd "$labext_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null )
+    ( cd "$labext_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null )
     echo "$lock" > "$labext_dir/node_modules/.kelp-lock"
   fi
   log "labextension: building the frontend and installing kelp_labextension into .venv"
