@@ -5,21 +5,21 @@ cargo test --locked -p kelp-c2d
 # differently there (RLIMIT_NPROC in a user namespace instead of a pids cgroup). The Rust-binary
 # test is left out there: it needs rustc, which is not on that user's PATH.
 if [ "$(id -u)" = 0 ]; then
-  # The sandbox tests, and the escape tests of issue #12 (planted links, host paths, secrets).
-  c2d_bins=$(cargo test --locked -p kelp-c2d --test sandbox --test escape --no-run --message-format=json 2>/dev/null \
+  # The sandbox tests, and the escape tests of issue #12 (planted links, host paths, secrets):
+  # the modules sandbox:: and escape:: of the one integration-test binary, tests/it.
+  c2d_bin=$(cargo test --locked -p kelp-c2d --test it --no-run --message-format=json 2>/dev/null \
     | /usr/bin/python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] in ("sandbox", "escape") and m.get("executable"):
-        print(m["target"]["name"], m["executable"])')
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "it" and m.get("executable"):
+        print(m["executable"])')
   c2d_tmp=$(mktemp -d /tmp/kelp-c2d-nobody.XXXXXX)
-  echo "$c2d_bins" | while read -r name bin; do cp "$bin" "$c2d_tmp/$name"; done
+  [ -n "$c2d_bin" ] && cp "$c2d_bin" "$c2d_tmp/it" || die "kelp-c2d test binary (tests/it) not found"
   chmod -R a+rwx "$c2d_tmp"
-  [ -x "$c2d_tmp/sandbox" ] && [ -x "$c2d_tmp/escape" ] || die "kelp-c2d test binaries not found"
-  for t in "sandbox --skip compiled_rust_binary_algorithm" escape; do
+  for t in "sandbox:: --skip sandbox::compiled_rust_binary_algorithm" "escape::"; do
     # shellcheck disable=SC2086
     ( cd "$c2d_tmp" && setpriv --reuid=65534 --regid=65534 --clear-groups \
-        env -i PATH=/usr/bin:/bin HOME="$c2d_tmp" TMPDIR="$c2d_tmp" ./$t --test-threads=2 )
+        env -i PATH=/usr/bin:/bin HOME="$c2d_tmp" TMPDIR="$c2d_tmp" ./it $t --test-threads=2 )
   done
   rm -rf "$c2d_tmp"
 fi

@@ -3,7 +3,7 @@
 # store), and examples/paper.ipynb executed → bundled → verified with the kelp binary.
 cargo test --locked -p kelp-magic --lib record
 cargo test --locked -p kelp-ipfs --test it -- record::
-cargo test --locked -p kelp-c2d --test record
+cargo test --locked -p kelp-c2d --test it -- record::
 cargo test --locked -p kelp-ocean --lib magics::record
 cargo test --locked -p kelp-provenance
 "$KELP_VENV/bin/python" -m pytest -q -p no:cacheprovider magics/provenance/tests/python

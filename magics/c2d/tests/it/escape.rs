@@ -8,8 +8,7 @@
 //! `KELP_PRIVATE_KEY` (the parent re-runs this binary with it), so `/proc/self/environ` on the
 //! host side is a real target holding a real secret.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kelp_c2d::{EngineConfig, JobRecord, Status};
 use std::path::Path;
 
@@ -21,7 +20,7 @@ const VICTIM: &str = "victim stays as it was\n";
 /// `KELP_PRIVATE_KEY`; it must pass.
 fn in_child_with_key(name: &str) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", name, "--nocapture", "--test-threads=1"])
+        .args(["--ignored", "--exact", &format!("escape::{name}"), "--nocapture", "--test-threads=1"])
         .env("KELP_PRIVATE_KEY", KEY)
         .env("KELP_ESCAPE_CHILD", "1")
         .output()

@@ -1,31 +1,15 @@
 //! The `%c2d` magic end to end through the seam (real engine, real bubblewrap).
 
 use kelp_c2d::magics;
-use kelp_magic::{Config, MagicCall, MagicContext, MagicError, Output, RecordingSink, SinkEvent};
+use kelp_magic::testing::Cell;
+use kelp_magic::{Magic, MagicError, Output, SinkEvent};
 use std::sync::Arc;
 
-struct Cell {
-    dir: tempfile::TempDir,
-    magic: Arc<dyn kelp_magic::Magic>,
-    sink: Arc<RecordingSink>,
-    ctx: MagicContext,
-}
-
-impl Cell {
-    fn new() -> Cell {
-        let dir = tempfile::tempdir().unwrap();
-        let sink = RecordingSink::new();
-        let ctx = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), sink.clone());
-        let magic = magics().into_iter().next().unwrap();
-        assert_eq!(magic.name(), "c2d");
-        Cell { dir, magic, sink, ctx }
-    }
-    async fn run(&self, line: &str) -> Result<Output, MagicError> {
-        self.magic.run(MagicCall::from_line(line, None).unwrap(), &self.ctx).await
-    }
-    fn write(&self, name: &str, s: &str) {
-        std::fs::write(self.dir.path().join(name), s).unwrap();
-    }
+/// A notebook cell with `%c2d` (kelp_magic::testing), in a fresh directory.
+fn new_cell() -> Cell {
+    let magics = magics();
+    assert_eq!(magics.iter().map(|m| m.name()).collect::<Vec<_>>(), ["c2d"]);
+    Cell::new(magics)
 }
 
 const ALGO: &str = r#"
@@ -42,7 +26,7 @@ os.symlink('/etc/hostname', '/data/outputs/link')
 
 #[tokio::test]
 async fn start_wait_then_result_into_a_folder() {
-    let c = Cell::new();
+    let c = new_cell();
     c.write("nums.txt", "1\n2\n3\n6\n");
     c.write("stats.py", ALGO);
     let out = c
@@ -75,7 +59,7 @@ async fn start_wait_then_result_into_a_folder() {
     );
 
     let out = c.run(&format!("c2d result {}", &id[..6])).await.unwrap();
-    let folder = c.dir.path().join("c2d-results").join(&id);
+    let folder = c.dir().join("c2d-results").join(&id);
     assert_eq!(out.value.as_ref().unwrap().ty, "std::path::PathBuf");
     assert!(out.value.as_ref().unwrap().expr.contains(&folder.display().to_string()));
     let stats: serde_json::Value =
@@ -86,18 +70,18 @@ async fn start_wait_then_result_into_a_folder() {
     // Fetching again replaces the folder; -o puts it elsewhere.
     c.run(&format!("c2d result {id}")).await.unwrap();
     let out = c.run(&format!("c2d result {id} -o mine")).await.unwrap();
-    assert_eq!(out.json().unwrap()["folder"], c.dir.path().join("mine").display().to_string());
+    assert_eq!(out.json().unwrap()["folder"], c.dir().join("mine").display().to_string());
     // A folder with someone else's files is not overwritten.
-    std::fs::create_dir(c.dir.path().join("busy")).unwrap();
+    std::fs::create_dir(c.dir().join("busy")).unwrap();
     c.write("busy/keep.txt", "mine");
     let e = c.run(&format!("c2d result {id} -o busy")).await.unwrap_err().to_string();
     assert!(e.contains("exists and holds other files") && !e.contains('\n'), "{e}");
-    assert_eq!(std::fs::read_to_string(c.dir.path().join("busy/keep.txt")).unwrap(), "mine");
+    assert_eq!(std::fs::read_to_string(c.dir().join("busy/keep.txt")).unwrap(), "mine");
 }
 
 #[tokio::test]
 async fn start_status_logs_list_stop_envs() {
-    let c = Cell::new();
+    let c = new_cell();
     c.write("nums.txt", "4\n");
     c.write("stats.py", ALGO);
     c.write("slow.sh", "echo begin\nsleep 30\n");
@@ -144,7 +128,7 @@ async fn start_status_logs_list_stop_envs() {
 
 #[tokio::test]
 async fn bad_inputs_are_one_clear_line_each() {
-    let c = Cell::new();
+    let c = new_cell();
     c.write("nums.txt", "4\n");
     c.write("a.py", "print(1)\n");
     let cases = [
@@ -175,7 +159,7 @@ async fn bad_inputs_are_one_clear_line_each() {
 
 #[tokio::test]
 async fn interrupting_a_wait_stops_the_job() {
-    let c = Cell::new();
+    let c = new_cell();
     c.write("nums.txt", "4\n");
     c.write("slow.sh", "echo begin\nsleep 30\n");
     let cancel = c.ctx.cancel.clone();
@@ -185,12 +169,7 @@ async fn interrupting_a_wait_stops_the_job() {
     });
     let e = c.run("c2d start --dataset nums.txt --algorithm slow.sh --wait").await.unwrap_err();
     assert!(matches!(&e, MagicError::Cancelled(m) if m.contains("the job was stopped")), "{e}");
-    let c2 = Cell {
-        dir: tempfile::tempdir().unwrap(),
-        magic: c.magic.clone(),
-        sink: c.sink.clone(),
-        ctx: MagicContext::new(c.dir.path(), c.ctx.config.clone(), c.sink.clone()),
-    };
+    let c2 = c.next();
     let out = c2.run("c2d status").await.unwrap();
     assert_eq!(out.json().unwrap()["status"], 41);
     assert_eq!(out.json().unwrap()["failure"]["kind"], "stopped");
@@ -214,11 +193,11 @@ impl kelp_c2d::SourceResolver for TestDids {
 
 #[tokio::test]
 async fn plugged_resolver_feeds_did_datasets() {
-    let mut c = Cell::new();
+    let first = new_cell();
+    let magic = kelp_c2d::C2dMagic::new().with_resolver(Arc::new(TestDids(first.dir().join("private.csv"))));
+    let c = Cell::at(first.dir(), [Arc::new(magic) as Arc<dyn Magic>]);
     c.write("private.csv", "10\n20\n");
     c.write("sum.py", "import os, json\nd = json.loads(os.environ['DIDS'])[0]\nprint('sum', sum(int(l) for l in open(f'/data/inputs/{d}/0')), 'from', d)\n");
-    let magic = kelp_c2d::C2dMagic::new().with_resolver(Arc::new(TestDids(c.dir.path().join("private.csv"))));
-    c.magic = Arc::new(magic);
     let out = c.run("c2d start --dataset did:op:0abc --algorithm sum.py --wait").await.unwrap();
     let j = out.json().unwrap();
     assert_eq!(j["status"], 70, "{j}");
@@ -235,7 +214,7 @@ async fn plugged_resolver_feeds_did_datasets() {
 /// (`$KELP_HOME/ipfs`, where `%ipfs add` puts them) and run in the sandbox like paths.
 #[tokio::test]
 async fn cids_from_the_local_ipfs_store() {
-    let c = Cell::new();
+    let c = new_cell();
     let store = kelp_ipfs::Store::open(&c.ctx.config.dir("ipfs")).unwrap();
     let opts = kelp_ipfs::AddOptions::default();
     let data = store.add_bytes(b"4\n5\n6\n", &opts).unwrap().cid.to_string();

@@ -7,7 +7,8 @@ use kelp_c2d::{
     C2dError, C2dMagic, Container, Engine, RemoteCompute, RemoteJob, RemoteRequest, RemoteStarted, RemoteState,
     ResultFile, Status,
 };
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink, SinkEvent};
+use kelp_magic::testing::Cell;
+use kelp_magic::{Magic, MagicCall, MagicContext, MagicError, Output, SinkEvent};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -106,19 +107,16 @@ impl RemoteCompute for FakeNode {
     }
 }
 
-struct Cell {
-    dir: tempfile::TempDir,
-    sink: Arc<RecordingSink>,
-    ctx: MagicContext,
+/// A notebook cell (kelp_magic::testing) beside the files `FakeNode` hands back.
+struct Bench {
+    cell: Cell,
 }
 
-impl Cell {
-    fn new() -> Cell {
-        let dir = tempfile::tempdir().unwrap();
-        let sink = RecordingSink::new();
-        let ctx = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), sink.clone());
+impl Bench {
+    fn new() -> Bench {
+        let cell = Cell::new([]);
         // What the node would hand back: a log and outputs.tar holding model.json.
-        let out = dir.path().join("node");
+        let out = cell.dir().join("node");
         std::fs::create_dir_all(out.join("outputs")).unwrap();
         std::fs::write(out.join("outputs/model.json"), r#"{"w":[1.5]}"#).unwrap();
         std::fs::write(out.join("algorithm.log"), "training\ndone\n").unwrap();
@@ -128,16 +126,17 @@ impl Cell {
             .status()
             .unwrap();
         assert!(st.success());
-        Cell { dir, sink, ctx }
+        Bench { cell }
     }
     fn node(&self, script: Vec<Status>) -> Arc<FakeNode> {
-        FakeNode::new(script, &self.dir.path().join("node"))
+        FakeNode::new(script, &self.cell.dir().join("node"))
     }
+    /// `line` run by `m` (a `%c2d` wired to this test's fake node) in the cell.
     async fn run(&self, m: &C2dMagic, line: &str) -> Result<Output, MagicError> {
-        m.run(MagicCall::from_line(line, None).unwrap(), &self.ctx).await
+        m.run(MagicCall::from_line(line, None)?, &self.cell.ctx).await
     }
     fn journal(&self, id: &str) -> serde_json::Value {
-        let p = self.dir.path().join("home/c2d/jobs").join(id).join("job.json");
+        let p = self.cell.home().join("c2d/jobs").join(id).join("job.json");
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
     }
 }
@@ -147,7 +146,7 @@ const AL: &str = "did:op:2222222222222222222222222222222222222222222222222222222
 
 #[tokio::test]
 async fn remote_job_is_journaled_and_survives_a_restart() {
-    let c = Cell::new();
+    let c = Bench::new();
     let running = vec![Status::RunningAlgorithm];
     let node = c.node(running);
     let m = C2dMagic::new().with_remote(node.clone());
@@ -170,7 +169,7 @@ async fn remote_job_is_journaled_and_survives_a_restart() {
             &id[..8]
         )
     );
-    assert_eq!(c.sink.stdout(), "");
+    assert_eq!(c.cell.sink.stdout(), "");
     assert_eq!(j["remote"]["options"]["account"], 2);
     assert_eq!(j["datasets"][0]["source"], DS);
     assert_eq!(j["algorithm"]["container"]["entrypoint"], "python $ALGO");
@@ -186,7 +185,7 @@ async fn remote_job_is_journaled_and_survives_a_restart() {
     let e = c.run(&m, &format!("c2d result {}", &id[..8])).await.unwrap_err().to_string();
     assert!(e.contains("still running") && !e.contains('\n'), "{e}");
     // Opening the engine folder (any process) leaves a running remote job alone.
-    let engine = Engine::open(c.dir.path().join("home/c2d")).unwrap();
+    let engine = Engine::open(c.cell.dir().join("home/c2d")).unwrap();
     assert_eq!(engine.record(&id).unwrap().status, Status::RunningAlgorithm);
     assert!(engine.jobs(None).unwrap().is_empty(), "remote jobs are not the local node's jobs");
     drop(m);
@@ -219,7 +218,7 @@ async fn remote_job_is_journaled_and_survives_a_restart() {
 
 #[tokio::test]
 async fn wait_shows_live_status_and_failures_read_as_failures() {
-    let c = Cell::new();
+    let c = Bench::new();
     let node =
         c.node(vec![Status::JobStarted, Status::RunningAlgorithm, Status::RunningAlgorithm, Status::AlgorithmFailed]);
     let m = C2dMagic::new().with_remote(node);
@@ -227,13 +226,13 @@ async fn wait_shows_live_status_and_failures_read_as_failures() {
     let j = out.json().unwrap();
     assert_eq!((j["status"].as_u64(), j["ok"].as_bool()), (Some(41), Some(false)), "{j}");
     assert_eq!(j["failure"]["kind"], "remote");
-    let shown = c.sink.events().iter().any(|e| matches!(e, SinkEvent::Display { .. }));
-    assert!(shown, "a live display while waiting: {:?}", c.sink.events());
+    let shown = c.cell.sink.events().iter().any(|e| matches!(e, SinkEvent::Display { .. }));
+    assert!(shown, "a live display while waiting: {:?}", c.cell.sink.events());
 }
 
 #[tokio::test]
 async fn stop_asks_the_node() {
-    let c = Cell::new();
+    let c = Bench::new();
     let node = c.node(vec![Status::RunningAlgorithm]);
     let m = C2dMagic::new().with_remote(node.clone());
     let j = c.run(&m, &format!("c2d start --dataset {DS} --algorithm {AL}")).await.unwrap().json().unwrap().clone();
@@ -245,9 +244,9 @@ async fn stop_asks_the_node() {
 
 #[tokio::test]
 async fn refusals_are_one_line_and_journal_nothing() {
-    let c = Cell::new();
+    let c = Bench::new();
     let m = C2dMagic::new().with_remote(c.node(vec![Status::JobFinished]));
-    std::fs::write(c.dir.path().join("local.csv"), "1\n").unwrap();
+    std::fs::write(c.cell.dir().join("local.csv"), "1\n").unwrap();
     let untrusted = "did:op:untrusted";
     for (line, want) in [
         (format!("c2d start --dataset {DS} --algorithm {untrusted}"), "not trusted"),
@@ -267,7 +266,7 @@ async fn refusals_are_one_line_and_journal_nothing() {
 
 #[tokio::test]
 async fn a_node_that_stops_answering_leaves_the_journaled_state() {
-    let c = Cell::new();
+    let c = Bench::new();
     let node = c.node(vec![Status::RunningAlgorithm]);
     let m = C2dMagic::new().with_remote(node.clone());
     let j = c.run(&m, &format!("c2d start --dataset {DS} --algorithm {AL}")).await.unwrap().json().unwrap().clone();
@@ -277,6 +276,7 @@ async fn a_node_that_stops_answering_leaves_the_journaled_state() {
     let s = c.run(&m, &format!("c2d status {}", &id[..8])).await.unwrap();
     assert_eq!(s.json().unwrap()["status"], 40, "the last known state");
     let err: String = c
+        .cell
         .sink
         .events()
         .iter()

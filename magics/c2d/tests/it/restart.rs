@@ -1,8 +1,7 @@
 //! A restart loses no job: a job whose runner process is killed is found by the next engine
 //! and ends as failed with its log; a job that was still queued is run again.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kelp_c2d::journal::Journal;
 use kelp_c2d::{AlgorithmSpec, DatasetInput, Engine, EngineConfig, FailKind, JobSpec, Status};
 use std::time::{Duration, Instant};
@@ -40,7 +39,7 @@ fn killed_runner_fails_its_job_and_queued_jobs_run_again() {
     )
     .unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["runner_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["restart::runner_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(ENV, dir)
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -1,8 +1,7 @@
 //! Acceptance tests of the local engine with the real bubblewrap (no mocks): a normal job, and
 //! algorithms that try to escape or exhaust the sandbox. They fail, not skip, without bwrap.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kelp_c2d::{FailKind, Resources, Status};
 use std::io::Read;
 use std::time::{Duration, Instant};

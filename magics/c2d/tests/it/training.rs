@@ -1,8 +1,7 @@
 //! The example training algorithm (examples/train_linear.py) run through the engine: trained
 //! weights and metrics come back; the training rows do not.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kelp_c2d::{AlgorithmSpec, DatasetInput, JobSpec, Resources, Status};
 
 /// y = 3 x1 - 2 x2 + 1 + small deterministic noise, on a grid.

@@ -1,5 +1,4 @@
 //! Helpers shared by the sandbox tests: an engine in a temporary folder, scripts, waiting.
-#![allow(dead_code)]
 
 use kelp_c2d::{AlgorithmSpec, DatasetInput, Engine, JobRecord, JobSpec, Resources};
 use std::path::{Path, PathBuf};
