@@ -82,6 +82,60 @@ def run_once(spec_dir: pathlib.Path, magic: str, home: str, log: pathlib.Path | 
     }
 
 
+def wait_for_spare(home: str, timeout: float = 300) -> float:
+    """Seconds until a spare engine is offered under `home` (its socket appears)."""
+    t = time.perf_counter()
+    while not list(pathlib.Path(home, "engines").glob("*.sock")):
+        if time.perf_counter() - t > timeout:
+            raise TimeoutError(f"no spare engine under {home} after {timeout} s")
+        time.sleep(0.05)
+    return time.perf_counter() - t
+
+
+def first_result(km: KernelManager, t0: float) -> float:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        r = kc.execute("1 + 1", reply=True, timeout=600)
+        assert r["content"]["status"] == "ok", r
+        return time.perf_counter() - t0
+    finally:
+        kc.stop_channels()
+
+
+def warm_runs(spec_dir: pathlib.Path) -> dict:
+    """Cold first kernel, second kernel, restart, with warm engines on (see the module docs)."""
+    spec = KernelSpec.from_resource_dir(str(spec_dir))
+    out = {}
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="kb") as home:
+        env = dict(os.environ, KELP_HOME=home, KELP_WARM_ENGINE="1", KELP_WARM_IDLE_SECS="120")
+        managers = []
+        try:
+            for name in ("cold_first_kernel", "second_kernel"):
+                km = KernelManager()
+                km.kernel_name = spec_dir.name
+                km._kernel_spec = spec  # noqa: SLF001
+                managers.append(km)
+                t0 = time.perf_counter()
+                km.start_kernel(env=env, cwd=home)
+                out[name] = first_result(km, t0)
+                out[f"spare_offered_after_{name}"] = wait_for_spare(home)
+            t0 = time.perf_counter()
+            managers[1].restart_kernel(now=True)
+            out["after_restart"] = first_result(managers[1], t0)
+        finally:
+            for km in managers:
+                km.shutdown_kernel(now=True)
+            for lock in pathlib.Path(home, "engines").glob("*.lock"):
+                pid = lock.read_text().strip()
+                if pid.isdigit():
+                    try:
+                        os.kill(int(pid), 9)
+                    except OSError:
+                        pass
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kelp-spec", required=True, type=pathlib.Path)
@@ -112,7 +166,11 @@ def main() -> None:
         keys = sorted({k for b in breakdown for k in b})
         for k in keys:
             print(f"  {k:<34}" + "".join(f"{str(b.get(k, '-')):>12.12}" for b in breakdown))
-    print(json.dumps({"medians": results, "kelp_breakdown": breakdown}))
+    warm = [warm_runs(a.kelp_spec) for _ in range(a.runs)]
+    print("kelp with warm engines (KELP_WARM_ENGINE=1), start → first `1 + 1` result, per run (s):")
+    for k in warm[0]:
+        print(f"  {k:<40}" + "".join(f"{w[k]:>10.3f}" for w in warm) + f"   median {statistics.median(w[k] for w in warm):.3f}")
+    print(json.dumps({"medians": results, "kelp_breakdown": breakdown, "kelp_warm": warm}))
 
 
 if __name__ == "__main__":
