@@ -6,9 +6,9 @@
 # drives the kelp side panel and the file-browser commands (Add to IPFS = %ipfs add's CID, Publish to
 # Ocean… through the wallet's dialogs, Compute on…) against a real devnet and the real kelp binary.
 # Screenshots and logs: labextension/ui-tests/test-output/. A failing or missing part fails the suite.
-[ -x /usr/bin/chromium ] || die "labext tests: /usr/bin/chromium missing (install/setup.d/60-labext.sh installs it)"
+[ -x /usr/bin/chromium ] || die "labext tests: /usr/bin/chromium missing (install/setup.d/65-browser.sh installs it: ./install/setup --test)"
 [ -x "$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] \
-  || die "labext tests: anvil missing under install/.tools/chain (run ./install/setup)"
+  || die "labext tests: anvil missing under install/.tools/chain (install/setup.d/40-ocean.sh installs it: ./install/setup)"
 [ -x "$KELP_BIN" ] || die "labext tests: the kelp binary is missing at $KELP_BIN (run ./install/build)"
 grep -qF "\"$KELP_BIN\"" "$KELP_VENV/share/jupyter/kernels/kelp/kernel.json" 2>/dev/null \
   || die "labext tests: the kelp kernelspec in .venv does not run $KELP_BIN (run ./install/build)"
