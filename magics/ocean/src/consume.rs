@@ -136,7 +136,7 @@ pub fn provider_of(node: &NodeClient, svc: &serde_json::Value) -> Result<NodeCli
 }
 
 /// Whether `e` says a node did not answer at all.
-fn unreachable(e: &OceanError) -> bool {
+pub(crate) fn unreachable(e: &OceanError) -> bool {
     matches!(e, OceanError::Node { reason, .. } if reason.starts_with("not reachable"))
 }
 

@@ -263,7 +263,34 @@ impl RemoteCompute for OceanRemote {
             datasets.push(Picked { did: did.clone(), ddo, service_id, index });
         }
         let algo = Picked { did: req.algorithm.clone(), ddo: algo_ddo, service_id: algo_sid, index: algo_index };
-        let envs = node.environments(net.chain_id).await.map_err(remote_err)?;
+        // The job runs on the first dataset's own node (its compute service's serviceEndpoint,
+        // as Ocean's clients send it): only that node can decrypt the dataset's files. The
+        // network's node when the endpoint names it or does not answer.
+        let (url, node, envs) = {
+            let own = match datasets.first() {
+                Some(first) => {
+                    consume::provider_of(node.node(), &first.ddo["services"][first.index]).map_err(remote_err)?
+                }
+                None => node.node().clone(),
+            };
+            let moved = if own.url() != url {
+                let there = ComputeClient::new(own.url());
+                match there.environments(net.chain_id).await {
+                    Ok(envs) => Some((own.url().to_string(), there, envs)),
+                    Err(e) if consume::unreachable(&e) => None,
+                    Err(e) => return Err(remote_err(e)),
+                }
+            } else {
+                None
+            };
+            match moved {
+                Some(m) => m,
+                None => {
+                    let envs = node.environments(net.chain_id).await.map_err(remote_err)?;
+                    (url, node, envs)
+                }
+            }
+        };
         let env = match &req.environment {
             Some(e) if envs.iter().any(|x| x["id"].as_str() == Some(e)) => e.clone(),
             Some(e) => {
