@@ -2,11 +2,10 @@
 //! plays the browser through the browser face with the Jupyter token while the client waits.
 //! Run single-threaded (`-- --test-threads 1`): the tests share one server and its browser state.
 
-mod common;
-
-use common::{Browser, server};
-use kelp_magic::{Config, EnvVars, MagicContext, MagicError, RecordingSink, SinkEvent};
+use kelp_magic::testing::Cell;
+use kelp_magic::{EnvVars, MagicError, RecordingSink, SinkEvent};
 use kelp_relay::{Kind, RelayClient, RelayError, RelaySource, RequestOptions, Summary};
+use kelp_testkit::jupyter::{Browser, server};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,9 +15,12 @@ fn client() -> RelayClient {
     RelayClient::new(&s.relay_url, &s.relay_secret).unwrap()
 }
 
-fn ctx() -> (MagicContext, Arc<RecordingSink>) {
-    let sink = RecordingSink::new();
-    (MagicContext::new("/", Config::at("/nonexistent-kelp-home"), sink.clone()), sink)
+/// A cell in `/` with a `$KELP_HOME` that does not exist (the relay client needs neither), and
+/// its recording sink.
+fn ctx() -> (Cell, Arc<RecordingSink>) {
+    let cell = Cell::at(std::path::Path::new("/"), []).with_home("/nonexistent-kelp-home");
+    let sink = cell.sink.clone();
+    (cell, sink)
 }
 
 fn plain(o: &kelp_magic::Output) -> String {

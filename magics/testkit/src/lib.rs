@@ -4,11 +4,19 @@
 //! copied from file to file:
 //! - [`free_port`] and [`serve`]: loopback ports and an axum router served on one;
 //! - [`temp_home`]: an empty `$KELP_HOME`;
+//! - [`jupyter`]: a real Jupyter server with kelp's JupyterLab extension, and its browser face;
 //! - fakes of remote services kelp talks to but cannot run here, each following the service's
 //!   published API and named as a fake: [`FakeLighthouse`] (Lighthouse's Kubo-style upload) and
 //!   [`FakePinningService`] (the IPFS Pinning Service API v1).
 //!
 //! Running a magic line as a cell is kelp-magic's own `testing` feature (`kelp_magic::testing`).
+
+/// A REAL Jupyter server from the project's `.venv` (with kelp_labextension loaded), shared by the
+/// tests of one binary, and a browser-face client that plays the person in front of the wallet.
+///
+/// The server runs under a tiny `sh` watchdog reading our stdin: when the test binary exits (even
+/// on a panic) the pipe closes, the watchdog stops the server and removes its scratch directory.
+pub mod jupyter;
 
 mod fake_lighthouse;
 mod fake_pinning_service;
