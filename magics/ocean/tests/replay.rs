@@ -268,6 +268,21 @@ const ALGORITHM_LOG: &str = "algorithm started\n/data/inputs:\nalgoCustomData.js
     /data/inputs/reefs.csv 4 lines\n/data/inputs/algoCustomData.json 0 lines\ndone\n";
 
 #[tokio::test]
+async fn c2d_a_job_whose_data_provisioning_failed_has_no_outputs_tar() {
+    // Status 31 (every IPFS dataset on a real node): image.log, configuration.log, algorithm.log
+    // and no outputs.tar. Nothing is numbered 1, so `%c2d result` does not untar image.log.
+    let r = Replay::start(&["compute_status_finished"]).await;
+    let job = record("compute_status_finished").request["query"]["jobId"].as_str().unwrap().to_string();
+    let v = ComputeClient::new(&r.url).status(consumer().account(), &job).await.unwrap();
+    let state = compute::state_of(&v).unwrap();
+    assert_eq!(state.status, Status::from_code(31).unwrap());
+    let names: Vec<(&str, usize)> = state.results.iter().map(|f| (f.filename.as_str(), f.index)).collect();
+    assert_eq!(names, [("algorithm.log", 0), ("image.log", 2), ("configuration.log", 3)]);
+    assert!(compute::results::node_index(v["results"].as_array().unwrap(), 1).is_none());
+    r.assert_clean(true);
+}
+
+#[tokio::test]
 async fn c2d_result_logs_and_stop_are_signed_as_the_node_checks() {
     let me = consumer();
     let dir = tempfile::tempdir().unwrap();

@@ -40,10 +40,25 @@ pub fn in_kelp_order(results: &[Value]) -> Vec<(ResultFile, usize)> {
             (file, node_index.unwrap_or(i))
         })
         .collect();
-    // Stable: results of the same rank keep the node's order.
+    // Stable: results of the same rank keep the node's order. 0 and 1 stay free when the node
+    // lists no log or no outputs (a job whose data provisioning failed has no outputs.tar).
     listed.sort_by_key(|(f, _)| rank(&f.kind));
-    for (i, (f, _)) in listed.iter_mut().enumerate() {
-        f.index = i;
+    let (mut log, mut tar, mut next) = (false, false, 2);
+    for (f, _) in listed.iter_mut() {
+        f.index = match rank(&f.kind) {
+            0 if !log => {
+                log = true;
+                0
+            }
+            1 if !tar => {
+                tar = true;
+                1
+            }
+            _ => {
+                next += 1;
+                next - 1
+            }
+        };
     }
     listed
 }
@@ -166,6 +181,15 @@ mod tests {
         );
         assert_eq!(node_index(&real_node_results(), 1).map(|(f, n)| (f.kind, n)), Some(("output".into(), 3)));
         assert_eq!(node_index(&real_node_results(), 4), None);
+        // A job whose data provisioning failed (status 31 on a real node) has no outputs.tar:
+        // nothing may be read as one.
+        let failed: Vec<Value> = real_node_results().into_iter().filter(|r| r["type"] != "output").collect();
+        let failed: Vec<_> = in_kelp_order(&failed).into_iter().map(|(f, n)| (f.index, f.filename, n)).collect();
+        assert_eq!(
+            failed,
+            [(0, "algorithm.log".into(), 2), (2, "image.log".into(), 0), (3, "configuration.log".into(), 1)]
+        );
+        assert_eq!(node_index(&real_node_results()[..2], 1), None);
         // kelp's own node lists them in kelp's order already: nothing moves.
         let own = json!([{"filename": "algorithm.log", "filesize": 9, "type": "algorithmLog", "index": 0},
                          {"filename": "outputs.tar", "filesize": 10240, "type": "output", "index": 1}]);
