@@ -5,12 +5,14 @@
 //! - [`notebook`]: a saved `.ipynb`'s code cells, texts and records;
 //! - [`graph`]: inputs → cells → outputs, as text, JSON, HTML and an SVG picture (`%provenance`);
 //! - [`bundle`]: the notebook and its recorded inputs as one CAR with one root CID (`%bundle`);
+//! - [`lineage`]: a saved notebook's inputs and outputs for an Ocean asset's metadata (`%publish`);
 //! - [`verify`]: inputs checked, the notebook re-run headless, every cell compared (`%verify`);
 //! - [`magic`]: the three magics and the session log the kernel fills.
 
 pub mod bundle;
 mod error;
 pub mod graph;
+pub mod lineage;
 pub mod magic;
 pub mod notebook;
 mod svg;
