@@ -188,7 +188,18 @@ pub fn price_text(env: &Value, chain_id: u64, ocean: Address) -> String {
                 .map(move |p| format!("{} {} {name}/min", p["id"].as_str().unwrap_or("?"), p["price"]))
         })
         .collect();
-    if parts.is_empty() { "free".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        return "free".into();
+    }
+    // Ocean Node v3 environments may offer a free tier beside their prices.
+    match env["free"].as_object() {
+        Some(free) => match crate::node::client::wire::number(&free.get("maxJobDuration").cloned().unwrap_or_default())
+        {
+            Some(max) => format!("{}; free tier up to {max} s", parts.join(", ")),
+            None => format!("{}; free tier", parts.join(", ")),
+        },
+        None => parts.join(", "),
+    }
 }
 
 #[cfg(test)]
@@ -220,6 +231,10 @@ mod tests {
             "prices": [{"id": "cpu", "price": 1}, {"id": "ram", "price": 0.5}]}]}});
         assert_eq!(price_text(&env, 8996, ocean), "cpu 1 OCEAN/min, ram 0.5 OCEAN/min");
         assert_eq!(price_text(&env, 1, ocean), "free");
+        // A real Ocean Node v3.1.0 environment with prices and a free tier (`%c2d envs` showed only the price).
+        let both = json!({"fees": {"8996": [{"feeToken": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+            "prices": [{"id": "cpu", "price": 1}]}]}, "free": {"maxJobDuration": 600, "minJobDuration": 1}});
+        assert_eq!(price_text(&both, 8996, ocean), "cpu 1 OCEAN/min; free tier up to 600 s");
         assert_eq!(price_text(&json!({"fees": {}}), 8996, ocean), "free");
         assert_eq!(
             (
