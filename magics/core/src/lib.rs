@@ -32,8 +32,8 @@ pub use magic::{Magic, MagicCall, MagicKind, parse_args, parse_matches};
 pub use output::{Output, RustValue, html_escape};
 pub use progress::Progress;
 pub use record::{
-    Item, KELP_VERSION, RECORD_FORMAT, Record, RecordFn, RecordKind, Recorded, looks_like_cid, redact, sha256_file,
-    sha256_hex, source_item,
+    Item, KELP_VERSION, RECORD_FORMAT, Record, RecordFn, RecordKind, Recorded, attach_record, looks_like_cid, redact,
+    sha256_file, sha256_hex, source_item,
 };
 pub use registry::{Completion, Registry};
 

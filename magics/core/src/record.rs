@@ -224,10 +224,16 @@ impl Magic for Recorded {
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> crate::Result<Output> {
         let out = self.inner.run(call.clone(), ctx).await?;
-        Ok(match (self.make)(&call, ctx, &out) {
-            Some(r) if out.record.is_none() => out.with_record(r),
-            _ => out,
-        })
+        Ok(attach_record(self.make, &call, ctx, out))
+    }
+}
+
+/// `out` with the record `make` finds for it, unless it has one already or `make` finds none
+/// (what [`Recorded`] does; families that dispatch themselves call it at the end of `run`).
+pub fn attach_record(make: RecordFn, call: &MagicCall, ctx: &MagicContext, out: Output) -> Output {
+    match make(call, ctx, &out) {
+        Some(r) if out.record.is_none() => out.with_record(r),
+        _ => out,
     }
 }
 

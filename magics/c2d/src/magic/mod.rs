@@ -203,7 +203,7 @@ impl Magic for C2dMagic {
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> kelp_magic::Result<Output> {
         let out = self.dispatch(&call, ctx).await?;
-        Ok(record::attach(&call, ctx, out))
+        Ok(kelp_magic::attach_record(record::record, &call, ctx, out))
     }
 }
 

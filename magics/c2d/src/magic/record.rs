@@ -9,15 +9,8 @@ use kelp_magic::{Item, MagicCall, MagicContext, Output, Record, parse_args, sour
 use serde_json::Value;
 use std::path::Path;
 
-/// `out` with its record attached, when the subcommand read or made something.
-pub(crate) fn attach(call: &MagicCall, ctx: &MagicContext, out: Output) -> Output {
-    match record(call, ctx, &out) {
-        Some(r) => out.with_record(r),
-        None => out,
-    }
-}
-
-fn record(call: &MagicCall, ctx: &MagicContext, out: &Output) -> Option<Record> {
+/// The record of `out` (a [`kelp_magic::RecordFn`]), when the subcommand read or wrote something.
+pub(crate) fn record(call: &MagicCall, ctx: &MagicContext, out: &Output) -> Option<Record> {
     let cli: Cli = parse_args(Cli::command(), call).ok()?;
     let j = out.json()?;
     let job = j["jobId"].as_str()?.to_string();

@@ -160,7 +160,7 @@ impl Magic for IpfsMagic {
             Cmd::Gc => read::gc(ctx).await,
             Cmd::Config(c) => config::run(c, ctx, cfg).await,
         }?;
-        Ok(record::attach(&call, ctx, out))
+        Ok(kelp_magic::attach_record(record::record, &call, ctx, out))
     }
 }
 

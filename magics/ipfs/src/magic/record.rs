@@ -8,15 +8,8 @@ use kelp_magic::{Item, MagicCall, MagicContext, Output, Record, parse_args};
 use serde_json::Value;
 use std::path::Path;
 
-/// `out` with its record attached, when the subcommand reads or writes content.
-pub(crate) fn attach(call: &MagicCall, ctx: &MagicContext, out: Output) -> Output {
-    match record(call, ctx, &out) {
-        Some(r) => out.with_record(r),
-        None => out,
-    }
-}
-
-fn record(call: &MagicCall, ctx: &MagicContext, out: &Output) -> Option<Record> {
+/// The record of `out` (a [`kelp_magic::RecordFn`]), when the subcommand read or wrote something.
+pub(crate) fn record(call: &MagicCall, ctx: &MagicContext, out: &Output) -> Option<Record> {
     let cli: Cli = parse_args(Cli::command(), call).ok()?;
     let j = out.json()?;
     let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_string);
