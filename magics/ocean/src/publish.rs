@@ -88,6 +88,8 @@ pub struct PublishSpec {
     pub container: Option<Container>,
     /// A free-form word that makes an otherwise identical publish a new asset (`--new`).
     pub salt: Option<String>,
+    /// `metadata.additionalInformation` of the DDO (e.g. `{"kelp": lineage}` of a notebook).
+    pub additional_information: Option<Value>,
 }
 
 impl PublishSpec {
@@ -103,6 +105,7 @@ impl PublishSpec {
             tags: vec![],
             container: None,
             salt: None,
+            additional_information: None,
         }
     }
 }
@@ -422,6 +425,9 @@ async fn build_ddo(
         "license": spec.license.clone().unwrap_or_else(|| "CC0: PublicDomain".into()),
         "tags": spec.tags,
     });
+    if let Some(info) = &spec.additional_information {
+        metadata["additionalInformation"] = info.clone();
+    }
     if let Some(c) = &spec.container {
         metadata["algorithm"] = json!({"language": "", "format": "docker-image", "version": "0.1",
             "container": {"entrypoint": c.entrypoint, "image": c.image, "tag": c.tag, "checksum": c.checksum}});

@@ -155,6 +155,7 @@ fn kill_spec(name: &str) -> PublishSpec {
         tags: vec![],
         container: None,
         salt: None,
+        additional_information: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn asset(name: &str, kind: AssetType, url: String) -> PublishSpec {
         tags: vec![],
         container,
         salt: None,
+        additional_information: None,
     }
 }
 

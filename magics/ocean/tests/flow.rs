@@ -184,6 +184,34 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     assert!(kelp_ocean::ipfs::bytes_match_cid(&std::fs::read(home.path().join("ipfs.csv")).unwrap(), &cid));
     let show = run(&format!("ocean show {did}")).await.unwrap();
     assert_eq!(show.json().unwrap()["metadata"]["tags"], serde_json::json!(["a", "b"]));
+    // A saved notebook with kelp records: its inputs and outputs go into the asset's metadata,
+    // on chain and in the node's DDO; --inputs-of attaches them to another file (a result).
+    let record = serde_json::json!({"format": 1, "kelp": "0.1.0", "kind": "magic", "magic": "%ipfs cat x",
+        "reads": [{"type": "cid", "cid": cid}, {"type": "path", "path": "/home/ada/raw.csv", "sha256": "ab12"}],
+        "writes": [{"type": "cid", "cid": "bafkreiresult"}]});
+    let nb = serde_json::json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code",
+        "execution_count": 1, "metadata": {}, "source": "%ipfs cat x", "outputs": [{"output_type": "display_data",
+        "data": {"text/plain": "x"}, "metadata": {"kelp": record}}]}]});
+    std::fs::write(home.path().join("paper.ipynb"), serde_json::to_vec(&nb).unwrap()).unwrap();
+    let out = run("publish paper.ipynb --name 'Paper notebook'").await.unwrap();
+    assert!(out.plain().unwrap().contains("lineage of paper.ipynb: 2 input(s), 1 output(s)"), "{:?}", out.plain());
+    let paper_did = out.json().unwrap()["did"].as_str().unwrap().to_string();
+    let show = run(&format!("ocean show {paper_did}")).await.unwrap();
+    let lineage = show.json().unwrap()["metadata"]["additionalInformation"]["kelp"].clone();
+    assert_eq!(lineage["notebook"], "paper.ipynb");
+    assert_eq!(
+        lineage["inputs"],
+        serde_json::json!([{"type": "cid", "cid": cid}, {"type": "file", "name": "raw.csv", "sha256": "ab12"}])
+    );
+    assert_eq!(lineage["outputs"], serde_json::json!([{"type": "cid", "cid": "bafkreiresult"}]));
+    let out = run(&format!("publish {url} --name 'Result table' --inputs-of paper.ipynb")).await.unwrap();
+    assert_eq!(out.json().unwrap()["lineage"]["inputs"][0]["cid"], cid.as_str());
+    // A notebook with no records named by --inputs-of: one line, nothing sent.
+    std::fs::write(home.path().join("bare.ipynb"), br#"{"nbformat": 4, "cells": []}"#).unwrap();
+    let before = common::nft_count(&net).await;
+    let e = run(&format!("publish {url} --name Bare --inputs-of bare.ipynb")).await.unwrap_err().to_string();
+    assert!(e.contains("holds no kelp records") && !e.contains('\n'), "{e}");
+    assert_eq!(common::nft_count(&net).await, before, "no NFT for a refused publish");
     let found = run("ocean assets --text magic").await.unwrap();
     assert_eq!(found.json().unwrap()["assets"].as_array().unwrap().len(), 1);
     // The order of `ocean get` above is counted, as Ocean Node counts OrderStarted (its

@@ -35,6 +35,7 @@ fn dataset(name: &str, url: String) -> PublishSpec {
         tags: vec![],
         container: None,
         salt: None,
+        additional_information: None,
     }
 }
 

@@ -10,7 +10,7 @@ use alloy::primitives::{Address, utils::parse_units};
 use async_trait::async_trait;
 use clap::{CommandFactory, Parser, ValueEnum};
 use kelp_magic::{Magic, MagicCall, MagicContext, Output, Result, RustValue, html_escape, parse_args};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[derive(Parser, Debug)]
 #[command(name = "publish", about = "Publish a file (path, IPFS CID or URL) as an Ocean data NFT + datatoken")]
@@ -69,6 +69,11 @@ struct Cli {
     /// is set.
     #[arg(long = "push-to", value_name = "REMOTE")]
     push_to: Option<String>,
+    /// List the inputs and outputs recorded in this saved notebook (CIDs, DIDs, URLs, files by
+    /// name + sha256) in the asset's metadata.additionalInformation.kelp. Publishing a .ipynb
+    /// that holds kelp records does this for that notebook without the flag.
+    #[arg(long = "inputs-of", value_name = "NOTEBOOK")]
+    inputs_of: Option<String>,
 }
 
 /// The compute settings of the arguments (`None` without --compute), checked.
@@ -156,6 +161,8 @@ impl Magic for PublishMagic {
             return Err(OceanError::input("--name is empty; give the asset a name").into());
         }
         let compute = compute_options(&cli)?;
+        // Read before anything is sent: a bad notebook stops the publish with nothing done.
+        let lineage = notebook_lineage(ctx, &cli)?;
         let file = source_file(ctx, &cli.source).await?;
         let net = with_progress(ctx, "connecting", cli.session.network(ctx)).await?;
         // Not on the devnet: a CID only this machine's store holds goes to a remote first.
@@ -193,6 +200,7 @@ impl Magic for PublishMagic {
             tags: cli.tags.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
             container,
             salt: cli.again.then(|| chrono::Utc::now().to_rfc3339()),
+            additional_information: lineage.map(|l| json!({"kelp": l})),
         };
         let journal = Journal::new(&ctx.config.dir("ocean"));
         let mut progress = kelp_magic::Progress::items(ctx, "publishing", Some(3));
@@ -206,6 +214,29 @@ impl Magic for PublishMagic {
         progress.finish(&format!("published {}", p.did));
         Ok(output(&net.name, &spec, &p))
     }
+}
+
+/// The lineage for the asset's metadata: of `--inputs-of NOTEBOOK` (which must hold kelp
+/// records), else of the published file itself when it is a saved notebook with records.
+fn notebook_lineage(ctx: &MagicContext, cli: &Cli) -> std::result::Result<Option<Value>, OceanError> {
+    let read = |path: &std::path::Path| {
+        kelp_provenance::lineage::lineage(path).map_err(|e| OceanError::input(format!("--inputs-of: {e}")))
+    };
+    if let Some(nb) = &cli.inputs_of {
+        let path = ctx.resolve(nb);
+        return match read(&path)? {
+            Some(l) => Ok(Some(l)),
+            None => Err(OceanError::input(format!(
+                "--inputs-of {nb}: the notebook holds no kelp records; run it with the kelp kernel and save it with its outputs"
+            ))),
+        };
+    }
+    let path = ctx.resolve(&cli.source);
+    if path.extension().is_some_and(|e| e == "ipynb") && path.is_file() {
+        // A notebook that is not one (bad JSON) is still a file anyone may publish.
+        return Ok(kelp_provenance::lineage::lineage(&path).ok().flatten());
+    }
+    Ok(None)
 }
 
 async fn source_file(ctx: &MagicContext, source: &str) -> std::result::Result<FileRef, OceanError> {
@@ -229,6 +260,7 @@ fn output(network: &str, spec: &PublishSpec, p: &Published) -> Output {
         "network": network, "chain_id": p.chain_id, "txs": txs, "gas_total": p.gas_total,
         "already_published": p.already, "file": spec.file, "price": spec.price, "name": spec.name,
         "type": spec.kind, "compute": p.ddo["services"][0]["compute"].clone(),
+        "lineage": p.ddo["metadata"]["additionalInformation"]["kelp"].clone(),
     });
     let note = if p.already { " (already published: nothing sent)" } else { "" };
     let note = if p.ddo["services"][0]["type"] == "compute" { format!("{note} (compute-only)") } else { note.into() };
@@ -239,8 +271,15 @@ fn output(network: &str, spec: &PublishSpec, p: &Published) -> Output {
             format!("\n  {}: {} (gas {})", t.label, t.hash, t.gas.map(|g| g.to_string()).unwrap_or_else(|| "?".into()))
         })
         .collect();
+    let lineage = &p.ddo["metadata"]["additionalInformation"]["kelp"];
+    let lineage = match (lineage["notebook"].as_str(), lineage["inputs"].as_array(), lineage["outputs"].as_array()) {
+        (Some(nb), Some(i), Some(o)) => {
+            format!("\nlineage of {nb}: {} input(s), {} output(s) in the asset's metadata", i.len(), o.len())
+        }
+        _ => String::new(),
+    };
     let text = format!(
-        "published {}{note}\nDID {}\nNFT {}\ndatatoken {}\ntransactions:{tx_lines}\ngas total {}",
+        "published {}{note}\nDID {}\nNFT {}\ndatatoken {}{lineage}\ntransactions:{tx_lines}\ngas total {}",
         spec.name, p.did, p.nft, p.datatoken, p.gas_total
     );
     let html = format!(

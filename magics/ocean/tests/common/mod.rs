@@ -113,6 +113,7 @@ fn free_asset(name: &str, kind: AssetType, url: String, (image, tag, entrypoint)
         tags: vec![],
         container,
         salt: None,
+        additional_information: None,
     }
 }
 
@@ -128,6 +129,7 @@ pub fn url_dataset(name: &str, price: Price, url: &str) -> PublishSpec {
         tags: vec!["test".into()],
         container: None,
         salt: None,
+        additional_information: None,
     }
 }
 
