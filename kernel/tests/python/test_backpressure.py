@@ -7,14 +7,13 @@ first `max_queued` wait, every one beyond gets an immediate `KernelBusy` error r
 busy/error/idle iopub sequence), other requests are still answered, an interrupt aborts what was
 queued, and afterwards `1 + 1` is 2. Timeouts here are hang guards, never assertions on speed."""
 
-import os
 import queue
 import time
 import uuid
 from collections import defaultdict
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+from conftest import kernel
 
 HANG = 600  # seconds; the first Rust cell compiles the session's helper crate
 FLOOD_CELL = "%env KELP_FLOOD=1"
@@ -25,28 +24,16 @@ def busy_message(n):
     return f"kelp is busy: {n} cells are already queued; wait for them or interrupt the kernel"
 
 
-def start_kernel(tmp_path_factory, max_queued=None):
-    env = dict(os.environ, KELP_HOME=str(tmp_path_factory.mktemp("kelp-home")))
-    env.pop("KELP_MAX_QUEUED", None)
-    if max_queued is not None:
-        env["KELP_MAX_QUEUED"] = str(max_queued)
-    return start_new_kernel(kernel_name="kelp", startup_timeout=120, env=env)
-
-
 @pytest.fixture
 def small(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory, max_queued=40)
-    yield Session(kc)
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with kernel(tmp_path_factory.mktemp("kelp-home"), KELP_MAX_QUEUED=40) as kc:
+        yield Session(kc)
 
 
 @pytest.fixture
 def default(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory)
-    yield Session(kc)
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with kernel(tmp_path_factory.mktemp("kelp-home"), KELP_MAX_QUEUED=None) as kc:
+        yield Session(kc)
 
 
 class Session:

@@ -4,45 +4,20 @@ shows what is there and `:clear_cache` empties it. Over ZeroMQ against the insta
 
 A crates.io crate is used (fnv 1.0.7): evcxr never caches crates given by a local path."""
 
-import os
 import pathlib
-import queue
 import re
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+from conftest import run_cell, start_kernel
 
 DEP = ':dep fnv = "=1.0.7"'
 USE = "let mut m: fnv::FnvHashMap<u32, u32> = Default::default();\nm.insert(1, 2);\nm[&1] * 21"
 
 
-def kernel(home, **env):
-    return start_new_kernel(
-        kernel_name="kelp", startup_timeout=120, env=dict(os.environ, KELP_HOME=str(home), **env)
-    )
-
-
 def run(kc, code, timeout=900):
     """Execute `code`; returns (reply content, the cell's text/plain result or None, stdout)."""
-    msg_id = kc.execute(code)
-    reply = kc.get_shell_msg(timeout=timeout)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = kc.get_shell_msg(timeout=timeout)
-    result, out = None, ""
-    while True:
-        try:
-            msg = kc.get_iopub_msg(timeout=10)
-        except queue.Empty:
-            break
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "execute_result":
-            result = msg["content"]["data"].get("text/plain")
-        if msg["msg_type"] == "stream":
-            out += msg["content"]["text"]
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    return reply["content"], result, out
+    ran = run_cell(kc, code, timeout)
+    return ran.reply, ran.result, ran.stream()
 
 
 def fnv_entries(home: pathlib.Path):
@@ -69,7 +44,7 @@ def home(tmp_path):
 
 
 def test_a_second_kernel_reuses_the_first_kernels_dep_build(home):
-    km, kc = kernel(home)
+    km, kc = start_kernel(home)
     try:
         reply, result, _ = run(kc, f"{DEP}\n{USE}")
         assert reply["status"] == "ok", reply
@@ -88,7 +63,7 @@ def test_a_second_kernel_reuses_the_first_kernels_dep_build(home):
         kc.stop_channels()
         km.shutdown_kernel(now=True)
 
-    km, kc = kernel(home)
+    km, kc = start_kernel(home)
     try:
         reply, result, _ = run(kc, f"{DEP}\n{USE}")
         assert reply["status"] == "ok", reply
@@ -112,7 +87,7 @@ def test_a_second_kernel_reuses_the_first_kernels_dep_build(home):
 
 
 def test_cache_off_and_a_bad_setting(home):
-    km, kc = kernel(home, KELP_DEP_CACHE_MB="0")
+    km, kc = start_kernel(home, KELP_DEP_CACHE_MB="0")
     try:
         reply, result, _ = run(kc, f"{DEP}\n{USE}")
         assert (reply["status"], result) == ("ok", "42")

@@ -4,47 +4,22 @@ display_data at that point of the output, and only the cell's final value is the
 execute_result (issue #13, item 1). Over ZeroMQ against the installed `kelp` kernelspec."""
 
 import hashlib
-import os
-import queue
-import time
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+from conftest import kernel, run_cell
 
-SHOWN = {"stream", "display_data", "execute_result", "error"}
 
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kelp-home")
-    km, client = start_new_kernel(kernel_name="kelp", startup_timeout=120, env=dict(os.environ, KELP_HOME=str(home)))
-    try:
+    with kernel(tmp_path_factory.mktemp("kelp-home")) as client:
         yield client
-    finally:
-        client.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def run(kc, code, timeout=600):
     """Execute `code`; returns (reply content, the cell's shown iopub messages in order)."""
-    msg_id = kc.execute(code)
-    reply = kc.get_shell_msg(timeout=timeout)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = kc.get_shell_msg(timeout=timeout)
-    shown = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            msg = kc.get_iopub_msg(timeout=5)
-        except queue.Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] in SHOWN:
-            shown.append(msg)
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    return reply["content"], shown
+    ran = run_cell(kc, code, timeout)
+    return ran.reply, ran.shown
 
 
 def outline(shown):

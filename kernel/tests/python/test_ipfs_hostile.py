@@ -11,12 +11,12 @@ import hashlib
 import json
 import os
 import pathlib
-import queue
 import subprocess
 import sys
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+from conftest import kernel as kelp_kernel
+from conftest import run_cell
 
 MEASURE = (
     "import resource, subprocess, sys\n"
@@ -121,37 +121,14 @@ def claim_4gib_car(path):
 def kernel(tmp_path_factory):
     home = tmp_path_factory.mktemp("kelp-home")
     work = tmp_path_factory.mktemp("work")
-    km, kc = start_new_kernel(
-        kernel_name="kelp", startup_timeout=120, cwd=str(work), env=dict(os.environ, KELP_HOME=str(home))
-    )
-    try:
+    with kelp_kernel(home, cwd=work) as kc:
         yield kc, work
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def execute(kc, code, timeout=600):
     """(reply content, execute_result text/plain values, error messages) of one cell."""
-    msg_id = kc.execute(code)
-    reply = kc.get_shell_msg(timeout=timeout)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = kc.get_shell_msg(timeout=timeout)
-    results, errors = [], []
-    while True:
-        try:
-            msg = kc.get_iopub_msg(timeout=5)
-        except queue.Empty:
-            break
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "execute_result":
-            results.append(msg["content"]["data"].get("text/plain"))
-        if msg["msg_type"] == "error":
-            errors.append(msg["content"])
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    return reply["content"], results, errors
+    ran = run_cell(kc, code, timeout)
+    return ran.reply, ran.results, ran.errors
 
 
 def test_deep_car_cat_and_get_fail_in_one_line_and_the_kernel_lives(kernel):

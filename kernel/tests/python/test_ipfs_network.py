@@ -12,14 +12,13 @@ import hashlib
 import json
 import os
 import pathlib
-import queue
 import shutil
-import socket
 import subprocess
 import time
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+import conftest
+from conftest import port_open, run_cell
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 HELIA_SCRIPTS = ROOT / "magics/ipfs/tests/helia"
@@ -41,34 +40,21 @@ def start_kernel(tmp_path):
     home, work = tmp_path / "home", tmp_path / "work"
     home.mkdir()
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KELP_IPFS_")}
-    env.update(KELP_HOME=str(home), KELP_IPFS_GATEWAYS="http://127.0.0.1:9", KELP_IPFS_GATEWAY_TIMEOUT="2")
-    km, kc = start_new_kernel(kernel_name="kelp", startup_timeout=120, cwd=str(work), env=env)
+    km, kc = conftest.start_kernel(
+        home,
+        cwd=work,
+        drop_prefixes=("KELP_IPFS_",),
+        KELP_IPFS_GATEWAYS="http://127.0.0.1:9",
+        KELP_IPFS_GATEWAY_TIMEOUT="2",
+    )
     return km, kc, work
 
 
 def execute(kc, code, timeout=600):
     """(reply content, application/json of its results/displays, error contents) of one cell."""
-    msg_id = kc.execute(code)
-    reply = kc.get_shell_msg(timeout=timeout)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = kc.get_shell_msg(timeout=timeout)
-    jsons, errors = [], []
-    while True:
-        try:
-            msg = kc.get_iopub_msg(timeout=5)
-        except queue.Empty:
-            break
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] in ("execute_result", "display_data") and "application/json" in msg["content"]["data"]:
-            jsons.append(msg["content"]["data"]["application/json"])
-        if msg["msg_type"] == "error":
-            errors.append(msg["content"])
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    assert reply["content"]["status"] == "ok" and not errors, f"{code!r}: {reply['content']} {errors}"
-    return jsons
+    ran = run_cell(kc, code, timeout)
+    assert ran.reply["status"] == "ok" and not ran.errors, f"{code!r}: {ran.reply} {ran.errors}"
+    return ran.jsons
 
 
 def helia_fetch(tmp_path, addr, cid):
@@ -85,12 +71,6 @@ def helia_fetch(tmp_path, addr, cid):
         return json.loads(out.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         pytest.fail(f"peer.mjs fetch said {out.stdout!r} {out.stderr[-2000:]!r}")
-
-
-def port_open(port):
-    with socket.socket() as s:
-        s.settimeout(2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def tcp_listen(node):

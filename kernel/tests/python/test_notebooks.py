@@ -10,10 +10,10 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 
 import nbformat
 import pytest
+from conftest import free_port
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -170,18 +170,6 @@ def alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
-
-
-def free_port() -> int:
-    """A free loopback port below the ephemeral range, away from the default 8545."""
-    for port in range(27_519, 28_019, 11):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 27519..28019")
 
 
 def kill_devnet(home: pathlib.Path) -> None:

@@ -2,44 +2,21 @@
 together, never stale after a change of content, still used after a restart) and its helpers
 (rows from CSV/JSON files and CIDs, kelp::table, kelp::image, kelp::ipfs)."""
 
-import os
 import pathlib
-import queue
 import threading
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+from conftest import run_cell, start_kernel, stop_kernel
 
 
 def start(home, **env):
-    return start_new_kernel(
-        kernel_name="kelp", startup_timeout=120, env=dict(os.environ, KELP_HOME=str(home), **env), cwd=str(home)
-    )
-
-
-def stop(km, kc):
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    return start_kernel(home, cwd=home, **env)
 
 
 def run(kc, code, timeout=600):
     """Execute `code`; returns (reply content, iopub messages of this execution)."""
-    msg_id = kc.execute(code)
-    reply = kc.get_shell_msg(timeout=timeout)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = kc.get_shell_msg(timeout=timeout)
-    seen = []
-    while True:
-        try:
-            msg = kc.get_iopub_msg(timeout=10)
-        except queue.Empty:
-            break
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        seen.append(msg)
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    return reply["content"], seen
+    ran = run_cell(kc, code, timeout)
+    return ran.reply, ran.messages
 
 
 def result_text(seen):
@@ -80,7 +57,7 @@ def test_kernels_started_together_share_one_prelude_folder(tmp_path):
         assert (tmp_path / "prelude" / made[0] / "prebuilt" / "libkelp_prebuilt.rlib").is_file()
     finally:
         for km, kc in kernels:
-            stop(km, kc)
+            stop_kernel(km, kc)
 
 
 def test_other_prelude_content_never_uses_the_old_folder_and_a_restart_keeps_working(tmp_path):
@@ -97,7 +74,7 @@ def test_other_prelude_content_never_uses_the_old_folder_and_a_restart_keeps_wor
         assert result_text(seen) == "3"
         assert folders(tmp_path) == first, "the restarted kernel reuses the folder"
     finally:
-        stop(km, kc)
+        stop_kernel(km, kc)
     # A kelp with other prelude content (here: one more item) gets a folder of its own.
     km, kc = start(tmp_path, KELP_PRELUDE_EXTRA="pub const UPGRADE_MARK: u32 = 41;")
     try:
@@ -106,7 +83,7 @@ def test_other_prelude_content_never_uses_the_old_folder_and_a_restart_keeps_wor
         assert result_text(seen) == "42"
         assert len(folders(tmp_path)) == 2 and first[0] in folders(tmp_path)
     finally:
-        stop(km, kc)
+        stop_kernel(km, kc)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +101,7 @@ def session(tmp_path_factory):
     try:
         yield kc, home
     finally:
-        stop(km, kc)
+        stop_kernel(km, kc)
 
 
 def test_rows_from_csv_and_json_files(session):

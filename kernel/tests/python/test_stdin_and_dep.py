@@ -1,59 +1,23 @@
 """Protocol pieces jupyter_kernel_test does not cover: input_request (kelp::input / kelp::password
 over the stdin channel) and evcxr's `:dep` (a local path crate, so no network is needed)."""
 
-import os
-import queue
 import textwrap
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+from conftest import kernel, run_cell
 
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kelp-home")
-    km, client = start_new_kernel(kernel_name="kelp", startup_timeout=120, env=dict(os.environ, KELP_HOME=str(home)))
-    try:
+    with kernel(tmp_path_factory.mktemp("kelp-home")) as client:
         yield client
-    finally:
-        client.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def run(kc, code, answers=None, allow_stdin=False, timeout=600):
     """Execute `code`; answer each input_request from `answers` (a list, consumed in order).
     Returns (reply content, stdout text, every iopub message, the input requests seen)."""
-    msg_id = kc.execute(code, allow_stdin=allow_stdin)
-    asked, out, seen = [], [], []
-    answers = list(answers or [])
-    reply = None
-    while reply is None:
-        try:
-            req = kc.get_stdin_msg(timeout=0.05)
-            if req["parent_header"].get("msg_id") == msg_id and req["msg_type"] == "input_request":
-                asked.append(req["content"])
-                kc.input(answers.pop(0))
-        except queue.Empty:
-            pass
-        try:
-            msg = kc.get_shell_msg(timeout=0.05)
-            if msg["parent_header"].get("msg_id") == msg_id:
-                reply = msg["content"]
-        except queue.Empty:
-            pass
-    while True:
-        try:
-            msg = kc.get_iopub_msg(timeout=2)
-        except queue.Empty:
-            break
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        seen.append(msg)
-        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
-            out.append(msg["content"]["text"])
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    return reply, "".join(out), seen, asked
+    ran = run_cell(kc, code, timeout, answers=answers, allow_stdin=allow_stdin)
+    return ran.reply, ran.stdout, ran.messages, ran.asked
 
 
 def test_input_request_round_trip(kc):
