@@ -32,7 +32,7 @@ use crate::consume;
 use crate::error::{OceanError, one_line};
 use crate::magics::session::{self, SignerChoice};
 use crate::network::Network;
-use crate::node::client::wire;
+use crate::node::client::{NodeClient, wire};
 use crate::node::fees::ProviderFee;
 use crate::signer::Signer;
 use alloy::primitives::Address;
@@ -93,8 +93,21 @@ fn service(ddo: &Value, types: &[&str]) -> Option<(String, usize)> {
 
 /// The algorithm's files checksum as the node computes it: the sha256s `fileInfo` reports for
 /// the files of its service, concatenated (a file read as 0 bytes is refused).
-async fn algo_files_checksum(node: &ComputeClient, did: &str, service_id: &str) -> crate::error::Result<String> {
-    Ok(crate::ddo::files_checksum(&node.node().file_checksums(did, service_id).await?))
+/// The algorithm's files checksum, asked at `own` (its service's node: the only one that can
+/// decrypt its files), else at the network's node when `own` does not answer.
+async fn algo_files_checksum(
+    network: &NodeClient,
+    own: &NodeClient,
+    did: &str,
+    service_id: &str,
+) -> crate::error::Result<String> {
+    let listed = match own.file_checksums(did, service_id).await {
+        Err(e) if own.url() != network.url() && consume::unreachable(&e) => {
+            network.file_checksums(did, service_id).await?
+        }
+        r => r?,
+    };
+    Ok(crate::ddo::files_checksum(&listed))
 }
 
 /// `initializeCompute`'s `payment`: the chain as a number, and the environment's fee token for
@@ -241,6 +254,7 @@ impl RemoteCompute for OceanRemote {
         }
         let (algo_sid, algo_index) = service(&algo_ddo, &["compute", "access"])
             .ok_or_else(|| input(format!("algorithm {} has no access or compute service", req.algorithm)))?;
+        let algo_node = consume::provider_of(node.node(), &algo_ddo["services"][algo_index]).map_err(remote_err)?;
         let mut datasets = Vec::new();
         for did in &req.datasets {
             let ddo = self.lookup(&node, &net, did).await?;
@@ -251,7 +265,7 @@ impl RemoteCompute for OceanRemote {
                 ))
             })?;
             let algo = trust::Algorithm { did: &req.algorithm, ddo: &algo_ddo, service_id: &algo_sid };
-            let files = || algo_files_checksum(&node, &req.algorithm, &algo_sid);
+            let files = || algo_files_checksum(node.node(), &algo_node, &req.algorithm, &algo_sid);
             if let trust::Verdict::Refused(why) =
                 trust::verdict(&ddo["services"][index], &algo, files).await.map_err(remote_err)?
             {
