@@ -10,10 +10,12 @@ use crate::{Config, Magic, MagicCall, MagicContext, MagicError, Output, Recordin
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A notebook cell for magics: cwd, `$KELP_HOME`, recorded output, the registry.
+/// A notebook cell for magics: cwd, `$KELP_HOME`, recorded output, the registry. A clone is the
+/// same cell (shared sink, environment and cancellation), e.g. for a run spawned on a task.
+#[derive(Clone)]
 pub struct Cell {
-    /// Kept alive while the cell lives when the cell made its own directory.
-    _dir: Option<tempfile::TempDir>,
+    /// Kept alive while the cell (or a clone) lives when the cell made its own directory.
+    _dir: Option<Arc<tempfile::TempDir>>,
     registry: Arc<Registry>,
     /// What the magics streamed and displayed.
     pub sink: Arc<RecordingSink>,
@@ -41,7 +43,7 @@ impl Cell {
     pub fn new(magics: impl IntoIterator<Item = Arc<dyn Magic>>) -> Cell {
         let dir = tempfile::tempdir().expect("a temporary directory for the cell");
         let mut cell = Cell::at(dir.path(), magics);
-        cell._dir = Some(dir);
+        cell._dir = Some(Arc::new(dir));
         cell
     }
 
@@ -68,7 +70,7 @@ impl Cell {
         let sink = RecordingSink::new();
         let mut ctx = MagicContext::new(&self.ctx.cwd, self.ctx.config.clone(), sink.clone());
         ctx.env = self.ctx.env.clone();
-        Cell { _dir: None, registry: self.registry.clone(), sink, ctx }
+        Cell { _dir: self._dir.clone(), registry: self.registry.clone(), sink, ctx }
     }
 
     /// The working directory.

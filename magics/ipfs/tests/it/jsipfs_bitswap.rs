@@ -8,33 +8,17 @@
 //!   entries of a 1200-entry HAMT directory kelp added by path through its shards; bytes identical.
 
 use crate::support::jsipfs_daemon;
+use crate::support::{network_cell, run_text as run, seeded, sha_hex};
 use jsipfs_daemon::start_daemon;
 use kelp_ipfs::kubo::Kubo;
 use kelp_ipfs::{AddOptions, Cid, Store, car};
-use kelp_magic::{Config, MagicCall, MagicContext, Output, RecordingSink};
+use kelp_magic::Output;
+use kelp_magic::testing::Cell;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// A gateway nobody listens on: a block that does not come over Bitswap fails the get.
-const DEAD_GATEWAY: &str = "http://127.0.0.1:9";
 const FILE_MB: usize = 24;
 const ENTRIES: usize = 1200;
-
-fn seeded(seed: &str, size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size + 32);
-    let mut n = 0u64;
-    while out.len() < size {
-        out.extend_from_slice(&Sha256::digest(format!("{seed}:{n}")));
-        n += 1;
-    }
-    out.truncate(size);
-    out
-}
-
-fn sha_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
 
 /// A directory of `n` small files whose names are long enough that kelp (like Kubo, over its
 /// 256 KiB estimate) shards it as a HAMT.
@@ -50,21 +34,6 @@ fn entry(i: usize) -> String {
     format!("{}-{i:06}.txt", "kelp-interop-entry-with-a-long-name".repeat(6).get(..189).unwrap())
 }
 
-fn session(dir: &Path, peers: &str) -> MagicContext {
-    let c = MagicContext::new(dir, Config::at(dir.join("home")), RecordingSink::new());
-    c.env.set("KELP_IPFS_NETWORK", Some("1".into()));
-    c.env.set("KELP_IPFS_PEERS", Some(peers.into()));
-    c.env.set("KELP_IPFS_GATEWAYS", Some(DEAD_GATEWAY.into()));
-    c.env.set("KELP_IPFS_GATEWAY_TIMEOUT", Some("2".into()));
-    c.env.set("KELP_IPFS_NETWORK_TIMEOUT", Some("30".into()));
-    c
-}
-
-async fn run(c: &MagicContext, line: &str) -> Result<Output, String> {
-    let m = kelp_ipfs::magics().pop().unwrap();
-    m.run(MagicCall::from_line(line, None).unwrap(), c).await.map_err(|e| e.to_string())
-}
-
 /// A Kubo RPC call on the daemon (`timeout` bounds the daemon's own wait for blocks).
 async fn rpc(url: &str, cmd: &str, arg: &str) -> reqwest::Response {
     let u =
@@ -77,6 +46,13 @@ async fn rpc(url: &str, cmd: &str, arg: &str) -> reqwest::Response {
         .unwrap_or_else(|e| panic!("js-ipfs {cmd}: {e}"));
     assert!(r.status().is_success(), "js-ipfs {cmd} {arg}: {} {:?}", r.status(), r.text().await);
     r
+}
+
+/// A network cell that waits up to 30 s for js-ipfs's blocks.
+fn session(dir: &Path, peers: &str) -> Cell {
+    let c = network_cell(dir, peers);
+    c.env("KELP_IPFS_NETWORK_TIMEOUT", Some("30"));
+    c
 }
 
 #[tokio::test(flavor = "multi_thread")]
