@@ -410,6 +410,12 @@ impl RemoteCompute for OceanRemote {
         let (file, node_index) = results::node_index(listed["results"].as_array().map_or(&[][..], |v| v), index)
             .ok_or_else(|| input(format!("the node lists no result {index} for job {}", job.job_id)))?;
         let n = client.result(signer.as_ref(), &job.job_id, node_index, dest).await.map_err(remote_err)?;
+        if file.kind == "output" {
+            // Ocean Node's outputs.tar holds `outputs/…`: the same folder as the sandbox's.
+            return Ok(results::reroot_outputs(dest)
+                .map_err(|e| input(format!("outputs.tar of job {}: {e}", job.job_id)))?
+                .unwrap_or(n));
+        }
         if file.kind != "algorithmLog" {
             return Ok(n);
         }

@@ -10,9 +10,14 @@
 //! multiplexed frames: an 8-byte header (stream 0/1/2, three zero bytes, the payload length as
 //! a big-endian u32) before every chunk the container wrote. [`Frames`] strips the headers;
 //! text that does not start like a frame (kelp's own node) passes unchanged.
+//!
+//! Its `outputs.tar` holds `outputs/…` where kelp's sandbox tars the folder's contents (`./…`);
+//! [`reroot_outputs`] makes the first the second, so `%c2d result` gives the same folder on both.
 
 use kelp_c2d::ResultFile;
 use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
 
 /// Where a result of `kind` goes in kelp's numbering (lower first).
 fn rank(kind: &str) -> u8 {
@@ -146,6 +151,63 @@ pub fn plain(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Runs `tar` with `args`; its stdout, or its first stderr line as the error.
+fn tar(args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, String> {
+    let out = Command::new("tar").args(args).output().map_err(|e| format!("could not run tar: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("tar: {}", err.lines().next().unwrap_or("failed")));
+    }
+    Ok(out.stdout)
+}
+
+/// Re-roots an `outputs.tar` whose every entry is under `outputs/` (Ocean Node's) to the
+/// folder's contents (`./…`, as kelp's sandbox writes it), in place. `Ok(None)`: left as it is
+/// (another layout, or empty).
+pub fn reroot_outputs(path: &Path) -> Result<Option<u64>, String> {
+    let listing = tar(&["-tf".as_ref(), path.as_os_str()])?;
+    let names: Vec<&str> = std::str::from_utf8(&listing).map_err(|_| "tar: names are not UTF-8")?.lines().collect();
+    let under = |n: &str| n == "outputs" || n.starts_with("outputs/");
+    if names.is_empty() || !names.iter().all(|n| under(n)) {
+        return Ok(None);
+    }
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let tmp = parent.join(format!(".outputs-reroot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let new = parent.join(format!(".outputs-reroot-{}.tar", std::process::id()));
+    let done = (|| {
+        let t = tmp.as_os_str();
+        tar(&[
+            "-xf".as_ref(),
+            path.as_os_str(),
+            "--no-same-owner".as_ref(),
+            "--no-same-permissions".as_ref(),
+            "-C".as_ref(),
+            t,
+        ])?;
+        let inner = tmp.join("outputs");
+        let args: [&std::ffi::OsStr; 8] = [
+            "-cf".as_ref(),
+            new.as_os_str(),
+            "--format=gnu".as_ref(),
+            "--numeric-owner".as_ref(),
+            "--owner=0".as_ref(),
+            "--group=0".as_ref(),
+            "-C".as_ref(),
+            inner.as_os_str(),
+        ];
+        let mut all = args.to_vec();
+        all.push(".".as_ref());
+        tar(&all)?;
+        std::fs::rename(&new, path).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::metadata(path).map(|m| m.len()).map_err(|e| format!("{}: {e}", path.display()))
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_file(&new);
+    done.map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +276,64 @@ mod tests {
         let mut f = Frames::default();
         let out: Vec<u8> = all.iter().flat_map(|b| f.push(&[*b])).collect();
         assert_eq!(out, b"tick 0\nwarning\ntick 1\n");
+    }
+
+    fn listing(p: &Path) -> Vec<String> {
+        let mut v: Vec<String> = String::from_utf8(tar(&["-tf".as_ref(), p.as_os_str()]).unwrap())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_real_nodes_outputs_tar_is_rerooted_like_the_sandboxes() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("src/outputs/sub")).unwrap();
+        std::fs::write(d.path().join("src/outputs/result.txt"), "42\n").unwrap();
+        std::fs::write(d.path().join("src/outputs/sub/more.txt"), "x").unwrap();
+        // As the real node sent it: `outputs/`, `outputs/result.txt`.
+        let t = d.path().join("outputs.tar");
+        tar(&["-cf".as_ref(), t.as_os_str(), "-C".as_ref(), d.path().join("src").as_os_str(), "outputs".as_ref()])
+            .unwrap();
+        let size = reroot_outputs(&t).unwrap().unwrap();
+        assert_eq!(size, std::fs::metadata(&t).unwrap().len());
+        assert_eq!(listing(&t), ["./", "./result.txt", "./sub/", "./sub/more.txt"]);
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        tar(&["-xf".as_ref(), t.as_os_str(), "-C".as_ref(), out.as_os_str()]).unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("result.txt")).unwrap(), "42\n");
+        // kelp's own layout, and anything else, is left alone.
+        let before = std::fs::read(&t).unwrap();
+        assert_eq!(reroot_outputs(&t).unwrap(), None);
+        assert_eq!(std::fs::read(&t).unwrap(), before);
+        let mixed = d.path().join("mixed.tar");
+        std::fs::write(d.path().join("src/other.txt"), "y").unwrap();
+        tar(&[
+            "-cf".as_ref(),
+            mixed.as_os_str(),
+            "-C".as_ref(),
+            d.path().join("src").as_os_str(),
+            "outputs".as_ref(),
+            "other.txt".as_ref(),
+        ])
+        .unwrap();
+        assert_eq!(reroot_outputs(&mixed).unwrap(), None);
+        // Not a tar: one line, and the file stays.
+        let bad = d.path().join("bad.tar");
+        std::fs::write(&bad, "image.log text").unwrap();
+        let e = reroot_outputs(&bad).unwrap_err();
+        assert!(e.starts_with("tar: ") && !e.contains('\n'), "{e}");
+        assert!(bad.exists());
+        assert!(
+            !d.path().read_dir().unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".outputs-reroot"))
+        );
     }
 
     #[test]
