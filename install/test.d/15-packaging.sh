@@ -43,7 +43,9 @@ log "packaging: setup plans ok (run plan: $(wc -l <<<"$run_plan") steps, none te
 "$KELP_VENV/bin/python" -m build --wheel --no-isolation --outdir "$pk_tmp/dist" "$KELP_ROOT/labextension" \
   >"$pk_tmp/build.log" 2>&1 || { tail -30 "$pk_tmp/build.log" >&2; fail "python -m build of labextension failed"; }
 wheel=$(ls "$pk_tmp"/dist/kelp_labextension-*.whl) || fail "python -m build made no kelp_labextension wheel"
-"$KELP_VENV/bin/python" -m zipfile -l "$wheel" | grep -q 'share/jupyter/labextensions/kelp-labextension/static/.*\.js' \
+# (outputs are captured before grep: `grep -q` leaving early would fail the pipe under pipefail)
+listing=$("$KELP_VENV/bin/python" -m zipfile -l "$wheel")
+grep -q 'share/jupyter/labextensions/kelp-labextension/static/.*\.js' <<<"$listing" \
   || fail "the wheel carries no prebuilt frontend (share/jupyter/labextensions/kelp-labextension/static)"
 python3 -m venv "$pk_tmp/venv"
 mkdir -p "$pk_tmp/empty-bin"
@@ -52,10 +54,12 @@ PATH="$nonode" command -v node >/dev/null && fail "node is still on the no-node 
 pins=$(grep -E '^(jupyterlab|jupyter_server|jupyter_client|nbclient|nbformat)==' "$KELP_ROOT/install/requirements-run.txt")
 # shellcheck disable=SC2086 # one pin a word
 PATH="$nonode" "$pk_tmp/venv/bin/pip" install -q "$wheel" $pins || fail "pip install of the wheel failed without node"
-PATH="$nonode" "$pk_tmp/venv/bin/jupyter" labextension list 2>&1 | grep -q 'kelp-labextension.*enabled.*OK' \
-  || fail "kelp-labextension is not enabled in a venv that installed the wheel: $(PATH="$nonode" "$pk_tmp/venv/bin/jupyter" labextension list 2>&1)"
-PATH="$nonode" "$pk_tmp/venv/bin/jupyter" server extension list 2>&1 | grep -q 'kelp_labextension.*enabled' \
-  || fail "the relay server extension (kelp_labextension) is not enabled from the wheel"
+labexts=$(PATH="$nonode" "$pk_tmp/venv/bin/jupyter" labextension list 2>&1)
+grep -q 'kelp-labextension.*enabled.*OK' <<<"$labexts" \
+  || fail "kelp-labextension is not enabled in a venv that installed the wheel: $labexts"
+serverexts=$(PATH="$nonode" "$pk_tmp/venv/bin/jupyter" server extension list 2>&1)
+grep -q 'kelp_labextension.*enabled' <<<"$serverexts" \
+  || fail "the relay server extension (kelp_labextension) is not enabled from the wheel: $serverexts"
 log "packaging: wheel $(basename "$wheel") installs and is enabled with no node on PATH"
 
 # --- 3. cargo install + kelp install, then a notebook ---------------------------------------
@@ -89,10 +93,11 @@ err=$(KELP_HOME="$pk_tmp/home" PATH="$pk_tmp/empty-bin" "$kelp" devnet setup 2>&
 [ "$(wc -l <<<"$err")" = 1 ] && grep -q 'npm not found.*kelp devnet setup.*KELP_ANVIL' <<<"$err" \
   || fail "kelp devnet setup without npm is not one line naming npm: $err"
 KELP_HOME="$pk_tmp/home" "$kelp" devnet setup --json >"$pk_tmp/setup.json" || fail "kelp devnet setup failed"
-"$pk_tmp/home/tools/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" --version | grep -q anvil \
-  || fail "kelp devnet setup put no working anvil under KELP_HOME/tools/chain"
+anvil_version=$("$pk_tmp/home/tools/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" --version)
+grep -q anvil <<<"$anvil_version" || fail "kelp devnet setup put no working anvil under KELP_HOME/tools/chain"
 grep -q '"installed": true' "$pk_tmp/setup.json" || fail "kelp devnet setup --json: $(cat "$pk_tmp/setup.json")"
-KELP_HOME="$pk_tmp/home" "$kelp" devnet setup | grep -q 'already installed' || fail "a second kelp devnet setup fetched again"
+again=$(KELP_HOME="$pk_tmp/home" "$kelp" devnet setup)
+grep -q 'already installed' <<<"$again" || fail "a second kelp devnet setup fetched again"
 log "packaging: cargo install + kelp install ran examples/quickstart.ipynb; kelp devnet setup fills KELP_HOME"
 
 # --- 4. a fresh clone: ./install/run leaves the work tree clean ---------------------------------
