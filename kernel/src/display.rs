@@ -24,6 +24,12 @@ const BEGIN: &str = "EVCXR_BEGIN_CONTENT";
 const END: &str = "EVCXR_END_CONTENT";
 /// evcxr's runtime prints this after each cell; evcxr's generated code prints the other on panic.
 const COMPLETE: &str = "EVCXR_EXECUTION_COMPLETE";
+/// Written by the child's filter to its stderr when an execution completes: every line the cell
+/// wrote to stderr is before it, so the engine knows it has them all.
+pub const STDERR_SYNC: &str = "KELP_STDERR_SYNC";
+/// Written to stdout before evcxr's completion line (not for evcxr's start-up evaluation): the
+/// child ran code, so a [`STDERR_SYNC`] follows on stderr.
+pub const RAN: &str = "KELP_RAN";
 const PANIC: &str = "EVCXR_PANIC_NOTIFICATION";
 /// Lines evcxr's parent acts on at once (an input prompt waits for its answer; the others are
 /// printed by evcxr's own code after the cell): never held inside an unfinished block.
@@ -125,6 +131,10 @@ pub struct Filter {
     block: Option<Block>,
     /// Blocks go to evcxr (the cell's value) rather than out as displays.
     result: bool,
+    /// In the child: mark each completion on stderr and stdout ([`STDERR_SYNC`], [`RAN`]).
+    sync: bool,
+    /// The first completion (evcxr's start-up evaluation) has passed.
+    started: bool,
 }
 
 impl Default for Filter {
@@ -140,7 +150,12 @@ impl Filter {
     /// be read. (A child evcxr restarts after an interrupt or a crash does the same for the
     /// first cell it runs: that cell's displays go into its result, as in plain evcxr.)
     pub fn new() -> Filter {
-        Filter { block: None, result: true }
+        Filter { block: None, result: true, sync: false, started: false }
+    }
+
+    /// The child's filter: also marks each completion ([`STDERR_SYNC`], [`RAN`]).
+    pub fn in_child() -> Filter {
+        Filter { sync: true, ..Filter::new() }
     }
 
     /// Handle one line (without its newline); write what evcxr should read to `out`.
@@ -168,6 +183,15 @@ impl Filter {
         }
         if line == COMPLETE {
             self.result = false;
+            if self.sync {
+                // stderr is unbuffered: the cell's lines are already in the pipe, before this.
+                eprintln!("{STDERR_SYNC}");
+                // Not while evcxr starts: nobody reads its stdout yet (see `new`).
+                if self.started {
+                    writeln!(out, "{RAN}")?;
+                }
+            }
+            self.started = true;
         }
         if line == USER_ERROR_OCCURRED {
             writeln!(out, "{USER_ERROR}")?;
@@ -217,9 +241,8 @@ impl Filter {
 
 /// Run `input` through a [`Filter`] into `out` until `input` ends, flushing whenever no more
 /// input is waiting (so output appears as it is printed).
-pub fn pump<R: Read>(mut input: BufReader<R>, out: impl Write) -> std::io::Result<()> {
+pub fn pump<R: Read>(mut input: BufReader<R>, out: impl Write, mut filter: Filter) -> std::io::Result<()> {
     let mut out = BufWriter::new(out);
-    let mut filter = Filter::new();
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -256,7 +279,7 @@ fn try_install() -> std::io::Result<()> {
     drop(writer);
     std::thread::Builder::new().name("kelp-stdout".into()).spawn(move || {
         let out = std::fs::File::from(real);
-        let _ = pump(BufReader::with_capacity(1 << 16, reader), out);
+        let _ = pump(BufReader::with_capacity(1 << 16, reader), out, Filter::in_child());
     })?;
     Ok(())
 }
@@ -268,7 +291,7 @@ mod tests {
     /// The filter's output for `lines`, from the child's start.
     fn run_from_start(lines: &[&str]) -> Vec<String> {
         let mut out = Vec::new();
-        pump(BufReader::new(format!("{}\n", lines.join("\n")).as_bytes()), &mut out).unwrap();
+        pump(BufReader::new(format!("{}\n", lines.join("\n")).as_bytes()), &mut out, Filter::new()).unwrap();
         String::from_utf8(out).unwrap().lines().map(str::to_string).collect()
     }
 
@@ -314,6 +337,14 @@ mod tests {
         // After the cell, blocks are displays again.
         assert_eq!(decode(&out[7]), Some(Line::Display { mime: "image/svg+xml".into(), data: "<svg/>".into() }));
         assert_eq!(out.len(), 8);
+    }
+
+    #[test]
+    fn the_childs_filter_marks_completions_after_the_first() {
+        let mut out = Vec::new();
+        let input = format!("{COMPLETE}\nhi\n{COMPLETE}\n");
+        pump(BufReader::new(input.as_bytes()), &mut out, Filter::in_child()).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), format!("{COMPLETE}\nhi\n{RAN}\n{COMPLETE}\n"));
     }
 
     #[test]

@@ -100,6 +100,10 @@ struct LineRouter {
     user_error: bool,
     /// stderr: the execution's last lines, the text of such an error.
     recent: std::collections::VecDeque<(std::time::Instant, String)>,
+    /// stdout: the child ran code in this execution ([`crate::display::RAN`]).
+    ran: bool,
+    /// stderr: the child's end-of-execution mark arrived ([`crate::display::STDERR_SYNC`]).
+    synced: bool,
 }
 
 /// How many of an execution's last stderr lines are kept for a `?` error's text.
@@ -114,6 +118,8 @@ impl LineRouter {
             blank: 0,
             user_error: false,
             recent: Default::default(),
+            ran: false,
+            synced: false,
         }
     }
 
@@ -121,6 +127,10 @@ impl LineRouter {
     /// runs in a `dlopen`ed library with its own copy of std, so every thread of it reports as
     /// `'<unnamed>'`: any panic report during a cell is taken as the cell's panic.
     fn stderr(&mut self, line: String) {
+        if line == crate::display::STDERR_SYNC {
+            self.synced = true;
+            return;
+        }
         if let Some(buf) = &mut self.panic {
             if line.starts_with("note: ") && line.contains("RUST_BACKTRACE") {
                 self.panicked = Some(buf.join("\n"));
@@ -160,6 +170,10 @@ impl LineRouter {
 
 impl LineRouter {
     fn stdout(&mut self, line: String) {
+        if line == crate::display::RAN {
+            self.ran = true;
+            return;
+        }
         let ev = if let Some(l) = crate::display::decode(&line) {
             match l {
                 crate::display::Line::Display { mime, data } => Some(EngineEvent::Display { mime, data }),
@@ -225,6 +239,30 @@ fn forward(rx: crossbeam_channel::Receiver<String>, router: Arc<Mutex<LineRouter
 
 fn route(r: &mut LineRouter, line: String, stderr: bool) {
     if stderr { r.stderr(line) } else { r.stdout(line) }
+}
+
+/// The longest wait for the child's stderr mark after it ran code (a loaded machine).
+const STDERR_WAIT: Duration = Duration::from_secs(2);
+
+/// The child ran code: wait (at most `within`) until its stderr mark is routed, so all the cell's
+/// stderr lines (a pipe of their own) are in before the reply.
+fn wait_for_stderr(rx: &crossbeam_channel::Receiver<String>, router: &Mutex<LineRouter>, within: Duration) -> bool {
+    let end = std::time::Instant::now() + within;
+    loop {
+        {
+            let mut r = router.lock().unwrap_or_else(|e| e.into_inner());
+            while let Ok(line) = rx.try_recv() {
+                route(&mut r, line, true);
+            }
+            if r.synced {
+                return true;
+            }
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Take the router (waiting out a line in flight), handle what is still queued, and detach it
@@ -326,7 +364,9 @@ impl Engine {
             match job {
                 Job::Execute(code, io, reply) => {
                     for r in [&out_router, &err_router] {
-                        r.lock().unwrap_or_else(|e| e.into_inner()).target = Some(io.events.clone());
+                        let mut r = r.lock().unwrap_or_else(|e| e.into_inner());
+                        r.target = Some(io.events.clone());
+                        (r.ran, r.synced) = (false, false);
                     }
                     self.executing.store(true, std::sync::atomic::Ordering::SeqCst);
                     let input = io.input.clone();
@@ -348,6 +388,9 @@ impl Engine {
                     // The child may have been restarted: keep the handle current for interrupts.
                     *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.process_handle());
                     drain(&outputs.stdout, &out_router, false);
+                    if out_router.lock().unwrap_or_else(|e| e.into_inner()).ran {
+                        wait_for_stderr(&outputs.stderr, &err_router, STDERR_WAIT);
+                    }
                     let panic = drain(&outputs.stderr, &err_router, true);
                     let user_error = take_user_error(&out_router, &err_router);
                     let result = match (convert(result), panic, user_error) {
@@ -512,6 +555,27 @@ mod tests {
             assert_eq!(events.try_recv().unwrap(), EngineEvent::Stdout(format!("line {i}\n")));
         }
         assert!(router.lock().unwrap().target.is_none());
+    }
+
+    #[test]
+    fn the_stderr_mark_waits_for_a_late_line_and_is_not_shown() {
+        let (lines, rx) = crossbeam_channel::unbounded();
+        let router = Arc::new(Mutex::new(LineRouter::new()));
+        let (tx, mut events) = mpsc::unbounded_channel();
+        router.lock().unwrap().target = Some(tx);
+        let late = lines.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            late.send("some error".to_string()).unwrap();
+            late.send(crate::display::STDERR_SYNC.to_string()).unwrap();
+        });
+        assert!(wait_for_stderr(&rx, &router, Duration::from_secs(5)));
+        drain(&rx, &router, true);
+        assert_eq!(events.try_recv().unwrap(), EngineEvent::Stderr("some error\n".into()));
+        assert!(events.try_recv().is_err(), "the mark itself is not output");
+        router.lock().unwrap().synced = false; // no mark: give up after the wait
+        assert!(!wait_for_stderr(&rx, &router, Duration::from_millis(20)));
+        drop(lines);
     }
 
     #[test]
