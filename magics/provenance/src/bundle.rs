@@ -25,18 +25,24 @@ pub const FILES_DIR: &str = "files";
 /// Folder of recorded input CIDs in a bundle.
 pub const IPFS_DIR: &str = "ipfs";
 
-/// What `bundle` wrote.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What `bundle` wrote (`%bundle`'s result).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct BundleReport {
     /// The root CID of the bundle (a directory).
     pub root: String,
+    /// The CAR written.
     pub car: String,
+    /// The notebook's file name in the bundle.
     pub notebook: String,
+    /// Recorded input files, relative to the notebook (under `files/` in the bundle).
     pub files: Vec<String>,
+    /// Recorded input CIDs (under `ipfs/` in the bundle).
     pub cids: Vec<String>,
-    /// Inputs that are not in the bundle, with the reason.
+    /// Inputs that are not in the bundle: [what, why].
     pub not_bundled: Vec<(String, String)>,
+    /// Blocks in the CAR.
     pub blocks: u64,
+    /// Bytes of the CAR.
     pub bytes: u64,
 }
 

@@ -3,35 +3,55 @@
 //! a read no earlier cell wrote is an input of the notebook. Rendered as text, JSON and HTML
 //! (CIDs link to a gateway, transactions to the chain's explorer where one is known).
 
+use crate::record_schema::{ItemSchema, RecordSchema};
 use kelp_magic::{Item, Record, html_escape};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The gateway CIDs link to in HTML.
 pub const GATEWAY: &str = "https://ipfs.io";
 
 /// One cell with records.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CellNode {
     /// Cell number (notebook position, or the execution count for a session).
     pub cell: usize,
+    /// What the cell's magics and Rust pieces read and wrote, in run order.
+    #[schemars(with = "Vec<RecordSchema>")]
     pub records: Vec<Record>,
     /// Earlier cells this one read from.
     pub depends_on: BTreeSet<usize>,
 }
 
 /// Something the notebook read that none of its cells made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Input {
+    #[schemars(with = "ItemSchema")]
     pub item: Item,
     /// Cells that read it directly.
     pub cells: BTreeSet<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Something a cell wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Made {
+    /// The cell that wrote it.
+    pub cell: usize,
+    #[schemars(with = "ItemSchema")]
+    pub item: Item,
+}
+
+/// The graph (its JSON is `%provenance`'s `application/json`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 pub struct Graph {
-    pub cells: Vec<CellNode>,
+    /// What the notebook read that none of its cells made, in first-read order.
     pub inputs: Vec<Input>,
+    /// The cells with records, in run order.
+    pub cells: Vec<CellNode>,
+    /// Everything the cells wrote, in order.
+    pub outputs: Vec<Made>,
 }
 
 /// What makes two items "the same thing" for dependencies (a file is its path, whatever its hash).
@@ -87,7 +107,12 @@ impl Graph {
             }
             out.push(CellNode { cell, records, depends_on: deps });
         }
-        Graph { cells: out, inputs }
+        let outputs = out
+            .iter()
+            .flat_map(|c| c.records.iter().flat_map(move |r| r.writes.iter().map(move |w| (c.cell, w.clone()))))
+            .map(|(cell, item)| Made { cell, item })
+            .collect();
+        Graph { cells: out, inputs, outputs }
     }
 
     /// Cells that read `item` directly or through other cells, sorted.
@@ -108,20 +133,14 @@ impl Graph {
         }
     }
 
-    /// Everything the cells wrote, in order.
+    /// Everything the cells wrote, in order: (cell, item).
     pub fn outputs(&self) -> Vec<(usize, Item)> {
-        self.cells
-            .iter()
-            .flat_map(|c| c.records.iter().flat_map(move |r| r.writes.iter().map(move |w| (c.cell, w.clone()))))
-            .collect()
+        self.outputs.iter().map(|m| (m.cell, m.item.clone())).collect()
     }
 
+    /// The graph as JSON (`inputs`, `cells`, `outputs`).
     pub fn to_json(&self) -> Value {
-        json!({
-            "inputs": self.inputs.iter().map(|i| json!({"item": i.item, "cells": i.cells})).collect::<Vec<_>>(),
-            "cells": self.cells.iter().map(|c| json!({"cell": c.cell, "depends_on": c.depends_on, "records": c.records})).collect::<Vec<_>>(),
-            "outputs": self.outputs().iter().map(|(c, i)| json!({"cell": c, "item": i})).collect::<Vec<_>>(),
-        })
+        serde_json::to_value(self).unwrap_or_default()
     }
 
     pub fn to_text(&self) -> String {

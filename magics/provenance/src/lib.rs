@@ -7,6 +7,8 @@
 //! - [`bundle`]: the notebook and its recorded inputs as one CAR with one root CID (`%bundle`);
 //! - [`lineage`]: a saved notebook's inputs and outputs for an Ocean asset's metadata (`%publish`);
 //! - [`verify`]: inputs checked, the notebook re-run headless, every cell compared (`%verify`);
+//!   [`onchain`]: with `--network`, the recorded transactions and DIDs looked up;
+//! - [`results`]: the three magics' typed results (schemas in docs/schema/results/provenance.*);
 //! - [`magic`]: the three magics and the session log the kernel fills.
 
 pub mod bundle;
@@ -15,6 +17,10 @@ pub mod graph;
 pub mod lineage;
 pub mod magic;
 pub mod notebook;
+pub mod onchain;
+mod record_schema;
+pub mod results;
+mod status;
 mod svg;
 pub mod verify;
 

@@ -5,10 +5,11 @@ use crate::ProvenanceError;
 use crate::bundle::bundle;
 use crate::graph::Graph;
 use crate::notebook::Notebook;
+use crate::results::GraphResult;
 use crate::verify::{VerifyOptions, verify};
 use async_trait::async_trait;
 use clap::{Arg, ArgAction, Command};
-use kelp_magic::{Magic, MagicCall, MagicContext, MagicError, Output, Record, Result, html_escape, parse_matches};
+use kelp_magic::{Magic, MagicCall, MagicContext, MagicError, MagicResult, Output, Record, Result, parse_matches};
 use std::sync::{Mutex, OnceLock};
 
 /// The records of this process's session, in run order, with the cell (execution count) each
@@ -40,17 +41,12 @@ pub fn session() -> &'static SessionLog {
 }
 
 /// The graph's bundle; with `svg`, its picture is also written there.
-fn graph_output(g: &Graph, title: &str, svg: Option<std::path::PathBuf>) -> Result<Output> {
+fn graph_output(r: GraphResult, svg: Option<std::path::PathBuf>) -> Result<Output> {
     if let Some(p) = svg {
-        std::fs::write(&p, g.to_svg())
+        std::fs::write(&p, r.graph.to_svg())
             .map_err(|e| MagicError::failed(format!("%provenance: cannot write {}: {e}", p.display())))?;
     }
-    Ok(graph_output_only(g, title))
-}
-
-fn graph_output_only(g: &Graph, title: &str) -> Output {
-    let html = format!("<div><b>{}</b>{}</div>", html_escape(title), g.to_html());
-    Output::text(format!("{title}\n{}", g.to_text())).with_html(html).with_json(g.to_json())
+    Ok(r.output())
 }
 
 async fn blocking<T: Send + 'static>(
@@ -87,11 +83,10 @@ impl Magic for ProvenanceMagic {
             None => {
                 let cells = session().cells();
                 if cells.is_empty() {
-                    return Ok(Output::text(
-                        "nothing recorded yet in this session: magics and Rust cells record what they read and wrote as they run",
-                    ));
+                    // Nothing to draw: the note (and the empty graph's JSON), no picture written.
+                    return Ok(GraphResult::new("this session", Graph::default()).output());
                 }
-                graph_output(&Graph::build(cells), "provenance of this session", svg)
+                graph_output(GraphResult::new("this session", Graph::build(cells)), svg)
             }
             Some(p) => {
                 let path = ctx.resolve(p);
@@ -104,7 +99,7 @@ impl Magic for ProvenanceMagic {
                     Ok(Graph::build(nb.cells.into_iter().map(|c| (c.index, c.records))))
                 })
                 .await?;
-                graph_output(&g, &format!("provenance of {p}"), svg)
+                graph_output(GraphResult::new(p.clone(), g), svg)
             }
         }
     }
@@ -138,25 +133,7 @@ impl Magic for BundleMagic {
             bundle(&nb, &store, &car)
         })
         .await?;
-        let mut text = format!(
-            "bundle {} → {}\n  notebook {}\n  {} file(s), {} CID(s), {} blocks, {} bytes\n",
-            r.root,
-            r.car,
-            r.notebook,
-            r.files.len(),
-            r.cids.len(),
-            r.blocks,
-            r.bytes
-        );
-        for (what, why) in &r.not_bundled {
-            text += &format!("  not bundled: {what} ({why})\n");
-        }
-        let html =
-            format!("<div>bundle <code>{}</code> → <code>{}</code></div>", html_escape(&r.root), html_escape(&r.car));
-        Ok(Output::text(text)
-            .with_html(html)
-            .with_json(serde_json::to_value(&r).unwrap_or_default())
-            .with_value(kelp_magic::RustValue::string(&r.root)))
+        Ok(r.output())
     }
 }
 
@@ -177,7 +154,7 @@ impl Magic for VerifyMagic {
             .about("Check NOTEBOOK's recorded inputs (files by sha256, CIDs block by block), re-run it headless with the kelp kernel in a scratch folder, and compare each cell with its records; prints a table and fails if anything differs.")
             .arg(Arg::new("notebook").value_name("NOTEBOOK.ipynb|CID").help("The notebook, or the root CID of a bundle in the local IPFS store (default: the bundle's notebook)"))
             .arg(Arg::new("from").long("from").value_name("BUNDLE.car").help("Take the inputs (and the notebook) from a bundle made by kelp bundle"))
-            .arg(Arg::new("network").long("network").action(ArgAction::SetTrue).help("Also re-run cells that need a chain or a wallet, and fetch input CIDs missing here from the IPFS gateways"))
+            .arg(Arg::new("network").long("network").action(ArgAction::SetTrue).help("Also re-run cells that need a chain or a wallet, fetch input CIDs missing here from the IPFS gateways, and look up every recorded transaction (KELP_RPC_URL or the devnet) and DID (KELP_OCEAN_NODE_URL or the devnet's node)"))
             .arg(Arg::new("timeout").long("timeout").value_name("SECS").value_parser(clap::value_parser!(u64)).help("Seconds a cell may run (default 600)"))
     }
     async fn run(&self, call: MagicCall, ctx: &MagicContext) -> Result<Output> {
@@ -193,6 +170,7 @@ impl Magic for VerifyMagic {
         let opts = VerifyOptions {
             from: m.get_one::<String>("from").map(|p| ctx.resolve(p)),
             network: m.get_flag("network"),
+            endpoints: crate::onchain::Endpoints::discover(|k| ctx.env.get(k), &ctx.config.home),
             timeout: m.get_one::<u64>("timeout").copied().unwrap_or(600),
             env,
             ..VerifyOptions::default()
@@ -203,18 +181,10 @@ impl Magic for VerifyMagic {
             verify(nb.as_deref(), &opts, &store)
         })
         .await?;
-        let text = report.to_text();
-        if !report.ok {
-            ctx.print(&text);
-            let n =
-                report.cells.iter().filter(|c| matches!(c.status, crate::verify::CellStatus::Differs { .. })).count();
-            return Err(MagicError::failed(format!(
-                "%verify: {} is not reproduced ({n} cell(s) differ; see the table above)",
-                report.notebook
-            )));
+        if let Some(failure) = report.failure() {
+            ctx.print(&report.to_text());
+            return Err(MagicError::failed(failure));
         }
-        Ok(Output::text(text.clone())
-            .with_html(format!("<pre>{}</pre>", html_escape(&text)))
-            .with_json(serde_json::to_value(&report).unwrap_or_default()))
+        Ok(report.output())
     }
 }

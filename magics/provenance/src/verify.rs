@@ -16,6 +16,7 @@ use crate::notebook::{NbCell, Notebook};
 use kelp_ipfs::{Store, parse_cid};
 use kelp_magic::{Item, Record, sha256_file};
 use regex::Regex;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -26,8 +27,11 @@ use std::sync::OnceLock;
 pub struct VerifyOptions {
     /// A bundle to take the notebook (when none is given) and the inputs from.
     pub from: Option<PathBuf>,
-    /// Also re-run cells that need a chain or a wallet.
+    /// Also re-run cells that need a chain or a wallet, and look up the recorded transactions
+    /// and DIDs ([`crate::onchain`]).
     pub network: bool,
+    /// Where `network` looks them up.
+    pub endpoints: crate::onchain::Endpoints,
     /// The kelp binary the re-run's kernel is (default `KELP_BIN`, else this executable).
     pub kelp_bin: Option<PathBuf>,
     /// The `jupyter` program (default `KELP_JUPYTER`, else `jupyter` on PATH).
@@ -38,18 +42,12 @@ pub struct VerifyOptions {
     pub timeout: u64,
 }
 
-/// The state of one recorded input.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum InputStatus {
-    Ok,
-    Changed { detail: String },
-    Missing { detail: String },
-    NotChecked { reason: String },
-}
+pub use crate::status::InputStatus;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One recorded input of the notebook and its state now.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct InputRow {
+    #[schemars(with = "crate::record_schema::ItemSchema")]
     pub input: Item,
     #[serde(flatten)]
     pub status: InputStatus,
@@ -58,16 +56,21 @@ pub struct InputRow {
 }
 
 /// The verdict on one cell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum CellStatus {
+    /// The re-run wrote and showed what the notebook recorded.
     Reproduced,
+    /// What differs, one line each.
     Differs { what: Vec<String> },
+    /// Not re-run, and why (a chain or a wallet without `--network`, or downstream of one).
     NotCheckable { why: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One code cell of the notebook and its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CellRow {
+    /// Cell number (position in the notebook).
     pub cell: usize,
     /// The cell's first line.
     pub source: String,
@@ -75,11 +78,18 @@ pub struct CellRow {
     pub status: CellStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What `verify` found (`%verify`'s result; rendered in [`crate::results`]).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct VerifyReport {
+    /// The notebook verified (as named, or its path in the unpacked bundle).
     pub notebook: String,
+    /// The notebook's recorded inputs, checked.
     pub inputs: Vec<InputRow>,
+    /// Every code cell with records, compared.
     pub cells: Vec<CellRow>,
+    /// The transactions and DIDs the notebook recorded, as the chain and the node see them now
+    /// (looked up with `--network`, else not checked).
+    pub chain: Vec<crate::onchain::FactRow>,
     /// Seconds the headless re-run took.
     pub rerun_seconds: f64,
     /// Nothing changed and every checkable cell reproduced.
@@ -87,7 +97,20 @@ pub struct VerifyReport {
 }
 
 /// Verify `notebook` (or the bundle's notebook). `store` is the IPFS store of `KELP_HOME`.
+/// The notebook is re-run with `jupyter execute` and the kelp kernel.
 pub fn verify(notebook: Option<&Path>, opts: &VerifyOptions, store: &Store) -> Result<VerifyReport, ProvenanceError> {
+    verify_with(notebook, opts, store, |nb, work| rerun(nb, opts, work))
+}
+
+/// [`verify`] with another executor: `execute(notebook, scratch)` runs the copy at `notebook`
+/// (cells not to re-run carry Jupyter's `skip-execution` tag) and returns the executed
+/// notebook's path. Everything else (the inputs, the chain, the comparison) is as in `verify`.
+pub fn verify_with(
+    notebook: Option<&Path>,
+    opts: &VerifyOptions,
+    store: &Store,
+    execute: impl FnOnce(&Path, &Path) -> Result<PathBuf, ProvenanceError>,
+) -> Result<VerifyReport, ProvenanceError> {
     let work = tempfile::Builder::new()
         .prefix("kelp-verify-")
         .tempdir()
@@ -140,6 +163,25 @@ pub fn verify(notebook: Option<&Path>, opts: &VerifyOptions, store: &Store) -> R
     }
     let graph = Graph::build(original.cells.iter().map(|c| (c.index, c.records.clone())));
     let inputs = check_inputs(&graph, work.path(), src_dir.as_deref(), store, opts.network)?;
+    let facts = crate::onchain::facts(
+        original
+            .cells
+            .iter()
+            .flat_map(|c| c.records.iter().map(move |r| (c.index, r)))
+            .flat_map(|(i, r)| [(i, r.reads.as_slice()), (i, r.writes.as_slice())]),
+    );
+    let chain = if opts.network {
+        crate::onchain::check(facts, &opts.endpoints)
+    } else {
+        facts
+            .into_values()
+            .map(|(fact, cells)| crate::onchain::FactRow {
+                fact,
+                status: InputStatus::NotChecked { reason: "on a chain: --network looks it up".into() },
+                cells,
+            })
+            .collect()
+    };
 
     // Cells that need a chain or a wallet, and everything downstream of them, are not re-run.
     let mut skipped: Vec<(usize, String)> = vec![];
@@ -154,7 +196,7 @@ pub fn verify(notebook: Option<&Path>, opts: &VerifyOptions, store: &Store) -> R
     }
     tag_skipped(&nb_path, &skipped.iter().map(|(c, _)| *c).collect::<Vec<_>>())?;
     let started = std::time::Instant::now();
-    let rerun_path = rerun(&nb_path, opts, work.path())?;
+    let rerun_path = execute(&nb_path, work.path())?;
     let rerun_seconds = started.elapsed().as_secs_f64();
     let rerun = Notebook::read(&rerun_path)?;
 
@@ -171,8 +213,9 @@ pub fn verify(notebook: Option<&Path>, opts: &VerifyOptions, store: &Store) -> R
         cells.push(CellRow { cell: o.index, source, status });
     }
     let ok = inputs.iter().all(|i| matches!(i.status, InputStatus::Ok | InputStatus::NotChecked { .. }))
-        && cells.iter().all(|c| !matches!(c.status, CellStatus::Differs { .. }));
-    Ok(VerifyReport { notebook: name, inputs, cells, rerun_seconds, ok })
+        && cells.iter().all(|c| !matches!(c.status, CellStatus::Differs { .. }))
+        && chain.iter().all(|f| matches!(f.status, InputStatus::Ok | InputStatus::NotChecked { .. }));
+    Ok(VerifyReport { notebook: name, inputs, cells, chain, rerun_seconds, ok })
 }
 
 /// Check each input: files against their sha256 (copied from `src_dir` into `work` when not
@@ -397,65 +440,6 @@ pub fn mask(text: &str) -> String {
         .collect()
     });
     res.iter().fold(text.to_string(), |t, (re, to)| re.replace_all(&t, *to).into_owned())
-}
-
-impl VerifyReport {
-    /// The per-cell table.
-    pub fn to_text(&self) -> String {
-        let mut t = String::new();
-        if !self.inputs.is_empty() {
-            t += "inputs:\n";
-        }
-        for i in &self.inputs {
-            let deps = if i.dependents.is_empty() {
-                String::new()
-            } else {
-                format!(" — used by cell{} {}", if i.dependents.len() > 1 { "s" } else { "" }, join(&i.dependents))
-            };
-            t += &match &i.status {
-                InputStatus::Ok => format!("  ok            {}\n", i.input.label()),
-                InputStatus::Changed { detail } => format!("  CHANGED       {}: {detail}{deps}\n", i.input.label()),
-                InputStatus::Missing { detail } => format!("  MISSING       {}: {detail}{deps}\n", i.input.label()),
-                InputStatus::NotChecked { reason } => format!("  not checked   {}: {reason}\n", i.input.label()),
-            };
-        }
-        t += "cell  result          source\n";
-        let (mut rep, mut diff, mut skip) = (0, 0, 0);
-        for c in &self.cells {
-            match &c.status {
-                CellStatus::Reproduced => {
-                    rep += 1;
-                    t += &format!("{:>4}  reproduced      {}\n", c.cell, c.source);
-                }
-                CellStatus::Differs { what } => {
-                    diff += 1;
-                    t += &format!("{:>4}  DIFFERS         {}\n", c.cell, c.source);
-                    for w in what {
-                        t += &format!("                        {w}\n");
-                    }
-                }
-                CellStatus::NotCheckable { why } => {
-                    skip += 1;
-                    t += &format!("{:>4}  not checkable   {}\n                        {why}\n", c.cell, c.source);
-                }
-            }
-        }
-        let changed = self
-            .inputs
-            .iter()
-            .filter(|i| matches!(i.status, InputStatus::Changed { .. } | InputStatus::Missing { .. }))
-            .count();
-        t += &format!(
-            "{}: {rep} reproduced, {diff} differ, {skip} not checkable, {changed} input(s) changed or missing (re-run {:.1} s)\n",
-            if self.ok { "verified" } else { "NOT verified" },
-            self.rerun_seconds
-        );
-        t
-    }
-}
-
-fn join(cells: &BTreeSet<usize>) -> String {
-    cells.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -7,14 +7,18 @@ keystore password or token the session held is anywhere in the saved notebook.
 import json
 import os
 import pathlib
-import socket
 import subprocess
+import sys
 
 import jsonschema
 import nbformat
 from nbclient import NotebookClient
 
 from test_paper import KELP, ROOT, SCHEMA, env, records
+
+# The kernel tests' helpers (a free loopback port for the devnet) are the one copy.
+sys.path.insert(0, str(ROOT / "kernel/tests/python"))
+from conftest import free_port  # noqa: E402
 
 # anvil's well-known dev keys (accounts 0 and 1, which sign here) and the session's secrets
 DEV_KEYS = ["ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -34,12 +38,6 @@ CELLS = [
     "%provenance",
     "%devnet down",
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_every_magic_records_validate_and_hold_no_secret(tmp_path):

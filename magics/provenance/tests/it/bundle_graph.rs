@@ -17,7 +17,7 @@ fn output(r: &Record, text: &str) -> serde_json::Value {
 
 /// A notebook: cell 1 adds data.csv (binds `cid`), cell 2 reads the input CID `ext`, cell 3 is
 /// Rust using `cid`, cell 4 is markdown, cell 5 has no record.
-fn write_notebook(dir: &Path, ext: &str) -> (std::path::PathBuf, String) {
+pub(crate) fn write_notebook(dir: &Path, ext: &str) -> (std::path::PathBuf, String) {
     std::fs::write(dir.join("data.csv"), "x,y\n1,2\n").unwrap();
     let store = Store::open(&dir.join("home/ipfs")).unwrap();
     let cid = store.add_path(&dir.join("data.csv"), &AddOptions::default()).unwrap().cid.to_string();
