@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One result file of a finished job, shaped like Ocean Node's `results[]` entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResultFile {
     pub filename: String,
     pub filesize: u64,
@@ -23,7 +23,7 @@ pub struct ResultFile {
 }
 
 /// Why a job failed, in a form a program can test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailKind {
     /// The algorithm exited with a non-zero code or was killed by a signal.
@@ -49,7 +49,7 @@ pub enum FailKind {
 }
 
 /// A failure: kind plus one line of explanation (also appended to the job's log).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failure {
     pub kind: FailKind,
     pub message: String,

@@ -31,6 +31,9 @@
 //! ```
 //!
 //! # `%c2d` JSON schemas (`application/json` of each subcommand)
+//! Each result is a typed struct (`magic/results.rs`); its JSON Schema, generated from the type,
+//! is `docs/schema/results/c2d.<name>.schema.json` (`c2d.job`, `c2d.start`, `c2d.stop`,
+//! `c2d.list`, `c2d.logs`, `c2d.result`, `c2d.envs`).
 //! - **job** (`start`, `status`, `stop`, and each entry of `list`):
 //!   `{jobId, status (Ocean code), statusText, finished: bool, ok: bool,
 //!   failure: null | {kind: "exit"|"timeout"|"memory"|"processes"|"output_size"|"stopped"|"runner_died"|"provisioning"|"sandbox", message},

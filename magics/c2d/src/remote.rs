@@ -17,7 +17,7 @@ use std::path::Path;
 
 /// How to reach and sign for the remote side; plain data the user gave (`--network`,
 /// `--account`, `--signer`), kept with the job so later calls sign as the same consumer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RemoteOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
@@ -46,7 +46,7 @@ pub struct RemoteRequest {
 }
 
 /// The journaled handle of a job on a remote node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteJob {
     /// Which [`RemoteCompute`] owns it (its [`RemoteCompute::name`]).

@@ -29,7 +29,7 @@ impl DatasetInput {
 }
 
 /// Ocean's algorithm container metadata (`metadata.algorithm.container` in a DDO).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Container {
     /// Command line; `$ALGO` stands for `/data/transformations/algorithm`.
     pub entrypoint: String,

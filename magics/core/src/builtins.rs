@@ -1,9 +1,13 @@
-//! Two small built-ins that prove the seam, with IPython's meaning: `%env` and `%%file`.
+//! Two small built-ins that prove the seam, with IPython's meaning: `%env` and `%%file`, and
+//! their typed results (schemas `env.list`, `env.get`, `env.set`, `file.write`).
 
-use crate::{Magic, MagicCall, MagicContext, MagicError, MagicKind, Output, Result, html_escape, parse_matches};
+use crate::{
+    Magic, MagicCall, MagicContext, MagicError, MagicKind, MagicResult, Output, Result, html_escape, parse_matches,
+};
 use async_trait::async_trait;
 use clap::{Arg, ArgAction, Command};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::io::Write;
 
 /// Names whose values are never shown: credentials must not land in a notebook.
@@ -38,15 +42,12 @@ impl Magic for EnvMagic {
         let words: Vec<String> = m.get_many::<String>("assignment").map(|v| v.cloned().collect()).unwrap_or_default();
         match words.as_slice() {
             [] => {
-                let all = ctx.env.all();
-                let shown_map: serde_json::Map<String, serde_json::Value> =
-                    all.iter().map(|(k, v)| (k.clone(), json!(shown(k, v)))).collect();
-                let text = all.iter().map(|(k, v)| format!("{k}={}\n", shown(k, v))).collect::<String>();
-                Ok(Output::text(text).with_json(serde_json::Value::Object(shown_map)))
+                let vars = ctx.env.all().iter().map(|(k, v)| (k.clone(), shown(k, v))).collect();
+                Ok(EnvList { vars }.output())
             }
             [one] if !one.contains('=') => match ctx.env.get(one) {
                 Some(v) => {
-                    let out = Output::text(shown(one, &v)).with_json(json!({"name": one, "value": shown(one, &v)}));
+                    let out = EnvVar { name: one.clone(), value: shown(one, &v) }.output();
                     // `let v = %env NAME` binds the value; credentials are not copied into Rust source.
                     Ok(if is_secret(one) { out } else { out.with_value(crate::RustValue::string(&v)) })
                 }
@@ -71,8 +72,82 @@ fn set(ctx: &MagicContext, name: &str, value: &str) -> Result<Output> {
         return Err(MagicError::Usage(format!("%env: {name:?} is not a variable name; use %env NAME=value")));
     }
     ctx.env.set(name, Some(value.to_string()));
-    let text = format!("env: {name}={}", shown(name, value));
-    Ok(Output::text(text.clone()).with_json(json!({"name": name, "value": shown(name, value), "set": true})))
+    Ok(EnvSet { name: name.to_string(), value: shown(name, value), set: true }.output())
+}
+
+/// `%env`: every variable of the session (`{NAME: value}`; credentials `<hidden>`).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub(crate) struct EnvList {
+    pub vars: std::collections::BTreeMap<String, String>,
+}
+
+impl MagicResult for EnvList {
+    const SCHEMA: &'static str = "env.list";
+    fn text(&self) -> String {
+        self.vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    }
+}
+
+/// `%env NAME`: one variable.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct EnvVar {
+    /// The variable's name.
+    pub name: String,
+    /// Its value (`<hidden>` for a name that looks like a credential).
+    pub value: String,
+}
+
+impl MagicResult for EnvVar {
+    const SCHEMA: &'static str = "env.get";
+    fn text(&self) -> String {
+        self.value.clone()
+    }
+}
+
+/// `%env NAME=value`: a variable set for this session.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct EnvSet {
+    /// The variable's name.
+    pub name: String,
+    /// The value set (`<hidden>` for a name that looks like a credential).
+    pub value: String,
+    /// Always true.
+    pub set: bool,
+}
+
+impl MagicResult for EnvSet {
+    const SCHEMA: &'static str = "env.set";
+    fn text(&self) -> String {
+        format!("env: {}={}", self.name, self.value)
+    }
+}
+
+/// `%%file PATH`: the file written.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct FileWritten {
+    /// The file's absolute path.
+    pub path: String,
+    /// Bytes of the cell body written (or appended).
+    pub bytes: usize,
+    /// Whether the body was appended (`-a`).
+    pub append: bool,
+    /// How it was written: `Writing`, `Overwriting` or `Appending to`.
+    #[serde(skip)]
+    pub verb: &'static str,
+    /// The path as the cell named it.
+    #[serde(skip)]
+    pub rel: String,
+}
+
+impl MagicResult for FileWritten {
+    const SCHEMA: &'static str = "file.write";
+    fn text(&self) -> String {
+        format!("{} {}", self.verb, self.rel)
+    }
+    fn html(&self) -> Option<String> {
+        Some(format!("{} <code>{}</code>", self.verb, html_escape(&self.rel)))
+    }
 }
 
 /// `%%file [-a] PATH`: write (or append) the rest of the cell to a file (IPython's
@@ -127,11 +202,8 @@ impl Magic for FileMagic {
             (false, true) => "Overwriting",
             (false, false) => "Writing",
         };
-        let text = format!("{verb} {rel}");
-        Ok(Output::text(text.clone())
-            .with_html(format!("{verb} <code>{}</code>", html_escape(&rel)))
-            .with_json(json!({"path": path.to_string_lossy(), "bytes": body.len(), "append": append}))
-            .with_value(crate::RustValue::path(&path)))
+        let written = FileWritten { path: path.to_string_lossy().into_owned(), bytes: body.len(), append, verb, rel };
+        Ok(written.output().with_value(crate::RustValue::path(&path)))
     }
 }
 

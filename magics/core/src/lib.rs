@@ -6,11 +6,14 @@
 //! - [`MagicContext`]: what a running magic may touch (cwd, config, output sink, cancellation);
 //! - [`Output`]: a MIME bundle (`text/plain`, `text/html`, `application/json`), optionally
 //!   bound to a Rust value for later cells;
+//! - [`MagicResult`]: a typed result (one struct per subcommand) rendered into that bundle, with
+//!   its JSON Schema ([`ResultSchema`]) generated from the type;
 //! - [`Registry`]: the one table that answers `%lsmagic`, `%magic`, `%name?` and completion;
 //! - [`Record`]: what a call read and wrote (CIDs, DIDs, files + sha256, transactions, jobs),
 //!   carried by its [`Output`] into the notebook's `metadata.kelp`.
 //!
-//! - [`testing::Cell`] (feature `testing`, for tests): a magic line run as a notebook cell.
+//! - `testing::Cell` (feature `testing`, for tests): a magic line run as a notebook cell, and
+//!   `testing::check_result_schemas` / `assert_result_snapshot!` for typed results.
 //!
 //! It has no Jupyter types and no engine: the kernel and the CLI are both front ends on it.
 
@@ -22,6 +25,9 @@ mod output;
 mod progress;
 mod record;
 mod registry;
+mod result;
+#[cfg(test)]
+mod results_tests;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -36,6 +42,7 @@ pub use record::{
     sha256_file, sha256_hex, source_item,
 };
 pub use registry::{Completion, Registry};
+pub use result::{MagicResult, ResultSchema};
 
 /// Result type of every magic.
 pub type Result<T, E = MagicError> = std::result::Result<T, E>;

@@ -2,7 +2,9 @@
 //!
 //! The JSON form (`application/json`) is the stable, documented result a program reads
 //! (nbclient, papermill, `kelp … --json`); `text/plain` is for terminals and `text/html` for
-//! notebooks. Every family documents the JSON schema of each subcommand in its crate docs.
+//! notebooks. A typed result ([`MagicResult`](crate::MagicResult)) builds all three from one
+//! struct, and its JSON Schema is committed under `docs/schema/results/`; families not yet typed
+//! document their JSON in their crate docs.
 
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -1,8 +1,10 @@
 //! The one table of magics. `%lsmagic`, `%magic`, `%name?`, tab completion and the shell
 //! front end all read it, so a magic registered here is everywhere at once.
 
-use crate::{Magic, MagicCall, MagicContext, MagicError, MagicKind, Output, Result, html_escape};
-use serde_json::json;
+use crate::{Magic, MagicCall, MagicContext, MagicError, MagicKind, MagicResult, Output, Result, html_escape};
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -85,41 +87,18 @@ impl Registry {
     /// `%lsmagic`: names and summaries as text, HTML and JSON
     /// (`{"line": {name: summary}, "cell": {name: summary}}`, IPython's shape).
     pub fn lsmagic(&self) -> Output {
-        let mut line = serde_json::Map::new();
-        let mut cell = serde_json::Map::new();
+        let mut r = Lsmagic::default();
         for m in &self.magics {
             if m.kind().is_line() {
-                line.insert(m.name().into(), json!(m.summary()));
+                r.line.insert(m.name().into(), m.summary().into());
             }
             if m.kind().is_cell() {
-                cell.insert(m.name().into(), json!(m.summary()));
+                r.cell.insert(m.name().into(), m.summary().into());
             }
         }
-        line.insert(LSMAGIC.0.into(), json!(LSMAGIC.1));
-        line.insert(MAGIC.0.into(), json!(MAGIC.1));
-        let width = line.keys().chain(cell.keys()).map(|k| k.len()).max().unwrap_or(0) + 3;
-        let mut text = String::from("Line magics:\n");
-        let mut html = String::from("<table><tr><th>magic</th><th>what it does</th></tr>");
-        for (k, v) in &line {
-            text += &format!("  {:<width$}{}\n", format!("%{k}"), v.as_str().unwrap_or(""));
-            html += &format!(
-                "<tr><td><code>%{}</code></td><td>{}</td></tr>",
-                html_escape(k),
-                html_escape(v.as_str().unwrap_or(""))
-            );
-        }
-        text += "Cell magics:\n";
-        for (k, v) in &cell {
-            text += &format!("  {:<width$}{}\n", format!("%%{k}"), v.as_str().unwrap_or(""));
-            html += &format!(
-                "<tr><td><code>%%{}</code></td><td>{}</td></tr>",
-                html_escape(k),
-                html_escape(v.as_str().unwrap_or(""))
-            );
-        }
-        text += "Type %name? for the help of one magic.\n";
-        html += "</table>";
-        Output::text(text).with_html(html).with_json(json!({"line": line, "cell": cell}))
+        r.line.insert(LSMAGIC.0.into(), LSMAGIC.1.into());
+        r.line.insert(MAGIC.0.into(), MAGIC.1.into());
+        r.output()
     }
 
     /// `%magic`: every magic's help, one after another.
@@ -260,6 +239,39 @@ fn complete_path(partial: &str, cwd: &Path) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// `%lsmagic`: every magic's summary (IPython's shape).
+#[derive(Debug, Default, Serialize, JsonSchema)]
+pub(crate) struct Lsmagic {
+    /// Line magics: name (without `%`) to summary.
+    pub line: BTreeMap<String, String>,
+    /// Cell magics: name (without `%%`) to summary.
+    pub cell: BTreeMap<String, String>,
+}
+
+impl MagicResult for Lsmagic {
+    const SCHEMA: &'static str = "lsmagic.list";
+    fn text(&self) -> String {
+        let width = self.line.keys().chain(self.cell.keys()).map(|k| k.len()).max().unwrap_or(0) + 3;
+        let mut text = String::from("Line magics:\n");
+        for (k, v) in &self.line {
+            text += &format!("  {:<width$}{v}\n", format!("%{k}"));
+        }
+        text += "Cell magics:\n";
+        for (k, v) in &self.cell {
+            text += &format!("  {:<width$}{v}\n", format!("%%{k}"));
+        }
+        text + "Type %name? for the help of one magic.\n"
+    }
+    fn html(&self) -> Option<String> {
+        let mut html = String::from("<table><tr><th>magic</th><th>what it does</th></tr>");
+        let rows = self.line.iter().map(|(k, v)| ("%", k, v)).chain(self.cell.iter().map(|(k, v)| ("%%", k, v)));
+        for (prefix, k, v) in rows {
+            html += &format!("<tr><td><code>{prefix}{}</code></td><td>{}</td></tr>", html_escape(k), html_escape(v));
+        }
+        Some(html + "</table>")
+    }
 }
 
 #[cfg(test)]

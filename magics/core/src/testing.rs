@@ -5,8 +5,15 @@
 //! and a [`Registry`] holding the magics under test. [`Cell::run`] goes through the registry as
 //! the kernel does, so records carry the call; the side output the magic streamed or displayed is
 //! read back from the sink.
+//!
+//! [`check_result_schemas`] keeps a family's committed result schemas equal to its types;
+//! [`assert_result_snapshot!`](crate::assert_result_snapshot) snapshots a result's three renderings
+//! (insta), redacted with [`REDACTIONS`].
 
-use crate::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink, Registry, SinkEvent, Stream};
+use crate::{
+    Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink, Registry, ResultSchema, SinkEvent,
+    Stream,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -164,6 +171,134 @@ impl Cell {
             })
             .collect()
     }
+}
+
+/// Redactions applied to every result snapshot (insta `filters`, in order): what changes from
+/// run to run or machine to machine becomes a named placeholder. A test adds its own first (the
+/// cell's directory, a job id) with [`assert_result_snapshot!`](crate::assert_result_snapshot).
+pub const REDACTIONS: &[(&str, &str)] = &[
+    (r"kelp-key-v1:[A-Za-z0-9_=+/-]+", "[SHARE-KEY]"),
+    (r"\bQm[1-9A-HJ-NP-Za-km-z]{44}\b", "[CIDv0]"),
+    (r"\bba[fg][a-z2-7]{50,}\b", "[CIDv1]"),
+    (r"\b12D3KooW[1-9A-HJ-NP-Za-km-z]{44}\b", "[PEER-ID]"),
+    (r"\b0x[0-9a-fA-F]{64}\b", "[HASH]"),
+    (r"\b0x[0-9a-fA-F]{40}\b", "[ADDRESS]"),
+    (r"\b[0-9a-f]{64}\b", "[SHA256]"),
+    (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]"),
+    (r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?", "[DATETIME]"),
+    (r#"/tmp/[^\s<>&"'\\]*"#, "[TMP]"),
+];
+
+/// A result bundle as one snapshot text: each MIME part under its own heading (JSON pretty),
+/// `(none)` for a part the bundle does not have, and the Rust value a `let x = %…` binds.
+pub fn snapshot_text(out: &Output) -> String {
+    let part = |mime: &str| match out.data.get(mime) {
+        None => "(none)".to_string(),
+        Some(serde_json::Value::String(s)) if mime.starts_with("text/") => s.clone(),
+        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+    };
+    let mut s = String::new();
+    for mime in ["text/plain", "text/html", "application/json"] {
+        s.push_str(&format!("--- {mime}\n{}\n", part(mime)));
+    }
+    let others: Vec<&String> =
+        out.data.keys().filter(|k| !["text/plain", "text/html", "application/json"].contains(&k.as_str())).collect();
+    for mime in others {
+        s.push_str(&format!("--- {mime}\n{}\n", part(mime)));
+    }
+    if let Some(v) = &out.value {
+        s.push_str(&format!("--- value: {}\n{}\n", v.ty, v.expr));
+    }
+    s
+}
+
+/// A literal string as a regex (for a redaction of a path or an id).
+pub fn regex_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Snapshot a result bundle (`insta`, which the calling crate has as a dev-dependency): all three
+/// renderings in one `.snap` file under the test's `snapshots/` folder, redacted with `extra`
+/// (pairs of regex and placeholder, applied first) then [`REDACTIONS`]. A changed rendering fails;
+/// `cargo insta review` (or `INSTA_UPDATE=always`) accepts it.
+///
+/// `assert_result_snapshot!("ipfs_add", &out, cell)` also redacts the cell's directory as `[CELL]`.
+#[macro_export]
+macro_rules! assert_result_snapshot {
+    ($name:expr, $out:expr, $cell:expr) => {
+        $crate::assert_result_snapshot!($name, $out, $cell, [])
+    };
+    ($name:expr, $out:expr, $cell:expr, [$($pair:expr),* $(,)?]) => {{
+        let mut filters: Vec<(String, String)> = Vec::new();
+        $(let (re, to) = $pair; filters.push((re.to_string(), to.to_string()));)*
+        filters.push(($crate::testing::regex_literal(&$cell.dir().to_string_lossy()), "[CELL]".to_string()));
+        filters.extend($crate::testing::REDACTIONS.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+        let text = $crate::testing::snapshot_text($out);
+        let mut settings = insta::Settings::clone_current();
+        settings.set_prepend_module_to_snapshot(false);
+        for (re, to) in &filters {
+            settings.add_filter(re, to.as_str());
+        }
+        settings.bind(|| insta::assert_snapshot!($name, text));
+    }};
+}
+
+/// Check the committed JSON Schemas of one family's results against the types.
+///
+/// `dir` is `docs/schema/results/`, `family` the magic (`ipfs`), `crate_name` the package whose
+/// unit test calls this (named in the message), `schemas` every result type of the family
+/// ([`ResultSchema::of`]). With `KELP_UPDATE_SCHEMA=1` the files are written first (and files of
+/// the family that no type has any more are removed); without it a missing, stale or orphaned
+/// file fails with the one command that regenerates them.
+pub fn check_result_schemas(dir: &Path, family: &str, crate_name: &str, schemas: &[ResultSchema]) {
+    let prefix = format!("{family}.");
+    let mut names = std::collections::BTreeSet::new();
+    for s in schemas {
+        assert!(s.name.starts_with(&prefix), "result schema {} is not of the family {family}", s.name);
+        assert!(names.insert(s.file_name()), "two result types are named {}", s.name);
+    }
+    let on_disk: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&prefix) && n.ends_with(".schema.json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if std::env::var_os("KELP_UPDATE_SCHEMA").is_some() {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        for s in schemas {
+            let p = dir.join(s.file_name());
+            std::fs::write(&p, s.text()).unwrap_or_else(|e| panic!("writing {}: {e}", p.display()));
+        }
+        for n in on_disk.iter().filter(|n| !names.contains(*n)) {
+            std::fs::remove_file(dir.join(n)).unwrap_or_else(|e| panic!("removing {n}: {e}"));
+        }
+        return;
+    }
+    let mut wrong: Vec<String> = Vec::new();
+    for s in schemas {
+        let p = dir.join(s.file_name());
+        match std::fs::read_to_string(&p) {
+            Ok(t) if t == s.text() => {}
+            Ok(_) => wrong.push(format!("{} is stale", s.file_name())),
+            Err(_) => wrong.push(format!("{} is missing", s.file_name())),
+        }
+    }
+    wrong.extend(on_disk.iter().filter(|n| !names.contains(*n)).map(|n| format!("{n} has no result type")));
+    assert!(
+        wrong.is_empty(),
+        "result schemas under {} do not match the types ({}): regenerate them with `KELP_UPDATE_SCHEMA=1 cargo test -p {crate_name} --lib result_schemas` and commit them",
+        dir.display(),
+        wrong.join("; ")
+    );
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ pub struct Added {
 }
 
 /// One line of an add listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AddedEntry {
     pub path: String,
     pub cid: String,

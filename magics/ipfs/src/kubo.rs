@@ -14,7 +14,7 @@ use std::path::Path;
 pub const DEFAULT_URL: &str = "http://127.0.0.1:5001";
 
 /// One NDJSON line of `/api/v0/add`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 pub struct AddLine {
     #[serde(rename = "Name")]
     pub name: String,

@@ -51,6 +51,9 @@
 //! # `%ipfs` results: `application/json` schemas
 //! Every subcommand returns `text/plain`, `text/html` (with a gateway link for CIDs) and the
 //! JSON below (stable; nbclient/papermill and `kelp ipfs … --json` read it). CIDv1 are base32.
+//! Each result is a typed struct (`magic/results.rs`); its JSON Schema, generated from the type,
+//! is `docs/schema/results/ipfs.<subcommand>.schema.json` (`ipfs.add`, `ipfs.add.to-pin`,
+//! `ipfs.add.to-kubo`, `ipfs.pin.ls`, …).
 //!
 //! - `add PATH [-r] [--cid-version 0|1] [--raw-leaves[=BOOL]] [--chunker size-N] [--profile P]
 //!   [-w] [-H] [--pin[=BOOL]] [--pin-name N] [-n] [--encrypt [--show-key]]

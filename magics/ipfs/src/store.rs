@@ -38,7 +38,7 @@ pub struct Pin {
 }
 
 /// What gc did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GcReport {
     pub removed_blocks: u64,
     pub removed_bytes: u64,

@@ -1,10 +1,11 @@
 //! `%c2d status | list | logs | stop | envs`.
 
+use super::results::{EnvRow, Envs, LogShown, Logs};
 use super::{C2dMagic, fail, remote, render};
 use crate::Engine;
 use crate::engine::read_from;
-use kelp_magic::{MagicContext, MagicError, Output, html_escape};
-use serde_json::{Value, json};
+use kelp_magic::{MagicContext, MagicError, MagicResult, Output};
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 /// Largest log `%c2d logs` shows at once (larger ones: follow them with `-f`, or `%c2d result`).
@@ -52,9 +53,14 @@ pub(crate) async fn remote_logs(
         let out = logs(engine, &rec.job_id, false, ctx).await?;
         if follow {
             ctx.print(out.plain().unwrap_or_default());
-            let json =
-                json!({ "jobId": rec.job_id, "status": rec.status.code(), "log": out.plain(), "streamed": false });
-            return Ok(Output::empty().with_json(json));
+            let r = Logs {
+                job_id: rec.job_id,
+                status: rec.status.code(),
+                log: out.plain().map(str::to_string),
+                streamed: Some(false),
+                shown: LogShown::Streamed,
+            };
+            return Ok(r.output());
         }
         return Ok(out);
     }
@@ -66,8 +72,14 @@ pub(crate) async fn remote_logs(
             rec.status,
             &rec.job_id[..8]
         );
-        let json = json!({ "jobId": rec.job_id, "status": rec.status.code(), "log": null });
-        return Ok(Output::text(text).with_json(json));
+        let r = Logs {
+            job_id: rec.job_id,
+            status: rec.status.code(),
+            log: None,
+            streamed: None,
+            shown: LogShown::Note(text),
+        };
+        return Ok(r.output());
     }
     let backend = remote::backend_for(magic, &rec)?;
     let rj = rec.remote.clone().ok_or_else(|| MagicError::failed("%c2d: not a remote job"))?;
@@ -101,8 +113,14 @@ pub(crate) async fn remote_logs(
         ctx.print("\n--- algorithm.log as the node kept it ---\n");
     }
     ctx.print(rest);
-    let json = json!({ "jobId": id, "status": rec.status.code(), "log": log, "streamed": streamed });
-    Ok(Output::empty().with_json(json))
+    let r = Logs {
+        job_id: id,
+        status: rec.status.code(),
+        log: Some(log),
+        streamed: Some(streamed),
+        shown: LogShown::Streamed,
+    };
+    Ok(r.output())
 }
 
 /// Poll a remote job until it ends; with `announce`, print each status change as a line.
@@ -155,21 +173,21 @@ pub(crate) async fn envs(
     network: Option<&str>,
     ctx: &MagicContext,
 ) -> kelp_magic::Result<Output> {
-    let mut all: Vec<Value> = Vec::new();
+    let mut all: Vec<EnvRow> = Vec::new();
     for e in engine.environments() {
-        let mut v = serde_json::to_value(e).unwrap_or_default();
-        v["where"] = json!("local");
-        v["node"] = Value::Null;
-        all.push(v);
+        let fields = match serde_json::to_value(e) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        all.push(EnvRow::new(fields, None, None));
     }
     if let Some(remote) = &magic.remote {
         match remote.environments(network, ctx).await {
             Ok(Some(r)) => {
-                for mut v in r.environments.into_iter().filter(Value::is_object) {
-                    v["where"] = json!("node");
-                    v["node"] = json!(r.node_url);
-                    v["network"] = json!(r.network);
-                    all.push(v);
+                for v in r.environments {
+                    if let Value::Object(m) = v {
+                        all.push(EnvRow::new(m, Some(r.node_url.clone()), Some(r.network.clone())));
+                    }
                 }
             }
             Ok(None) => {}
@@ -179,56 +197,13 @@ pub(crate) async fn envs(
             )),
         }
     }
-    let mut text = String::new();
-    let mut rows = String::new();
-    for e in &all {
-        let place = e["node"].as_str().unwrap_or("local");
-        let id = e["id"].as_str().unwrap_or("?");
-        let res = resources_line(e);
-        let max = e["maxJobDuration"].as_u64().map(|m| format!("{m} s")).unwrap_or_else(|| "?".into());
-        let desc = e["description"].as_str().unwrap_or("");
-        // A backend may name the price (`free`, `cpu 1 OCEAN/min`); local environments are free.
-        let price = e["price"].as_str().unwrap_or("free");
-        text.push_str(&format!("{place}  {id}  {res}  max {max}  {price}  {desc}\n"));
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            html_escape(place),
-            html_escape(id),
-            html_escape(&res),
-            html_escape(&max),
-            html_escape(price),
-            html_escape(desc)
-        ));
-    }
-    let html = format!(
-        "<table><tr><th>runs on</th><th>id</th><th>resources (max)</th><th>max duration</th><th>price</th><th>description</th></tr>{rows}</table>"
-    );
-    Ok(Output::text(text).with_html(html).with_json(json!({ "environments": all })))
-}
-
-/// `cpu 2, ram 7.8 GB, …` from an environment's `resources` (Ocean counts ram and disk in GB).
-fn resources_line(env: &Value) -> String {
-    let list = env["resources"].as_array().cloned().unwrap_or_default();
-    let parts: Vec<String> = list
-        .iter()
-        .map(|r| {
-            let id = r["id"].as_str().unwrap_or("?");
-            let max = r["max"].as_f64().or_else(|| r["total"].as_f64()).unwrap_or(0.0);
-            if id == "cpu" { format!("cpu {max}") } else { format!("{id} {max:.1} GB") }
-        })
-        .collect();
-    parts.join(", ")
+    Ok(Envs { environments: all }.output())
 }
 
 pub(crate) fn stop(engine: &Engine, job: &str) -> kelp_magic::Result<Output> {
     let before = engine.record(job).map_err(fail)?;
     let rec = engine.stop(&before.job_id).map_err(fail)?;
-    let out = render::job_output(&rec);
-    if before.status.is_terminal() {
-        let text = format!("job {} had already ended ({})\n", rec.job_id, rec.status);
-        return Ok(out.with_text(text));
-    }
-    Ok(out)
+    Ok(render::stopped_output(&rec, before.status.is_terminal()))
 }
 
 /// Print the log (all of it, then with `follow` what is added until the job ends).
@@ -243,8 +218,8 @@ pub(crate) async fn logs(engine: &Engine, job: &str, follow: bool, ctx: &MagicCo
     };
     if !follow {
         let text = String::from_utf8_lossy(&crate::safefs::read_file(&path, LOG_MAX).unwrap_or_default()).into_owned();
-        let json = serde_json::json!({ "jobId": id, "status": rec.status.code(), "log": text });
-        return Ok(Output::text(text.clone()).with_html(format!("<pre>{}</pre>", html_escape(&text))).with_json(json));
+        let r = Logs { job_id: id, status: rec.status.code(), log: Some(text), streamed: None, shown: LogShown::Log };
+        return Ok(r.output());
     }
     let mut offset = 0u64;
     let mut all = String::new();
@@ -263,8 +238,14 @@ pub(crate) async fn logs(engine: &Engine, job: &str, follow: bool, ctx: &MagicCo
             all.push_str(&s);
         }
         if rec.status.is_terminal() {
-            let json = serde_json::json!({ "jobId": id, "status": rec.status.code(), "log": all });
-            return Ok(Output::empty().with_json(json));
+            let r = Logs {
+                job_id: id,
+                status: rec.status.code(),
+                log: Some(all),
+                streamed: None,
+                shown: LogShown::Streamed,
+            };
+            return Ok(r.output());
         }
         tokio::select! {
             _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled(format!("following the log of job {id} (the job goes on)"))),

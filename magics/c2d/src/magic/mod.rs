@@ -3,13 +3,15 @@
 //! - [`start`]: `start` (submit, optionally wait with a live display);
 //! - [`jobs`]: `status`, `list`, `logs`, `stop`, `envs`;
 //! - [`result`]: `result` (outputs into a local folder for the next cell);
-//! - [`remote`]: the same verbs for jobs on a remote node (`did:op:` sources).
+//! - [`remote`]: the same verbs for jobs on a remote node (`did:op:` sources);
+//! - [`results`]: the typed result of each subcommand (JSON, text and HTML from one value).
 
 mod jobs;
 mod record;
 mod remote;
 mod render;
 mod result;
+mod results;
 mod start;
 
 use crate::{C2dError, Engine, IpfsResolver, RemoteCompute, Resolvers, SourceResolver};

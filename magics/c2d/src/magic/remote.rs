@@ -290,8 +290,7 @@ pub(crate) async fn stop(
     let remote = backend_for(magic, &rec)?;
     let rec = current(magic, engine, rec, ctx).await;
     if rec.status.is_terminal() {
-        let text = format!("job {} had already ended ({})\n", rec.job_id, rec.status);
-        return Ok(render::job_output(&rec).with_text(text));
+        return Ok(render::stopped_output(&rec, true));
     }
     let rj = rec.remote.clone().ok_or_else(|| MagicError::failed("%c2d: not a remote job"))?;
     remote.stop(&rj, ctx).await.map_err(fail)?;
@@ -299,7 +298,7 @@ pub(crate) async fn stop(
     loop {
         let now = refresh(remote.as_ref(), engine, &rec.job_id).await.map_err(fail)?;
         if now.status.is_terminal() || Instant::now() >= deadline {
-            return Ok(render::job_output(&now));
+            return Ok(render::stopped_output(&now, false));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -3,8 +3,9 @@
 //! The folder is the cell's value, so the next Rust cell can read it.
 
 use super::fail;
+use super::results::Fetched;
 use crate::Engine;
-use kelp_magic::{MagicContext, MagicError, Output, RustValue, html_escape};
+use kelp_magic::{MagicContext, MagicError, MagicResult, Output, RustValue};
 use std::path::{Path, PathBuf};
 
 const MARKER: &str = ".kelp-c2d-job";
@@ -47,22 +48,16 @@ pub(crate) fn fetch(engine: &Engine, job: &str, out: Option<&Path>, ctx: &MagicC
         std::fs::remove_dir_all(&dest).map_err(|e| err("cannot replace", e))?;
     }
     std::fs::rename(&tmp, &dest).map_err(|e| err("cannot move the results to", e))?;
-    let files = list_files(&dest);
-    let mut text = format!("job {} ({}): {} file(s) in {}\n", &id[..8], rec.status, files.len(), dest.display());
-    for f in &files {
-        text.push_str(&format!("  {f}\n"));
-    }
-    let html = format!(
-        "<div>results of job <code>{}</code> in <code>{}</code><ul>{}</ul></div>",
-        html_escape(&id),
-        html_escape(&dest.display().to_string()),
-        files.iter().map(|f| format!("<li><code>{}</code></li>", html_escape(f))).collect::<String>()
-    );
-    let json = serde_json::json!({
-        "jobId": id, "status": rec.status.code(), "statusText": rec.status_text,
-        "folder": dest, "files": files, "log": dest.join("algorithm.log"),
-    });
-    Ok(Output::text(text).with_html(html).with_json(json).with_value(RustValue::path(&dest)))
+    let r = Fetched {
+        status: rec.status.code(),
+        status_text: rec.status_text,
+        folder: dest.display().to_string(),
+        files: list_files(&dest),
+        log: dest.join("algorithm.log").display().to_string(),
+        status_line: rec.status.to_string(),
+        job_id: id,
+    };
+    Ok(r.output().with_value(RustValue::path(&dest)))
 }
 
 fn fill(tmp: &Path, log: &Path, tar: Option<&Path>, id: &str) -> Result<(), String> {

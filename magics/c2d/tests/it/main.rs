@@ -10,5 +10,6 @@ mod magic;
 mod record;
 mod remote;
 mod restart;
+mod results;
 mod sandbox;
 mod training;

@@ -23,6 +23,8 @@ struct FakeNode {
     down: std::sync::atomic::AtomicBool,
     requests: Mutex<Vec<RemoteRequest>>,
     outputs: std::path::PathBuf,
+    /// What `computeEnvironments` answers (`None`: the node lists none).
+    environments: Mutex<Option<Vec<serde_json::Value>>>,
 }
 
 impl FakeNode {
@@ -34,6 +36,7 @@ impl FakeNode {
             down: Default::default(),
             requests: Mutex::new(vec![]),
             outputs: outputs.to_path_buf(),
+            environments: Mutex::new(None),
         })
     }
     fn results() -> Vec<ResultFile> {
@@ -100,6 +103,17 @@ impl RemoteCompute for FakeNode {
     async fn fetch(&self, _job: &RemoteJob, index: usize, dest: &Path, _ctx: &MagicContext) -> kelp_c2d::Result<u64> {
         let src = self.outputs.join(if index == 0 { "algorithm.log" } else { "outputs.tar" });
         std::fs::copy(src, dest).map_err(|e| C2dError::io("copy", e))
+    }
+    async fn environments(
+        &self,
+        network: Option<&str>,
+        _ctx: &MagicContext,
+    ) -> kelp_c2d::Result<Option<kelp_c2d::RemoteEnvironments>> {
+        Ok(self.environments.lock().unwrap().clone().map(|environments| kelp_c2d::RemoteEnvironments {
+            network: network.unwrap_or("devnet").into(),
+            node_url: "http://node.invalid".into(),
+            environments,
+        }))
     }
     async fn stop(&self, _job: &RemoteJob, _ctx: &MagicContext) -> kelp_c2d::Result<()> {
         *self.stopped.lock().unwrap() = true;
@@ -289,4 +303,54 @@ async fn a_node_that_stops_answering_leaves_the_journaled_state() {
     let e = c.run(&m, &format!("c2d result {}", &id[..8])).await.unwrap_err().to_string();
     assert!(e.contains("still running") && !e.contains('\n'), "{e}");
     assert_eq!(c.journal(&id)["status"], 40, "nothing lost");
+}
+
+/// The renderings of a remote job's results (snapshots beside tests/it/results.rs's): started,
+/// status with the node's handle, the log while the node runs it, stopped.
+#[tokio::test]
+async fn remote_results_render_the_node_handle() {
+    use crate::results::{job_filters, snap};
+    let c = Bench::new();
+    let m = C2dMagic::new().with_remote(c.node(vec![Status::RunningAlgorithm]));
+    let started = c.run(&m, &format!("c2d start --dataset {DS} --algorithm {AL} --timeout 5m")).await.unwrap();
+    let id = started.json().unwrap()["jobId"].as_str().unwrap().to_string();
+    snap("c2d_remote_start", &started, &c.cell, job_filters(&id));
+    let status = c.run(&m, &format!("c2d status {id}")).await.unwrap();
+    assert_eq!(status.json().unwrap()["remote"]["nodeUrl"], "http://node.invalid");
+    snap("c2d_remote_status", &status, &c.cell, job_filters(&id));
+    let log = c.run(&m, &format!("c2d logs {id}")).await.unwrap();
+    assert!(log.json().unwrap()["log"].is_null(), "{log:?}");
+    snap("c2d_remote_logs_running", &log, &c.cell, job_filters(&id));
+    let stopped = c.run(&m, &format!("c2d stop {id}")).await.unwrap();
+    snap("c2d_remote_stop", &stopped, &c.cell, job_filters(&id));
+
+    // A job the node has finished: `logs -f` prints the node's log and the result is its JSON.
+    let m = C2dMagic::new().with_remote(c.node(vec![Status::JobFinished]));
+    let started = c.run(&m, &format!("c2d start --dataset {DS} --algorithm {AL}")).await.unwrap();
+    let id = started.json().unwrap()["jobId"].as_str().unwrap().to_string();
+    let log = c.run(&m, &format!("c2d logs {id} -f")).await.unwrap();
+    assert_eq!(log.json().unwrap()["log"], "training\ndone\n", "{log:?}");
+    snap("c2d_remote_logs_follow_ended", &log, &c.cell, job_filters(&id));
+
+    // `envs` lists the local environment, then the node's as it sent them (an Ocean Node
+    // `computeEnvironments` entry; its `price` is shown).
+    let node = c.node(vec![Status::RunningAlgorithm]);
+    *node.environments.lock().unwrap() = Some(vec![serde_json::json!({
+        "id": "0xenv1", "description": "node CPU", "maxJobDuration": 3600, "price": "cpu 1 OCEAN/min",
+        "resources": [{"id": "cpu", "total": 4, "max": 4, "min": 1}, {"id": "ram", "total": 16, "max": 8, "min": 1}],
+    })]);
+    let m = C2dMagic::new().with_remote(node);
+    let envs = c.run(&m, "c2d envs --network devnet").await.unwrap();
+    let j = envs.json().unwrap();
+    assert_eq!(
+        (j["environments"][1]["where"].as_str(), j["environments"][1]["node"].as_str()),
+        (Some("node"), Some("http://node.invalid"))
+    );
+    assert_eq!(j["environments"][1]["network"], "devnet");
+    // The local environment's sizes are this machine's.
+    let local = (r#"(?s)\{\n      "consumerAddress".*?"where": "local"\n    \}"#, "[LOCAL-ENVIRONMENT]");
+    let line = (r"local  kelp-local-bwrap  [^\n]*\n", "[LOCAL-ENVIRONMENT]\n");
+    let row = (r"<tr><td>local</td>.*?</tr>", "[LOCAL-ENVIRONMENT]");
+    let f = [local, line, row].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    snap("c2d_remote_envs", &envs, &c.cell, f);
 }

@@ -67,7 +67,7 @@ impl Default for ReadLimits {
 }
 
 /// What a CID is, as UnixFS sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     File,
@@ -77,7 +77,7 @@ pub enum Kind {
 }
 
 /// One directory entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DirEntry {
     pub name: String,
     pub cid: String,
@@ -89,7 +89,7 @@ pub struct DirEntry {
 }
 
 /// `stat` of a CID.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Stat {
     pub cid: String,
     pub kind: Kind,

@@ -1,12 +1,12 @@
 //! `%ipfs add`: import into the embedded store (default) or a Kubo node (`--to kubo[=URL]`).
 
-use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store};
+use super::results::{Add, AddKubo, AddPin};
+use super::{IpfsConfig, Target, blocking, fail, open_store};
 use crate::kubo::Kubo;
 use crate::pinsvc::PinRequest;
 use crate::{AddOptions, IpfsError};
 use clap::Args;
-use kelp_magic::{MagicContext, MagicError, Output, Progress, Result, RustValue, html_escape};
-use serde_json::json;
+use kelp_magic::{MagicContext, MagicError, MagicResult, Output, Progress, Result, RustValue};
 
 #[derive(Args, Debug)]
 pub(crate) struct AddArgs {
@@ -124,7 +124,10 @@ pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     }
     let enc = a.encrypt.then_some(a.show_key);
     match target {
-        Target::Local => add_local(path, opts, enc, ctx, cfg).await,
+        Target::Local => {
+            let added = add_local(path, opts, enc, ctx, cfg).await?;
+            Ok(added.output().with_value(RustValue::string(&added.cid)))
+        }
         Target::Kubo(url) => {
             let kubo = Kubo::new(&url).map_err(fail)?;
             add_kubo(path, opts, kubo, "kubo", ctx, cfg).await
@@ -136,12 +139,10 @@ pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
         Target::Pin(name) => {
             let svc = super::pin_service(&name, cfg, ctx)?;
             let pin_name = opts.pin_name.clone();
-            let local = add_local(path, opts, enc, ctx, cfg).await?;
-            let mut j = local.json().cloned().unwrap_or_default();
-            let cid = j["cid"].as_str().unwrap_or_default().to_string();
+            let mut local = add_local(path, opts, enc, ctx, cfg).await?;
             let req = PinRequest {
-                cid: cid.clone(),
-                name: pin_name.or_else(|| j["name"].as_str().filter(|n| !n.is_empty()).map(str::to_string)),
+                cid: local.cid.clone(),
+                name: pin_name.or_else(|| Some(local.name.clone()).filter(|n| !n.is_empty())),
                 origins: Vec::new(),
                 meta: Default::default(),
             };
@@ -149,23 +150,10 @@ pub(crate) async fn run(a: AddArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
                 r = svc.add(&req) => r.map_err(fail)?,
                 _ = ctx.cancel.cancelled() => return Err(MagicError::Cancelled("requesting the pin".into())),
             };
-            j["backend"] = json!("pin");
-            j["service"] = json!(name);
-            j["requestid"] = json!(st.requestid);
-            j["status"] = json!(st.status);
-            let text = format!(
-                "{}\npin requested at {name}: {} ({})",
-                local.plain().unwrap_or_default(),
-                st.status,
-                st.requestid
-            );
-            let rows = [
-                ("CID", cid_html(&cid, &cfg.gateway)),
-                ("service", html_escape(&name)),
-                ("request", html_escape(&st.requestid)),
-                ("status", html_escape(&st.status)),
-            ];
-            Ok(bundle(text, "%ipfs add --to pin", &rows, j).with_value(RustValue::string(&cid)))
+            local.backend = "pin".into();
+            let cid = local.cid.clone();
+            let r = AddPin { local, service: name, requestid: st.requestid, status: st.status };
+            Ok(r.output().with_value(RustValue::string(&cid)))
         }
     }
 }
@@ -177,7 +165,7 @@ async fn add_local(
     encrypt: Option<bool>,
     ctx: &MagicContext,
     cfg: &IpfsConfig,
-) -> Result<Output> {
+) -> Result<Add> {
     let store = open_store(ctx)?;
     let store_dir = store.dir().to_path_buf();
     let key = encrypt.map(|_| crate::crypt::ContentKey::random());
@@ -215,36 +203,25 @@ async fn add_local(
         super::remote::provide(ctx, cfg, &[added.cid]).await;
     }
     let cid = added.cid.to_string();
-    let entries: Vec<_> = added.entries.iter().map(|e| json!(e)).collect();
-    let mut j = json!({
-        "cid": cid, "name": added.name, "encrypted": key.is_some(), "size": added.size, "tsize": added.tsize, "blocks": added.blocks,
-        "pinned": added.pinned, "backend": "local", "only_hash": opts.only_hash,
-        "cid_version": opts.effective_cid_version(), "raw_leaves": opts.leaves_are_raw(),
-        "chunker": format!("size-{}", opts.chunk_size), "max_links": opts.max_links,
-        "gateway_url": format!("{}/ipfs/{cid}", cfg.gateway), "entries": entries,
-    });
-    let mut text: String =
-        added.entries.iter().rev().skip(1).rev().take(50).map(|e| format!("added {} {}\n", e.cid, e.path)).collect();
-    if added.entries.len() > 51 {
-        text.push_str(&format!("… {} more\n", added.entries.len() - 51));
-    }
-    text.push_str(&format!("added {cid} {}", added.entries.last().map(|e| e.path.as_str()).unwrap_or("")));
-    if let (Some(key), Some(show)) = (&key, encrypt) {
-        let share = key.share_string();
-        text.push_str("\nencrypted (ChaCha20-Poly1305); key kept in the local store");
-        if show {
-            text.push_str(&format!("\nshare key: {share}"));
-            j["key"] = json!(share);
-        }
-    }
-    let rows = [
-        ("CID", cid_html(&cid, &cfg.gateway)),
-        ("name", html_escape(&added.name)),
-        ("size", format!("{} bytes", added.size)),
-        ("DAG size", format!("{} bytes in {} blocks", added.tsize, added.blocks)),
-        ("pinned", added.pinned.to_string()),
-    ];
-    Ok(bundle(text, "%ipfs add", &rows, j).with_value(RustValue::string(&cid)))
+    Ok(Add {
+        gateway_url: format!("{}/ipfs/{cid}", cfg.gateway),
+        cid,
+        name: added.name,
+        encrypted: key.is_some(),
+        size: added.size,
+        tsize: added.tsize,
+        blocks: added.blocks,
+        pinned: added.pinned,
+        backend: "local".into(),
+        only_hash: opts.only_hash,
+        cid_version: opts.effective_cid_version(),
+        raw_leaves: opts.leaves_are_raw(),
+        chunker: format!("size-{}", opts.chunk_size),
+        max_links: opts.max_links,
+        entries: added.entries,
+        key: key.filter(|_| encrypt == Some(true)).map(|k| k.share_string()),
+        gateway: cfg.gateway.clone(),
+    })
 }
 
 async fn add_kubo(
@@ -269,16 +246,18 @@ async fn add_kubo(
             root.hash
         ));
     }
-    let j = json!({
-        "cid": root.hash, "name": root.name, "size": root.size, "backend": backend, "url": url,
-        "local_cid": local, "matches_local": local == root.hash, "pinned": opts.pin,
-        "gateway_url": format!("{}/ipfs/{}", cfg.gateway, root.hash), "entries": lines,
-    });
-    let text = lines.iter().map(|l| format!("added {} {}", l.hash, l.name)).collect::<Vec<_>>().join("\n");
-    let rows = [
-        ("CID", cid_html(&root.hash, &cfg.gateway)),
-        ("node", html_escape(&url)),
-        ("same CID as kelp", (local == root.hash).to_string()),
-    ];
-    Ok(bundle(text, &format!("%ipfs add --to {backend}"), &rows, j).with_value(RustValue::string(&root.hash)))
+    let r = AddKubo {
+        cid: root.hash.clone(),
+        name: root.name,
+        size: root.size,
+        backend: backend.to_string(),
+        url,
+        matches_local: local == root.hash,
+        local_cid: local,
+        pinned: opts.pin,
+        gateway_url: format!("{}/ipfs/{}", cfg.gateway, root.hash),
+        entries: lines,
+        gateway: cfg.gateway.clone(),
+    };
+    Ok(r.output().with_value(RustValue::string(&root.hash)))
 }

@@ -1,11 +1,11 @@
 //! `%ipfs car export|import` (CAR v1), and fetching a DAG from a Kubo node as a verified CAR.
 
-use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store};
+use super::results::{CarExport, CarImport};
+use super::{IpfsConfig, Target, blocking, fail, open_store};
 use crate::kubo::Kubo;
 use crate::{IpfsError, Store, car, parse_cid};
 use clap::Subcommand;
-use kelp_magic::{MagicContext, MagicError, Output, Progress, Result, html_escape};
-use serde_json::json;
+use kelp_magic::{MagicContext, MagicError, MagicResult, Output, Progress, Result};
 use std::io::Write;
 
 #[derive(Subcommand, Debug)]
@@ -105,21 +105,16 @@ pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
             })
             .await?;
             progress.finish(&format!("exported {cid}"));
-            let c = cid.to_string();
-            let mut j = json!({"cid": c, "path": out.display().to_string(), "blocks": blocks, "bytes": bytes});
-            let mut text = format!("exported {c} to {} ({blocks} blocks, {bytes} bytes)", out.display());
-            let mut rows = vec![
-                ("root", cid_html(&c, &cfg.gateway)),
-                ("file", html_escape(&out.display().to_string())),
-                ("blocks", blocks.to_string()),
-            ];
-            if let Some(p) = piece {
-                j["piece_cid"] = json!(p.cid.to_string());
-                j["piece_size"] = json!(p.padded_size);
-                text.push_str(&format!("\npiece CID (CommP) {} padded size {}", p.cid, p.padded_size));
-                rows.push(("piece CID", format!("<code>{}</code> ({} bytes padded)", p.cid, p.padded_size)));
-            }
-            Ok(bundle(text, "%ipfs car export", &rows, j))
+            let r = CarExport {
+                cid: cid.to_string(),
+                path: out.display().to_string(),
+                blocks,
+                bytes,
+                piece_cid: piece.as_ref().map(|p| p.cid.to_string()),
+                piece_size: piece.as_ref().map(|p| p.padded_size),
+                gateway: cfg.gateway.clone(),
+            };
+            Ok(r.output())
         }
         CarCmd::Import { path, pin, to } => {
             let p = ctx.resolve(&path);
@@ -157,14 +152,16 @@ pub(crate) async fn run(cmd: CarCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                     ))));
                 }
             };
-            let j = json!({"path": p.display().to_string(), "roots": roots, "complete_roots": complete, "blocks": blocks, "bytes": bytes, "pinned": pin});
-            let rows: Vec<(&str, String)> = roots.iter().map(|r| ("root", cid_html(r, &cfg.gateway))).collect();
-            Ok(bundle(
-                format!("imported {} ({blocks} blocks), roots: {}", p.display(), roots.join(" ")),
-                "%ipfs car import",
-                &rows,
-                j,
-            ))
+            let r = CarImport {
+                path: p.display().to_string(),
+                roots,
+                complete_roots: complete,
+                blocks,
+                bytes,
+                pinned: pin,
+                gateway: cfg.gateway.clone(),
+            };
+            Ok(r.output())
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `%ipfs config show|set`: settings persisted in `$KELP_HOME/ipfs/config.json`.
 
-use super::{bundle, fail};
+use super::fail;
+use super::results::{Config as ConfigShown, NodeShown, PinServiceShown};
 use crate::IpfsError;
 use clap::Subcommand;
-use kelp_magic::{MagicContext, Output, Result, html_escape};
+use kelp_magic::{MagicContext, MagicResult, Output, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -217,45 +217,32 @@ pub(crate) async fn run(cmd: ConfigCmd, ctx: &MagicContext, mut cfg: IpfsConfig)
     } else {
         cfg.gateways.clone()
     };
-    let services: serde_json::Map<String, serde_json::Value> = cfg
+    let pin_services = cfg
         .pin_services
         .iter()
         .map(|(k, v)| {
-            (k.clone(), json!({"endpoint": v.endpoint, "token": if v.token.is_some() { "set" } else { "unset" }}))
+            let token = if v.token.is_some() { "set" } else { "unset" };
+            (k.clone(), PinServiceShown { endpoint: v.endpoint.clone(), token: token.into() })
         })
         .collect();
-    let mut j = json!({"backend": cfg.backend, "kubo_url": cfg.kubo_url, "gateway": cfg.gateway, "gateways": gateways, "store": dir.display().to_string(), "pin_services": services, "network": cfg.network, "peers": cfg.peers, "dht": cfg.dht});
-    let mut text = format!(
-        "backend  {}\nkubo_url {}\ngateway  {}\ngateways {}\nstore    {}",
-        cfg.backend,
-        cfg.kubo_url,
-        cfg.gateway,
-        gateways.join(","),
-        dir.display()
-    );
-    let mut net_row = if cfg.network { "on".to_string() } else { "off".to_string() };
-    if let Some(info) = &node {
-        let listen: Vec<String> = info.listen.iter().map(|a| a.to_string()).collect();
-        net_row =
-            format!("on: peer {} on {} ({} peer(s) connected)", info.peer_id, listen.join(", "), info.connected.len());
-        j["node"] = json!({"peer_id": info.peer_id.to_string(), "listen": listen, "connected": info.connected.len()});
-    }
-    let dht = if cfg.dht { "on" } else { "off" };
-    text.push_str(&format!("\nnetwork  {net_row}\npeers    {}\ndht      {dht}", cfg.peers.join(",")));
-    for (k, v) in &cfg.pin_services {
-        text.push_str(&format!("\npin:{k} {} (token {})", v.endpoint, if v.token.is_some() { "set" } else { "unset" }));
-    }
-    let rows = [
-        ("backend", html_escape(&cfg.backend)),
-        ("kubo_url", html_escape(&cfg.kubo_url)),
-        ("gateway", html_escape(&cfg.gateway)),
-        ("gateways", html_escape(&gateways.join(", "))),
-        ("store", html_escape(&dir.display().to_string())),
-        ("network", html_escape(&net_row)),
-        ("peers", html_escape(&cfg.peers.join(", "))),
-        ("dht", dht.to_string()),
-    ];
-    Ok(bundle(text, "%ipfs config", &rows, j))
+    let node = node.map(|info| NodeShown {
+        peer_id: info.peer_id.to_string(),
+        listen: info.listen.iter().map(|a| a.to_string()).collect(),
+        connected: info.connected.len(),
+    });
+    let r = ConfigShown {
+        backend: cfg.backend,
+        kubo_url: cfg.kubo_url,
+        gateway: cfg.gateway,
+        gateways,
+        store: dir.display().to_string(),
+        pin_services,
+        network: cfg.network,
+        peers: cfg.peers,
+        dht: cfg.dht,
+        node,
+    };
+    Ok(r.output())
 }
 
 /// The node as the settings now say: started when on (its peer id and addresses are shown),

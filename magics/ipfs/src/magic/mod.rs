@@ -1,5 +1,6 @@
 //! The `%ipfs` magic: clap definition (parsed into plain data first), dispatch to one module
-//! per subcommand group, MIME rendering helpers and the persisted `%ipfs config`.
+//! per subcommand group (each returns a typed result of [`results`]) and the persisted
+//! `%ipfs config`.
 
 mod add;
 mod car;
@@ -8,12 +9,12 @@ mod pin;
 mod read;
 mod record;
 mod remote;
+mod results;
 
 use crate::IpfsError;
 use async_trait::async_trait;
 use clap::{CommandFactory, Parser, Subcommand};
-use kelp_magic::{Magic, MagicCall, MagicContext, MagicError, Output, Result, html_escape, parse_args};
-use serde_json::Value;
+use kelp_magic::{Magic, MagicCall, MagicContext, MagicError, Output, Result, parse_args};
 
 pub use config::IpfsConfig;
 
@@ -115,22 +116,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| MagicError::failed(format!("%ipfs: worker failed: {e}")))?
         .map_err(fail)
-}
-
-/// A bundle with text, an HTML table of `rows` and the JSON form.
-pub(crate) fn bundle(text: String, title: &str, rows: &[(&str, String)], json: Value) -> Output {
-    let mut html = format!("<div class=\"kelp-ipfs\"><b>{}</b><table>", html_escape(title));
-    for (k, v) in rows {
-        html.push_str(&format!("<tr><th style=\"text-align:left\">{}</th><td>{v}</td></tr>", html_escape(k)));
-    }
-    html.push_str("</table></div>");
-    Output::text(text).with_html(html).with_json(json)
-}
-
-/// `<code>CID</code>` with a gateway link.
-pub(crate) fn cid_html(cid: &str, gateway: &str) -> String {
-    let c = html_escape(cid);
-    format!("<code>{c}</code> (<a href=\"{}/ipfs/{c}\" target=\"_blank\">gateway</a>)", html_escape(gateway))
 }
 
 #[async_trait]

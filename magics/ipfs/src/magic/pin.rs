@@ -1,12 +1,12 @@
 //! `%ipfs pin add|ls|rm`: pins in the embedded store, or on a Kubo node with `--to kubo`.
 
-use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store, pin_service};
+use super::results::{PinAdd, PinAddService, PinLs, PinRm, Pinned};
+use super::{IpfsConfig, Target, blocking, fail, open_store, pin_service};
 use crate::kubo::Kubo;
 use crate::parse_cid;
 use crate::pinsvc::PinRequest;
 use clap::Subcommand;
-use kelp_magic::{MagicContext, Output, Result, html_escape};
-use serde_json::json;
+use kelp_magic::{MagicContext, MagicResult, Output, Result};
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum PinCmd {
@@ -57,17 +57,19 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                         meta: Default::default(),
                     };
                     let st = svc.add(&req).await.map_err(fail)?;
-                    let c = cid.to_string();
-                    let j = json!({"cid": c, "pinned": st.status == "pinned", "name": name, "service": svc_name,
-                        "requestid": st.requestid, "status": st.status});
-                    let text = format!("pin of {c} requested at {svc_name}: {} ({})", st.status, st.requestid);
-                    let rows = [("CID", cid_html(&c, &cfg.gateway)), ("status", html_escape(&st.status))];
-                    return Ok(bundle(text, "%ipfs pin add --to pin", &rows, j));
+                    let r = PinAddService {
+                        cid: cid.to_string(),
+                        pinned: st.status == "pinned",
+                        name,
+                        service: svc_name,
+                        requestid: st.requestid,
+                        status: st.status,
+                        gateway: cfg.gateway.clone(),
+                    };
+                    return Ok(r.output());
                 }
             }
-            let c = cid.to_string();
-            let j = json!({"cid": c, "pinned": true, "name": name});
-            Ok(bundle(format!("pinned {c}"), "%ipfs pin add", &[("CID", cid_html(&c, &cfg.gateway))], j))
+            Ok(PinAdd { cid: cid.to_string(), pinned: true, name, gateway: cfg.gateway.clone() }.output())
         }
         PinCmd::Rm { cid, to } => {
             let cid = parse_cid(&cid).map_err(fail)?;
@@ -90,17 +92,10 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                     !found.results.is_empty()
                 }
             };
-            let c = cid.to_string();
-            let text = if removed { format!("unpinned {c}") } else { format!("{c} was not pinned") };
-            Ok(bundle(
-                text,
-                "%ipfs pin rm",
-                &[("CID", cid_html(&c, &cfg.gateway))],
-                json!({"cid": c, "removed": removed}),
-            ))
+            Ok(PinRm { cid: cid.to_string(), removed, gateway: cfg.gateway.clone() }.output())
         }
         PinCmd::Ls { to } => {
-            let pins: Vec<serde_json::Value> = match Target::parse(to.as_deref(), cfg).map_err(fail)? {
+            let pins: Vec<Pinned> = match Target::parse(to.as_deref(), cfg).map_err(fail)? {
                 Target::Lighthouse => return Err(fail(super::lighthouse_add_only())),
                 Target::Local => {
                     let store = open_store(ctx)?;
@@ -113,7 +108,7 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                     .await
                     .map_err(fail)?
                     .into_iter()
-                    .map(|(cid, ty)| json!({"cid": cid, "type": ty}))
+                    .map(|(cid, ty)| Pinned::Kubo { cid, ty })
                     .collect(),
                 Target::Pin(svc_name) => {
                     let svc = pin_service(&svc_name, cfg, ctx)?;
@@ -122,20 +117,17 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
                         .map_err(fail)?
                         .results
                         .into_iter()
-                        .map(|p| json!({"cid": p.pin.cid, "name": p.pin.name, "status": p.status, "requestid": p.requestid, "created": p.created}))
+                        .map(|p| Pinned::Service {
+                            cid: p.pin.cid,
+                            name: p.pin.name,
+                            status: p.status,
+                            requestid: p.requestid,
+                            created: p.created,
+                        })
                         .collect()
                 }
             };
-            let cids: Vec<String> = pins.iter().map(|p| p["cid"].as_str().unwrap_or("").to_string()).collect();
-            let sizes: Vec<Option<u64>> = pins.iter().map(|p| p["size"].as_u64()).collect();
-            let text = if cids.is_empty() {
-                "no pins".to_string()
-            } else {
-                cids.iter().zip(&sizes).map(|(c, s)| sized(c, *s)).collect::<Vec<_>>().join("\n")
-            };
-            let rows: Vec<(&str, String)> =
-                cids.iter().zip(&sizes).map(|(c, s)| ("pin", html_escape(&sized(c, *s)))).collect();
-            Ok(bundle(text, "%ipfs pin ls", &rows, json!({"pins": pins})))
+            Ok(PinLs { pins }.output())
         }
     }
 }
@@ -143,19 +135,14 @@ pub(crate) async fn run(cmd: PinCmd, ctx: &MagicContext, cfg: &IpfsConfig) -> Re
 /// A local pin's record with what its root says it holds, read from the store alone (never
 /// fetched): `size` (a file's bytes; 0 for a directory), `cumulative_size` (the DAG's bytes,
 /// Kubo's `CumulativeSize`) and `kind`; all three `null` when the root cannot be read.
-fn with_size(store: &crate::Store, p: crate::store::Pin) -> serde_json::Value {
-    let mut j = json!(p);
+fn with_size(store: &crate::Store, p: crate::store::Pin) -> Pinned {
     let st = parse_cid(&p.cid).ok().and_then(|c| crate::exporter::stat(store, &c).ok());
-    j["size"] = json!(st.as_ref().map(|s| s.size));
-    j["cumulative_size"] = json!(st.as_ref().map(|s| s.cumulative_size));
-    j["kind"] = json!(st.map(|s| s.kind));
-    j
-}
-
-/// `CID` with its size when known (`CID  1234 bytes`).
-fn sized(cid: &str, size: Option<u64>) -> String {
-    match size {
-        Some(n) => format!("{cid}  {n} bytes"),
-        None => cid.to_string(),
+    Pinned::Local {
+        cid: p.cid,
+        name: p.name,
+        created: p.created,
+        size: st.as_ref().map(|s| s.size),
+        cumulative_size: st.as_ref().map(|s| s.cumulative_size),
+        kind: st.map(|s| s.kind),
     }
 }

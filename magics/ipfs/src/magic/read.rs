@@ -1,12 +1,12 @@
 //! `%ipfs cat`, `get`, `ls`, `stat` and `gc`: reading from the store (or a Kubo node for cat/get).
 
-use super::{IpfsConfig, Target, blocking, bundle, cid_html, fail, open_store, remote};
+use super::results::{Cat, Gc, Get, Ls, StatResult};
+use super::{IpfsConfig, Target, blocking, fail, open_store, remote};
 use crate::fetch::Scope;
 use crate::kubo::Kubo;
 use crate::{IpfsError, exporter, parse_cid};
 use clap::Args;
-use kelp_magic::{MagicContext, MagicError, Output, Progress, Result, RustValue, html_escape};
-use serde_json::json;
+use kelp_magic::{MagicContext, MagicError, MagicResult, Output, Progress, Result, RustValue};
 
 /// Bytes of text shown in a cell at most (the JSON carries the same cut).
 const SHOW_MAX: usize = 1 << 20;
@@ -91,19 +91,21 @@ pub(crate) async fn cat(a: CatArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
         Target::Pin(n) => return Err(fail(super::not_a_source(&n))),
     };
     let shown = &bytes[..bytes.len().min(SHOW_MAX)];
-    let text = std::str::from_utf8(shown).ok();
-    let j = json!({
-        "cid": cid.to_string(), "offset": a.offset, "length": length, "utf8": text.is_some(),
-        "text": text, "truncated": length > shown.len() as u64,
-    });
-    let mut out = match text {
-        Some(t) => Output::text(t.to_string())
-            .with_html(format!("<pre>{}</pre>", html_escape(t)))
-            .with_value(RustValue::string(t)),
-        None => Output::text(format!("<{length} bytes of binary data; use %ipfs get {cid} -o PATH>")),
+    let text = std::str::from_utf8(shown).ok().map(str::to_string);
+    let r = Cat {
+        cid: cid.to_string(),
+        offset: a.offset,
+        length,
+        utf8: text.is_some(),
+        truncated: length > shown.len() as u64,
+        text,
     };
-    out = out.with_json(j);
-    Ok(out)
+    let value = r.text.as_deref().map(RustValue::string);
+    let out = r.output();
+    Ok(match value {
+        Some(v) => out.with_value(v),
+        None => out,
+    })
 }
 
 pub(crate) async fn get(a: GetArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
@@ -155,11 +157,15 @@ pub(crate) async fn get(a: GetArgs, ctx: &MagicContext, cfg: &IpfsConfig) -> Res
     })
     .await?;
     progress.finish(&format!("saved {cid}"));
-    let kind = serde_json::to_value(st.kind).unwrap_or_default();
-    let j = json!({"cid": cid.to_string(), "path": out.display().to_string(), "kind": kind, "size": st.size, "decrypted": a.decrypt});
-    let text = format!("saved {cid} to {}", out.display());
-    let rows = [("CID", cid_html(&cid.to_string(), &cfg.gateway)), ("path", html_escape(&out.display().to_string()))];
-    Ok(bundle(text, "%ipfs get", &rows, j).with_value(RustValue::path(&out)))
+    let r = Get {
+        cid: cid.to_string(),
+        path: out.display().to_string(),
+        kind: st.kind,
+        size: st.size,
+        decrypted: a.decrypt,
+        gateway: cfg.gateway.clone(),
+    };
+    Ok(r.output().with_value(RustValue::path(&out)))
 }
 
 /// Decrypt the file at `cid` into `out` (temp sibling, renamed when complete and authentic).
@@ -210,66 +216,19 @@ pub(crate) async fn ls(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Resul
         ctx.eprint(&format!("warning: {e}; listing what the store holds\n"));
     }
     let entries = blocking(move || exporter::ls(&store, &cid)).await?;
-    let text = entries
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {:>10} {}{}",
-                e.cid,
-                e.tsize,
-                e.name,
-                if e.kind == exporter::Kind::Directory { "/" } else { "" }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut html = format!(
-        "<div class=\"kelp-ipfs\"><b>{}</b><table><tr><th>name</th><th>CID</th><th>size</th></tr>",
-        cid_html(&cid.to_string(), &cfg.gateway)
-    );
-    for e in &entries {
-        html.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-            html_escape(&e.name),
-            e.cid,
-            e.size
-        ));
-    }
-    html.push_str("</table></div>");
-    Ok(Output::text(text).with_html(html).with_json(json!({"cid": cid.to_string(), "entries": entries})))
+    Ok(Ls { cid: cid.to_string(), entries, gateway: cfg.gateway.clone() }.output())
 }
 
 pub(crate) async fn stat(a: CidArg, ctx: &MagicContext, cfg: &IpfsConfig) -> Result<Output> {
     let cid = parse_cid(&a.cid).map_err(fail)?;
     let store = open_store(ctx)?;
     remote::ensure(ctx, cfg, &store, &cid, Scope::Block, cfg.offline).await?;
-    let s = blocking(move || exporter::stat(&store, &cid)).await?;
-    let kind = serde_json::to_value(s.kind).unwrap_or_default();
-    let text = format!(
-        "{}\ntype: {}\nsize: {}\nblock size: {}\ncumulative size: {}\nlinks: {}",
-        s.cid,
-        kind.as_str().unwrap_or(""),
-        s.size,
-        s.block_size,
-        s.cumulative_size,
-        s.links
-    );
-    let rows = [
-        ("CID", cid_html(&s.cid, &cfg.gateway)),
-        ("type", kind.as_str().unwrap_or("").to_string()),
-        ("size", s.size.to_string()),
-        ("cumulative size", s.cumulative_size.to_string()),
-    ];
-    Ok(bundle(text, "%ipfs stat", &rows, json!(s)))
+    let stat = blocking(move || exporter::stat(&store, &cid)).await?;
+    Ok(StatResult { stat, gateway: cfg.gateway.clone() }.output())
 }
 
 pub(crate) async fn gc(ctx: &MagicContext) -> Result<Output> {
     let store = open_store(ctx)?;
     let r = blocking(move || store.gc()).await?;
-    let text = format!("removed {} blocks ({} bytes), kept {}", r.removed_blocks, r.removed_bytes, r.kept_blocks);
-    let rows = [
-        ("removed", format!("{} blocks, {} bytes", r.removed_blocks, r.removed_bytes)),
-        ("kept", r.kept_blocks.to_string()),
-    ];
-    Ok(bundle(text, "%ipfs gc", &rows, json!(r)))
+    Ok(Gc(r).output())
 }

@@ -3,14 +3,14 @@
 //! (progress, warnings, interrupt), and `%ipfs serve --gateway ADDR` / `--listen MULTIADDR`
 //! (`kelp ipfs serve …`), which serves the store until interrupted.
 
-use super::{IpfsConfig, bundle, fail};
+use super::results::{Serve, Serving};
+use super::{IpfsConfig, fail};
 use crate::fetch::{FetchEvent, Gateways, Scope};
 use crate::gateway::GatewayServer;
 use crate::net::{NetSettings, Node};
 use crate::{IpfsError, Store};
 use clap::Args;
-use kelp_magic::{MagicContext, Output, Progress, Result, html_escape};
-use serde_json::json;
+use kelp_magic::{MagicContext, MagicResult, Output, Progress, Result};
 use std::sync::Arc;
 
 /// The session's gateways (`KELP_IPFS_GATEWAYS`, `KELP_IPFS_OFFLINE`, the config).
@@ -125,14 +125,12 @@ pub(crate) async fn serve(a: ServeArgs, ctx: &MagicContext, cfg: &IpfsConfig) ->
             Some(GatewayServer::start(store.clone(), addr, a.allow_remote).await.map_err(fail)?)
         }
     };
-    let mut j = json!({"stopped": true});
-    let mut rows = Vec::new();
+    let mut r = Serve { stopped: true, ..Serve::default() };
     if let Some(server) = &server {
         let url = server.url();
         let scope = if server.addr().ip().is_loopback() { "loopback only" } else { "REMOTE clients allowed" };
         ctx.print(&format!("serving the IPFS store as a trustless gateway on {url} ({scope}); interrupt to stop\n"));
-        j["url"] = json!(url);
-        rows.push(("url", html_escape(&url)));
+        r.url = Some(url);
     }
     // Its own node, not the session's: it lives exactly as long as this command.
     let node = if a.listen.is_empty() {
@@ -145,7 +143,8 @@ pub(crate) async fn serve(a: ServeArgs, ctx: &MagicContext, cfg: &IpfsConfig) ->
         let info = node.info().await.map_err(fail)?;
         let addrs: Vec<String> = info.listen.iter().map(|a| a.to_string()).collect();
         if a.json || std::env::args().any(|a| a == "--json") {
-            ctx.print(&format!("{}\n", json!({"peer_id": info.peer_id.to_string(), "listen": addrs})));
+            let line = Serving { peer_id: info.peer_id.to_string(), listen: addrs.clone() };
+            ctx.print(&format!("{}\n", serde_json::to_string(&line).unwrap_or_default()));
         } else {
             ctx.print(&format!(
                 "serving the IPFS store over Bitswap as peer {} on {}; interrupt to stop\n",
@@ -153,9 +152,8 @@ pub(crate) async fn serve(a: ServeArgs, ctx: &MagicContext, cfg: &IpfsConfig) ->
                 addrs.join(", ")
             ));
         }
-        j["peer_id"] = json!(info.peer_id.to_string());
-        j["listen"] = json!(addrs);
-        rows.push(("peer id", html_escape(&info.peer_id.to_string())));
+        r.peer_id = Some(info.peer_id.to_string());
+        r.listen = Some(addrs);
         Some(node)
     };
     ctx.cancel.cancelled().await;
@@ -165,5 +163,5 @@ pub(crate) async fn serve(a: ServeArgs, ctx: &MagicContext, cfg: &IpfsConfig) ->
     if let Some(node) = node {
         tokio::task::spawn_blocking(move || node.stop()).await.ok();
     }
-    Ok(bundle("stopped serving the IPFS store".into(), "%ipfs serve", &rows, j))
+    Ok(r.output())
 }

@@ -110,6 +110,17 @@ async fn kelp_and_a_real_jsipfs_daemon_agree() {
     let j = out.json().unwrap();
     assert_eq!(j["cid"], "QmQRiXcmgocXXUZHXdndiE9LSKM45YJnCFsyjjPmg2p8MN");
     assert_eq!(j["matches_local"], true);
+    // The renderings of the Kubo-node results (snapshots beside tests/it/results.rs's).
+    let port = (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    kelp_magic::assert_result_snapshot!("ipfs_add_to_kubo", &out, c, [port]);
+    let pins = c.ok(&format!("ipfs pin ls --to kubo={}", daemon.url)).await;
+    assert!(
+        pins.json().unwrap()["pins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["cid"] == j["cid"] && p["type"] == "recursive")
+    );
     let out = c.ok(&format!("ipfs get {} -o fetched --to kubo={}", j["cid"].as_str().unwrap(), daemon.url)).await;
     assert_eq!(out.json().unwrap()["kind"], "directory");
     assert_eq!(std::fs::read(dir.path().join("fetched/sub/c.txt")).unwrap(), b"charlie\n");

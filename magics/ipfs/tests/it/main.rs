@@ -17,5 +17,6 @@ mod lighthouse;
 mod magic;
 mod pinning;
 mod record;
+mod results;
 mod store;
 mod vectors;
