@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let paths = DevnetPaths::new(&ocean_dir);
     let tools = Tools::locate(|v| std::env::var(v).ok())?;
     let port = process::free_port()?;
-    let node = kelp_ocean::node::serve::node_command(&|v| std::env::var(v).ok())?;
+    let node = kelp_ocean::devnet::node::node_command(&|v| std::env::var(v).ok())?;
     let opts = UpOptions { port, fresh: false, node: Some(node.clone()) };
     let result = bench(runs, home.path(), &paths, &tools, &opts).await;
     // Whatever happened, leave no anvil or node behind.

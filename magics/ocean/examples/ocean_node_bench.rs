@@ -21,7 +21,7 @@ use alloy::primitives::TxHash;
 use kelp_ocean::devnet::{self, DevnetPaths, process};
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::Resolver;
-use kelp_ocean::node::client::NodeClient;
+use kelp_ocean::provider::NodeClient;
 use kelp_ocean::publish::{self, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::LocalKeySigner;
 use replay::{Replay, record};
@@ -119,7 +119,7 @@ async fn against_kelps_node(
     ocean_dir: &std::path::Path,
 ) -> anyhow::Result<Timings> {
     let port = process::free_port()?;
-    let node_cmd = kelp_ocean::node::serve::node_command(&|v| std::env::var(v).ok())?;
+    let node_cmd = kelp_ocean::devnet::node::node_command(&|v| std::env::var(v).ok())?;
     let env = move |v: &str| match v {
         "KELP_DEVNET_PORT" => Some(port.to_string()),
         "KELP_OCEAN_NODE" => Some(node_cmd.0.display().to_string()),

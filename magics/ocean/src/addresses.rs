@@ -1,60 +1,10 @@
-//! Contract addresses of one Ocean deployment, in the shape of Ocean's `address.json`
-//! (`{"<network>": {"chainId", "Ocean", "Router", "FixedPrice", "Dispenser", "ERC721Factory",
-//! "ERC721Template": {"1"}, "ERC20Template": {"1", "2"}, …}}`), which ocean.py and ocean.js read.
+//! Ocean's `address.json` on the client side: the format is [`kelp_ocean_wire::addresses`]'s
+//! (re-exported here); writing an entry (what the devnet does after deploying) is the client's.
+
+pub use kelp_ocean_wire::addresses::*;
 
 use crate::error::{OceanError, Result};
-use alloy::primitives::Address;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
-
-/// The network name ocean.py gives chain 8996 (barge's and kelp's devnet).
-pub const DEVNET_NAME: &str = "development";
-
-/// One network's entry of `address.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OceanAddresses {
-    #[serde(rename = "chainId")]
-    pub chain_id: u64,
-    #[serde(rename = "Ocean")]
-    pub ocean: Address,
-    #[serde(rename = "OPFCommunityFeeCollector")]
-    pub opf_collector: Address,
-    #[serde(rename = "Router")]
-    pub router: Address,
-    #[serde(rename = "FixedPrice")]
-    pub fixed_price: Address,
-    #[serde(rename = "Dispenser")]
-    pub dispenser: Address,
-    #[serde(rename = "ERC721Factory")]
-    pub erc721_factory: Address,
-    #[serde(rename = "ERC721Template")]
-    pub erc721_templates: BTreeMap<String, Address>,
-    #[serde(rename = "ERC20Template")]
-    pub erc20_templates: BTreeMap<String, Address>,
-    /// Ocean's `Escrow` (paid compute), as in Ocean's own `address.json`; absent on deployments
-    /// made before kelp deployed it.
-    #[serde(rename = "Escrow", default, skip_serializing_if = "Option::is_none")]
-    pub escrow: Option<Address>,
-    #[serde(rename = "poolTemplate", default, skip_serializing_if = "Option::is_none")]
-    pub pool_template: Option<Address>,
-    #[serde(rename = "startBlock", default)]
-    pub start_block: u64,
-}
-
-/// Read one network's entry from an `address.json` file.
-pub fn read_entry(path: &Path, network: &str) -> Result<OceanAddresses> {
-    let text = std::fs::read_to_string(path).map_err(|e| OceanError::io(path, e))?;
-    let all: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| OceanError::devnet(format!("{}: not JSON ({e})", path.display())))?;
-    parse_entry(&all, network).map_err(|e| OceanError::devnet(format!("{}: {e}", path.display())))
-}
-
-/// Pick and parse one network from the whole `address.json` value.
-pub fn parse_entry(all: &serde_json::Value, network: &str) -> std::result::Result<OceanAddresses, String> {
-    let entry = all.get(network).ok_or_else(|| format!("no network `{network}`"))?;
-    serde_json::from_value(entry.clone()).map_err(|e| format!("network `{network}`: {e}"))
-}
 
 /// Write `{network: entry}` to `path` atomically (temp file + rename), keeping other networks
 /// already in the file.
@@ -74,6 +24,7 @@ pub fn write_entry(path: &Path, network: &str, entry: &OceanAddresses) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::primitives::Address;
 
     #[test]
     fn round_trips_in_oceans_key_names() {

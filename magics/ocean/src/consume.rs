@@ -7,7 +7,7 @@ use crate::contracts::{ConsumeMarketFee, IDispenser, IERC20, IERC20Template, IFi
 use crate::error::{OceanError, Result};
 use crate::journal::TxRecord;
 use crate::network::Network;
-use crate::node::client::NodeClient;
+use crate::provider::NodeClient;
 use crate::signer::{Signer, TxSummary};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, U256, utils::format_ether};
@@ -162,7 +162,7 @@ pub async fn order(
     did: &str,
     service_index: usize,
     dt: Address,
-    provider_fee: &crate::node::fees::ProviderFee,
+    provider_fee: &kelp_ocean_wire::fees::ProviderFee,
     step: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Ordered> {
     order_for(net, signer, did, service_index, dt, provider_fee, None, step).await
@@ -178,7 +178,7 @@ pub async fn order_for(
     did: &str,
     service_index: usize,
     dt: Address,
-    provider_fee: &crate::node::fees::ProviderFee,
+    provider_fee: &kelp_ocean_wire::fees::ProviderFee,
     consumer: Option<Address>,
     step: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Ordered> {

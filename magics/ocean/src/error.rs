@@ -70,6 +70,15 @@ impl OceanError {
     }
 }
 
+impl From<kelp_ocean_wire::WireError> for OceanError {
+    fn from(e: kelp_ocean_wire::WireError) -> Self {
+        match e {
+            kelp_ocean_wire::WireError::Io { path, source } => OceanError::Io { path, source },
+            kelp_ocean_wire::WireError::Malformed(m) => OceanError::Devnet(m),
+        }
+    }
+}
+
 /// Result type of kelp-ocean.
 pub type Result<T, E = OceanError> = std::result::Result<T, E>;
 

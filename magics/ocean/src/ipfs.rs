@@ -1,10 +1,9 @@
-//! kelp-ipfs for Ocean: adding a path before publishing, serving `ipfs` file objects from the
-//! local block store on the node, and checking downloaded bytes against a CID.
+//! kelp-ipfs for Ocean: adding a path before publishing and checking downloaded bytes against a
+//! CID (the devnet's node serves `ipfs` files from the same block store).
 
 use crate::error::{OceanError, Result};
-use crate::node::IpfsSource;
 use kelp_ipfs::{AddOptions, Store};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Add a file (or directory) to the block store under `home` (`$KELP_HOME`) with Kubo's
 /// default options; returns the CID.
@@ -49,25 +48,6 @@ pub fn import_options_of_path(path: &Path, cid: &str) -> Option<AddOptions> {
     import_candidates().into_iter().find(|o| kelp_ipfs::cid_of_path(path, o).is_ok_and(|c| c.to_string() == cid))
 }
 
-/// The node's source for `ipfs` files: kelp's block store under `$KELP_HOME`.
-#[derive(Debug, Clone)]
-pub struct StoreSource {
-    pub home: PathBuf,
-}
-
-#[async_trait::async_trait]
-impl IpfsSource for StoreSource {
-    async fn cat(&self, cid: &str) -> std::result::Result<Vec<u8>, String> {
-        let (home, cid) = (self.home.clone(), cid.to_string());
-        tokio::task::spawn_blocking(move || {
-            let store = Store::open_default(&kelp_magic::Config::at(&home)).map_err(|e| e.to_string())?;
-            store.cat_str(&cid).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())?
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,7 +59,8 @@ mod tests {
         std::fs::write(&file, b"x,y\n1,2\n").unwrap();
         let cid = add_path(home.path(), &file).await.unwrap();
         assert!(cid.starts_with("Qm"), "{cid}");
-        let bytes = StoreSource { home: home.path().to_path_buf() }.cat(&cid).await.unwrap();
+        let store = Store::open_default(&kelp_magic::Config::at(home.path())).unwrap();
+        let bytes = store.cat_str(&cid).unwrap();
         assert_eq!(bytes, b"x,y\n1,2\n");
         assert!(bytes_match_cid(&bytes, &cid));
         assert!(!bytes_match_cid(b"other", &cid));

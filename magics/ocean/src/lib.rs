@@ -1,6 +1,8 @@
-//! kelp-ocean: Ocean Protocol from a notebook cell — a one-command devnet with the real Ocean v4
-//! contracts, signers (ARCHITECTURE Seam 3), a local Ocean-Node-compatible node, and the magics
-//! `%devnet`, `%publish`, `%ocean` and `%wallet`.
+//! kelp-ocean: Ocean Protocol from a notebook cell, the client side — a one-command devnet with
+//! the real Ocean v4 contracts (and kelp's Ocean node, `kelp-ocean-node`, as a process), signers
+//! (ARCHITECTURE Seam 3), the provider client, the publish/consume/compute flows, and the magics
+//! `%devnet`, `%publish`, `%ocean` and `%wallet`. Wire types shared with the node come from
+//! `kelp-ocean-wire` ([`contracts`], [`ddo`], [`addresses`]).
 //!
 //! Modules:
 //! - [`tools`]: finding anvil and the `@oceanprotocol/contracts` artifacts;
@@ -10,7 +12,8 @@
 //! - [`signer`]: the [`signer::Signer`] trait, [`signer::LocalKeySigner`] and [`signer::BrowserSigner`]
 //!   (the browser wallet through the JupyterLab relay, `--signer browser`);
 //! - [`devnet`]: anvil + deploy + snapshots + recorded processes;
-//! - [`node`]: the local node (server, indexer, fees, auth) and the client of any Ocean Node;
+//! - [`provider`]: the client of any Ocean Node (kelp's own node is the `kelp-ocean-node` crate;
+//!   [`devnet`] launches its binary);
 //! - [`network`]: devnet / Ocean's published networks / any RPC URL;
 //! - [`publish`], [`consume`], [`journal`], [`ddo`], [`ipfs`]: the publish and consume flows;
 //! - [`mod@magics`]: the `Magic` implementations ([`magics()`] lists them for the kernel).
@@ -58,8 +61,6 @@ pub mod addresses;
 pub mod chain;
 pub mod compute;
 pub mod consume;
-pub mod contracts;
-pub mod ddo;
 pub mod devnet;
 pub mod error;
 mod fsutil;
@@ -67,12 +68,16 @@ pub mod ipfs;
 pub mod journal;
 pub mod magics;
 pub mod network;
-pub mod node;
+pub mod provider;
 pub mod publish;
+pub mod rpc;
+pub mod session;
 pub mod signer;
 pub mod tools;
 
 pub use error::{OceanError, Result};
+/// The wire types shared with kelp's Ocean node (`kelp-ocean-node`).
+pub use kelp_ocean_wire::{contracts, ddo};
 
 use kelp_magic::Recorded;
 use std::sync::Arc;

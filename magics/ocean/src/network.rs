@@ -65,8 +65,8 @@ impl Resolver<'_> {
     async fn devnet(&self) -> Result<Network> {
         let paths = DevnetPaths::new(self.ocean_dir);
         let tools = Tools::locate(self.env)?;
-        let mut opts = UpOptions { node: Some(crate::node::serve::node_command(self.env)?), ..UpOptions::default() };
-        if let Some(p) = (self.env)(crate::magics::devnet::ENV_PORT) {
+        let mut opts = UpOptions { node: Some(crate::devnet::node::node_command(self.env)?), ..UpOptions::default() };
+        if let Some(p) = (self.env)(devnet::ENV_PORT) {
             opts.port = p.parse().map_err(|_| OceanError::input(format!("$KELP_DEVNET_PORT=`{p}` is not a port")))?;
         }
         let r = devnet::up(&paths, &tools, &opts).await?;

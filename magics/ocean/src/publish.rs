@@ -14,7 +14,7 @@ use crate::ddo;
 use crate::error::{OceanError, Result};
 use crate::journal::{Entry, Journal, Stage, TxRecord};
 use crate::network::Network;
-use crate::node::client::NodeClient;
+use crate::provider::NodeClient;
 use crate::signer::{Signer, Steps, TxSummary};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};

@@ -93,13 +93,18 @@ fn find(env: &impl Fn(&str) -> Option<String>, var: &str, rel: &str, ok: impl Fn
     chain_dirs(env).into_iter().map(|dir| dir.join(rel)).find(|p| ok(p))
 }
 
+/// Where `kelp devnet setup` installs under a kelp home: `HOME/tools/chain`.
+pub fn chain_dir(home: &Path) -> PathBuf {
+    home.join("tools").join("chain")
+}
+
 /// npm prefixes that may hold the chain tools: `$KELP_HOME/tools/chain`, then `install/.tools/chain`
 /// under the ancestors of the executable and of the working directory, then under this crate's
 /// source tree (development builds and tests).
 fn chain_dirs(env: &impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     let home = env("KELP_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
     let home = home.unwrap_or_else(|| kelp_magic::Config::from_env().home);
-    let mut dirs = vec![crate::devnet::setup::chain_dir(&home)];
+    let mut dirs = vec![chain_dir(&home)];
     dirs.extend(candidates_roots().into_iter().map(|root| root.join(CHAIN_IN_REPO)));
     dirs
 }
@@ -133,7 +138,7 @@ mod tests {
     #[test]
     fn tools_under_kelp_home_are_found_first() {
         let home = tempfile::tempdir().unwrap();
-        let chain = crate::devnet::setup::chain_dir(home.path());
+        let chain = chain_dir(home.path());
         std::fs::create_dir_all(chain.join(ANVIL_IN_CHAIN).parent().unwrap()).unwrap();
         std::fs::write(chain.join(ANVIL_IN_CHAIN), b"").unwrap();
         std::fs::create_dir_all(chain.join(CONTRACTS_IN_CHAIN).join("artifacts")).unwrap();

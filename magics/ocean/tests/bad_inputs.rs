@@ -19,7 +19,7 @@ use kelp_magic::{Config, Magic, MagicCall, MagicContext, Output, RecordingSink};
 use kelp_ocean::devnet::{DevnetPaths, process};
 use kelp_ocean::journal::{Journal, Stage, TxRecord};
 use kelp_ocean::network::{Network, Resolver};
-use kelp_ocean::node::client::NodeClient;
+use kelp_ocean::provider::NodeClient;
 use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
 use kelp_ocean::{OceanError, ddo, magics};

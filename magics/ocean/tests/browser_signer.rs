@@ -19,8 +19,7 @@ use std::sync::Arc;
 mod common;
 use common::Cleanup;
 
-#[path = "../../relay/tests/common/mod.rs"]
-mod relay;
+use kelp_testkit::jupyter as relay;
 use relay::Browser;
 
 /// The injected provider's side: run one EIP-1193 call on anvil as an unlocked account.
@@ -74,7 +73,7 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), sink.clone());
     let port = kelp_ocean::devnet::process::free_port().unwrap();
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
-    ctx.env.set(kelp_ocean::node::serve::ENV_NODE, Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
     for v in ["KELP_PRIVATE_KEY", "KELP_KEYSTORE", "KELP_NETWORK"] {
         ctx.env.set(v, None);
     }

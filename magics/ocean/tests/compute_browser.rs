@@ -24,8 +24,7 @@ use std::time::Duration;
 mod common;
 use common::Cleanup;
 
-#[path = "../../relay/tests/common/mod.rs"]
-mod relay;
+use kelp_testkit::jupyter as relay;
 use relay::Browser;
 
 const DATA: &[u8] = b"v\nPRIVATE-ROW-17\nPRIVATE-ROW-25\nPRIVATE-ROW-38\n";
@@ -112,7 +111,7 @@ async fn c2d_on_dids_signed_in_the_browser_wallet_through_the_relay() {
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
     let port = kelp_ocean::devnet::process::free_port().unwrap();
     ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-    ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    ctx.env.set("KELP_OCEAN_NODE", Some(common::node_bin()));
     for v in ["KELP_PRIVATE_KEY", "KELP_KEYSTORE", "KELP_NETWORK", "KELP_OCEAN_NODE_URL", "JUPYTER_RUNTIME_DIR"] {
         ctx.env.set(v, None);
     }

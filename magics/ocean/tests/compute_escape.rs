@@ -5,9 +5,10 @@
 //! (anvil, Ocean contracts from npm, the node process with the kelp-c2d bubblewrap engine).
 
 use kelp_ocean::journal::Journal;
-use kelp_ocean::node::{auth, client::NodeClient, fees::ProviderFee};
+use kelp_ocean::provider::NodeClient;
 use kelp_ocean::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::LocalKeySigner;
+use kelp_ocean_wire::fees::ProviderFee;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -39,7 +40,7 @@ fn asset(name: &str, kind: AssetType, url: String) -> PublishSpec {
 /// `(consumerAddress, nonce, signature)` query pairs of `signer` for `command`.
 async fn signed(node: &NodeClient, signer: &LocalKeySigner, command: &str) -> Vec<(&'static str, String)> {
     let nonce = node.nonce(signer.account()).await.unwrap() + 1;
-    let sig = auth::sign_request(signer, nonce, command).await.unwrap();
+    let sig = kelp_ocean::signer::sign_node_request(signer, "", nonce, command).await.unwrap();
     vec![("consumerAddress", signer.account().to_checksum(None)), ("nonce", nonce.to_string()), ("signature", sig)]
 }
 
@@ -52,7 +53,7 @@ async fn planted_links_to_the_node_key_give_back_nothing() {
     kelp_c2d::sandbox::bwrap_path().expect("bubblewrap is required: run install/setup (setup.d/50-c2d.sh)");
     let devnet = own_devnet().await;
     let (home, ocean_dir, net) = (&devnet.home, &devnet.ocean_dir, &devnet.net);
-    let key_path = kelp_ocean::node::key_path(ocean_dir);
+    let key_path = kelp_ocean_node::key_path(ocean_dir);
     let key = std::fs::read_to_string(&key_path).expect("the node made its key").trim().to_string();
     assert!(key.len() >= 64, "node key file: {key:?}");
 

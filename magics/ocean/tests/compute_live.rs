@@ -43,7 +43,7 @@ use common::python_spec as asset;
 fn context(home: &Path, port: u16, sink: Arc<RecordingSink>) -> MagicContext {
     let ctx = MagicContext::new(home, Config::at(home), sink);
     ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-    ctx.env.set("KELP_OCEAN_NODE", Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    ctx.env.set("KELP_OCEAN_NODE", Some(common::node_bin()));
     for v in ["KELP_PRIVATE_KEY", "KELP_KEYSTORE", "KELP_NETWORK", "KELP_OCEAN_NODE_URL"] {
         ctx.env.set(v, None);
     }

@@ -9,10 +9,11 @@ use kelp_ocean::contracts::IERC721Factory;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::{Network, Resolver};
-use kelp_ocean::node::{auth, client::NodeClient, fees::ProviderFee};
+use kelp_ocean::provider::NodeClient;
 use kelp_ocean::publish::{self, AssetType, ComputeOptions};
 use kelp_ocean::signer::LocalKeySigner;
 use kelp_ocean::{consume, ddo, magics};
+use kelp_ocean_wire::fees::ProviderFee;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,7 +54,7 @@ impl Api {
     async fn sign(&self, signer: &LocalKeySigner, command: &str) -> (String, u64, String) {
         let me = signer.account();
         let nonce = self.node.nonce(me).await.unwrap() + 1;
-        (me.to_checksum(None), nonce, auth::sign_request(signer, nonce, command).await.unwrap())
+        (me.to_checksum(None), nonce, kelp_ocean::signer::sign_node_request(signer, "", nonce, command).await.unwrap())
     }
     async fn start(&self, signer: &LocalKeySigner, body: Value) -> (u16, Vec<u8>) {
         self.start_on("/api/services/compute", "startCompute", signer, body).await

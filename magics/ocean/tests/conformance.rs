@@ -210,7 +210,7 @@ fn text(v: &Value) -> Option<String> {
 /// Whether `sig` is `address`'s signature over `address + nonce + command`.
 fn verifies(address: &str, nonce: &str, command: &str, sig: &str) -> bool {
     let Ok(want) = address.parse::<Address>() else { return false };
-    kelp_ocean::node::auth::verify_request(address, nonce.parse().unwrap_or(0), command, sig)
+    kelp_ocean_wire::auth::verify_request(address, nonce.parse().unwrap_or(0), command, sig)
         && alloy::hex::decode(sig).is_ok()
         && want != Address::ZERO
 }

@@ -101,7 +101,7 @@ async fn devnet_magic_up_status_down_and_bad_port() {
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), sink);
     let port = process::free_port().unwrap();
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
-    ctx.env.set(kelp_ocean::node::serve::ENV_NODE, Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
     let m = magics().into_iter().find(|m| m.name() == "devnet").expect("devnet magic registered");
     let run = |line: &str| {
         let call = MagicCall::from_line(line, None).unwrap();
@@ -120,7 +120,7 @@ async fn devnet_magic_up_status_down_and_bad_port() {
     assert!(st.plain().unwrap().starts_with("devnet running at"));
     // The local node runs beside anvil and knows the devnet's chain.
     let node_url = j["node_url"].as_str().expect("node_url").to_string();
-    let node = kelp_ocean::node::client::NodeClient::new(&node_url);
+    let node = kelp_ocean::provider::NodeClient::new(&node_url);
     let root = node.root().await.unwrap();
     assert_eq!(root["chainIds"][0], "8996");
     let node_pid = j["node_pid"].as_u64().expect("node_pid") as u32;
@@ -160,7 +160,7 @@ async fn devnet_down_and_status_work_when_anvil_can_no_longer_be_found() {
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
     let port = process::free_port().unwrap();
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
-    ctx.env.set(kelp_ocean::node::serve::ENV_NODE, Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
     ctx.env.set(kelp_ocean::tools::ENV_ANVIL, Some(anvil.display().to_string()));
     let m = magics().into_iter().find(|m| m.name() == "devnet").unwrap();
     let run = |line: &str| {
@@ -250,7 +250,7 @@ async fn no_dev_key_or_mnemonic_in_any_file_or_output_after_up_publish_and_down(
     let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
     let port = process::free_port().unwrap();
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
-    ctx.env.set(kelp_ocean::node::serve::ENV_NODE, Some(env!("CARGO_BIN_EXE_kelp-ocean-node").to_string()));
+    ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
     let all = magics();
     let run = |line: &str| {
         let call = MagicCall::from_line(line, None).unwrap();

@@ -84,7 +84,7 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     assert_eq!(ocean_of(&net, publisher.account()).await, pub_before + c.amount);
 
     // Errors decoded for people: a revert reason, an account without ETH, a node that is down.
-    let init = kelp_ocean::node::client::NodeClient::new(net.node_url.as_deref().unwrap())
+    let init = kelp_ocean::provider::NodeClient::new(net.node_url.as_deref().unwrap())
         .initialize(&p.did, "0", consumer.account())
         .await
         .unwrap();
@@ -102,7 +102,7 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
         .await
         .unwrap();
     let stranger = alloy::signers::local::PrivateKeySigner::random();
-    let self_signed = kelp_ocean::node::fees::sign_fee(
+    let self_signed = kelp_ocean_node::fees::sign_fee(
         &stranger,
         net.addresses.ocean,
         U256::ZERO,
@@ -138,7 +138,7 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     let r = kelp_ocean::chain::transact(&consumer, &net.provider, tx, &summary, std::time::Duration::from_secs(10))
         .await
         .unwrap();
-    let node = kelp_ocean::node::client::NodeClient::new(net.node_url.as_deref().unwrap());
+    let node = kelp_ocean::provider::NodeClient::new(net.node_url.as_deref().unwrap());
     let e = node.download(&consumer, &p.did, "0", r.transaction_hash, 0).await.unwrap_err().to_string();
     assert!(e.contains("HTTP 500") && e.contains("ERROR checking fees"), "{e}");
     let broke_key = format!("0x{}", alloy::hex::encode(alloy::signers::local::PrivateKeySigner::random().to_bytes()));
@@ -147,7 +147,7 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
         publish::publish(&net, &broke, &spec("No money", Price::Free, &url), &journal, &mut quiet).await.unwrap_err();
     assert!(matches!(e, OceanError::NoFunds(_)), "{e}");
     let dead = format!("http://127.0.0.1:{}", kelp_ocean::devnet::process::free_port().unwrap());
-    let e = kelp_ocean::node::client::NodeClient::new(&dead).root().await.unwrap_err().to_string();
+    let e = kelp_ocean::provider::NodeClient::new(&dead).root().await.unwrap_err().to_string();
     assert!(e.contains("not reachable") && !e.contains('\n'), "{e}");
 
     // The magics on the same devnet: %publish, %ocean get / show / assets / price, %wallet.

@@ -10,19 +10,19 @@ use alloy::primitives::Address;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::{Network, Resolver};
-use kelp_ocean::node::fetch::FetchPolicy;
-use kelp_ocean::node::{self, auth, fees::ProviderFee};
 use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::LocalKeySigner;
+use kelp_ocean_node as node;
+use kelp_ocean_node::fetch::FetchPolicy;
+use kelp_ocean_wire::fees::ProviderFee;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 mod common;
-mod fetch_support;
 use common::{Cleanup, env_for};
-use fetch_support::{HUGE, hits, origin, peak_rss_mib};
 use futures::StreamExt;
-use kelp_ocean::node::fetch::DEFAULT_MAX_BYTES;
+use kelp_ocean_node::fetch::DEFAULT_MAX_BYTES;
+use kelp_ocean_node::testing::{HUGE, hits, origin, peak_rss_mib};
 
 fn dataset(name: &str, url: String) -> PublishSpec {
     PublishSpec {
@@ -59,7 +59,7 @@ async fn download_response(
     did: &str,
     tx: &str,
 ) -> reqwest::Response {
-    let sig = auth::sign_request(consumer, nonce, "download").await.unwrap();
+    let sig = kelp_ocean::signer::sign_node_request(consumer, "", nonce, "download").await.unwrap();
     let q = [
         ("documentId", did.to_string()),
         ("serviceId", "0".into()),
@@ -125,7 +125,7 @@ async fn the_default_node_refuses_loopback_url_files_for_download_and_file_info(
     // The second node: the devnet's key and chain, default fetch policy. TEST ONLY: files.example
     // stands in for a public host (served by the loopback origin), so the third asset's first
     // hop is allowed and only its redirect to 127.0.0.1 can be refused.
-    let mut config = node::serve::devnet_config(&dev.ocean_dir, &net.rpc_url, 0).unwrap();
+    let mut config = kelp_ocean_node::serve::devnet_config(&dev.ocean_dir, &net.rpc_url, 0).unwrap();
     config.compute_dir = None;
     config.fetch = FetchPolicy {
         test_only_unchecked_hosts: vec![("files.example".into(), ([127, 0, 0, 1], 0).into())],
@@ -215,7 +215,7 @@ async fn the_devnet_node_process_streams_downloads_and_stops_a_600_mib_file_at_i
         assert!(received < HUGE as u64);
     }
     let pid =
-        kelp_ocean::node::serve::read_state(&DevnetPaths::new(&dev.ocean_dir)).unwrap().unwrap().node_pid.unwrap();
+        kelp_ocean::devnet::node::read_state(&DevnetPaths::new(&dev.ocean_dir)).unwrap().unwrap().node_pid.unwrap();
     let peak = peak_rss_mib(&pid.to_string());
     assert!(peak < 200, "the node process peaked at {peak} MiB serving 600 MiB files");
 }

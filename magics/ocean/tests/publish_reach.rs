@@ -12,7 +12,7 @@
 //! with `--ignored`).
 
 use kelp_magic::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink};
-use kelp_ocean::node::IpfsSource;
+use kelp_ocean_node::IpfsSource;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -20,7 +20,8 @@ use std::process::{Child, Command, Stdio};
 mod common;
 mod remotes;
 use common::{OwnDevnet, nft_count, own_devnet};
-use remotes::{FakeLighthouse, FakePinningService, Fetch, network_store};
+use kelp_testkit::FakeLighthouse;
+use remotes::{FakePinningService, Fetch, network_store};
 
 /// Anvil's public dev key #1 (the publisher; printed by anvil itself, never a secret).
 const DEV_KEY_1: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -69,7 +70,7 @@ async fn local_only_cid_and_unreachable_file_stop_before_any_transaction() {
 /// files only from the store under `network_home` (never this machine's), as a remote node
 /// would; stopped when the sender is dropped.
 async fn network_node(d: &OwnDevnet, network_home: &Path) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let source = kelp_ocean::ipfs::StoreSource { home: network_home.to_path_buf() };
+    let source = kelp_ocean_node::ipfs::StoreSource { home: network_home.to_path_buf() };
     network_node_reading(d, std::sync::Arc::new(source)).await
 }
 
@@ -95,11 +96,11 @@ async fn network_node_reading(
     source: std::sync::Arc<dyn IpfsSource>,
 ) -> (String, tokio::sync::oneshot::Sender<()>) {
     let port = port();
-    let mut cfg = kelp_ocean::node::serve::devnet_config(&d.ocean_dir, &d.net.rpc_url, port).unwrap();
+    let mut cfg = kelp_ocean_node::serve::devnet_config(&d.ocean_dir, &d.net.rpc_url, port).unwrap();
     cfg.ipfs = Some(source);
     cfg.compute_dir = None;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    kelp_ocean::node::start(cfg, port, async move {
+    kelp_ocean_node::start(cfg, port, async move {
         let _ = stopped.await;
     })
     .await
@@ -162,7 +163,7 @@ async fn local_only_cid_is_fetched_by_the_pinning_service_before_any_transaction
     let named = pin["pin"]["origins"].as_array().unwrap();
     assert!(!named.is_empty() && named.iter().all(|o| o.as_str().unwrap().contains("/p2p/")), "{pin}");
     assert!(has(network.path(), &cid), "the network's store holds the pushed DAG");
-    let bytes = kelp_ocean::ipfs::StoreSource { home: network.path().to_path_buf() }.cat(&cid).await;
+    let bytes = kelp_ocean_node::ipfs::StoreSource { home: network.path().to_path_buf() }.cat(&cid).await;
     assert_eq!(bytes.unwrap(), body);
 
     // A service that fetches from whoever dials its delegates (a client behind NAT), chosen by
@@ -216,7 +217,13 @@ async fn local_only_cid_is_uploaded_to_lighthouse_and_unreachable_cids_are_refus
     assert!(e.contains(&format!("cannot fetch the IPFS file {orphan}")) && e.contains("nothing was sent"), "{e}");
 
     // Lighthouse with a wrong key: one line naming the refusal, never the key.
-    let lh = FakeLighthouse::start(LH_KEY, network.path()).await;
+    // kelp-testkit's fake Lighthouse, keeping each upload in "the network"'s store.
+    let lh_store = network_store(network.path());
+    let lh = FakeLighthouse::start(LH_KEY, move |_name, bytes, version| {
+        let opts = kelp_ipfs::AddOptions { cid_version: version, ..kelp_ipfs::AddOptions::default() };
+        lh_store.add_bytes(bytes, &opts).unwrap().cid.to_string()
+    })
+    .await;
     ctx.env.set("KELP_LIGHTHOUSE_URL", Some(lh.url.clone()));
     ctx.env.set("KELP_LIGHTHOUSE_TOKEN", Some("not-the-key".into()));
     let e = publish_bytes(&ctx, &d, "lh.csv", b"lighthouse,3\n", "").await.unwrap_err();
@@ -228,7 +235,7 @@ async fn local_only_cid_is_uploaded_to_lighthouse_and_unreachable_cids_are_refus
     let cid = publish_bytes(&ctx, &d, "lh.csv", b"lighthouse,3\n", "").await.unwrap();
     assert_eq!(lh.uploads().len(), 1);
     assert_eq!(lh.uploads()[0].1, b"lighthouse,3\n");
-    let read = kelp_ocean::ipfs::StoreSource { home: network.path().to_path_buf() }.cat(&cid).await.unwrap();
+    let read = kelp_ocean_node::ipfs::StoreSource { home: network.path().to_path_buf() }.cat(&cid).await.unwrap();
     assert_eq!(read, b"lighthouse,3\n");
     assert_eq!(nft_count(&d.net).await, before + alloy::primitives::U256::from(1u8));
 

@@ -4,7 +4,7 @@
 //! `getComputeResult`). A non-2xx answer's one-line body becomes the error line.
 
 use crate::error::{OceanError, Result, one_line};
-use crate::node::client::NodeClient;
+use crate::provider::NodeClient;
 use crate::signer::Signer;
 use alloy::primitives::Address;
 use serde_json::Value;
@@ -62,7 +62,7 @@ impl ComputeClient {
         let status = r.status().as_u16();
         // Ocean Node answers errors as one plain-text line (a JSON string from compute start,
         // `{"error"}` from some versions, Express' HTML page for unknown routes).
-        let msg = crate::node::client::wire::error_text(&r.text().await.unwrap_or_default());
+        let msg = crate::provider::wire::error_text(&r.text().await.unwrap_or_default());
         let msg = if msg.trim().is_empty() { format!("HTTP {status}") } else { msg };
         Err(self.err(msg))
     }

@@ -193,8 +193,7 @@ pub fn price_text(env: &Value, chain_id: u64, ocean: Address) -> String {
     }
     // Ocean Node v3 environments may offer a free tier beside their prices.
     match env["free"].as_object() {
-        Some(free) => match crate::node::client::wire::number(&free.get("maxJobDuration").cloned().unwrap_or_default())
-        {
+        Some(free) => match crate::provider::wire::number(&free.get("maxJobDuration").cloned().unwrap_or_default()) {
             Some(max) => format!("{}; free tier up to {max} s", parts.join(", ")),
             None => format!("{}; free tier", parts.join(", ")),
         },

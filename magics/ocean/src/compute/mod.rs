@@ -30,10 +30,9 @@ pub mod trust;
 
 use crate::consume;
 use crate::error::{OceanError, one_line};
-use crate::magics::session::{self, SignerChoice};
 use crate::network::Network;
-use crate::node::client::{NodeClient, wire};
-use crate::node::fees::ProviderFee;
+use crate::provider::{NodeClient, wire};
+use crate::session::{self, SignerChoice};
 use crate::signer::Signer;
 use alloy::primitives::Address;
 use async_trait::async_trait;
@@ -43,6 +42,7 @@ use kelp_c2d::{
     RemoteState, Status,
 };
 use kelp_magic::MagicContext;
+use kelp_ocean_wire::fees::ProviderFee;
 use serde_json::{Map, Value, json};
 use std::path::Path;
 use std::sync::Arc;

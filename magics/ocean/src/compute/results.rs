@@ -35,10 +35,10 @@ pub fn in_kelp_order(results: &[Value]) -> Vec<(ResultFile, usize)> {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let node_index = crate::node::client::wire::number(&r["index"]).and_then(|n| usize::try_from(n).ok());
+            let node_index = crate::provider::wire::number(&r["index"]).and_then(|n| usize::try_from(n).ok());
             let file = ResultFile {
                 filename: r["filename"].as_str().unwrap_or("result").to_string(),
-                filesize: crate::node::client::wire::number(&r["filesize"]).unwrap_or(0),
+                filesize: crate::provider::wire::number(&r["filesize"]).unwrap_or(0),
                 kind: r["type"].as_str().unwrap_or("output").to_string(),
                 index: i,
             };

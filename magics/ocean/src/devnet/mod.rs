@@ -16,9 +16,11 @@
 //!
 //! Processes outlive the call that started them; `down` stops them by recorded pid, and needs
 //! neither the anvil binary nor the artifacts (the snapshot fingerprint is kept in
-//! `devnet.json`), so a devnet can be stopped after its tools were moved or removed.
+//! `devnet.json`), so a devnet can be stopped after its tools were moved or removed. The
+//! devnet's Ocean node is kelp's `kelp-ocean-node`, started as a process ([`node`]).
 
 pub mod deploy;
+pub mod node;
 pub mod process;
 pub mod setup;
 
@@ -36,35 +38,13 @@ use std::time::{Duration, Instant};
 pub const DEVNET_CHAIN_ID: u64 = 8996;
 /// The default RPC port (Ocean's barge and most tools use 8545).
 pub const DEFAULT_PORT: u16 = 8545;
+/// Environment variable with the devnet's default port.
+pub const ENV_PORT: &str = "KELP_DEVNET_PORT";
 /// Bumped whenever the deploy recipe changes, so old snapshots are not reused.
 const RECIPE: u32 = 2;
 
-/// Paths of the devnet's files under `$KELP_HOME/ocean`.
-#[derive(Debug, Clone)]
-pub struct DevnetPaths {
-    pub ocean_dir: PathBuf,
-    pub dir: PathBuf,
-}
-
-impl DevnetPaths {
-    /// The layout under an `ocean` family directory (`config.dir("ocean")`).
-    pub fn new(ocean_dir: impl Into<PathBuf>) -> Self {
-        let ocean_dir = ocean_dir.into();
-        DevnetPaths { dir: ocean_dir.join("devnet"), ocean_dir }
-    }
-    pub fn address_file(&self) -> PathBuf {
-        self.ocean_dir.join("address.json")
-    }
-    pub fn state_file(&self) -> PathBuf {
-        self.dir.join("devnet.json")
-    }
-    pub fn snapshot_file(&self) -> PathBuf {
-        self.dir.join("snapshot.json")
-    }
-    pub fn anvil_log(&self) -> PathBuf {
-        self.dir.join("anvil.log")
-    }
-}
+/// Paths of the devnet's files under `$KELP_HOME/ocean` (shared with the node: [`kelp_ocean_wire::layout`]).
+pub use kelp_ocean_wire::layout::DevnetPaths;
 
 /// A running devnet, as recorded in `devnet.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,7 +126,7 @@ pub async fn up(paths: &DevnetPaths, tools: &Tools, opts: &UpOptions) -> Result<
         let addresses = addresses::read_entry(&paths.address_file(), DEVNET_NAME)?;
         let node_alive = state.node_pid.is_some_and(process::is_alive);
         if let (false, Some(cmd)) = (node_alive, &opts.node) {
-            let (pid, url) = crate::node::serve::launch(paths, &state, cmd).await?;
+            let (pid, url) = node::launch(paths, &state, cmd).await?;
             (state.node_pid, state.node_url) = (Some(pid), Some(url));
             fsutil::write_json(&paths.state_file(), &state)?;
         }
@@ -190,7 +170,7 @@ pub async fn up(paths: &DevnetPaths, tools: &Tools, opts: &UpOptions) -> Result<
     };
     fsutil::write_json(&paths.state_file(), &state)?;
     if let Some(cmd) = &opts.node {
-        match crate::node::serve::launch(paths, &state, cmd).await {
+        match node::launch(paths, &state, cmd).await {
             Ok((pid, url)) => {
                 (state.node_pid, state.node_url) = (Some(pid), Some(url));
                 fsutil::write_json(&paths.state_file(), &state)?;

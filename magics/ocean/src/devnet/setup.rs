@@ -28,10 +28,7 @@ pub fn pinned_version(package: &str) -> Option<&'static str> {
     specs().into_iter().find_map(|s| s.strip_prefix(package)?.strip_prefix('@'))
 }
 
-/// Where `kelp devnet setup` installs under a kelp home: `HOME/tools/chain`.
-pub fn chain_dir(home: &Path) -> PathBuf {
-    home.join("tools").join("chain")
-}
+pub use crate::tools::chain_dir;
 
 /// What a setup did (the result of `kelp devnet setup`, also as JSON with `--json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

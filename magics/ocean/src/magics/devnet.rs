@@ -7,15 +7,14 @@ use crate::tools::Tools;
 use kelp_magic::EnvVars;
 
 fn node_command(env: &EnvVars) -> std::result::Result<(std::path::PathBuf, Vec<String>), OceanError> {
-    crate::node::serve::node_command(&|v| env.get(v))
+    crate::devnet::node::node_command(&|v| env.get(v))
 }
 use async_trait::async_trait;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use kelp_magic::{Magic, MagicCall, MagicContext, Output, Result, RustValue, html_escape, parse_args};
 use serde_json::json;
 
-/// Environment variable with the devnet's default port.
-pub const ENV_PORT: &str = "KELP_DEVNET_PORT";
+pub use crate::devnet::ENV_PORT;
 
 #[derive(Parser, Debug)]
 #[command(name = "devnet", about = "Local chain (anvil) with the Ocean v4 contracts, for %publish and %ocean")]
@@ -38,14 +37,6 @@ enum Cmd {
     Status,
     /// Stop, forget all chain state, and deploy afresh.
     Reset(UpArgs),
-    /// Run the devnet's local Ocean node in the foreground (what `up` starts in the background).
-    #[command(hide = true)]
-    Node {
-        #[arg(long)]
-        port: u16,
-        #[arg(long)]
-        rpc: String,
-    },
 }
 
 #[derive(Args, Debug)]
@@ -111,12 +102,6 @@ impl Magic for DevnetMagic {
                 };
                 let j = json!({"running": false, "was_running": r.was_running, "saved": r.saved});
                 Ok(Output::text(text.clone()).with_html(format!("<span>{}</span>", html_escape(&text))).with_json(j))
-            }
-            Cmd::Node { port, rpc } => {
-                let cancel = ctx.cancel.clone();
-                let shutdown = async move { cancel.cancelled().await };
-                crate::node::serve::serve_devnet(&paths.ocean_dir, &rpc, port, shutdown).await?;
-                Ok(Output::text("node stopped"))
             }
             Cmd::Status => {
                 let s = devnet::status(&paths).await?;

@@ -1,11 +1,11 @@
 //! `%ocean get|show|assets|price`: find and consume Ocean assets.
 
-use super::session::SessionArgs;
 use super::with_progress;
 use crate::consume;
 use crate::contracts::{IERC20Template, IFixedRateExchange};
 use crate::error::OceanError;
-use crate::node::client::{NodeClient, wire};
+use crate::provider::{NodeClient, wire};
+use crate::session::SessionArgs;
 use alloy::primitives::Address;
 use alloy::primitives::utils::format_ether;
 use async_trait::async_trait;

@@ -2,10 +2,11 @@
 //! datatoken, free or priced (see [`crate::publish`]); `--compute [--trust ALGO_DID]…
 //! [--trust-publisher ADDR]… [--allow-raw-algorithm]` makes a compute-only dataset.
 
-use super::{session, with_progress};
+use super::with_progress;
 use crate::error::OceanError;
 use crate::journal::Journal;
 use crate::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec, Published};
+use crate::session;
 use alloy::primitives::{Address, utils::parse_units};
 use async_trait::async_trait;
 use clap::{CommandFactory, Parser, ValueEnum};

@@ -1,10 +1,10 @@
 //! `%wallet [show|send|switch|create|import]`: the signing account, its balances, transfers,
 //! the session's network, and encrypted keystores.
 
-use super::session::{self, ENV_KEYSTORE, ENV_KEYSTORE_PASSWORD, ENV_NETWORK, SessionArgs};
 use crate::chain;
 use crate::contracts::IERC20;
 use crate::error::OceanError;
+use crate::session::{self, ENV_KEYSTORE, ENV_KEYSTORE_PASSWORD, ENV_NETWORK, SessionArgs};
 use crate::signer::{LocalKeySigner, TxSummary};
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{

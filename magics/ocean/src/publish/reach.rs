@@ -19,7 +19,7 @@ mod remote;
 use super::FileRef;
 use crate::error::{OceanError, Result};
 use crate::network::Network;
-use crate::node::client::NodeClient;
+use crate::provider::NodeClient;
 use kelp_ipfs::{IpfsConfig, Store};
 use kelp_magic::EnvVars;
 use std::path::Path;

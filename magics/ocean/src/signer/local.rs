@@ -4,8 +4,8 @@
 //! leaves the struct: `Debug` shows the address only, errors never include it.
 
 use super::{Signer, TxSummary};
-use crate::chain;
 use crate::error::{OceanError, Result};
+use crate::rpc;
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Signature, TxHash};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -80,7 +80,7 @@ const ANVIL_KEYS: [&str; 10] = [
 
 impl LocalKeySigner {
     fn build(key: PrivateKeySigner, source: KeySource, rpc_url: &str, chain_id: u64) -> Result<Self> {
-        let url = chain::parse_url(rpc_url)?;
+        let url = rpc::parse_url(rpc_url)?;
         // The nonce is asked of the chain for every transaction: other signers (another
         // kernel, a browser wallet) may use the same account between two of ours.
         let provider = ProviderBuilder::new()
@@ -294,7 +294,7 @@ impl Signer for LocalKeySigner {
             .provider
             .send_transaction(tx)
             .await
-            .map_err(|e| chain::decode_rpc_error(&e, &summary.method, &self.rpc_url))?;
+            .map_err(|e| rpc::decode_rpc_error(&e, &summary.method, &self.rpc_url))?;
         Ok(*pending.tx_hash())
     }
 

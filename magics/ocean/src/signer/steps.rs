@@ -4,10 +4,10 @@
 
 use super::{Signer, TxSummary};
 use crate::error::Result;
-use crate::node::auth;
 use alloy::primitives::{Address, Signature, TxHash};
 use alloy::rpc::types::TransactionRequest;
 use async_trait::async_trait;
+use kelp_ocean_wire::auth;
 use serde::Serialize;
 use std::fmt;
 use std::sync::Mutex;

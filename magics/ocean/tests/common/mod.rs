@@ -26,15 +26,21 @@ impl Drop for Cleanup {
     }
 }
 
-/// The node binary built with these tests.
-pub const NODE_BIN: &str = env!("CARGO_BIN_EXE_kelp-ocean-node");
+/// The node program (`kelp-ocean-node`, its own crate: `cargo build -p kelp-ocean-node` before
+/// these tests, as install/test.d/40-ocean.sh does), found as `%devnet up` finds it.
+pub fn node_bin() -> String {
+    match kelp_ocean::devnet::node::node_command(&|v| std::env::var(v).ok()) {
+        Ok((program, _)) => program.display().to_string(),
+        Err(e) => panic!("{e}"),
+    }
+}
 
 /// The process environment, with the devnet on `port` and the node binary of this build (for a
 /// [`kelp_ocean::network::Resolver`]).
 pub fn env_for(port: u16) -> impl Fn(&str) -> Option<String> + Send + Sync {
     move |v: &str| match v {
         "KELP_DEVNET_PORT" => Some(port.to_string()),
-        "KELP_OCEAN_NODE" => Some(NODE_BIN.to_string()),
+        "KELP_OCEAN_NODE" => Some(node_bin()),
         other => std::env::var(other).ok(),
     }
 }
@@ -42,7 +48,7 @@ pub fn env_for(port: u16) -> impl Fn(&str) -> Option<String> + Send + Sync {
 /// Point a magic context at the devnet on `port` and the node binary of this build.
 pub fn set_devnet_env(ctx: &MagicContext, port: u16) {
     ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-    ctx.env.set("KELP_OCEAN_NODE", Some(NODE_BIN.to_string()));
+    ctx.env.set("KELP_OCEAN_NODE", Some(node_bin()));
 }
 
 /// Serve `files` (name, bytes) over HTTP on loopback until the test ends; returns the base URL

@@ -27,53 +27,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// One recorded exchange.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub name: String,
-    pub by: String,
-    pub request: Value,
-    pub response: Value,
-}
-
-/// Where the transcripts are: `$KELP_OCEAN_TRANSCRIPTS`, else `shared/` beside the clone.
-pub fn transcripts_path() -> PathBuf {
-    if let Ok(p) = std::env::var("KELP_OCEAN_TRANSCRIPTS") {
-        return PathBuf::from(p);
-    }
-    let root = std::env::var("KELP_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."));
-    root.join("../shared/ocean-node-v3.1.0/transcripts.jsonl")
-}
-
-/// Every record of the transcripts (panics with the path when they are missing: the tests
-/// need them).
-pub fn load() -> Vec<Record> {
-    let path = transcripts_path();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set KELP_OCEAN_TRANSCRIPTS to transcripts.jsonl)", path.display()));
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).expect("a transcript line is JSON");
-            Record {
-                name: v["name"].as_str().unwrap_or_default().to_string(),
-                by: v["by"].as_str().unwrap_or_default().to_string(),
-                request: v["request"].clone(),
-                response: v["response"].clone(),
-            }
-        })
-        .collect()
-}
-
-/// One record by name.
-pub fn record(name: &str) -> Record {
-    load().into_iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no transcript named {name}"))
-}
+// The transcripts are the node crate's test support; each test binary uses some of these.
+#[allow(unused_imports)]
+pub use kelp_ocean_node::testing::{Record, load, record, transcripts_path};
 
 /// A request the server received, and the record that answered it.
 #[derive(Debug, Clone)]

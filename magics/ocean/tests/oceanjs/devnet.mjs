@@ -7,7 +7,7 @@
 // ConfigHelper config for chain 8996 with the addresses `kelp devnet up` deployed (its
 // address.json, as ADDRESS_FILE) and kelp's node as the Ocean node.
 //
-// Configuration (environment; defaults suit a clone set up by ./install/setup): KELP_BIN (else
+// Configuration (environment; defaults suit a clone set up by ./install/setup --test): KELP_BIN (else
 // $CARGO_TARGET_DIR/debug/kelp, else ~/.cache/kelp/target/debug/kelp), KELP_ANVIL and
 // KELP_OCEAN_ARTIFACTS (else install/.tools/chain/node_modules/…), OCEANJS_MODULES (the folder
 // setup.d/47-oceanjs.sh installs into), OCEANJS_VERBOSE=1 (keep ocean.js's console logging).
@@ -25,7 +25,7 @@ export const ROOT = path.resolve(here, '../../../..')
 const TOOLS = path.join(ROOT, 'install', '.tools')
 const OCEANJS = process.env.OCEANJS_MODULES || path.join(TOOLS, 'oceanjs')
 if (!existsSync(path.join(OCEANJS, 'node_modules', '@oceanprotocol', 'lib'))) {
-  throw new Error(`@oceanprotocol/lib not found under ${OCEANJS}: run ./install/setup (setup.d/47-oceanjs.sh)`)
+  throw new Error(`@oceanprotocol/lib not found under ${OCEANJS}: run ./install/setup --test (setup.d/47-oceanjs.sh)`)
 }
 const require = createRequire(path.join(OCEANJS, 'package.json'))
 /** ocean.js (@oceanprotocol/lib) and the ethers it is built on, from install/.tools/oceanjs. */

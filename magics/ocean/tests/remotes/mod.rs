@@ -1,7 +1,8 @@
-//! FAKES of the two remote SaaS that `%publish` pushes a local-only CID to (we cannot run them
-//! here), each following its published API, and each keeping what it received in the IPFS
-//! store of "the network" (a folder the test's Ocean node reads `ipfs` files from), so that the
-//! node can fetch a file only when the push really put it there:
+//! A FAKE of a remote SaaS that `%publish` pushes a local-only CID to (we cannot run it here),
+//! following its published API and keeping what it received in the IPFS store of "the network"
+//! (a folder the test's Ocean node reads `ipfs` files from), so that the node can fetch a file
+//! only when the push really put it there (Lighthouse is kelp-testkit's `FakeLighthouse`, given a
+//! callback that adds to that store):
 //!
 //! - `FakePinningService`: IPFS Pinning Service API v1.0.0 (ipfs/pinning-services-api-spec):
 //!   Bearer auth, `POST /pins` → 202 PinStatus `queued` with the service's `delegates`,
@@ -10,13 +11,9 @@
 //!   peers that dial its delegates ([`Fetch::Delegates`]), or from nobody ([`Fetch::Nobody`]: no
 //!   delegates, origins ignored); the pin is `pinned` once every block arrived, else `failed`
 //!   ([`Fetch::Never`]: it stays `queued`).
-//! - `FakeLighthouse`: the Kubo-style `POST /api/v0/add?cid-version=N` upload with a Bearer API
-//!   key, reply `{Name, Hash, Size}`; the CID is Kubo's default import of the bytes for that
-//!   version.
 #![allow(dead_code)]
 
-use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,7 +22,6 @@ use kelp_ipfs::Store;
 use kelp_ipfs::fetch::{Gateways, Scope};
 use kelp_ipfs::net::Node;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -177,86 +173,3 @@ async fn pin_status(State(app): State<PinApp>, h: HeaderMap, UrlPath(id): UrlPat
 
 /// (file name, bytes) of each upload.
 type Uploads = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
-
-#[derive(Clone)]
-struct LhApp {
-    key: String,
-    store: Store,
-    uploads: Uploads,
-}
-
-pub struct FakeLighthouse {
-    pub url: String,
-    uploads: Uploads,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeLighthouse {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl FakeLighthouse {
-    /// An onramp keeping what it receives in the store under `network_home`.
-    pub async fn start(key: &str, network_home: &Path) -> FakeLighthouse {
-        let uploads = Arc::new(Mutex::new(Vec::new()));
-        let app = LhApp { key: key.into(), store: network_store(network_home), uploads: uploads.clone() };
-        let (url, task) = serve(Router::new().route("/api/v0/add", post(lh_add)).with_state(app)).await;
-        FakeLighthouse { url, uploads, task }
-    }
-
-    /// (file name, bytes) of every upload.
-    pub fn uploads(&self) -> Vec<(String, Vec<u8>)> {
-        self.uploads.lock().unwrap().clone()
-    }
-}
-
-/// The `file` parts of a multipart body: (their headers, their bytes).
-fn file_parts(body: &[u8], boundary: &str) -> Vec<(String, Vec<u8>)> {
-    let delim = format!("--{boundary}");
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while let Some(p) = body[i..].windows(delim.len()).position(|w| w == delim.as_bytes()) {
-        starts.push(i + p);
-        i += p + delim.len();
-    }
-    let mut out = Vec::new();
-    for w in starts.windows(2) {
-        let part = &body[w[0] + delim.len()..w[1]];
-        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
-        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
-        if let Some(p) = part.windows(4).position(|x| x == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&part[..p]).into_owned();
-            if head.contains("name=\"file\"") {
-                out.push((head, part[p + 4..].to_vec()));
-            }
-        }
-    }
-    out
-}
-
-async fn lh_add(
-    State(app): State<LhApp>,
-    h: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    if !authorized(&h, &app.key) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "Authentication failed"}))).into_response();
-    }
-    let ct = h.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let Some(boundary) = ct.split("boundary=").nth(1) else {
-        return (StatusCode::BAD_REQUEST, "expected multipart/form-data").into_response();
-    };
-    let files = file_parts(&body, boundary.trim_matches('"'));
-    let [(head, bytes)] = files.as_slice() else {
-        return (StatusCode::BAD_REQUEST, "the fake takes exactly one file").into_response();
-    };
-    let name = head.split("filename=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("file").to_string();
-    let version: u8 = q.get("cid-version").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let opts = kelp_ipfs::AddOptions { cid_version: version, ..kelp_ipfs::AddOptions::default() };
-    let added = app.store.add_bytes(bytes, &opts).unwrap();
-    app.uploads.lock().unwrap().push((name.clone(), bytes.clone()));
-    Json(json!({"Name": name, "Hash": added.cid.to_string(), "Size": bytes.len().to_string()})).into_response()
-}
