@@ -6,6 +6,8 @@ Prints, for each kernel, the median over --runs of:
   first trivial Rust cell (`1 + 1`), timed from its request, and start → its result
   second and tenth trivial Rust cell
   memory of the kernel's process tree (RSS, MiB) after the first Rust cell
+  CPU seconds the kernel process itself (not cargo/rustc) used until that result: less sensitive
+  to other load than the times; most of it is evcxr's rust-analyzer reading the standard library
 and, for kelp, where the engine's start-up went (its KELP_STARTUP_LOG figures: evcxr's context,
 the prelude made alongside and attached, the first cells with evcxr's compile/execution phases).
 kelp's runs share one KELP_HOME, so the first run makes the prelude cache and later runs use it.
@@ -68,6 +70,7 @@ def run_once(spec_dir: pathlib.Path, magic: str, home: str, log: pathlib.Path | 
             if i == 0:
                 t_first_result = time.perf_counter() - t0
                 rss = tree_rss_mib(km.provisioner.process.pid)
+                cpu = psutil.Process(km.provisioner.process.pid).cpu_times()
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -79,6 +82,7 @@ def run_once(spec_dir: pathlib.Path, magic: str, home: str, log: pathlib.Path | 
         "second_rust_cell": times[1],
         "tenth_rust_cell": times[9],
         "rss_mib_after_first_cell": rss,
+        "cpu_s_to_first_result": cpu.user + cpu.system,
     }
 
 

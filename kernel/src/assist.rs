@@ -2,7 +2,8 @@
 //! from the engine (rust-analyzer inside evcxr). Jupyter counts cursor positions in Unicode
 //! code points; Rust strings are indexed in bytes, so positions are converted both ways.
 
-use crate::server::Kernel;
+use crate::request::CodeAt;
+use crate::state::Kernel;
 use serde_json::{Value, json};
 
 fn byte_offset(s: &str, cp: usize) -> usize {
@@ -35,12 +36,12 @@ fn rust_only(code: &str) -> String {
         .join("\n")
 }
 
-pub async fn complete(k: &Kernel, c: &Value) -> Value {
-    let code = c["code"].as_str().unwrap_or("");
-    let cursor_cp = c["cursor_pos"].as_u64().map(|p| p as usize).unwrap_or(code.chars().count());
+pub(crate) async fn complete(k: &Kernel, at: &CodeAt) -> Value {
+    let code = at.code.as_str();
+    let cursor_cp = at.cursor_pos.unwrap_or(code.chars().count());
     let pos = byte_offset(code, cursor_cp);
     let (line_start, before, _) = line_at(code, pos);
-    if let Some(comp) = k.registry.complete(before, &k.cwd) {
+    if let Some(comp) = k.registry().complete(before, k.cwd()) {
         return json!({
             "status": "ok",
             "matches": comp.matches,
@@ -49,27 +50,27 @@ pub async fn complete(k: &Kernel, c: &Value) -> Value {
             "metadata": {},
         });
     }
-    let (matches, start, end) = match k.engine.complete(rust_only(code), pos).await {
+    let (matches, start, end) = match k.engine().complete(rust_only(code), pos).await {
         Some((m, s, e)) => (m, cp_offset(code, s), cp_offset(code, e)),
         None => (vec![], cursor_cp, cursor_cp),
     };
     json!({"status": "ok", "matches": matches, "cursor_start": start, "cursor_end": end, "metadata": {}})
 }
 
-pub async fn inspect(k: &Kernel, c: &Value) -> Value {
-    let code = c["code"].as_str().unwrap_or("");
-    let cursor_cp = c["cursor_pos"].as_u64().map(|p| p as usize).unwrap_or(code.chars().count());
+pub(crate) async fn inspect(k: &Kernel, at: &CodeAt) -> Value {
+    let code = at.code.as_str();
+    let cursor_cp = at.cursor_pos.unwrap_or(code.chars().count());
     let pos = byte_offset(code, cursor_cp);
     let (_, _, line) = line_at(code, pos);
     let t = line.trim_start();
     if let Some(rest) = t.strip_prefix("%%").or_else(|| t.strip_prefix('%')) {
         let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-').collect();
-        return match k.registry.help(&name) {
+        return match k.registry().help(&name) {
             Ok(help) => json!({"status": "ok", "found": true, "data": {"text/plain": help}, "metadata": {}}),
             Err(_) => json!({"status": "ok", "found": false, "data": {}, "metadata": {}}),
         };
     }
-    match k.engine.hover(rust_only(code), pos).await {
+    match k.engine().hover(rust_only(code), pos).await {
         Some((plain, html)) if !plain.trim().is_empty() && !plain.contains("No documentation found") => {
             json!({"status": "ok", "found": true, "data": {"text/plain": plain, "text/html": html}, "metadata": {}})
         }

@@ -1,6 +1,7 @@
 //! The `kelp` command line: `kelp kernel` (what kernel.json launches), `kelp install`,
-//! `kelp devnet setup` (the devnet's chain tools from npm), and the
-//! shell front end that runs any magic: `kelp ipfs add data.csv` ≡ `%ipfs add data.csv`
+//! `kelp devnet setup` (the devnet's chain tools from npm), `kelp devnet node` (the devnet's
+//! Ocean node, kelp-ocean-node, which `%devnet up` starts), and the shell front end that runs
+//! any magic: `kelp ipfs add data.csv` ≡ `%ipfs add data.csv`
 //! (`--json` prints the result's JSON form; a cell magic reads its body from stdin).
 
 use anyhow::Result;
@@ -98,6 +99,9 @@ pub async fn run_magic(mut argv: Vec<String>) -> i32 {
     if name == "devnet" && argv.first().is_some_and(|a| a == "setup") {
         return devnet_setup(&argv[1..], json);
     }
+    if name == "devnet" && argv.first().is_some_and(|a| a == "node") {
+        return devnet_node(&argv[1..]).await;
+    }
     let registry = crate::magics::registry();
     let tty = std::io::stderr().is_terminal();
     let cell = registry.get(&name).is_some_and(|m| m.kind() == kelp_magic::MagicKind::Cell);
@@ -149,6 +153,18 @@ pub async fn run_magic(mut argv: Vec<String>) -> i32 {
                 MagicError::Usage(_) | MagicError::Unknown { .. } => 2,
                 _ => 1,
             }
+        }
+    }
+}
+
+/// `kelp devnet node --port P --rpc URL`: the devnet's Ocean node (kelp-ocean-node) in this process,
+/// which `%devnet up` starts in the background from the `kelp` binary.
+async fn devnet_node(args: &[String]) -> i32 {
+    match kelp_ocean_node::serve::cli(args).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("kelp: error: {e}");
+            1
         }
     }
 }

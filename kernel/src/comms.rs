@@ -9,16 +9,16 @@
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-pub const KERNEL_TARGET: &str = "kelp.kernel";
+pub(crate) const KERNEL_TARGET: &str = "kelp.kernel";
 
 #[derive(Debug, Default)]
-pub struct Comms {
+pub(crate) struct Comms {
     open: BTreeMap<String, String>,
 }
 
 impl Comms {
     /// Register a comm the frontend opened; false if its target is unknown (close it).
-    pub fn open(&mut self, comm_id: &str, target: &str) -> bool {
+    pub(crate) fn open(&mut self, comm_id: &str, target: &str) -> bool {
         if target != KERNEL_TARGET {
             return false;
         }
@@ -26,16 +26,16 @@ impl Comms {
         true
     }
 
-    pub fn close(&mut self, comm_id: &str) {
+    pub(crate) fn close(&mut self, comm_id: &str) {
         self.open.remove(comm_id);
     }
 
-    pub fn target_of(&self, comm_id: &str) -> Option<&str> {
+    pub(crate) fn target_of(&self, comm_id: &str) -> Option<&str> {
         self.open.get(comm_id).map(String::as_str)
     }
 
     /// `comm_info_reply.comms`, optionally only those of `target`.
-    pub fn info(&self, target: Option<&str>) -> Value {
+    pub(crate) fn info(&self, target: Option<&str>) -> Value {
         let m: serde_json::Map<String, Value> = self
             .open
             .iter()

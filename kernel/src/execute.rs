@@ -5,39 +5,37 @@
 //! aborted too.
 
 use crate::engine::{EngineError, EngineEvent, ExecIo, InputAsk};
-use crate::server::{Kernel, Queued, lock};
-use crate::sink::KernelSink;
+use crate::request::Execute;
 use crate::split::{Segment, split_cell};
-use crate::transport::content_json;
+use crate::state::{Kernel, Queued};
 use jupyter_protocol::JupyterMessage;
-use kelp_magic::{CancelToken, MagicCall, MagicContext, MagicError, Output};
+use kelp_magic::{CancelToken, MagicCall, MagicError, Output};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
 /// Why a cell stopped: becomes the `error` message and the error reply.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CellError {
-    pub ename: String,
-    pub evalue: String,
-    pub traceback: Vec<String>,
+pub(crate) struct CellError {
+    pub(crate) ename: String,
+    pub(crate) evalue: String,
+    pub(crate) traceback: Vec<String>,
 }
 
 impl CellError {
-    pub fn new(ename: &str, evalue: impl Into<String>) -> Self {
+    pub(crate) fn new(ename: &str, evalue: impl Into<String>) -> Self {
         let evalue = evalue.into();
         CellError { ename: ename.into(), traceback: vec![format!("\x1b[0;31m{ename}\x1b[0m: {evalue}")], evalue }
     }
 
     /// The iopub `error` message's content.
-    pub fn iopub_content(&self) -> Value {
+    pub(crate) fn iopub_content(&self) -> Value {
         json!({"ename": self.ename, "evalue": self.evalue, "traceback": self.traceback})
     }
 
     /// The `execute_reply` content of a cell that failed with this error.
-    pub fn reply_content(&self, count: i64) -> Value {
+    pub(crate) fn reply_content(&self, count: i64) -> Value {
         json!({"status": "error", "execution_count": count, "ename": self.ename, "evalue": self.evalue,
             "traceback": self.traceback, "payload": [], "user_expressions": {}})
     }
@@ -48,6 +46,8 @@ struct Cell<'a> {
     parent: &'a JupyterMessage,
     count: i64,
     allow_stdin: bool,
+    /// The cell's cancel token: interrupts cancel it, its magics watch it.
+    cancel: CancelToken,
     payload: Vec<Value>,
     result_text: Option<String>,
     /// Values handed over by `kelp::value` while filling in `{var}`.
@@ -57,19 +57,21 @@ struct Cell<'a> {
 }
 
 /// Execute requests, one at a time, in arrival order; those queued before an interrupt are
-/// aborted.
-pub async fn executor(k: Arc<Kernel>, mut rx: mpsc::UnboundedReceiver<Queued>) {
+/// aborted. Stops taking cells when the kernel shuts down.
+pub(crate) async fn executor(k: Arc<Kernel>, mut rx: mpsc::UnboundedReceiver<Queued>) {
     while let Some(q) = rx.recv().await {
-        k.queued.fetch_sub(1, Ordering::SeqCst);
-        if q.interrupts != k.interrupts.load(Ordering::SeqCst) {
+        if k.is_stopping() {
+            return;
+        }
+        if !k.take(&q) {
             abort(&k, &q.msg).await;
             continue;
         }
-        let failed_and_stop = run_request(&k, &q.msg).await;
+        let failed_and_stop = run_request(&k, &q.msg, &q.request).await;
         if failed_and_stop {
             // Cells queued behind a failed one are not run (as in IPython).
             while let Ok(next) = rx.try_recv() {
-                k.queued.fetch_sub(1, Ordering::SeqCst);
+                k.take(&next);
                 abort(&k, &next.msg).await;
             }
         }
@@ -78,61 +80,45 @@ pub async fn executor(k: Arc<Kernel>, mut rx: mpsc::UnboundedReceiver<Queued>) {
 
 /// Answer a queued execute_request that will not run.
 async fn abort(k: &Kernel, msg: &JupyterMessage) {
-    let count = k.execution_count.load(Ordering::SeqCst);
+    let count = k.execution_count();
     k.answer_at_once(msg, "execute_reply", json!({"status": "aborted", "execution_count": count}), None).await;
 }
 
 /// Run one execute_request; returns true if it failed and asked to stop on error.
-async fn run_request(k: &Kernel, msg: &JupyterMessage) -> bool {
-    let c = content_json(msg);
-    let code = c["code"].as_str().unwrap_or("").to_string();
-    let silent = c["silent"].as_bool().unwrap_or(false);
-    let store_history = c["store_history"].as_bool().unwrap_or(true) && !silent;
-    let stop_on_error = c["stop_on_error"].as_bool().unwrap_or(true);
-    k.iopub.status(msg, "busy");
-    let count = if store_history {
-        k.execution_count.fetch_add(1, Ordering::SeqCst) + 1
-    } else {
-        k.execution_count.load(Ordering::SeqCst)
-    };
-    if !silent {
-        k.iopub.send(msg, "execute_input", json!({"code": code, "execution_count": count}));
+async fn run_request(k: &Kernel, msg: &JupyterMessage, req: &Execute) -> bool {
+    k.iopub().status(msg, "busy");
+    let started = k.begin(req);
+    let count = started.count;
+    if !req.silent {
+        k.iopub().send(msg, "execute_input", json!({"code": req.code, "execution_count": count}));
     }
-    if store_history {
-        lock(&k.history).push(count, &code);
-    }
-    *lock(&k.cancel) = CancelToken::new();
-    k.interrupted.store(false, Ordering::SeqCst);
-    k.executing.store(true, Ordering::SeqCst);
     let mut cell = Cell {
         k,
         parent: msg,
         count,
-        allow_stdin: c["allow_stdin"].as_bool().unwrap_or(false),
+        allow_stdin: req.allow_stdin,
+        cancel: started.cancel,
         payload: vec![],
         result_text: None,
         values: vec![],
         record: None,
     };
-    let outcome = cell.run(&code).await;
-    k.executing.store(false, Ordering::SeqCst);
-    if let Some(t) = &cell.result_text {
-        lock(&k.history).set_output(count, t);
-    }
+    let outcome = cell.run(&req.code).await;
+    k.end(count, cell.result_text.as_deref());
     let failed = outcome.is_err();
     match outcome {
         Ok(()) => {
             let reply =
                 json!({"status": "ok", "execution_count": count, "payload": cell.payload, "user_expressions": {}});
-            k.shell.reply(msg, "execute_reply", reply).await;
+            k.shell().reply(msg, "execute_reply", reply).await;
         }
         Err(e) => {
-            k.iopub.send(msg, "error", e.iopub_content());
-            k.shell.reply(msg, "execute_reply", e.reply_content(count)).await;
+            k.iopub().send(msg, "error", e.iopub_content());
+            k.shell().reply(msg, "execute_reply", e.reply_content(count)).await;
         }
     }
-    k.iopub.status(msg, "idle");
-    failed && stop_on_error
+    k.iopub().status(msg, "idle");
+    failed && req.stop_on_error
 }
 
 impl Cell<'_> {
@@ -143,7 +129,8 @@ impl Cell<'_> {
             let last = i + 1 == n;
             match piece {
                 Segment::Help { name, .. } => {
-                    let help = self.k.registry.help(&name).map_err(|e| CellError::new("MagicError", e.to_string()))?;
+                    let help =
+                        self.k.registry().help(&name).map_err(|e| CellError::new("MagicError", e.to_string()))?;
                     self.payload.push(json!({"source": "page", "data": {"text/plain": help}, "start": 0}));
                 }
                 Segment::Magic { text, body, cell, bind, .. } => {
@@ -161,7 +148,7 @@ impl Cell<'_> {
                     let bundle = self.rust(code).await;
                     self.record = None;
                     let bundle = bundle?;
-                    crate::records::finish(&mut record, &source, &self.k.cwd, started);
+                    crate::records::finish(&mut record, &source, self.k.cwd(), started);
                     crate::records::ran(self.count, &record);
                     let mut out = Output::empty().with_record(record);
                     for (mime, data) in bundle {
@@ -184,11 +171,11 @@ impl Cell<'_> {
             self.result_text = out.plain().map(str::to_string);
             let meta = crate::records::metadata(out.record.as_ref());
             let c = json!({"execution_count": self.count, "data": out.to_mime_map(), "metadata": meta});
-            self.k.iopub.send(self.parent, "execute_result", c);
+            self.k.iopub().send(self.parent, "execute_result", c);
         } else {
             let mut c = crate::sink::display_content(out, None);
             c["metadata"] = crate::records::metadata(out.record.as_ref());
-            self.k.iopub.send(self.parent, "display_data", c);
+            self.k.iopub().send(self.parent, "display_data", c);
         }
     }
 
@@ -205,14 +192,8 @@ impl Cell<'_> {
         let mut call = MagicCall::from_line(&text, body).map_err(magic_error)?;
         call.bind = bind.clone();
         let name = call.name.clone();
-        let ctx = MagicContext {
-            cwd: self.k.cwd.clone(),
-            config: self.k.config.clone(),
-            sink: Arc::new(KernelSink { iopub: self.k.iopub.clone(), parent: self.parent.clone() }),
-            cancel: lock(&self.k.cancel).clone(),
-            env: self.k.env.clone(),
-        };
-        let mut out = match self.k.registry.run(call, cell, &ctx).await {
+        let ctx = self.k.magic_context(self.parent, self.cancel.clone());
+        let mut out = match self.k.registry().run(call, cell, &ctx).await {
             Ok(out) => out,
             Err(MagicError::Help(text)) => return Ok(Output::text(text)),
             Err(e) => return Err(magic_error(e)),
@@ -236,7 +217,7 @@ impl Cell<'_> {
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<EngineEvent>();
         let (in_tx, mut in_rx) = mpsc::unbounded_channel::<InputAsk>();
         let io = ExecIo { events: ev_tx, input: self.allow_stdin.then_some(in_tx) };
-        let engine = self.k.engine.clone();
+        let engine = self.k.engine().clone();
         let mut run = std::pin::pin!(engine.execute(code, io));
         let result = loop {
             tokio::select! {
@@ -280,7 +261,7 @@ impl Cell<'_> {
     }
 
     fn event(&mut self, ev: EngineEvent) {
-        let (iopub, p) = (&self.k.iopub, self.parent);
+        let (iopub, p) = (self.k.iopub(), self.parent);
         match ev {
             EngineEvent::Stdout(t) => iopub.send(p, "stream", json!({"name": "stdout", "text": t})),
             EngineEvent::Stderr(t) => iopub.send(p, "stream", json!({"name": "stderr", "text": t})),
@@ -295,13 +276,13 @@ impl Cell<'_> {
     }
 
     async fn ask(&self, ask: InputAsk) {
-        *lock(&self.k.pending_input) = Some(ask.answer);
+        self.k.await_input(ask.answer);
         let req = crate::transport::child(
             self.parent,
             "input_request",
             json!({"prompt": ask.prompt, "password": ask.password}),
         );
-        self.k.stdin.send(req).await;
+        self.k.stdin().send(req).await;
     }
 
     fn engine_error(&self, e: EngineError) -> CellError {
@@ -316,7 +297,7 @@ impl Cell<'_> {
                 let traceback = errors.iter().flat_map(|e| e.lines().map(str::to_string)).collect();
                 CellError { ename: "CompilationError".into(), evalue, traceback }
             }
-            EngineError::Died(m) if self.k.interrupted.load(Ordering::SeqCst) => CellError::new(
+            EngineError::Died(m) if self.k.was_interrupted() => CellError::new(
                 "Interrupted",
                 format!("the Rust process was stopped and restarted, so all variables were lost ({m})"),
             ),

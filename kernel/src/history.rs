@@ -6,21 +6,50 @@
 
 use serde_json::{Value, json};
 
-pub const SESSION: i64 = 1;
+const SESSION: i64 = 1;
+
+/// A `history_request`: which entries, and whether with their outputs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HistoryQuery {
+    pub(crate) output: bool,
+    pub(crate) access: Access,
+}
+
+/// `hist_access_type` with its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Access {
+    /// The last `n` (default 10).
+    Tail {
+        n: Option<usize>,
+    },
+    /// Lines `start..stop` of `session` (0 or negative: this one).
+    Range {
+        session: i64,
+        start: i64,
+        stop: Option<i64>,
+    },
+    /// Inputs matching a glob; `unique` keeps each input's last occurrence; then the last `n`.
+    Search {
+        pattern: String,
+        unique: bool,
+        n: Option<usize>,
+    },
+    Unknown,
+}
 
 #[derive(Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     entries: Vec<(i64, String, Option<String>)>,
 }
 
 impl History {
     /// Record a cell (its execution count and input); the output is filled in later.
-    pub fn push(&mut self, line: i64, input: &str) {
+    pub(crate) fn push(&mut self, line: i64, input: &str) {
         self.entries.push((line, input.to_string(), None));
     }
 
     /// Attach the text/plain result of the cell with execution count `line`.
-    pub fn set_output(&mut self, line: i64, output: &str) {
+    pub(crate) fn set_output(&mut self, line: i64, output: &str) {
         if let Some(e) = self.entries.iter_mut().rev().find(|e| e.0 == line) {
             e.2 = Some(output.to_string());
         }
@@ -30,35 +59,29 @@ impl History {
         if output { json!([SESSION, e.0, [e.1, e.2]]) } else { json!([SESSION, e.0, e.1]) }
     }
 
-    /// Answer a `history_request` content.
-    pub fn query(&self, req: &Value) -> Vec<Value> {
-        let output = req["output"].as_bool().unwrap_or(false);
-        let n = req["n"].as_u64().map(|n| n as usize);
-        match req["hist_access_type"].as_str().unwrap_or("tail") {
-            "tail" => {
+    /// Answer a `history_request`.
+    pub(crate) fn query(&self, q: &HistoryQuery) -> Vec<Value> {
+        let output = q.output;
+        match &q.access {
+            Access::Tail { n } => {
                 let n = n.unwrap_or(10);
                 let skip = self.entries.len().saturating_sub(n);
                 self.entries[skip..].iter().map(|e| self.row(e, output)).collect()
             }
-            "range" => {
-                let session = req["session"].as_i64().unwrap_or(0);
-                if session > 0 && session != SESSION {
+            Access::Range { session, start, stop } => {
+                if *session > 0 && *session != SESSION {
                     return vec![];
                 }
-                let start = req["start"].as_i64().unwrap_or(1);
-                let stop = req["stop"].as_i64();
                 self.entries
                     .iter()
-                    .filter(|e| e.0 >= start && stop.is_none_or(|s| e.0 < s))
+                    .filter(|e| e.0 >= *start && stop.is_none_or(|s| e.0 < s))
                     .map(|e| self.row(e, output))
                     .collect()
             }
-            "search" => {
-                let pattern = req["pattern"].as_str().unwrap_or("*");
-                let unique = req["unique"].as_bool().unwrap_or(false);
+            Access::Search { pattern, unique, n } => {
                 let mut hits: Vec<&(i64, String, Option<String>)> =
                     self.entries.iter().filter(|e| glob_match(pattern, &e.1)).collect();
-                if unique {
+                if *unique {
                     // keep the last occurrence of each input, in chronological order
                     let mut seen = std::collections::HashSet::new();
                     let mut kept: Vec<_> = hits.into_iter().rev().filter(|e| seen.insert(e.1.clone())).collect();
@@ -66,18 +89,18 @@ impl History {
                     hits = kept;
                 }
                 if let Some(n) = n {
-                    let skip = hits.len().saturating_sub(n);
+                    let skip = hits.len().saturating_sub(*n);
                     hits = hits.split_off(skip);
                 }
                 hits.into_iter().map(|e| self.row(e, output)).collect()
             }
-            _ => vec![],
+            Access::Unknown => vec![],
         }
     }
 }
 
 /// Shell-style glob: `*` any run, `?` one character, everything else literal.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
+fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
@@ -118,23 +141,27 @@ mod tests {
 
     #[test]
     fn tail_returns_last_n_in_order() {
-        let r = h().query(&json!({"hist_access_type": "tail", "n": 2}));
+        let r = h().query(&HistoryQuery { output: false, access: Access::Tail { n: Some(2) } });
         assert_eq!(r, vec![json!([1, 4, "6*7"]), json!([1, 5, "6*7"])]);
     }
 
     #[test]
     fn output_rows_pair_input_and_output() {
-        let r = h().query(&json!({"hist_access_type": "range", "session": 1, "start": 2, "stop": 3, "output": true}));
+        let r =
+            h().query(&HistoryQuery { output: true, access: Access::Range { session: 1, start: 2, stop: Some(3) } });
         assert_eq!(r, vec![json!([1, 2, ["6*7", "42"]])]);
     }
 
     #[test]
     fn search_glob_unique_and_n() {
-        let q = |v: Value| h().query(&v).len();
-        assert_eq!(q(json!({"hist_access_type": "search", "pattern": "6*"})), 3);
-        assert_eq!(q(json!({"hist_access_type": "search", "pattern": "6*", "unique": true})), 1);
-        assert_eq!(q(json!({"hist_access_type": "search", "pattern": "*", "n": 2})), 2);
-        assert_eq!(q(json!({"hist_access_type": "search", "pattern": "zz*"})), 0);
+        let q = |pattern: &str, unique: bool, n: Option<usize>| {
+            let access = Access::Search { pattern: pattern.into(), unique, n };
+            h().query(&HistoryQuery { output: false, access }).len()
+        };
+        assert_eq!(q("6*", false, None), 3);
+        assert_eq!(q("6*", true, None), 1);
+        assert_eq!(q("*", false, Some(2)), 2);
+        assert_eq!(q("zz*", false, None), 0);
     }
 
     #[test]

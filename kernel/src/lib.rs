@@ -2,7 +2,9 @@
 //!
 //! A thin front end on the magic libraries and the evcxr engine:
 //! - [`transport`]: the five ZeroMQ channels (HMAC-signed) and message helpers;
-//! - [`server`]: shared kernel state; shell/control/stdin loops; kernel_info, history, comms;
+//!   [`request`]: requests parsed into typed values;
+//! - [`state`]: what one kernel's tasks share (counters, queue, interrupts, history, comms);
+//! - [`server`]: the shell/control/stdin loops, kernel_info, comms, and the clean shutdown;
 //! - [`execute`]: running cells (magics and Rust pieces) and replying;
 //! - [`engine`]: evcxr on its own thread; [`run_cell`]: one Rust piece handed to evcxr;
 //!   [`display`]: display blocks in order (the child's stdout filter); [`final_value`]: marking
@@ -13,28 +15,36 @@
 //!   or second kernel takes;
 //! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
 //! - [`records`]: provenance records of Rust pieces and the `metadata.kelp` of outputs (issue #14).
+//!
+//! Only [`main_entry`] and the child's output filter ([`install_child_filter`]) are public: the
+//! binary is the interface (tests drive it over ZeroMQ), the modules are the crate's own.
 
-pub mod assist;
-pub mod cli;
-pub mod comms;
-pub mod completeness;
-pub mod dep_cache;
-pub mod display;
-pub mod engine;
-pub mod execute;
-pub mod final_value;
-pub mod history;
-pub mod install;
-pub mod magics;
-pub mod prelude;
-pub mod records;
-pub mod run_cell;
-pub mod server;
-pub mod sink;
-pub mod split;
-pub mod startup;
-pub mod transport;
-pub mod warm;
+mod assist;
+mod cli;
+mod comms;
+mod completeness;
+mod dep_cache;
+mod display;
+mod engine;
+mod execute;
+mod final_value;
+mod history;
+mod install;
+mod magics;
+mod prelude;
+mod records;
+mod request;
+mod run_cell;
+mod server;
+mod sink;
+mod split;
+mod startup;
+mod state;
+mod sync;
+mod transport;
+mod warm;
+
+pub use display::install_child_filter;
 
 use clap::Parser;
 
@@ -46,7 +56,11 @@ pub fn main_entry() -> anyhow::Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?;
     match cli.cmd {
         cli::Cmd::Kernel { connection_file } => {
-            rt.block_on(server::serve(connection_file))?;
+            let served = rt.block_on(server::serve(connection_file));
+            // What still runs (a magic blocked on the network, say) does not hold up the exit:
+            // the shutdown already stopped the engine and flushed iopub.
+            rt.shutdown_background();
+            served?;
             Ok(0)
         }
         cli::Cmd::Install { user, sys_prefix, prefix, name } => {

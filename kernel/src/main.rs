@@ -3,7 +3,7 @@
 
 fn main() -> anyhow::Result<()> {
     // In the child that runs user code: displays printed by cells are rewritten on the way out.
-    kelp_kernel::display::install_child_filter();
+    kelp_kernel::install_child_filter();
     evcxr::runtime_hook();
     let code = kelp_kernel::main_entry()?;
     std::process::exit(code);

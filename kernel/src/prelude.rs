@@ -231,10 +231,21 @@ fn build_rlib(dir: &Path) -> bool {
 
 /// Remove temporary folders of kernels that died while making one.
 fn sweep(root: &Path) {
+    remove_temporaries(root, |pid| !Path::new("/proc").join(pid).exists());
+}
+
+/// Remove this process's temporary folders under `home` (a kernel shutting down while its
+/// prelude is being made; a rustc still writing there then fails, it does not make the folder).
+pub fn remove_own_temporaries(home: &Path) {
+    let me = std::process::id().to_string();
+    remove_temporaries(&home.join("prelude"), |pid| pid == me);
+}
+
+fn remove_temporaries(root: &Path, whose: impl Fn(&str) -> bool) {
     for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
         let name = entry.file_name();
         let pid = name.to_str().and_then(|n| n.strip_prefix(".tmp-")).and_then(|n| n.split('-').next());
-        if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+        if pid.is_some_and(&whose) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -273,7 +284,7 @@ impl Prelude {
 /// to `log`. Returns whether the session has it.
 pub fn attach(ctx: &mut evcxr::CommandContext, preparing: Preparing, log: &mut crate::startup::Log) -> bool {
     let (prelude, times) = preparing.wait();
-    log.prepared(&times, prelude.as_ref().ok());
+    log.prepared(times.prepare, times.rlib_build, prelude.as_ref().ok().map(|p| (p.cached, p.prebuilt)));
     let p = match prelude {
         Ok(p) => p,
         Err(e) => {
@@ -298,9 +309,88 @@ pub fn attach(ctx: &mut evcxr::CommandContext, preparing: Preparing, log: &mut c
     }
 }
 
+/// How long the engine is idle before it attaches a prelude no job asked for yet.
+pub const IDLE_ATTACH: Duration = Duration::from_millis(500);
+
+/// A session's prelude until it is attached. Attaching it (`:build_env` + `:dep`) changes the
+/// session's Cargo.toml, and evcxr's rust-analyzer then reloads the workspace and its standard
+/// library (about a second on 2 cores) before the next cell compiles: so it waits until a job
+/// needs it ([`needed_by`]) or the engine has been idle for [`IDLE_ATTACH`], and a first cell
+/// such as `1 + 1` runs without waiting for it.
+pub struct Pending(Option<Preparing>);
+
+impl Pending {
+    pub fn new(preparing: Preparing) -> Pending {
+        Pending(Some(preparing))
+    }
+
+    /// Attach now, unless it was attached already.
+    pub fn attach(&mut self, ctx: &mut evcxr::CommandContext, log: &mut crate::startup::Log) {
+        if let Some(p) = self.0.take() {
+            attach(ctx, p, log);
+            log.attached();
+        }
+    }
+
+    /// Attach now if `code` needs it.
+    pub fn attach_if_needed(&mut self, code: &str, ctx: &mut evcxr::CommandContext, log: &mut crate::startup::Log) {
+        if self.0.is_some() && needed_by(code) {
+            self.attach(ctx, log);
+        }
+    }
+
+    /// The next job from `rx` (None when the sender is gone); while the prelude waits, an idle
+    /// spell of [`IDLE_ATTACH`] attaches it.
+    pub fn next_job<J>(
+        &mut self,
+        rx: &std::sync::mpsc::Receiver<J>,
+        ctx: &mut evcxr::CommandContext,
+        log: &mut crate::startup::Log,
+    ) -> Option<J> {
+        if self.0.is_some() {
+            match rx.recv_timeout(IDLE_ATTACH) {
+                Ok(job) => return Some(job),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => self.attach(ctx, log),
+            }
+        }
+        rx.recv().ok()
+    }
+}
+
+/// Whether `code` must see the prelude: it names `kelp` (a path, a `use`), or has an evcxr
+/// command line (`:dep`, `:build_env`, …: the prelude's build flags must come first, or a
+/// dependency built without them would be built again when they come).
+pub fn needed_by(code: &str) -> bool {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = code.as_bytes();
+    let names_kelp = code.match_indices("kelp").any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + 4).copied();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    });
+    names_kelp
+        || code.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with(':') && !l.starts_with("::")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prelude_is_needed_by_code_naming_kelp_or_an_evcxr_command() {
+        for code in
+            ["kelp::table(&rows)", "use kelp::ipfs;\n1", "let x = 1;\n:dep serde = \"1\"", "  :build_env A=b", "(kelp)"]
+        {
+            assert!(needed_by(code), "{code}");
+        }
+        for code in ["1 + 1", "let kelper = 2;", "my_kelp::x()", "::std::println!(\"a\")", "let s = \"a:b\";"] {
+            assert!(!needed_by(code), "{code}");
+        }
+    }
 
     #[test]
     fn folder_name_follows_content_and_compiler() {

@@ -1,227 +1,175 @@
-//! The kernel proper: shared state and the shell / control / stdin loops.
+//! The kernel's loops: serve the shell / control / stdin channels until a shutdown_request, then
+//! shut down cleanly.
 //!
 //! Shell requests never wait for a running cell: `execute_request`s go, in order, to one
 //! executor task ([`crate::execute`]); complete and inspect (which may wait for the engine) get
 //! a task each; everything else (kernel_info, is_complete, history, comms) is answered at once,
-//! in arrival order, by the shell loop itself.
+//! in arrival order, by the shell loop itself. The queue's bound and the interrupt rules are the
+//! state's ([`crate::state`]).
 //!
-//! The executor's queue is bounded ([`MaxQueued`], `KELP_MAX_QUEUED`, default 1,000 waiting
-//! cells): an `execute_request` beyond it is answered at once with a `KernelBusy` error instead
-//! of being queued, so a flood cannot make the kernel unusable or grow its memory without end.
-//! An interrupt aborts every cell queued before it (see [`Queued`]).
+//! **Shutdown.** A `shutdown_request` (control or shell) is answered, its `status: idle`
+//! published, and every loop stops taking requests (their sockets close). Then the running cell
+//! is interrupted, the Rust engine stops (its child exits and evcxr's temporary folder goes with
+//! it; at most [`ENGINE_STOP`]), the IPFS network node closes its connections, this kernel's
+//! prelude temporaries are removed, and the iopub publisher is waited for (at most
+//! [`IOPUB_FLUSH`]) until the request's `idle` went out ([`crate::transport`]); then the process
+//! exits 0.
 
-use crate::comms::{Comms, KERNEL_TARGET};
+use crate::comms::KERNEL_TARGET;
 use crate::completeness::{Completeness, judge};
-use crate::engine::{Engine, EngineState};
-use crate::history::History;
-use crate::transport::{Channels, IoPub, Replier, content_json, next_message};
+use crate::engine::Engine;
+use crate::execute::CellError;
+use crate::request::Request;
+use crate::state::{Kernel, MAX_ASSISTS, Senders};
+use crate::transport::{Channels, Replier, next_message};
 use jupyter_protocol::{ConnectionInfo, JupyterMessage};
-use kelp_magic::{CancelToken, Config, EnvVars, Registry};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// State shared by every task of the kernel.
-pub struct Kernel {
-    pub iopub: IoPub,
-    pub shell: Replier,
-    pub control: Replier,
-    pub stdin: Replier,
-    pub registry: Registry,
-    pub engine: Engine,
-    pub history: Mutex<History>,
-    pub comms: Mutex<Comms>,
-    pub execution_count: AtomicI64,
-    pub executing: AtomicBool,
-    /// Set by interrupt_request while a cell runs; read by the executor to word the error.
-    pub interrupted: AtomicBool,
-    pub cancel: Mutex<CancelToken>,
-    pub env: EnvVars,
-    pub config: Config,
-    pub cwd: PathBuf,
-    /// The answer channel of the input_request in flight, if any.
-    pub pending_input: Mutex<Option<std::sync::mpsc::Sender<String>>>,
-    /// execute_requests handed to the executor and not yet taken by it (the running one excluded).
-    pub queued: AtomicUsize,
-    /// How many may wait; more are refused with a `KernelBusy` error.
-    pub max_queued: MaxQueued,
-    /// Bumped by every interrupt: cells queued under an older value are aborted, not run.
-    pub interrupts: AtomicU64,
-    /// complete/inspect requests being answered (each may wait for the engine).
-    pub assists: AtomicUsize,
-}
-
-/// complete/inspect requests answered at once; more are refused until some finish (while a
-/// long cell runs each waits for the engine, so a flood would otherwise pile up tasks and jobs).
-pub const MAX_ASSISTS: usize = 32;
-
-/// An `execute_request` waiting for the executor, with the interrupt count when it arrived.
-pub struct Queued {
-    pub msg: JupyterMessage,
-    pub interrupts: u64,
-}
-
-/// The bound on waiting `execute_request`s, from `KELP_MAX_QUEUED`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MaxQueued(pub usize);
-
-impl MaxQueued {
-    pub const DEFAULT: usize = 1_000;
-    /// Large enough for any notebook's "run all", small enough that queued cells stay a few MB.
-    pub const LIMIT: usize = 1_000_000;
-    pub const VAR: &'static str = "KELP_MAX_QUEUED";
-
-    /// The bound from the variable's value (None: unset); an unusable value is one line for stderr.
-    pub fn parse(raw: Option<&str>) -> Result<MaxQueued, String> {
-        let Some(raw) = raw else { return Ok(MaxQueued(Self::DEFAULT)) };
-        match raw.trim().parse::<usize>() {
-            Ok(n) if (1..=Self::LIMIT).contains(&n) => Ok(MaxQueued(n)),
-            _ => Err(format!(
-                "kelp: {} must be a whole number from 1 to {}, got {raw:?}; using {}",
-                Self::VAR,
-                Self::LIMIT,
-                Self::DEFAULT
-            )),
-        }
-    }
-
-    /// From the environment; a bad value is reported on stderr and the default is used.
-    pub fn from_env() -> MaxQueued {
-        let raw = std::env::var_os(Self::VAR).map(|v| v.to_string_lossy().into_owned());
-        MaxQueued::parse(raw.as_deref()).unwrap_or_else(|line| {
-            eprintln!("{line}");
-            MaxQueued(Self::DEFAULT)
-        })
-    }
-
-    /// The refusal's one-line `evalue`.
-    pub fn busy_message(self) -> String {
-        format!("kelp is busy: {} cells are already queued; wait for them or interrupt the kernel", self.0)
-    }
-}
-
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// How long a shutdown waits for the engine (a cell still compiling, or an engine still
+/// starting, is left to the operating system after that).
+pub(crate) const ENGINE_STOP: Duration = Duration::from_secs(3);
+/// How long a shutdown waits for its `status: idle` to go out on iopub.
+pub(crate) const IOPUB_FLUSH: Duration = Duration::from_secs(1);
 
 /// Serve a kernel on the sockets described by `connection_file` until shutdown.
-pub async fn serve(connection_file: PathBuf) -> anyhow::Result<()> {
+pub(crate) async fn serve(connection_file: PathBuf) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&connection_file)
         .map_err(|e| anyhow::anyhow!("cannot read connection file {}: {e}", connection_file.display()))?;
     let info: ConnectionInfo = serde_json::from_str(&text)?;
     let session_id = uuid::Uuid::new_v4().to_string();
-    let ch = bind_all(&info, &session_id).await?;
-    let Channels { iopub, shell_rx, shell, control_rx, control, stdin_rx, stdin } = ch;
-    // Unbounded as a channel, bounded by `Kernel::queued`: the shell loop refuses past the bound.
+    let Channels { iopub, shell_rx, shell, control_rx, control, stdin_rx, stdin } =
+        crate::transport::bind(&info, &session_id).await?;
+    // Unbounded as a channel, bounded by the state's queue accounting (Kernel::admit).
     let (exec_tx, exec_rx) = mpsc::unbounded_channel();
-    let kernel = Arc::new(Kernel {
-        iopub,
-        shell,
-        control,
-        stdin,
-        registry: crate::magics::registry(),
-        engine: Engine::start(),
-        history: Mutex::new(History::default()),
-        comms: Mutex::new(Comms::default()),
-        execution_count: AtomicI64::new(0),
-        executing: AtomicBool::new(false),
-        interrupted: AtomicBool::new(false),
-        cancel: Mutex::new(CancelToken::new()),
-        env: EnvVars::default(),
-        config: Config::from_env(),
-        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        pending_input: Mutex::new(None),
-        queued: AtomicUsize::new(0),
-        max_queued: MaxQueued::from_env(),
-        interrupts: AtomicU64::new(0),
-        assists: AtomicUsize::new(0),
-    });
-    crate::warm::keep_one_ready(kernel.engine.clone());
+    let kernel = Arc::new(Kernel::new(Senders { iopub, shell, control, stdin }, Engine::start()));
+    crate::warm::keep_one_ready(kernel.engine().clone());
     tokio::spawn(crate::execute::executor(kernel.clone(), exec_rx));
-    tokio::spawn(stdin_loop(kernel.clone(), stdin_rx));
-    tokio::spawn(control_loop(kernel.clone(), control_rx));
-    shell_loop(kernel, shell_rx, exec_tx).await;
+    let stdin_task = tokio::spawn(stdin_loop(kernel.clone(), stdin_rx));
+    let control_task = tokio::spawn(control_loop(kernel.clone(), control_rx));
+    let shell_shutdown = shell_loop(kernel.clone(), shell_rx, exec_tx).await;
+    kernel.stop();
+    let (_, control_shutdown) = tokio::join!(stdin_task, control_task);
+    shut_down(&kernel, shell_shutdown.or(control_shutdown.ok().flatten())).await;
     Ok(())
 }
 
-async fn bind_all(info: &ConnectionInfo, session_id: &str) -> anyhow::Result<Channels> {
-    crate::transport::bind(info, session_id).await
+/// After the loops stopped: stop what runs, remove this kernel's temporaries, and wait for the
+/// shutdown_request's final `status: idle` (if one came) to go out.
+async fn shut_down(k: &Kernel, request: Option<JupyterMessage>) {
+    k.interrupt();
+    let engine = k.engine().clone();
+    let stopping = async {
+        let engine = tokio::task::spawn_blocking(move || engine.stop(ENGINE_STOP));
+        // The IPFS network node (if `%ipfs config network on` started one): close its connections.
+        let net = tokio::task::spawn_blocking(kelp_ipfs::net::shutdown);
+        let _ = tokio::join!(engine, net);
+    };
+    if tokio::time::timeout(ENGINE_STOP + Duration::from_millis(500), stopping).await.is_err() {
+        eprintln!("kelp: shutting down without waiting longer for the engine");
+    }
+    crate::prelude::remove_own_temporaries(k.home());
+    if let Some(request) = request
+        && !k.iopub().delivered(&request, "idle", IOPUB_FLUSH).await
+    {
+        eprintln!("kelp: the shutdown's idle status was not seen on iopub within {IOPUB_FLUSH:?}");
+    }
 }
 
+/// Until the socket closes or the kernel stops; the shutdown_request if this loop took it.
 async fn shell_loop(
     k: Arc<Kernel>,
     mut rx: jupyter_zmq_client::RouterRecvConnection,
-    exec_tx: mpsc::UnboundedSender<Queued>,
-) {
-    while let Some(msg) = next_message(&mut rx, "shell").await {
-        match msg.message_type() {
-            // Only this loop adds to `queued`, so the check and the add cannot race.
-            "execute_request" if k.queued.load(Ordering::SeqCst) >= k.max_queued.0 => k.refuse_busy(&msg).await,
-            "execute_request" => {
-                k.queued.fetch_add(1, Ordering::SeqCst);
-                let interrupts = k.interrupts.load(Ordering::SeqCst);
-                if exec_tx.send(Queued { msg, interrupts }).is_err() {
-                    k.queued.fetch_sub(1, Ordering::SeqCst);
+    exec_tx: mpsc::UnboundedSender<crate::state::Queued>,
+) -> Option<JupyterMessage> {
+    loop {
+        let msg = tokio::select! {
+            m = next_message(&mut rx, "shell") => m,
+            _ = k.stopping() => None,
+        };
+        let msg = msg?;
+        match Request::parse(&msg) {
+            Request::Execute(request) => match k.admit(msg, request) {
+                Ok(q) => {
+                    if let Err(unsent) = exec_tx.send(q) {
+                        k.take(&unsent.0);
+                    }
                 }
-            }
+                Err(msg) => refuse_busy(&k, &msg).await,
+            },
             // These may wait for the engine (start-up, or a running cell): on their own task, at
-            // most MAX_ASSISTS at a time (again only this loop adds to `assists`).
-            "complete_request" | "inspect_request" if k.assists.load(Ordering::SeqCst) >= MAX_ASSISTS => {
-                k.refuse_assist(&msg).await
-            }
-            "complete_request" | "inspect_request" => {
-                k.assists.fetch_add(1, Ordering::SeqCst);
+            // most MAX_ASSISTS at a time.
+            req @ (Request::Complete(_) | Request::Inspect(_)) => {
+                if !k.begin_assist() {
+                    refuse_assist(&k, &msg).await;
+                    continue;
+                }
                 let k = k.clone();
                 tokio::spawn(async move {
-                    k.iopub.status(&msg, "busy");
-                    k.handle_shell(&msg).await;
-                    k.iopub.status(&msg, "idle");
-                    k.assists.fetch_sub(1, Ordering::SeqCst);
+                    k.iopub().status(&msg, "busy");
+                    handle_shell(&k, &msg, req).await;
+                    k.iopub().status(&msg, "idle");
+                    k.end_assist();
                 });
             }
             // Everything else is quick, and must keep its order (a comm_msg right after its
             // comm_open must find the comm open): handled here, one after another.
-            _ => {
-                k.iopub.status(&msg, "busy");
-                k.handle_shell(&msg).await;
-                k.iopub.status(&msg, "idle");
+            req => {
+                k.iopub().status(&msg, "busy");
+                handle_shell(&k, &msg, req).await;
+                k.iopub().status(&msg, "idle");
+                if k.is_stopping() {
+                    return Some(msg);
+                }
             }
         }
     }
 }
 
-async fn control_loop(k: Arc<Kernel>, mut rx: jupyter_zmq_client::RouterRecvConnection) {
-    while let Some(msg) = next_message(&mut rx, "control").await {
-        k.iopub.status(&msg, "busy");
-        match msg.message_type() {
-            "kernel_info_request" => k.control.reply(&msg, "kernel_info_reply", kernel_info()).await,
-            "interrupt_request" => {
+/// Until the socket closes or the kernel stops; the shutdown_request if this loop took it.
+async fn control_loop(k: Arc<Kernel>, mut rx: jupyter_zmq_client::RouterRecvConnection) -> Option<JupyterMessage> {
+    loop {
+        let msg = tokio::select! {
+            m = next_message(&mut rx, "control") => m,
+            _ = k.stopping() => None,
+        };
+        let msg = msg?;
+        k.iopub().status(&msg, "busy");
+        match Request::parse(&msg) {
+            Request::KernelInfo => k.control().reply(&msg, "kernel_info_reply", kernel_info()).await,
+            Request::Interrupt => {
                 k.interrupt();
-                k.control.reply(&msg, "interrupt_reply", json!({"status": "ok"})).await;
+                k.control().reply(&msg, "interrupt_reply", json!({"status": "ok"})).await;
             }
-            "shutdown_request" => k.shutdown(&msg, &k.control).await,
-            "debug_request" => k.control.reply(&msg, "debug_reply", json!({})).await,
-            other => eprintln!("kelp: no handler for control message {other}"),
+            Request::Shutdown { restart } => shutdown(&k, &msg, k.control(), restart).await,
+            Request::Debug => k.control().reply(&msg, "debug_reply", json!({})).await,
+            _ => eprintln!("kelp: no handler for control message {}", msg.message_type()),
         }
-        k.iopub.status(&msg, "idle");
+        k.iopub().status(&msg, "idle");
+        if k.is_stopping() {
+            return Some(msg);
+        }
     }
 }
 
 async fn stdin_loop(k: Arc<Kernel>, mut rx: jupyter_zmq_client::RouterRecvConnection) {
-    while let Some(msg) = next_message(&mut rx, "stdin").await {
-        if msg.message_type() == "input_reply" {
-            let value = content_json(&msg)["value"].as_str().unwrap_or("").to_string();
-            if let Some(tx) = lock(&k.pending_input).take() {
-                let _ = tx.send(value);
-            }
+    loop {
+        let msg = tokio::select! {
+            m = next_message(&mut rx, "stdin") => m,
+            _ = k.stopping() => None,
+        };
+        let Some(msg) = msg else { return };
+        if let Request::InputReply { value } = Request::parse(&msg) {
+            k.answer_input(value);
         }
     }
 }
 
 /// The `kernel_info_reply` content.
-pub fn kernel_info() -> Value {
+fn kernel_info() -> Value {
     static RUSTC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let rustc = RUSTC.get_or_init(|| {
         std::process::Command::new("rustc")
@@ -256,162 +204,80 @@ pub fn kernel_info() -> Value {
     })
 }
 
-impl Kernel {
-    async fn handle_shell(&self, msg: &JupyterMessage) {
-        let c = content_json(msg);
-        match msg.message_type() {
-            "kernel_info_request" => self.shell.reply(msg, "kernel_info_reply", kernel_info()).await,
-            "is_complete_request" => {
-                let code = c["code"].as_str().unwrap_or("");
-                let reply = match judge(code) {
-                    Completeness::Complete => json!({"status": "complete"}),
-                    Completeness::Incomplete(indent) => json!({"status": "incomplete", "indent": indent}),
-                    Completeness::Invalid => json!({"status": "invalid"}),
-                };
-                self.shell.reply(msg, "is_complete_reply", reply).await;
-            }
-            "complete_request" => {
-                let reply = crate::assist::complete(self, &c).await;
-                self.shell.reply(msg, "complete_reply", reply).await;
-            }
-            "inspect_request" => {
-                let reply = crate::assist::inspect(self, &c).await;
-                self.shell.reply(msg, "inspect_reply", reply).await;
-            }
-            "history_request" => {
-                let history = lock(&self.history).query(&c);
-                self.shell.reply(msg, "history_reply", json!({"status": "ok", "history": history})).await;
-            }
-            "comm_info_request" => {
-                let comms = lock(&self.comms).info(c["target_name"].as_str());
-                self.shell.reply(msg, "comm_info_reply", json!({"status": "ok", "comms": comms})).await;
-            }
-            "comm_open" => {
-                let id = c["comm_id"].as_str().unwrap_or("");
-                let target = c["target_name"].as_str().unwrap_or("");
-                if !lock(&self.comms).open(id, target) {
-                    self.iopub.send(msg, "comm_close", json!({"comm_id": id, "data": {}}));
-                }
-            }
-            "comm_msg" => {
-                let id = c["comm_id"].as_str().unwrap_or("");
-                let target = lock(&self.comms).target_of(id).map(str::to_string);
-                if target.as_deref() == Some(KERNEL_TARGET) {
-                    let data = self.kernel_comm(&c["data"]);
-                    self.iopub.send(msg, "comm_msg", json!({"comm_id": id, "data": data}));
-                }
-            }
-            "comm_close" => lock(&self.comms).close(c["comm_id"].as_str().unwrap_or("")),
-            "shutdown_request" => self.shutdown(msg, &self.shell).await,
-            other => eprintln!("kelp: no handler for shell message {other}"),
+async fn handle_shell(k: &Kernel, msg: &JupyterMessage, req: Request) {
+    let shell = k.shell();
+    match req {
+        Request::KernelInfo => shell.reply(msg, "kernel_info_reply", kernel_info()).await,
+        Request::IsComplete { code } => {
+            let reply = match judge(&code) {
+                Completeness::Complete => json!({"status": "complete"}),
+                Completeness::Incomplete(indent) => json!({"status": "incomplete", "indent": indent}),
+                Completeness::Invalid => json!({"status": "invalid"}),
+            };
+            shell.reply(msg, "is_complete_reply", reply).await;
         }
-    }
-
-    /// The `kelp.kernel` comm target's answers.
-    fn kernel_comm(&self, data: &Value) -> Value {
-        match data["request"].as_str() {
-            Some("status") => json!({
-                "request": "status",
-                "execution_state": if self.executing.load(Ordering::SeqCst) { "busy" } else { "idle" },
-                "execution_count": self.execution_count.load(Ordering::SeqCst),
-                "queued": self.queued.load(Ordering::SeqCst),
-                "max_queued": self.max_queued.0,
-                "engine": match self.engine.state() {
-                    EngineState::Starting => "starting".to_string(),
-                    EngineState::Ready => "ready".to_string(),
-                    EngineState::Failed(e) => format!("failed: {e}"),
-                },
-            }),
-            Some("lsmagic") => json!({"request": "lsmagic", "magics": self.registry.lsmagic().json().cloned()}),
-            other => json!({"error": format!("unknown request {other:?}; known: status, lsmagic")}),
+        Request::Complete(at) => {
+            let reply = crate::assist::complete(k, &at).await;
+            shell.reply(msg, "complete_reply", reply).await;
         }
-    }
-
-    /// Answer a request at once, without running anything: `reply` framed by busy/idle, after
-    /// `error` on iopub if given (so frontends show why a cell did not run).
-    pub(crate) async fn answer_at_once(
-        &self,
-        msg: &JupyterMessage,
-        reply_type: &str,
-        reply: Value,
-        error: Option<Value>,
-    ) {
-        self.iopub.status(msg, "busy");
-        if let Some(error) = error {
-            self.iopub.send(msg, "error", error);
+        Request::Inspect(at) => {
+            let reply = crate::assist::inspect(k, &at).await;
+            shell.reply(msg, "inspect_reply", reply).await;
         }
-        self.shell.reply(msg, reply_type, reply).await;
-        self.iopub.status(msg, "idle");
-    }
-
-    /// An `execute_request` past the queue's bound: a `KernelBusy` error reply at once.
-    async fn refuse_busy(&self, msg: &JupyterMessage) {
-        let count = self.execution_count.load(Ordering::SeqCst);
-        let err = crate::execute::CellError::new("KernelBusy", self.max_queued.busy_message());
-        self.answer_at_once(msg, "execute_reply", err.reply_content(count), Some(err.iopub_content())).await;
-    }
-
-    /// A complete/inspect request past [`MAX_ASSISTS`]: an error reply at once.
-    async fn refuse_assist(&self, msg: &JupyterMessage) {
-        let evalue = format!(
-            "kelp is busy: {MAX_ASSISTS} completion/inspection requests are already waiting for the engine; try again when the running cell ends"
-        );
-        let err = crate::execute::CellError::new("KernelBusy", evalue);
-        let reply_type = if msg.message_type() == "complete_request" { "complete_reply" } else { "inspect_reply" };
-        let reply = json!({"status": "error", "ename": err.ename, "evalue": err.evalue, "traceback": err.traceback});
-        self.answer_at_once(msg, reply_type, reply, None).await;
-    }
-
-    /// Stop what runs: the magic's cancel token, and the Rust child if Rust code runs; cells
-    /// queued before this interrupt are aborted by the executor.
-    pub fn interrupt(&self) {
-        self.interrupts.fetch_add(1, Ordering::SeqCst);
-        if self.executing.load(Ordering::SeqCst) {
-            self.interrupted.store(true, Ordering::SeqCst);
+        Request::History(q) => {
+            let history = k.history(&q);
+            shell.reply(msg, "history_reply", json!({"status": "ok", "history": history})).await;
         }
-        lock(&self.cancel).cancel();
-        // Kill the Rust child before releasing an input it waits for: released first, the child
-        // could finish the cell with the empty answer, and its death would then be reported by
-        // the next, innocent cell ("the Rust process died").
-        self.engine.interrupt();
-        if let Some(tx) = lock(&self.pending_input).take() {
-            let _ = tx.send(String::new());
+        Request::CommInfo { target_name } => {
+            let comms = k.comm_info(target_name.as_deref());
+            shell.reply(msg, "comm_info_reply", json!({"status": "ok", "comms": comms})).await;
         }
-    }
-
-    async fn shutdown(&self, msg: &JupyterMessage, via: &Replier) {
-        let restart = content_json(msg)["restart"].as_bool().unwrap_or(false);
-        via.reply(msg, "shutdown_reply", json!({"status": "ok", "restart": restart})).await;
-        self.iopub.status(msg, "idle");
-        // The IPFS network node (if `%ipfs config network on` started one): close its connections.
-        let _ = tokio::task::spawn_blocking(kelp_ipfs::net::shutdown).await;
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        std::process::exit(0);
+        Request::CommOpen { comm_id, target_name } => {
+            if !k.comm_open(&comm_id, &target_name) {
+                k.iopub().send(msg, "comm_close", json!({"comm_id": comm_id, "data": {}}));
+            }
+        }
+        Request::CommMsg { comm_id, data } => {
+            if k.comm_target(&comm_id).as_deref() == Some(KERNEL_TARGET) {
+                let data = kernel_comm(k, &data);
+                k.iopub().send(msg, "comm_msg", json!({"comm_id": comm_id, "data": data}));
+            }
+        }
+        Request::CommClose { comm_id } => k.comm_close(&comm_id),
+        Request::Shutdown { restart } => shutdown(k, msg, shell, restart).await,
+        _ => eprintln!("kelp: no handler for shell message {}", msg.message_type()),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::MaxQueued;
-
-    #[test]
-    fn max_queued_from_its_variable() {
-        assert_eq!(MaxQueued::parse(None), Ok(MaxQueued(1_000)));
-        assert_eq!(MaxQueued::parse(Some("25")), Ok(MaxQueued(25)));
-        assert_eq!(MaxQueued::parse(Some(" 7 ")), Ok(MaxQueued(7)));
-        assert_eq!(MaxQueued::parse(Some("1000000")), Ok(MaxQueued(1_000_000)));
-        for bad in ["0", "-1", "abc", "", "1e3", "1000001", "99999999999999999999999"] {
-            let line = MaxQueued::parse(Some(bad)).unwrap_err();
-            assert!(line.starts_with("kelp: KELP_MAX_QUEUED must be a whole number from 1 to 1000000"), "{line}");
-            assert!(line.contains(&format!("{bad:?}")) && !line.contains('\n'), "{line}");
-        }
+/// The `kelp.kernel` comm target's answers.
+fn kernel_comm(k: &Kernel, data: &Value) -> Value {
+    match data["request"].as_str() {
+        Some("status") => k.status(),
+        Some("lsmagic") => json!({"request": "lsmagic", "magics": k.registry().lsmagic().json().cloned()}),
+        other => json!({"error": format!("unknown request {other:?}; known: status, lsmagic")}),
     }
+}
 
-    #[test]
-    fn busy_message_is_one_line_naming_the_bound_and_the_way_out() {
-        assert_eq!(
-            MaxQueued(3).busy_message(),
-            "kelp is busy: 3 cells are already queued; wait for them or interrupt the kernel"
-        );
-    }
+/// An `execute_request` past the queue's bound: a `KernelBusy` error reply at once.
+async fn refuse_busy(k: &Kernel, msg: &JupyterMessage) {
+    let err = CellError::new("KernelBusy", k.busy_message());
+    k.answer_at_once(msg, "execute_reply", err.reply_content(k.execution_count()), Some(err.iopub_content())).await;
+}
+
+/// A complete/inspect request past [`MAX_ASSISTS`]: an error reply at once.
+async fn refuse_assist(k: &Kernel, msg: &JupyterMessage) {
+    let evalue = format!(
+        "kelp is busy: {MAX_ASSISTS} completion/inspection requests are already waiting for the engine; try again when the running cell ends"
+    );
+    let err = CellError::new("KernelBusy", evalue);
+    let reply_type = if msg.message_type() == "complete_request" { "complete_reply" } else { "inspect_reply" };
+    let reply = json!({"status": "error", "ename": err.ename, "evalue": err.evalue, "traceback": err.traceback});
+    k.answer_at_once(msg, reply_type, reply, None).await;
+}
+
+/// Answer a shutdown_request and make every loop stop (the caller publishes `status: idle`;
+/// [`serve`] then shuts the kernel down).
+async fn shutdown(k: &Kernel, msg: &JupyterMessage, via: &Replier, restart: bool) {
+    via.reply(msg, "shutdown_reply", json!({"status": "ok", "restart": restart})).await;
+    k.stop();
 }

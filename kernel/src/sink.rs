@@ -6,13 +6,13 @@ use jupyter_protocol::JupyterMessage;
 use kelp_magic::{Output, OutputSink, Stream};
 use serde_json::json;
 
-pub struct KernelSink {
-    pub iopub: IoPub,
-    pub parent: JupyterMessage,
+pub(crate) struct KernelSink {
+    pub(crate) iopub: IoPub,
+    pub(crate) parent: JupyterMessage,
 }
 
 /// `{"data": …, "metadata": {}, "transient": {"display_id": …}}` for display messages.
-pub fn display_content(output: &Output, display_id: Option<&str>) -> serde_json::Value {
+pub(crate) fn display_content(output: &Output, display_id: Option<&str>) -> serde_json::Value {
     let mut c = json!({ "data": output.to_mime_map(), "metadata": {} });
     if let Some(id) = display_id {
         c["transient"] = json!({ "display_id": id });

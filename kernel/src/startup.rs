@@ -46,29 +46,39 @@ impl Log {
         }
     }
 
-    /// The prelude thread's times and what it found.
-    pub fn prepared(&mut self, times: &crate::prelude::PrepareTimes, prelude: Option<&crate::prelude::Prelude>) {
-        self.step("prelude_prepare", times.prepare);
-        if let Some(d) = times.rlib_build {
+    /// The prelude thread's times (making the folder, building its rlib) and, if it made one,
+    /// whether the folder was cached and holds the rlib.
+    pub fn prepared(&mut self, prepare: Duration, rlib_build: Option<Duration>, found: Option<(bool, bool)>) {
+        self.step("prelude_prepare", prepare);
+        if let Some(d) = rlib_build {
             self.step("prelude_rlib_build", d);
         }
-        if let Some(p) = prelude {
-            self.figures.insert("prelude_cached".into(), p.cached.into());
-            self.figures.insert("prelude_prebuilt".into(), p.prebuilt.into());
+        if let Some((cached, prebuilt)) = found {
+            self.figures.insert("prelude_cached".into(), cached.into());
+            self.figures.insert("prelude_prebuilt".into(), prebuilt.into());
         }
     }
 
-    /// The engine is ready for cells.
+    /// The engine is ready for cells (the prelude may be attached later: [`Log::attached`]).
     pub fn ready(&mut self) {
         self.step("engine_ready", self.started.elapsed());
         let f = |k: &str| self.figures.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let prelude = match self.figures.contains_key("prelude_attach") {
+            true => format!("prelude attached in {:.2} s", f("prelude_attach")),
+            false => "prelude attached when first needed or idle".into(),
+        };
         eprintln!(
-            "kelp: Rust engine ready in {:.2} s (evcxr {:.2} s, prelude made in {:.2} s alongside, attached in {:.2} s)",
+            "kelp: Rust engine ready in {:.2} s (evcxr {:.2} s, {prelude})",
             f("engine_ready"),
-            f("evcxr_context"),
-            f("prelude_prepare"),
-            f("prelude_attach")
+            f("evcxr_context")
         );
+        self.write();
+    }
+
+    /// The prelude was attached: when (since the start), after how many cells.
+    pub fn attached(&mut self) {
+        self.step("prelude_attached_at", self.started.elapsed());
+        self.figures.insert("prelude_attached_after_cells".into(), self.cells.into());
         self.write();
     }
 
@@ -83,10 +93,10 @@ impl Log {
 
     /// A cell ran (in `d`, with evcxr's phases when it compiled).
     pub fn cell(&mut self, result: &Result<evcxr::EvalOutputs, evcxr::Error>, d: Duration) {
-        if self.cells >= CELLS_LOGGED {
+        self.cells += 1;
+        if self.cells > CELLS_LOGGED {
             return;
         }
-        self.cells += 1;
         let name = format!("cell{}", self.cells);
         self.step(&name, d);
         if let Ok(out) = result {

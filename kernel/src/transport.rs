@@ -3,69 +3,104 @@
 //! Owns the sockets and nothing else: iopub is fed through a channel by whoever publishes,
 //! shell/control replies go through a shared send half, heartbeat runs on its own task, and a
 //! message that fails signature verification is dropped and logged, never answered.
+//!
+//! **Knowing a status went out.** ZeroMQ's PUB socket (zeromq-rs) queues and writes on tasks of
+//! its own and has no flush, so the kernel listens to itself: a SUB connection of its own to the
+//! iopub socket, subscribed to `kernel.status`, notes each status it receives. At shutdown
+//! [`IoPub::delivered`] waits (bounded) until the shutdown's `idle` came back that way: by then
+//! PUB has queued it for every subscriber and written it to one, so the process may exit.
 
 use jupyter_protocol::{ConnectionInfo, Header, JupyterMessage, JupyterMessageContent, UnknownMessage};
 use jupyter_zmq_client::{
-    KernelIoPubConnection, RawMessage, RouterRecvConnection, RouterSendConnection, RuntimeError,
-    create_kernel_control_connection, create_kernel_heartbeat_connection, create_kernel_iopub_connection,
-    create_kernel_shell_connection, create_kernel_stdin_connection,
+    ClientIoPubConnection, KernelIoPubConnection, RawMessage, RouterRecvConnection, RouterSendConnection, RuntimeError,
+    create_client_iopub_connection, create_kernel_control_connection, create_kernel_heartbeat_connection,
+    create_kernel_iopub_connection, create_kernel_shell_connection, create_kernel_stdin_connection,
 };
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc};
+use std::time::Duration;
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 use zeromq::SocketRecv as _;
 
 /// Build a message whose content is raw JSON of type `msg_type`: lets the kernel emit exactly the
 /// shape the messaging spec documents, whatever the typed structs cover.
-pub fn raw(msg_type: &str, content: Value) -> JupyterMessageContent {
+fn raw(msg_type: &str, content: Value) -> JupyterMessageContent {
     JupyterMessageContent::UnknownMessage(UnknownMessage { msg_type: msg_type.to_string(), content })
 }
 
 /// A message that is a child of `parent` (reply or iopub side effect).
-pub fn child(parent: &JupyterMessage, msg_type: &str, content: Value) -> JupyterMessage {
+pub(crate) fn child(parent: &JupyterMessage, msg_type: &str, content: Value) -> JupyterMessage {
     JupyterMessage::new(raw(msg_type, content), Some(parent))
 }
 
 /// The content of a request as JSON, whatever its type.
-pub fn content_json(msg: &JupyterMessage) -> Value {
+pub(crate) fn content_json(msg: &JupyterMessage) -> Value {
     serde_json::to_value(&msg.content).unwrap_or(Value::Null)
 }
 
+/// What the iopub publisher is handed: a message, or a request to say when all before it left.
+enum Outgoing {
+    Message(Box<JupyterMessage>),
+    Flushed(oneshot::Sender<()>),
+}
+
+/// The last statuses the kernel's own subscriber received: (parent msg_id, execution_state),
+/// newest last (a few, so a status published right after the awaited one does not hide it).
+type Seen = VecDeque<(String, String)>;
+
+/// How many statuses [`Seen`] keeps.
+const SEEN_KEPT: usize = 16;
+
 /// Publisher handle: cheap to clone, never blocks.
 #[derive(Clone)]
-pub struct IoPub(mpsc::UnboundedSender<JupyterMessage>);
+pub(crate) struct IoPub {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    /// None when the kernel could not subscribe to itself (then only the hand-over is awaited).
+    seen: Option<watch::Receiver<Seen>>,
+}
 
 impl IoPub {
     /// Publish `content` of `msg_type` as a child of `parent`.
-    pub fn send(&self, parent: &JupyterMessage, msg_type: &str, content: Value) {
-        let _ = self.0.send(child(parent, msg_type, content));
+    pub(crate) fn send(&self, parent: &JupyterMessage, msg_type: &str, content: Value) {
+        let _ = self.tx.send(Outgoing::Message(Box::new(child(parent, msg_type, content))));
     }
 
     /// `status: busy|idle` for `parent`.
-    pub fn status(&self, parent: &JupyterMessage, state: &str) {
+    pub(crate) fn status(&self, parent: &JupyterMessage, state: &str) {
         self.send(parent, "status", serde_json::json!({ "execution_state": state }));
     }
 
-    /// A publisher whose messages land in a channel (unit tests of the executor).
-    #[cfg(test)]
-    pub fn for_test() -> (IoPub, mpsc::UnboundedReceiver<JupyterMessage>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (IoPub(tx), rx)
+    /// Wait (at most `within`) until the `status: state` published for `parent` went out: handed
+    /// to the socket, and received by the kernel's own subscriber. False if that took longer.
+    pub(crate) async fn delivered(&self, parent: &JupyterMessage, state: &str, within: Duration) -> bool {
+        let want = (parent.header.msg_id.clone(), state.to_string());
+        let wait = async {
+            let (tx, rx) = oneshot::channel();
+            if self.tx.send(Outgoing::Flushed(tx)).is_err() || rx.await.is_err() {
+                return false;
+            }
+            match self.seen.clone() {
+                Some(mut seen) => seen.wait_for(|s| s.contains(&want)).await.is_ok(),
+                None => true,
+            }
+        };
+        tokio::time::timeout(within, wait).await.unwrap_or(false)
     }
 }
 
 /// Reply handle for a ROUTER channel (shell or control).
 #[derive(Clone)]
-pub struct Replier(Arc<Mutex<RouterSendConnection>>);
+pub(crate) struct Replier(Arc<Mutex<RouterSendConnection>>);
 
 impl Replier {
-    pub async fn reply(&self, parent: &JupyterMessage, msg_type: &str, content: Value) {
+    pub(crate) async fn reply(&self, parent: &JupyterMessage, msg_type: &str, content: Value) {
         let msg = child(parent, msg_type, content);
         if let Err(e) = self.0.lock().await.send(msg).await {
             eprintln!("kelp: could not send {msg_type}: {e}");
         }
     }
-    pub async fn send(&self, msg: JupyterMessage) {
+    pub(crate) async fn send(&self, msg: JupyterMessage) {
         if let Err(e) = self.0.lock().await.send(msg).await {
             eprintln!("kelp: could not send a message: {e}");
         }
@@ -73,18 +108,18 @@ impl Replier {
 }
 
 /// Everything bound, ready to serve.
-pub struct Channels {
-    pub iopub: IoPub,
-    pub shell_rx: RouterRecvConnection,
-    pub shell: Replier,
-    pub control_rx: RouterRecvConnection,
-    pub control: Replier,
-    pub stdin_rx: RouterRecvConnection,
-    pub stdin: Replier,
+pub(crate) struct Channels {
+    pub(crate) iopub: IoPub,
+    pub(crate) shell_rx: RouterRecvConnection,
+    pub(crate) shell: Replier,
+    pub(crate) control_rx: RouterRecvConnection,
+    pub(crate) control: Replier,
+    pub(crate) stdin_rx: RouterRecvConnection,
+    pub(crate) stdin: Replier,
 }
 
 /// Bind all five sockets from a connection file and start the iopub and heartbeat tasks.
-pub async fn bind(info: &ConnectionInfo, session_id: &str) -> anyhow::Result<Channels> {
+pub(crate) async fn bind(info: &ConnectionInfo, session_id: &str) -> anyhow::Result<Channels> {
     let iopub_conn = create_kernel_iopub_connection(info, session_id).await?;
     let (shell_tx, shell_rx) = create_kernel_shell_connection(info, session_id).await?.split();
     let (control_tx, control_rx) = create_kernel_control_connection(info, session_id).await?.split();
@@ -96,8 +131,19 @@ pub async fn bind(info: &ConnectionInfo, session_id: &str) -> anyhow::Result<Cha
     });
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(publish_loop(iopub_conn, rx));
+    let seen = match create_client_iopub_connection(info, "kernel.status", session_id).await {
+        Ok(conn) => {
+            let (seen_tx, seen) = watch::channel(VecDeque::new());
+            tokio::spawn(watch_own_status(conn, seen_tx));
+            Some(seen)
+        }
+        Err(e) => {
+            eprintln!("kelp: cannot subscribe to the kernel's own iopub ({e}); shutdown will not wait for it");
+            None
+        }
+    };
     Ok(Channels {
-        iopub: IoPub(tx),
+        iopub: IoPub { tx, seen },
         shell_rx,
         shell: Replier(Arc::new(Mutex::new(shell_tx))),
         control_rx,
@@ -107,8 +153,29 @@ pub async fn bind(info: &ConnectionInfo, session_id: &str) -> anyhow::Result<Cha
     })
 }
 
-async fn publish_loop(mut conn: KernelIoPubConnection, mut rx: mpsc::UnboundedReceiver<JupyterMessage>) {
-    while let Some(mut msg) = rx.recv().await {
+/// The kernel's own iopub subscriber: note each status message it receives.
+async fn watch_own_status(mut conn: ClientIoPubConnection, seen: watch::Sender<Seen>) {
+    while let Ok(m) = conn.read().await {
+        let parent = m.parent_header.as_ref().map(|h| h.msg_id.clone()).unwrap_or_default();
+        let state = content_json(&m)["execution_state"].as_str().unwrap_or("").to_string();
+        seen.send_modify(|s| {
+            if s.len() == SEEN_KEPT {
+                s.pop_front();
+            }
+            s.push_back((parent, state));
+        });
+    }
+}
+
+async fn publish_loop(mut conn: KernelIoPubConnection, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+    while let Some(out) = rx.recv().await {
+        let mut msg = match out {
+            Outgoing::Message(m) => *m,
+            Outgoing::Flushed(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
         // iopub's first frame is a topic, not the requester's routing id.
         msg.zmq_identities = vec![format!("kernel.{}", msg.message_type()).into_bytes().into()];
         if let Err(e) = conn.send(msg).await {
@@ -124,7 +191,7 @@ async fn publish_loop(mut conn: KernelIoPubConnection, mut rx: mpsc::UnboundedRe
 /// typed structs are stricter than the spec in places (a search `history_request` with
 /// `n: null`, as jupyter_client sends it, would be dropped): what does not fit its struct is
 /// kept as raw JSON.
-pub async fn next_message(rx: &mut RouterRecvConnection, channel: &str) -> Option<JupyterMessage> {
+pub(crate) async fn next_message(rx: &mut RouterRecvConnection, channel: &str) -> Option<JupyterMessage> {
     let mut consecutive = 0u32;
     loop {
         let frames = match rx.socket.recv().await {

@@ -123,7 +123,7 @@ fn place() -> Result<(PathBuf, String), String> {
 fn write_line(w: &Mutex<UnixStream>, msg: &impl Serialize) -> bool {
     let Ok(mut line) = serde_json::to_vec(msg) else { return false };
     line.push(b'\n');
-    crate::server::lock(w).write_all(&line).is_ok()
+    crate::sync::lock(w).write_all(&line).is_ok()
 }
 
 enum Pending {
@@ -198,7 +198,7 @@ fn read_replies(
         let Ok(msg) = line.map_err(|_| ()).and_then(|l| serde_json::from_str::<FromEngine>(&l).map_err(|_| ())) else {
             break;
         };
-        let mut p = crate::server::lock(&pending);
+        let mut p = crate::sync::lock(&pending);
         match msg {
             FromEngine::Event { id, event } => {
                 if let Some(Pending::Exec { events, .. }) = p.get(&id) {
@@ -239,9 +239,9 @@ fn read_replies(
         }
     }
     let why = "the warm Rust engine's process stopped (variables are lost); restart the kernel".to_string();
-    *crate::server::lock(&gone) = Some(why.clone());
+    *crate::sync::lock(&gone) = Some(why.clone());
     executing.store(false, Ordering::SeqCst);
-    for (_, p) in crate::server::lock(&pending).drain() {
+    for (_, p) in crate::sync::lock(&pending).drain() {
         if let Pending::Exec { reply, .. } = p {
             let _ = reply.send(Err(EngineError::Died(why.clone())));
         }
@@ -250,7 +250,7 @@ fn read_replies(
 
 impl Remote {
     pub fn state(&self) -> EngineState {
-        match crate::server::lock(&self.gone).clone() {
+        match crate::sync::lock(&self.gone).clone() {
             Some(why) => EngineState::Failed(why),
             None => EngineState::Ready,
         }
@@ -262,11 +262,11 @@ impl Remote {
         if self.gone.lock().is_ok_and(|g| g.is_some()) {
             return false;
         }
-        crate::server::lock(&self.pending).insert(id, p);
+        crate::sync::lock(&self.pending).insert(id, p);
         if write_line(&self.writer, &msg) {
             return true;
         }
-        crate::server::lock(&self.pending).remove(&id);
+        crate::sync::lock(&self.pending).remove(&id);
         false
     }
 
@@ -285,7 +285,7 @@ impl Remote {
     }
 
     fn gone_text(&self) -> String {
-        crate::server::lock(&self.gone).clone().unwrap_or_else(|| "the warm Rust engine is gone".into())
+        crate::sync::lock(&self.gone).clone().unwrap_or_else(|| "the warm Rust engine is gone".into())
     }
 
     pub async fn complete(&self, code: String, pos: usize) -> Option<(Vec<String>, usize, usize)> {
@@ -303,18 +303,32 @@ impl Remote {
     pub fn interrupt(&self) -> bool {
         self.executing.load(Ordering::SeqCst) && write_line(&self.writer, &ToEngine::Interrupt)
     }
+
+    pub fn is_executing(&self) -> bool {
+        self.executing.load(Ordering::SeqCst)
+    }
 }
 
-/// Once `engine` is ready, start a spare for this kernel's key unless one is there.
+/// How long this kernel's engine must have been ready and idle before its spare starts: making
+/// a spare takes seconds of CPU, which a kernel's first cells, sent as soon as it is ready,
+/// should not share.
+const SPARE_AFTER_IDLE: Duration = Duration::from_secs(2);
+
+/// Once `engine` is ready and has been idle for [`SPARE_AFTER_IDLE`], start a spare for this
+/// kernel's key unless one is there.
 pub fn keep_one_ready(engine: Engine) {
     if !enabled() {
         return;
     }
     std::thread::spawn(move || {
-        loop {
+        let tick = Duration::from_millis(100);
+        let mut idle = Duration::ZERO;
+        while idle < SPARE_AFTER_IDLE {
+            std::thread::sleep(tick);
             match engine.state() {
-                EngineState::Starting => std::thread::sleep(Duration::from_millis(100)),
-                EngineState::Ready => break,
+                EngineState::Starting => {}
+                EngineState::Ready if !engine.is_executing() => idle += tick,
+                EngineState::Ready => idle = Duration::ZERO,
                 EngineState::Failed(_) => return,
             }
         }
@@ -383,7 +397,7 @@ pub async fn serve_spare() -> i32 {
             let _ = std::fs::remove_file(&lock);
         }
     };
-    let engine = Engine::start_local();
+    let engine = Engine::start_local(true);
     while engine.state() == EngineState::Starting {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -495,7 +509,7 @@ async fn serve_kernel(engine: Engine, stream: UnixStream) {
                 engine.interrupt();
             }
             ToEngine::Answer { id, text } => {
-                if let Some(tx) = crate::server::lock(&answers).remove(&id) {
+                if let Some(tx) = crate::sync::lock(&answers).remove(&id) {
                     let _ = tx.send(text);
                 }
             }
@@ -521,7 +535,7 @@ async fn execute(
             biased;
             Some(event) = events.recv() => { write_line(&w, &FromEngine::Event { id, event }); }
             Some(ask) = asks.recv() => {
-                crate::server::lock(&answers).insert(id, ask.answer);
+                crate::sync::lock(&answers).insert(id, ask.answer);
                 write_line(&w, &FromEngine::Ask { id, prompt: ask.prompt, password: ask.password });
             }
             result = &mut run => break result,

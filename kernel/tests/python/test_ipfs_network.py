@@ -59,7 +59,7 @@ def execute(kc, code, timeout=600):
 
 def helia_fetch(tmp_path, addr, cid):
     """Helia (peer.mjs MODE=fetch) reads `cid` over Bitswap from the peer at `addr`: its JSON line."""
-    assert (HELIA_MODULES / "helia").is_dir(), f"Helia is not installed at {HELIA_MODULES}: run ./install/setup"
+    assert (HELIA_MODULES / "helia").is_dir(), f"Helia is not installed at {HELIA_MODULES}: run ./install/setup --test"
     d = tmp_path / "helia"
     d.mkdir()
     for f in HELIA_SCRIPTS.glob("*.mjs"):

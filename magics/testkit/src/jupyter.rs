@@ -1,5 +1,4 @@
-// No inner attributes or `//!` here: kelp-ocean's tests still include! this file through
-// magics/relay/tests/common/mod.rs (the module docs are on `pub mod jupyter` in lib.rs).
+// The module docs are on `pub mod jupyter` in lib.rs.
 
 use serde_json::{Value, json};
 use std::io::Read;
