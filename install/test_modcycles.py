@@ -76,6 +76,12 @@ class ModCycles(unittest.TestCase):
         code, _ = run(self.root, "--allow", "other:a,b=issue #15")
         self.assertEqual(code, 1)
 
+    def test_an_allowance_for_a_cycle_that_is_gone_fails(self):
+        crate(self.root, "fixed", {"lib.rs": "", "a.rs": "use crate::b;\n", "b.rs": "pub fn f() {}\n"})
+        code, text = run(self.root, "--allow", "fixed:a,b=issue #15")
+        self.assertEqual(code, 1)
+        self.assertIn("stale allowance (issue #15): fixed:a,b is no longer a cycle", text)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -3,7 +3,7 @@
 # beside kelp's publish, ocean.py's create + setMetaData on the same devnet in the same run
 # (magics/ocean/tests/crosscheck/bench_oceanpy.py, ocean-lib from setup.d/45-oceanpy.sh).
 [ -x "$KELP_TOOLS/oceanpy/bin/python" ] || die "install/.tools/oceanpy missing: run ./install/setup"
-cargo build --locked -q -p kelp-ocean --bins --examples
+cargo build --locked -q -p kelp-ocean -p kelp-ocean-node --bins --examples
 KELP_ANVIL="$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" \
 KELP_OCEAN_ARTIFACTS="$KELP_TOOLS/chain/node_modules/@oceanprotocol/contracts" \
 KELP_OCEANPY="$KELP_TOOLS/oceanpy/bin/python" \

@@ -4,7 +4,7 @@ cargo run --locked -q -p kelp-c2d --example c2d_bench -- 20
 # the kelp CLI (`kelp c2d …` ≡ `%c2d …`): publish a training algorithm and a compute-only dataset
 # trusting it once, then time `c2d start --wait` (lookup, datatokens, two startOrders, compute,
 # polling to the end) and `c2d result` (signed download + unpack) per run.
-cargo build --locked -q -p kelp-ocean --bins
+cargo build --locked -q -p kelp-ocean -p kelp-ocean-node --bins
 KELP_ANVIL="$KELP_TOOLS/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" \
 KELP_OCEAN_ARTIFACTS="$KELP_TOOLS/chain/node_modules/@oceanprotocol/contracts" \
 KELP_OCEAN_NODE="$CARGO_TARGET_DIR/debug/kelp-ocean-node" \

@@ -1,6 +1,10 @@
 # %ipfs (crate kelp-ipfs): unit, vector, store and magic tests, then interop with a REAL js-ipfs
 # 0.66.1 daemon that the test itself starts on a free loopback port and stops (tests/it/jsipfs.rs).
 # All integration tests are one binary, tests/it (a file = a module, chosen by its `name::` filter).
+# Result snapshots (insta): a rendering that differs from its committed .snap fails, and nothing
+# is written (no .snap.new in the tree); accept a change with `cargo insta review` or INSTA_UPDATE=always.
+export INSTA_UPDATE=no
+unset INSTA_FORCE_PASS
 cargo test --locked -p kelp-ipfs
 jsipfs="$KELP_ROOT/install/.tools/jsipfs/node_modules/.bin/jsipfs"
 [ -e "$jsipfs" ] || die "js-ipfs is missing at ${jsipfs#$KELP_ROOT/}: install/setup.d/30-ipfs.sh should have installed it"

@@ -1,5 +1,9 @@
 # C2D: the library, the engine and the sandbox acceptance tests with the real bubblewrap (they
 # fail, not skip, when bwrap is missing).
+# Result snapshots (insta): a rendering that differs from its committed .snap fails, and nothing
+# is written (no .snap.new in the tree); accept a change with `cargo insta review` or INSTA_UPDATE=always.
+export INSTA_UPDATE=no
+unset INSTA_FORCE_PASS
 cargo test --locked -p kelp-c2d
 # As root, run the sandbox tests once more as an unprivileged user: the limits are enforced
 # differently there (RLIMIT_NPROC in a user namespace instead of a pids cgroup). The Rust-binary

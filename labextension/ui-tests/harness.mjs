@@ -30,7 +30,7 @@ export const ACCOUNT1 = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
 export function need(file, what) {
   if (!fs.existsSync(file)) {
-    throw new Error(`${what} not found at ${file}: run ./install/setup (install/setup.d/60-labext.sh installs it)`);
+    throw new Error(`${what} not found at ${file}: run ./install/setup --test (it installs the test bench too)`);
   }
 }
 
