@@ -8,7 +8,4 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 python3 install/test_modcycles.py -q
 python3 install/modcycles.py \
   --allow "kelp-kernel:engine,warm=issue #15 item 6" \
-  --allow "kelp-ipfs:exporter,store=issue #15" \
-  --allow "kelp-ipfs:fetch,net=issue #15" \
-  --allow "kelp-ipfs:hamt,importer=issue #15" \
   "$KELP_ROOT"

@@ -5,7 +5,7 @@
 //! Checked against Kubo's own sharding vectors (tests/vectors.rs).
 
 use crate::IpfsError;
-use crate::importer::{BlockSink, DirChild, Node, put_pb};
+use crate::block::{BlockSink, DirChild, Node, put_pb};
 use crate::options::{AddOptions, HamtEstimate};
 use crate::pb::{DataType, PbLink, PbNode, UnixFsData};
 

@@ -1,24 +1,18 @@
 //! The UnixFS importer: fixed-size chunking, Kubo's balanced file layout, directories (basic and
 //! HAMT), symlinks. It streams: a file is read one chunk at a time and at most one pending link
-//! list per tree level is kept, so memory does not grow with the file size.
+//! list per tree level is kept, so memory does not grow with the file size. The block-level
+//! pieces it shares with [`crate::hamt`] and the store (codecs, hashing, [`BlockSink`], [`Node`],
+//! [`DirChild`]) live in the crate's `block` module and are re-exported here.
 
+use crate::block::put_pb;
 use crate::options::AddOptions;
 use crate::pb::{DataType, PbLink, PbNode, UnixFsData};
 use crate::{IpfsError, hamt};
 use cid::Cid;
-use cid::multihash::Multihash;
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
 
-pub const DAG_PB: u64 = 0x70;
-pub const RAW: u64 = 0x55;
-pub const SHA2_256: u64 = 0x12;
-
-/// Where the importer puts the blocks it makes.
-pub trait BlockSink {
-    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), IpfsError>;
-}
+pub use crate::block::{BlockSink, DAG_PB, DirChild, Node, RAW, SHA2_256, block_cid, sha256_multihash};
 
 /// Computes CIDs only (`--only-hash`).
 #[derive(Debug, Default)]
@@ -36,46 +30,12 @@ impl BlockSink for NullSink {
 /// Called with the number of content bytes read since the last call; an `Err` stops the import.
 pub type Observer<'a> = dyn FnMut(u64) -> Result<(), IpfsError> + 'a;
 
-/// One imported node: what a parent links to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    pub cid: Cid,
-    /// Cumulative size of the DAG (Kubo's `Size` / link Tsize).
-    pub tsize: u64,
-    /// Content bytes (file size, or the sum of file sizes below a directory).
-    pub size: u64,
-}
-
 /// One line of an import listing (Kubo prints one per file and directory, root last).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedEntry {
     pub path: String,
     pub node: Node,
     pub is_dir: bool,
-}
-
-pub fn sha256_multihash(bytes: &[u8]) -> Multihash<64> {
-    let digest = Sha256::digest(bytes);
-    Multihash::wrap(SHA2_256, &digest).expect("32-byte digest fits")
-}
-
-/// The CID of a block with the given codec under the options' CID version.
-pub fn block_cid(version: u8, codec: u64, block: &[u8]) -> Cid {
-    let mh = sha256_multihash(block);
-    if version == 0 && codec == DAG_PB {
-        Cid::new_v0(mh).expect("sha2-256 is valid for v0")
-    } else {
-        Cid::new_v1(codec, mh)
-    }
-}
-
-/// Encode, hash and store a DAG-PB node; return what a parent links to.
-pub(crate) fn put_pb(version: u8, node: &PbNode, size: u64, sink: &mut dyn BlockSink) -> Result<Node, IpfsError> {
-    let bytes = node.encode();
-    let cid = block_cid(version, DAG_PB, &bytes);
-    sink.put(&cid, &bytes)?;
-    let tsize = bytes.len() as u64 + node.links.iter().map(|l| l.tsize).sum::<u64>();
-    Ok(Node { cid, tsize, size })
 }
 
 /// Balanced-layout builder: feed chunks, then `finish`.
@@ -203,13 +163,6 @@ pub fn import_reader(
         }
     }
     b.finish()
-}
-
-/// A named child of a directory being built.
-#[derive(Debug, Clone)]
-pub struct DirChild {
-    pub name: String,
-    pub node: Node,
 }
 
 /// Build a directory node (basic, or a HAMT shard above the options' threshold).

@@ -137,6 +137,7 @@
 //! DAG-PB/UnixFS and HAMT decoders and the exporter are fuzzed (`examples/fuzz.rs`).
 
 pub mod api;
+mod block;
 pub mod car;
 pub mod commp;
 pub mod crypt;
@@ -147,6 +148,7 @@ pub mod gateway;
 pub mod hamt;
 pub mod importer;
 pub mod kubo;
+mod limits;
 mod magic;
 pub mod net;
 pub mod options;

@@ -14,8 +14,8 @@
 //! Every block read is verified against its hash.
 
 use crate::IpfsError;
-use crate::exporter::ReadLimits;
-use crate::importer::{BlockSink, DAG_PB, SHA2_256, sha256_multihash};
+use crate::block::{BlockSink, DAG_PB, RAW, SHA2_256, sha256_multihash};
+use crate::limits::ReadLimits;
 use crate::pb::PbNode;
 use cid::Cid;
 use serde::{Deserialize, Serialize};
@@ -188,7 +188,7 @@ impl Store {
     pub fn links_of(cid: &Cid, block: &[u8]) -> Result<Vec<Cid>, IpfsError> {
         match cid.codec() {
             DAG_PB => Ok(PbNode::decode(block)?.links.into_iter().map(|l| l.cid).collect()),
-            crate::importer::RAW => Ok(Vec::new()),
+            RAW => Ok(Vec::new()),
             c => Err(IpfsError::Unsupported(format!("{cid} has codec 0x{c:x}; only dag-pb and raw are supported"))),
         }
     }

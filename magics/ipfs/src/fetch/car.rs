@@ -5,7 +5,7 @@
 //! block-by-block walk that follows, so a short, broken or lying CAR costs one warning line.
 
 use super::{FetchEvent, FetchReport, Gateways, Job, MAX_BLOCK, Want, wanted_links};
-use crate::importer::sha256_multihash;
+use crate::block::{SHA2_256, sha256_multihash};
 use cid::Cid;
 use futures::StreamExt;
 use kelp_magic::CancelToken;
@@ -149,7 +149,7 @@ pub(super) async fn fetch_car(
             }
             continue;
         };
-        if cid.hash().code() != crate::importer::SHA2_256 || sha256_multihash(block) != *cid.hash() {
+        if cid.hash().code() != SHA2_256 || sha256_multihash(block) != *cid.hash() {
             return Err(CarStop::Liar(format!("its CAR holds bytes for {cid} that do not match the CID")));
         }
         if !store.has(&cid) {

@@ -26,7 +26,7 @@ mod scope;
 pub use routing::{ROUTERS_ENV, multiaddr_to_url};
 
 use crate::IpfsError;
-use crate::importer::{SHA2_256, sha256_multihash};
+use crate::block::{SHA2_256, sha256_multihash};
 use crate::store::Store;
 use cid::Cid;
 use futures::StreamExt;
@@ -43,8 +43,8 @@ pub const OFFLINE_ENV: &str = "KELP_IPFS_OFFLINE";
 pub const TIMEOUT_ENV: &str = "KELP_IPFS_GATEWAY_TIMEOUT";
 /// The public trustless gateways used when none is configured.
 pub const DEFAULT_GATEWAYS: &[&str] = &["https://trustless-gateway.link", "https://dweb.link"];
-/// Largest block accepted from a gateway (the Trustless Gateway spec's bound).
-pub const MAX_BLOCK: usize = 2 << 20;
+/// Largest block accepted from a gateway or a Bitswap peer (the Trustless Gateway spec's bound).
+pub use crate::block::MAX_BLOCK;
 /// Requests in flight at once.
 const CONCURRENCY: usize = 8;
 

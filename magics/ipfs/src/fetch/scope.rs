@@ -2,7 +2,7 @@
 //! `entity-bytes`, and the links of a block that a scope follows.
 
 use crate::IpfsError;
-use crate::importer::{DAG_PB, RAW};
+use crate::block::{DAG_PB, RAW};
 use crate::pb::{DataType, PbNode};
 use cid::Cid;
 

@@ -4,7 +4,7 @@
 //! store's hash), so a peer cannot pass off bytes as another block.
 
 use crate::IpfsError;
-use crate::importer::{SHA2_256, sha256_multihash};
+use crate::block::{SHA2_256, sha256_multihash};
 use crate::pb::{Fields, Value, get_varint, put_bytes_field, put_varint, put_varint_field};
 use cid::{Cid, Version};
 
@@ -193,7 +193,7 @@ fn cid_from_prefix(prefix: &[u8], data: &[u8]) -> Option<Cid> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::importer::RAW;
+    use crate::block::RAW;
 
     #[test]
     fn round_trip_and_prefixes() {

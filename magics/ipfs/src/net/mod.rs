@@ -142,14 +142,14 @@ pub fn parse_multiaddrs(list: &str, what: &str) -> Result<Vec<Multiaddr>, IpfsEr
 /// node checked.
 pub(crate) async fn verified_block(node: &Node, cid: &cid::Cid, wait: Duration) -> Result<Vec<u8>, String> {
     let block = node.get(cid, wait).await?;
-    if block.len() > crate::fetch::MAX_BLOCK {
+    if block.len() > crate::block::MAX_BLOCK {
         return Err(format!(
             "a peer sent {} bytes, over the {} MiB block limit: refused",
             block.len(),
-            crate::fetch::MAX_BLOCK >> 20
+            crate::block::MAX_BLOCK >> 20
         ));
     }
-    if crate::importer::sha256_multihash(&block) != *cid.hash() {
+    if crate::block::sha256_multihash(&block) != *cid.hash() {
         return Err("a peer sent bytes that do not match the CID".into());
     }
     Ok(block)

@@ -20,7 +20,7 @@ use super::bitswap::{self, Inbound};
 use super::inbound;
 use super::message::Message;
 use crate::IpfsError;
-use crate::fetch::MAX_BLOCK;
+use crate::block::MAX_BLOCK;
 use crate::store::Store;
 use cid::Cid;
 use libp2p::futures::StreamExt;
