@@ -13,58 +13,19 @@
 //! filter, [`crate::display`]) and become displays; `KELP_CLEAR_OUTPUT` becomes a clear_output
 //! (the `kelp` prelude module prints it). Each cell's final expression is marked
 //! ([`crate::final_value`]) so that only its value becomes the cell's result.
+//!
+//! A kernel's engine may instead be a warm spare taken from another process ([`crate::warm`]);
+//! [`Engine`] hides which. What crosses the engine's boundary (events, errors, state, input
+//! prompts) is defined below both, in [`crate::engine_io`].
 
 mod router;
 
+use crate::engine_io::{EngineError, EngineState, ExecIo, InputAsk};
 use router::{LineRouter, STDERR_WAIT, drain, forward, take_user_error, wait_for_stderr};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
-
-/// Something user code produced while running.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum EngineEvent {
-    Stdout(String),
-    Stderr(String),
-    Display {
-        mime: String,
-        data: String,
-    },
-    ClearOutput {
-        wait: bool,
-    },
-    /// A value asked for by `{var}` in a magic line (`kelp::value`).
-    Value(String),
-}
-
-/// Why Rust code did not produce a result.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum EngineError {
-    /// rustc rejected the code: rendered diagnostics, one string each.
-    Compile(Vec<String>),
-    /// The code ran and failed (panic, `?` error), or evcxr refused it.
-    Runtime(String),
-    /// The code panicked; evcxr caught it (variables from before the cell are kept).
-    Panic(String),
-    /// The child process died; evcxr restarted it and the variables are gone.
-    Died(String),
-    /// The engine could not start (no cargo/rustc, …).
-    Unavailable(String),
-}
-
-/// A prompt from user code (`evcxr_input`), answered through the stdin channel.
-pub struct InputAsk {
-    pub prompt: String,
-    pub password: bool,
-    pub answer: std::sync::mpsc::Sender<String>,
-}
-
-/// Where one execution sends its side output and input prompts.
-pub struct ExecIo {
-    pub events: mpsc::UnboundedSender<EngineEvent>,
-    pub input: Option<mpsc::UnboundedSender<InputAsk>>,
-}
+use tokio::sync::oneshot;
 
 /// How long completion and inspection wait for the engine (start-up, or a cell that runs).
 const ASSIST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,13 +36,6 @@ enum Job {
     Hover(String, usize, oneshot::Sender<Option<(String, String)>>),
     /// Drop evcxr's context (its child exits, its temporary folder is removed), then answer.
     Stop(std::sync::mpsc::Sender<()>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum EngineState {
-    Starting,
-    Ready,
-    Failed(String),
 }
 
 /// Handle to the engine thread. Cheap to clone.

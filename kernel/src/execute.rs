@@ -4,7 +4,7 @@
 //! `stop_on_error`, aborts cells queued behind it). Cells queued before an interrupt are
 //! aborted too.
 
-use crate::engine::{EngineError, EngineEvent, ExecIo, InputAsk};
+use crate::engine_io::{EngineError, EngineEvent, ExecIo, InputAsk};
 use crate::request::Execute;
 use crate::split::{Segment, split_cell};
 use crate::state::{Kernel, Queued};

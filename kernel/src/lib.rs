@@ -6,13 +6,16 @@
 //! - [`state`]: what one kernel's tasks share (counters, queue, interrupts, history, comms);
 //! - [`server`]: the shell/control/stdin loops, kernel_info, comms, and the clean shutdown;
 //! - [`execute`]: running cells (magics and Rust pieces) and replying;
-//! - [`engine`]: evcxr on its own thread; [`run_cell`]: one Rust piece handed to evcxr;
-//!   [`display`]: display blocks in order (the child's stdout filter); [`final_value`]: marking
-//!   a cell's value; [`dep_cache`]: the `:dep` compile cache; [`split`]: cell splitting;
-//!   [`completeness`]: is_complete; [`assist`]: completion and inspection;
+//! - [`engine`]: evcxr on its own thread (or a warm spare); [`engine_io`]: what crosses an
+//!   engine's boundary (events, errors, state, input prompts); [`run_cell`]: one Rust piece
+//!   handed to evcxr; [`display`]: display blocks in order (the child's stdout filter);
+//!   [`final_value`]: marking a cell's value; [`dep_cache`]: the `:dep` compile cache;
+//!   [`split`]: cell splitting; [`completeness`]: is_complete; [`assist`]: completion and
+//!   inspection;
 //! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`);
 //!   [`startup`]: where the engine's start-up time goes; [`warm`]: spare engines a restarted
-//!   or second kernel takes;
+//!   or second kernel takes (the pool, its protocol, the kernel side); [`spare`]: the spare's
+//!   side (`kelp engine-serve`);
 //! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
 //! - [`records`]: provenance records of Rust pieces and the `metadata.kelp` of outputs (issue #14).
 //!
@@ -26,6 +29,7 @@ mod completeness;
 mod dep_cache;
 mod display;
 mod engine;
+mod engine_io;
 mod execute;
 mod final_value;
 mod history;
@@ -37,6 +41,7 @@ mod request;
 mod run_cell;
 mod server;
 mod sink;
+mod spare;
 mod split;
 mod startup;
 mod state;
@@ -67,7 +72,7 @@ pub fn main_entry() -> anyhow::Result<i32> {
             cli::install(user, sys_prefix, prefix, &name)?;
             Ok(0)
         }
-        cli::Cmd::EngineServe => Ok(rt.block_on(warm::serve_spare())),
+        cli::Cmd::EngineServe => Ok(rt.block_on(spare::serve_spare())),
         cli::Cmd::Magic(argv) => Ok(rt.block_on(cli::run_magic(argv))),
     }
 }

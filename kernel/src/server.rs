@@ -46,7 +46,7 @@ pub(crate) async fn serve(connection_file: PathBuf) -> anyhow::Result<()> {
     // Unbounded as a channel, bounded by the state's queue accounting (Kernel::admit).
     let (exec_tx, exec_rx) = mpsc::unbounded_channel();
     let kernel = Arc::new(Kernel::new(Senders { iopub, shell, control, stdin }, Engine::start()));
-    crate::warm::keep_one_ready(kernel.engine().clone());
+    crate::spare::keep_one_ready(kernel.engine().clone());
     tokio::spawn(crate::execute::executor(kernel.clone(), exec_rx));
     let stdin_task = tokio::spawn(stdin_loop(kernel.clone(), stdin_rx));
     let control_task = tokio::spawn(control_loop(kernel.clone(), control_rx));

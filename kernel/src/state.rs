@@ -12,7 +12,8 @@
 //!   releases an input prompt (in that order; see [`Kernel::interrupt`]).
 
 use crate::comms::Comms;
-use crate::engine::{Engine, EngineState};
+use crate::engine::Engine;
+use crate::engine_io::EngineState;
 use crate::history::{History, HistoryQuery};
 use crate::request::Execute;
 use crate::sink::KernelSink;

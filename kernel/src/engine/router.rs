@@ -3,7 +3,7 @@
 //! reports, `?` errors and kelp's markers ([`crate::display`]) are kept for the cell's result.
 //! The engine ([`super`]) drains both routers when an execution ends.
 
-use super::EngineEvent;
+use crate::engine_io::EngineEvent;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
