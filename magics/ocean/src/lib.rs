@@ -20,6 +20,11 @@
 //!
 //! # JSON schemas (`application/json` of each magic)
 //!
+//! Each result is a typed struct ([`magics::results`], a module per magic); its JSON Schema,
+//! generated from the type, is `docs/schema/results/<name>.schema.json`: `publish.asset`,
+//! `ocean.{get,show,assets,collect,price}`, `wallet.{show,send,switch,keystore}` (`keystore`:
+//! `create` and `import`), `devnet.{up,down,status}` (`up`: `up` and `reset`). In short:
+//!
 //! `%devnet up` / `%devnet reset` (value bound: the RPC URL):
 //! `{"network": "development", "running": true, "start": "cold"|"warm"|"running", "elapsed_ms": u64,
 //!   "rpc_url": str, "chain_id": u64, "anvil_pid": u32, "node_pid": u32|null, "node_url": str|null, "address_file": path,
@@ -37,21 +42,24 @@
 //!   "file": {"type": "ipfs", "hash": CID} | {"type": "url", "url"}, "price": "Free" | {"Fixed": {"amount", "token"}},
 //!   "type": "dataset"|"algorithm", "compute": null | {"allowRawAlgorithm", "allowNetworkAccess": false,
 //!   "publisherTrustedAlgorithms": [{"did", "filesChecksum", "containerSectionChecksum"}],
-//!   "publisherTrustedAlgorithmPublishers": [address]}}` (`compute` set for `--compute` datasets)
+//!   "publisherTrustedAlgorithmPublishers": [address]}, "lineage": null | {"notebook", "inputs", "outputs"}}`
+//!   (`compute` set for `--compute` datasets; `amount` of a fixed price is `0x` hex wei)
 //!
 //! `%ocean get DID` (value bound: the output path):
 //! `{"did", "path", "size", "sha256", "cid": str|null, "cid_verified": bool, "datatoken",
-//!   "acquired": "dispenser"|"fixed-rate"|"held", "paid": wei-string|null, "order_tx", "txs": [...]}`
+//!   "acquired": "dispenser"|"fixed-rate"|"held", "paid": wei-string|null, "order_tx", "txs": [...], "chain_id"}`
 //!
 //! `%ocean show DID`: the indexed DDO 4.1.0 (plus the node's `nft` and `event` fields).
-//! `%ocean assets`: `{"assets": [{"did", "name", "type", "nft", "owner"}]}`.
+//! `%ocean assets`: `{"assets": [{"did", "name", "type", "nft", "owner", "prices": [{"serviceId",
+//! "type", "price", "token"}], "orders"}]}`.
 //! `%ocean price DID`: `{"did", "datatoken", "pricing": "free"|"fixed"|"none", "amount": wei|null, "amount_ocean"}`.
 //! `%ocean collect DID`: `{"did", "datatoken", "amount": wei, "to", "tx": hash|null}`.
 //!
 //! `%wallet` / `%wallet show` (value bound: the address):
 //! `{"address", "network", "chain_id", "eth", "tokens": [{"symbol", "address", "balance"}]}`;
 //! `%wallet send`: `{"to", "amount", "token", "tx", "gas"}`; `%wallet switch`: `{"network", "chain_id", "rpc_url"}`;
-//! `%wallet create|import`: `{"name", "path", "address"}`.
+//! `%wallet create|import`: `{"name", "path", "address"}`. A network given as a URL, and the
+//! RPC URL of `switch`, are shown without a `user:password@` or key-like query values.
 //!
 //! An `address.json` entry: `{"chainId", "Ocean", "OPFCommunityFeeCollector", "Router", "FixedPrice",
 //! "Dispenser", "ERC721Factory", "ERC721Template": {"1"}, "ERC20Template": {"1", "2"}, "poolTemplate",

@@ -33,28 +33,43 @@ const TX_TIMEOUT: Duration = Duration::from_secs(120);
 const INDEX_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Dataset or algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetType {
     Dataset,
     Algorithm,
 }
 
-/// The price of one datatoken.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The price of one datatoken (in a `%publish` result: `"Free"` or `{"Fixed": {"amount", "token"}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Price {
     /// A dispenser hands out datatokens.
     Free,
     /// A fixed-rate exchange sells datatokens for `amount` (wei of `token`, 18 decimals).
-    Fixed { amount: U256, token: Address },
+    Fixed {
+        /// Wei of `token` per datatoken, as a `0x` hex number.
+        #[schemars(with = "String")]
+        amount: U256,
+        /// The base token's address.
+        #[schemars(with = "String")]
+        token: Address,
+    },
 }
 
 /// The file behind the asset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum FileRef {
-    Ipfs { hash: String },
-    Url { url: String },
+    /// A file on IPFS.
+    Ipfs {
+        /// Its CID.
+        hash: String,
+    },
+    /// A file at an http(s) URL.
+    Url {
+        /// The URL.
+        url: String,
+    },
 }
 
 impl FileRef {

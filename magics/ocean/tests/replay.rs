@@ -176,19 +176,18 @@ async fn assets_query_in_the_nodes_syntax_and_its_typesense_answer() {
     assert_eq!(found.len(), 3, "the three DDOs of op_ddo_v4.1.0");
     let mine = asset_rows(&found, Some(PUBLISHER), None);
     assert_eq!(mine.len(), 3);
-    assert!(mine.iter().all(|a| a["owner"] == json!(PUBLISHER)), "{mine:?}");
-    let priced: Vec<&Value> = mine.iter().filter(|a| a["did"] == PRICED).collect();
-    assert_eq!(priced[0]["prices"][0]["price"], "1.0");
+    assert!(mine.iter().all(|a| a.owner == Some(PUBLISHER)), "{mine:?}");
+    let priced: Vec<_> = mine.iter().filter(|a| a.did.as_deref() == Some(PRICED)).collect();
+    assert_eq!(priced[0].prices[0].price, "1.0");
     // Order counts as the real node counted them (the free and the priced asset were each
     // ordered once).
-    let orders: Vec<(String, u64)> =
-        mine.iter().map(|a| (a["did"].as_str().unwrap().to_string(), a["orders"].as_u64().unwrap())).collect();
+    let orders: Vec<(String, u64)> = mine.iter().map(|a| (a.did.clone().unwrap(), a.orders)).collect();
     assert!(orders.contains(&(FREE.to_string(), 1)) && orders.contains(&(PRICED.to_string(), 1)), "{orders:?}");
     assert_eq!(orders.iter().map(|o| o.1).sum::<u64>(), 2, "{orders:?}");
     assert!(asset_rows(&found, Some(consumer().account()), None).is_empty());
     let reef = asset_rows(&found, None, Some("TEMPERATURES"));
     assert_eq!(reef.len(), 1);
-    assert_eq!(reef[0]["did"], FREE);
+    assert_eq!(reef[0].did.as_deref(), Some(FREE));
     r.assert_clean(true);
 
     // The bodies kelp sent before (no `query.bool`) get Ocean Node's 500, as one line.

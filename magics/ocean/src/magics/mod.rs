@@ -1,10 +1,12 @@
 //! The magics of the Ocean family — `%devnet`, `%publish`, `%ocean`, `%wallet`, a module each —
-//! and what they share: progress display, IPFS adds ([`crate::session`] picks network and signer).
+//! and what they share: their typed results ([`results`]), progress display, IPFS adds
+//! ([`crate::session`] picks network and signer).
 
 pub mod devnet;
 pub mod ocean;
 pub mod publish;
 pub mod record;
+pub mod results;
 pub mod wallet;
 
 use kelp_magic::{MagicContext, Progress};

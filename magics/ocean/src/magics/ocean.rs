@@ -1,5 +1,7 @@
 //! `%ocean get|show|assets|price`: find and consume Ocean assets.
 
+use super::results::Tx;
+use super::results::ocean::{AssetPrice, AssetRow, Assets, Collect, Get, PriceOf, Pricing, Show};
 use super::with_progress;
 use crate::consume;
 use crate::contracts::{IERC20Template, IFixedRateExchange};
@@ -7,11 +9,10 @@ use crate::error::OceanError;
 use crate::provider::{NodeClient, wire};
 use crate::session::SessionArgs;
 use alloy::primitives::Address;
-use alloy::primitives::utils::format_ether;
 use async_trait::async_trait;
 use clap::{CommandFactory, Parser, Subcommand};
-use kelp_magic::{Magic, MagicCall, MagicContext, Output, Result, RustValue, html_escape, parse_args};
-use serde_json::{Value, json};
+use kelp_magic::{Magic, MagicCall, MagicContext, MagicResult, Output, Result, RustValue, parse_args};
+use serde_json::Value;
 
 #[derive(Parser, Debug)]
 #[command(name = "ocean", about = "Find, price and consume Ocean assets")]
@@ -95,23 +96,21 @@ impl Magic for OceanMagic {
                 let got = consume::get(&network, signer.as_ref(), &did, 0, &mut step).await?;
                 progress.finish("downloaded");
                 crate::fsutil::write_atomic(&out_path, &got.bytes)?;
-                let sha = alloy::hex::encode(crate::ddo::sha256(&got.bytes));
-                let txs: Vec<_> =
-                    got.txs.iter().map(|t| json!({"label": t.label, "hash": t.hash, "gas": t.gas})).collect();
-                let j = json!({"did": did, "path": out_path, "size": got.bytes.len(), "sha256": sha, "cid": got.cid, "cid_verified": got.cid.is_some(),
-                    "datatoken": got.datatoken, "acquired": got.acquired, "paid": got.paid.map(|p| p.to_string()),
-                    "order_tx": got.order_tx, "txs": txs, "chain_id": network.chain_id});
-                let text = format!(
-                    "{} bytes of {did} → {} ({}, order {})",
-                    got.bytes.len(),
-                    out_path.display(),
-                    got.acquired,
-                    got.order_tx
-                );
-                Ok(Output::text(text.clone())
-                    .with_html(format!("<span>{}</span>", html_escape(&text)))
-                    .with_json(j)
-                    .with_value(RustValue::path(&out_path)))
+                let r = Get {
+                    did,
+                    path: out_path.clone(),
+                    size: got.bytes.len(),
+                    sha256: alloy::hex::encode(crate::ddo::sha256(&got.bytes)),
+                    cid_verified: got.cid.is_some(),
+                    cid: got.cid,
+                    datatoken: got.datatoken,
+                    acquired: got.acquired.to_string(),
+                    paid: got.paid,
+                    order_tx: got.order_tx,
+                    txs: got.txs.iter().map(Tx::from).collect(),
+                    chain_id: network.chain_id,
+                };
+                Ok(r.output().with_value(RustValue::path(&out_path)))
             }
             Cmd::Show { did } => {
                 check_did(&did)?;
@@ -120,16 +119,7 @@ impl Magic for OceanMagic {
                     .ddo(&did)
                     .await?
                     .ok_or_else(|| OceanError::input(format!("{did} is not known to the node at {}", node.url())))?;
-                let m = &ddo["metadata"];
-                let text = format!(
-                    "{} ({}) by {}\nDID {did}\nNFT {}\n{}",
-                    m["name"].as_str().unwrap_or("?"),
-                    m["type"].as_str().unwrap_or("?"),
-                    m["author"].as_str().unwrap_or("?"),
-                    ddo["nftAddress"].as_str().unwrap_or("?"),
-                    m["description"].as_str().unwrap_or("")
-                );
-                Ok(Output::text(text.clone()).with_html(format!("<pre>{}</pre>", html_escape(&text))).with_json(ddo))
+                Ok(Show { ddo, did }.output())
             }
             Cmd::Assets { mine, owner, text } => {
                 let owner =
@@ -148,60 +138,31 @@ impl Magic for OceanMagic {
                 // (the owner is such a field), and has no text search: ask for every asset in
                 // its syntax, and select here.
                 let found = node.query(&wire::bool_query(&[])).await?;
-                let rows = asset_rows(&found, me, text.as_deref());
-                let text = if rows.is_empty() {
-                    "no assets".to_string()
-                } else {
-                    rows.iter()
-                        .map(|r| {
-                            format!(
-                                "{}  {}  {}",
-                                r["did"].as_str().unwrap_or(""),
-                                r["type"].as_str().unwrap_or(""),
-                                r["name"].as_str().unwrap_or("")
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                };
-                Ok(Output::text(text.clone())
-                    .with_html(format!("<pre>{}</pre>", html_escape(&text)))
-                    .with_json(json!({"assets": rows})))
+                Ok(Assets { assets: asset_rows(&found, me, text.as_deref()) }.output())
             }
             Cmd::Collect { did } => {
                 let (network, dt) = asset_datatoken(ctx, &net, &did).await?;
                 let signer = net.signer(ctx, &network).await?;
                 let c = consume::collect(&network, signer.as_ref(), dt).await?;
-                let text = match c.tx {
-                    Some(tx) => format!("collected {} OCEAN to {} (tx {tx})", format_ether(c.amount), c.to),
-                    None => "nothing to collect".to_string(),
-                };
-                Ok(Output::text(text).with_json(
-                    json!({"did": did, "datatoken": dt, "amount": c.amount.to_string(), "to": c.to, "tx": c.tx}),
-                ))
+                Ok(Collect { did, datatoken: dt, amount: c.amount, to: c.to, tx: c.tx }.output())
             }
             Cmd::Price { did } => {
                 let (network, dt) = asset_datatoken(ctx, &net, &did).await?;
                 let token = IERC20Template::new(dt, &network.provider);
                 let rpc = |e: alloy::contract::Error| OceanError::Rpc(e.to_string());
                 let (kind, amount) = if !token.getDispensers().call().await.map_err(rpc)?.is_empty() {
-                    ("free", None)
+                    (Pricing::Free, None)
                 } else if let Some(f) = token.getFixedRates().call().await.map_err(rpc)?.first().cloned() {
                     let q = IFixedRateExchange::new(f.contractAddress, &network.provider)
                         .calcBaseInGivenOutDT(f.id, consume::ONE, alloy::primitives::U256::ZERO)
                         .call()
                         .await
                         .map_err(rpc)?;
-                    ("fixed", Some(q.baseTokenAmount))
+                    (Pricing::Fixed, Some(q.baseTokenAmount))
                 } else {
-                    ("none", None)
+                    (Pricing::NotForSale, None)
                 };
-                let text = match amount {
-                    Some(a) => format!("{} OCEAN per datatoken (fees included)", format_ether(a)),
-                    None if kind == "free" => "free (dispenser)".into(),
-                    None => "not for sale".into(),
-                };
-                Ok(Output::text(text.clone()).with_json(json!({"did": did, "datatoken": dt, "pricing": kind, "amount": amount.map(|a| a.to_string()), "amount_ocean": amount.map(format_ether)})))
+                Ok(PriceOf::new(did, dt, kind, amount).output())
             }
         }
     }
@@ -210,15 +171,23 @@ impl Magic for OceanMagic {
 /// The rows `%ocean assets` lists (its JSON `assets`): of the DDOs `found`, those owned by
 /// `owner` (when given) that mention `text` (when given), with owner, prices and order count
 /// read from `indexedMetadata` (Ocean Node v3) or the top-level `nft` (kelp's local node).
-pub fn asset_rows(found: &[Value], owner: Option<Address>, text: Option<&str>) -> Vec<Value> {
+pub fn asset_rows(found: &[Value], owner: Option<Address>, text: Option<&str>) -> Vec<AssetRow> {
     let words = text.map(str::to_lowercase);
     found
         .iter()
         .filter(|d| owner.is_none() || wire::owner(d) == owner)
         .filter(|d| words.as_deref().is_none_or(|w| mentions(d, w)))
         .map(|d| {
-            json!({"did": d["id"], "name": d["metadata"]["name"], "type": d["metadata"]["type"],
-                "nft": d["nftAddress"], "owner": wire::owner(d), "prices": wire::prices(d), "orders": wire::orders(d)})
+            let s = |v: &Value| v.as_str().map(str::to_string);
+            AssetRow {
+                did: s(&d["id"]),
+                name: s(&d["metadata"]["name"]),
+                kind: s(&d["metadata"]["type"]),
+                nft: s(&d["nftAddress"]),
+                owner: wire::owner(d),
+                prices: wire::prices(d).iter().map(AssetPrice::of).collect(),
+                orders: wire::orders(d),
+            }
         })
         .collect()
 }

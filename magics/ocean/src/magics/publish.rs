@@ -2,15 +2,16 @@
 //! datatoken, free or priced (see [`crate::publish`]); `--compute [--trust ALGO_DID]…
 //! [--trust-publisher ADDR]… [--allow-raw-algorithm]` makes a compute-only dataset.
 
+use super::results::publish::Publish;
 use super::with_progress;
 use crate::error::OceanError;
 use crate::journal::Journal;
-use crate::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec, Published};
+use crate::publish::{self, AssetType, ComputeOptions, Container, FileRef, Price, PublishSpec};
 use crate::session;
 use alloy::primitives::{Address, utils::parse_units};
 use async_trait::async_trait;
 use clap::{CommandFactory, Parser, ValueEnum};
-use kelp_magic::{Magic, MagicCall, MagicContext, Output, Result, RustValue, html_escape, parse_args};
+use kelp_magic::{Magic, MagicCall, MagicContext, MagicResult, Output, Result, RustValue, parse_args};
 use serde_json::{Value, json};
 
 #[derive(Parser, Debug)]
@@ -213,7 +214,7 @@ impl Magic for PublishMagic {
         };
         let p = publish::publish_with(&net, signer.as_ref(), &spec, compute.as_ref(), &journal, &mut step).await?;
         progress.finish(&format!("published {}", p.did));
-        Ok(output(&net.name, &spec, &p))
+        Ok(Publish::of(&net.name, &spec, &p).output().with_value(RustValue::string(&p.did)))
     }
 }
 
@@ -252,47 +253,6 @@ async fn source_file(ctx: &MagicContext, source: &str) -> std::result::Result<Fi
         return Ok(FileRef::Ipfs { hash: source.to_string() });
     }
     Err(OceanError::input(format!("{source}: no such file, and not an IPFS CID or URL")))
-}
-
-fn output(network: &str, spec: &PublishSpec, p: &Published) -> Output {
-    let txs: Vec<_> = p.txs.iter().map(|t| json!({"label": t.label, "hash": t.hash, "gas": t.gas})).collect();
-    let j = json!({
-        "did": p.did, "nft": p.nft, "datatoken": p.datatoken, "exchange_id": p.exchange_id,
-        "network": network, "chain_id": p.chain_id, "txs": txs, "gas_total": p.gas_total,
-        "already_published": p.already, "file": spec.file, "price": spec.price, "name": spec.name,
-        "type": spec.kind, "compute": p.ddo["services"][0]["compute"].clone(),
-        "lineage": p.ddo["metadata"]["additionalInformation"]["kelp"].clone(),
-    });
-    let note = if p.already { " (already published: nothing sent)" } else { "" };
-    let note = if p.ddo["services"][0]["type"] == "compute" { format!("{note} (compute-only)") } else { note.into() };
-    let tx_lines: String = p
-        .txs
-        .iter()
-        .map(|t| {
-            format!("\n  {}: {} (gas {})", t.label, t.hash, t.gas.map(|g| g.to_string()).unwrap_or_else(|| "?".into()))
-        })
-        .collect();
-    let lineage = &p.ddo["metadata"]["additionalInformation"]["kelp"];
-    let lineage = match (lineage["notebook"].as_str(), lineage["inputs"].as_array(), lineage["outputs"].as_array()) {
-        (Some(nb), Some(i), Some(o)) => {
-            format!("\nlineage of {nb}: {} input(s), {} output(s) in the asset's metadata", i.len(), o.len())
-        }
-        _ => String::new(),
-    };
-    let text = format!(
-        "published {}{note}\nDID {}\nNFT {}\ndatatoken {}{lineage}\ntransactions:{tx_lines}\ngas total {}",
-        spec.name, p.did, p.nft, p.datatoken, p.gas_total
-    );
-    let html = format!(
-        "<div><b>{}</b>{note}<br>DID <code>{}</code><br>NFT <code>{}</code> · datatoken <code>{}</code><br>{} transaction(s), gas {}</div>",
-        html_escape(&spec.name),
-        p.did,
-        p.nft,
-        p.datatoken,
-        p.txs.len(),
-        p.gas_total
-    );
-    Output::text(text).with_html(html).with_json(j).with_value(RustValue::string(&p.did))
 }
 
 #[cfg(test)]

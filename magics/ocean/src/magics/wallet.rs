@@ -1,6 +1,7 @@
 //! `%wallet [show|send|switch|create|import]`: the signing account, its balances, transfers,
 //! the session's network, and encrypted keystores.
 
+use super::results::wallet::{Keystore, Sent, Show, Switch, TokenBalance};
 use crate::chain;
 use crate::contracts::IERC20;
 use crate::error::OceanError;
@@ -16,8 +17,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use async_trait::async_trait;
 use clap::{CommandFactory, Parser, Subcommand};
-use kelp_magic::{Magic, MagicCall, MagicContext, Output, Result, RustValue, html_escape, parse_args};
-use serde_json::json;
+use kelp_magic::{Magic, MagicCall, MagicContext, MagicResult, Output, Result, RustValue, parse_args};
 use std::time::Duration;
 
 /// Environment variable with the hex key `%wallet import` encrypts (never printed).
@@ -61,10 +61,6 @@ enum Cmd {
 #[derive(Debug, Default)]
 pub struct WalletMagic;
 
-fn text_out(text: String, j: serde_json::Value) -> Output {
-    Output::text(text.clone()).with_html(format!("<pre>{}</pre>", html_escape(&text))).with_json(j)
-}
-
 #[async_trait]
 impl Magic for WalletMagic {
     fn name(&self) -> &'static str {
@@ -89,8 +85,7 @@ impl Magic for WalletMagic {
             Cmd::Switch { name } => {
                 let net = session::network(ctx, Some(&name)).await?;
                 ctx.env.set(ENV_NETWORK, Some(name.clone()));
-                let text = format!("network: {} (chain {}, {})", net.name, net.chain_id, net.rpc_url);
-                Ok(text_out(text, json!({"network": net.name, "chain_id": net.chain_id, "rpc_url": net.rpc_url})))
+                Ok(Switch::new(&net.name, net.chain_id, &net.rpc_url).output())
             }
             Cmd::Show { token } => {
                 let net = cli.session.network(ctx).await?;
@@ -101,24 +96,21 @@ impl Magic for WalletMagic {
                     .get_balance(me)
                     .await
                     .map_err(|e| chain::decode_rpc_error(&e, "eth_getBalance", &net.rpc_url))?;
-                let mut tokens = vec![
-                    json!({"symbol": "OCEAN", "address": net.addresses.ocean, "balance": format_ether(balance(&net, net.addresses.ocean, me).await?)}),
-                ];
+                let mut tokens = vec![TokenBalance {
+                    symbol: "OCEAN".into(),
+                    address: net.addresses.ocean,
+                    balance: format_ether(balance(&net, net.addresses.ocean, me).await?),
+                }];
                 for t in token {
-                    let sym = IERC20::new(t, &net.provider).symbol().call().await.unwrap_or_else(|_| "?".into());
-                    tokens.push(
-                        json!({"symbol": sym, "address": t, "balance": format_ether(balance(&net, t, me).await?)}),
-                    );
+                    let symbol = IERC20::new(t, &net.provider).symbol().call().await.unwrap_or_else(|_| "?".into());
+                    tokens.push(TokenBalance {
+                        symbol,
+                        address: t,
+                        balance: format_ether(balance(&net, t, me).await?),
+                    });
                 }
-                let lines: String = tokens
-                    .iter()
-                    .map(|t| {
-                        format!("\n{} {}", t["balance"].as_str().unwrap_or(""), t["symbol"].as_str().unwrap_or(""))
-                    })
-                    .collect();
-                let text = format!("{me} on {} (chain {})\n{} ETH{lines}", net.name, net.chain_id, format_ether(eth));
-                let j = json!({"address": me, "network": net.name, "chain_id": net.chain_id, "eth": format_ether(eth), "tokens": tokens});
-                Ok(text_out(text, j).with_value(RustValue::string(&me.to_string())))
+                let r = Show::new(me, &net.name, net.chain_id, format_ether(eth), tokens);
+                Ok(r.output().with_value(RustValue::string(&me.to_string())))
             }
             Cmd::Send { to, amount, token } => {
                 let wei = parse_ether(&amount)
@@ -158,11 +150,7 @@ impl Magic for WalletMagic {
                     )
                 };
                 let r = chain::transact(signer.as_ref(), &net.provider, tx, &summary, Duration::from_secs(120)).await?;
-                let text = format!("sent {amount} {token} to {to} (tx {}, gas {})", r.transaction_hash, r.gas_used);
-                Ok(text_out(
-                    text,
-                    json!({"to": to, "amount": amount, "token": token, "tx": r.transaction_hash, "gas": r.gas_used}),
-                ))
+                Ok(Sent { to, amount, token, tx: r.transaction_hash, gas: r.gas_used }.output())
             }
         }
     }
@@ -184,7 +172,5 @@ fn keystore(ctx: &MagicContext, name: &str, key: Option<&str>) -> Result<Output>
     })?;
     let (path, address) = LocalKeySigner::write_keystore(&session::keystore_dir(ctx), name, key, &password)?;
     ctx.env.set(ENV_KEYSTORE, Some(name.to_string()));
-    let text = format!("keystore {} for {address}; this session now signs with it", path.display());
-    Ok(text_out(text, json!({"name": name, "path": path, "address": address}))
-        .with_value(RustValue::string(&address.to_string())))
+    Ok(Keystore { name: name.to_string(), path, address }.output().with_value(RustValue::string(&address.to_string())))
 }
