@@ -11,6 +11,29 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How `up` got the devnet running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Start {
+    /// Deployed the Ocean contracts now.
+    Cold,
+    /// Restored the snapshot of the last `down`.
+    Warm,
+    /// It was already up.
+    Running,
+}
+
+impl Start {
+    /// Of [`UpReport::start`] (`cold`, `warm` or `running`).
+    fn of(s: &str) -> Start {
+        match s {
+            "cold" => Start::Cold,
+            "warm" => Start::Warm,
+            _ => Start::Running,
+        }
+    }
+}
+
 /// `%devnet up` and `%devnet reset` (the value bound is the RPC URL).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Up {
@@ -18,8 +41,7 @@ pub struct Up {
     pub network: String,
     /// Always true.
     pub running: bool,
-    /// `cold` (deployed now), `warm` (snapshot restored) or `running` (was already up).
-    pub start: String,
+    pub start: Start,
     /// Milliseconds `up` took.
     pub elapsed_ms: u64,
     pub rpc_url: String,
@@ -47,7 +69,7 @@ impl Up {
         Up {
             network: DEVNET_NAME.to_string(),
             running: true,
-            start: r.start.to_string(),
+            start: Start::of(r.start),
             elapsed_ms: r.elapsed.as_millis() as u64,
             rpc_url: s.rpc_url.clone(),
             chain_id: s.chain_id,
@@ -62,10 +84,10 @@ impl Up {
     }
 
     fn how(&self) -> &'static str {
-        match self.start.as_str() {
-            "cold" => "deployed the Ocean contracts",
-            "warm" => "restored the snapshot",
-            _ => "already running",
+        match self.start {
+            Start::Cold => "deployed the Ocean contracts",
+            Start::Warm => "restored the snapshot",
+            Start::Running => "already running",
         }
     }
 }

@@ -29,6 +29,7 @@ pub struct Get {
     #[schemars(with = "String")]
     pub datatoken: Address,
     /// How the datatoken was had: `dispenser`, `fixed-rate` or `held` (the account had one).
+    #[schemars(extend("enum" = ["dispenser", "fixed-rate", "held"]))]
     pub acquired: String,
     /// Wei of the base token paid (fixed-rate purchases, decimal text), else null.
     #[serde(serialize_with = "decimal_opt")]

@@ -375,6 +375,10 @@ fn devnet_up_status_down() {
     assert_result_snapshot!("devnet_up_cold", &r.output(), c);
     let warm = UpReport { start: "warm", gas: vec![], elapsed: Duration::from_millis(912), ..report.clone() };
     assert_result_snapshot!("devnet_up_warm", &Up::of(&paths(), &warm).output(), c);
+    let running = UpReport { start: "running", gas: vec![], elapsed: Duration::from_millis(38), ..report.clone() };
+    let r = Up::of(&paths(), &running);
+    assert_eq!(r.json()["start"], "running");
+    assert!(r.text().contains("already running, 0.04s"), "{}", r.text());
 
     let st = DevnetStatus { state: Some(state()), running: true, block: Some(57), addresses: Some(addresses(true)) };
     let r = Status::of(&paths(), &st);
