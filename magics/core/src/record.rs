@@ -287,8 +287,9 @@ fn hex(bytes: &[u8]) -> String {
 const SECRET_WORDS: [&str; 9] =
     ["key", "token", "secret", "password", "passphrase", "auth", "sig", "signature", "credential"];
 
-/// A URL (or any word) without secrets: `user:password@` is dropped and the values of
-/// secret-looking query parameters become `REDACTED`. Words that are not URLs come back as is.
+/// A URL (or any word) without secrets: `user:password@` is dropped, the values of
+/// secret-looking query parameters become `REDACTED`, and so does an API key carried in the path
+/// (the segment after `v1`/`v2`/`v3`, as RPC providers put it, or any 32-hex-digit segment). Words that are not URLs come back as is.
 pub fn redact(word: &str) -> String {
     let Some(scheme_end) = word.find("://") else { return word.to_string() };
     let (scheme, rest) = word.split_at(scheme_end + 3);
@@ -299,7 +300,7 @@ pub fn redact(word: &str) -> String {
         Some((p, q)) => (p, Some(q)),
         None => (tail, None),
     };
-    let mut out = format!("{scheme}{host}{path}");
+    let mut out = format!("{scheme}{host}{}", redact_path(path));
     if let Some(q) = query {
         let (q, frag) = match q.split_once('#') {
             Some((q, f)) => (q, Some(f)),
@@ -322,6 +323,22 @@ pub fn redact(word: &str) -> String {
         }
     }
     out
+}
+
+/// `path` with its key-like segments replaced by `REDACTED` (see [`redact`]).
+fn redact_path(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').collect();
+    let keyish = |s: &str| s.len() >= 16 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    segments
+        .iter()
+        .enumerate()
+        .map(|(i, seg)| {
+            let after_version = i > 0 && matches!(segments[i - 1].to_ascii_lowercase().as_str(), "v1" | "v2" | "v3");
+            let hex32 = seg.len() == 32 && seg.bytes().all(|b| b.is_ascii_hexdigit());
+            if (after_version && keyish(seg)) || hex32 { "REDACTED" } else { seg }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]

@@ -62,6 +62,19 @@ fn secrets_never_recorded() {
     assert_eq!(redact("http://alice:hunter2@node:5001/api"), "http://node:5001/api");
     assert_eq!(redact("https://x/y?api_key=s3&sig=t&page=2#f"), "https://x/y?api_key=REDACTED&sig=REDACTED&page=2#f");
     assert_eq!(redact("data.csv"), "data.csv");
+    // API keys in the path, as RPC providers put them; CIDs and ordinary paths stay.
+    assert_eq!(
+        redact("https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef"),
+        "https://mainnet.infura.io/v3/REDACTED"
+    );
+    assert_eq!(
+        redact("https://eth-mainnet.g.alchemy.com/v2/Ab_cD-1234567890xyzW"),
+        "https://eth-mainnet.g.alchemy.com/v2/REDACTED"
+    );
+    assert_eq!(redact("https://rpc.example/x/00112233445566778899aabbccddeeff"), "https://rpc.example/x/REDACTED");
+    let cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+    assert_eq!(redact(&format!("https://gw.example/ipfs/{cid}/a.csv")), format!("https://gw.example/ipfs/{cid}/a.csv"));
+    assert_eq!(redact("https://api.example/v2/items"), "https://api.example/v2/items");
     let r = Record::magic().with_call("%", "ipfs", "add x --to kubo=http://u:s3cr3t@h:5001", None);
     assert!(!r.magic.unwrap().contains("s3cr3t"));
 }
