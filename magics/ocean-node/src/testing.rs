@@ -19,6 +19,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// What the origin's `/data.csv` answers.
+pub const DATA_CSV: &str = "a,b\n1,2\n";
+
 pub const DATATOKEN: Address = Address::repeat_byte(0x42);
 
 /// Size of the `/huge` answers: 600 MiB, generated lazily from one static 64 KiB buffer.
@@ -32,16 +35,19 @@ fn huge() -> Body {
     ))
 }
 
-/// A loopback origin: `/data.csv`, `/secret` (hits counted), `/to-secret` (302 to
-/// `http://127.0.0.1:P/secret`), `/huge` ([`HUGE`] bytes, no length) and `/huge-announced` (the
-/// same with its Content-Length). Returns (port, hits of `/secret`).
+/// A loopback origin: `/data.csv` ([`DATA_CSV`]), `/secret` (hits counted), `/to-secret` (302 to
+/// `http://127.0.0.1:P/secret`), `/to-data` (302 to `/data.csv`), `/loop` (302 to itself), `/huge`
+/// ([`HUGE`] bytes, no length) and `/huge-announced` (the same with its Content-Length).
+/// Returns (port, hits of `/secret`).
 pub async fn origin() -> (u16, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let port = l.local_addr().unwrap().port();
     let h = hits.clone();
     let app = axum::Router::new()
-        .route("/data.csv", get(|| async { "a,b\n1,2\n" }))
+        .route("/data.csv", get(|| async { DATA_CSV }))
+        .route("/to-data", get(|| async { Redirect::temporary("/data.csv") }))
+        .route("/loop", get(|| async { Redirect::temporary("/loop") }))
         .route(
             "/secret",
             get(move || {

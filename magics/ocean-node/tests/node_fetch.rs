@@ -5,7 +5,7 @@
 
 use kelp_ocean_node::fetch::FetchPolicy;
 
-use kelp_ocean_node::testing::{file_info, hits, node_with_urls, origin};
+use kelp_ocean_node::testing::{DATA_CSV, file_info, hits, node_with_urls, origin};
 
 #[tokio::test]
 async fn file_info_refuses_loopback_private_and_mapped_urls_by_default_without_reaching_them() {
@@ -45,7 +45,7 @@ async fn file_info_refuses_a_redirect_from_an_allowed_host_to_loopback() {
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v[0]["contentLength"], "8");
-    assert_eq!(v[0]["checksum"].as_str().unwrap(), kelp_ocean_wire::ddo::file_checksum(b"a,b\n1,2\n"));
+    assert_eq!(v[0]["checksum"].as_str().unwrap(), kelp_ocean_wire::ddo::file_checksum(DATA_CSV.as_bytes()));
 
     let (_node, base) = node_with_urls(policy(), &[format!("http://files.example:{port}/to-secret")]).await;
     let (status, _, body) = file_info(&base).await;

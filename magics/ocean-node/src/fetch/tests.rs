@@ -1,57 +1,8 @@
-//! The fetch policy against real local HTTP servers (no network beyond loopback here).
+//! The fetch policy against a real local HTTP server (testing::origin; no network beyond loopback).
 
 use super::*;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A loopback server: `/data` (5 bytes), `/secret` (counts its hits), `/to-secret` (302 to
-/// `http://127.0.0.1:P/secret`), `/to-data` (302 to `/data`), `/loop` (302 to itself),
-/// `/big-length` (a Content-Length of 1 GiB), `/big-stream` (chunked, 3 MiB).
-async fn server() -> (u16, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    let h = hits.clone();
-    let app = axum::Router::new()
-        .route("/data", get(|| async { "hello" }))
-        .route(
-            "/secret",
-            get(move || {
-                h.fetch_add(1, Ordering::SeqCst);
-                async { "secret" }
-            }),
-        )
-        .route(
-            "/to-secret",
-            get(move || async move { Redirect::temporary(&format!("http://127.0.0.1:{port}/secret")) }),
-        )
-        .route("/to-data", get(|| async { Redirect::temporary("/data") }))
-        .route("/loop", get(|| async { Redirect::temporary("/loop") }))
-        .route(
-            "/big-length",
-            get(|| async {
-                // A lazily generated 1 GiB body that announces its length.
-                static ZEROS: [u8; 65536] = [0; 65536];
-                let chunks =
-                    futures::stream::iter((0..16384).map(|_| Ok::<_, std::io::Error>(Bytes::from_static(&ZEROS))));
-                let len = [(axum::http::header::CONTENT_LENGTH, "1073741824")];
-                (StatusCode::OK, len, axum::body::Body::from_stream(chunks)).into_response()
-            }),
-        )
-        .route(
-            "/big-stream",
-            get(|| async {
-                let chunks =
-                    futures::stream::iter((0..48).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 65536]))));
-                axum::body::Body::from_stream(chunks)
-            }),
-        );
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    (port, hits)
-}
+use crate::testing::{DATA_CSV, origin};
+use std::sync::atomic::Ordering;
 
 fn refused_class(r: Result<reqwest::Response, FetchError>) -> AddrClass {
     match r {
@@ -101,14 +52,14 @@ async fn only_http_and_https_and_unsafe_urls_are_refused_like_ocean_node() {
 
 #[tokio::test]
 async fn a_redirect_from_an_allowed_host_to_loopback_is_refused_before_it_is_fetched() {
-    let (port, hits) = server().await;
+    let (port, hits) = origin().await;
     let p = FetchPolicy {
         test_only_unchecked_hosts: vec![("files.example".into(), ([127, 0, 0, 1], 0).into())],
         ..Default::default()
     };
     // The pretend-public host itself is fetched (so the refusal below is the redirect's).
     let ok = p.fetch_all(&format!("http://files.example:{port}/to-data")).await.unwrap();
-    assert_eq!(ok, b"hello");
+    assert_eq!(ok, DATA_CSV.as_bytes());
     let e = p.open(&format!("http://files.example:{port}/to-secret")).await.unwrap_err();
     assert!(matches!(e, FetchError::Refused { class: AddrClass::Loopback, .. }), "{e}");
     assert!(!e.to_string().contains("/secret"), "the error must not echo the path: {e}");
@@ -119,12 +70,12 @@ async fn a_redirect_from_an_allowed_host_to_loopback_is_refused_before_it_is_fet
 
 #[tokio::test]
 async fn bodies_are_capped_by_length_and_by_counting() {
-    let (port, _) = server().await;
+    let (port, _) = origin().await;
     let p = FetchPolicy { allow_loopback: true, max_bytes: 1024 * 1024, ..Default::default() };
     let base = format!("http://127.0.0.1:{port}");
-    assert_eq!(p.fetch_all(&format!("{base}/data")).await.unwrap(), b"hello");
-    assert!(matches!(p.open(&format!("{base}/big-length")).await, Err(FetchError::TooLarge(_))));
-    let e = p.fetch_all(&format!("{base}/big-stream")).await.unwrap_err();
+    assert_eq!(p.fetch_all(&format!("{base}/data.csv")).await.unwrap(), DATA_CSV.as_bytes());
+    assert!(matches!(p.open(&format!("{base}/huge-announced")).await, Err(FetchError::TooLarge(_))));
+    let e = p.fetch_all(&format!("{base}/huge")).await.unwrap_err();
     assert!(matches!(e, FetchError::TooLarge(n) if n == 1024 * 1024), "{e}");
     assert!(e.to_string().contains(ENV_MAX_FILE_BYTES), "{e}");
 }
