@@ -6,7 +6,7 @@
 //! and an index of DDOs fed by `MetadataCreated`/`MetadataUpdated` events ([`indexer`]).
 //!
 //! Routes, shaped like Ocean Node v3.1.0's (checked against its recorded transcripts by
-//! `tests/conformance.rs`; handler errors are plain text with `text/html; charset=utf-8`, unknown
+//! kelp-ocean's `tests/it/conformance.rs`; handler errors are plain text with `text/html; charset=utf-8`, unknown
 //! routes get Express's 404 page, repeated slashes are collapsed and CORS is open: [`http`]):
 //! - `GET /` — `{nodeId, chainIds (strings), providerAddress, nodePublicKey, serviceEndpoints,
 //!   software: "Ocean-Node", version}`

@@ -1,7 +1,7 @@
 //! A 600 MiB answer to the node's `fileInfo` is refused without the node holding it: the node
 //! runs in this process (the devnet's mode, loopback allowed, default size cap), the origin
 //! generates the bytes lazily, and the test asserts the process's peak resident memory
-//! (`VmHWM`) stays under 200 MiB. Alone in its test binary so the peak is this test's.
+//! (`VmHWM`) stays under 200 MiB. Alone in its test binary (not in tests/it) so the peak is this test's.
 
 use kelp_ocean_node::fetch::{DEFAULT_MAX_BYTES, FetchPolicy};
 

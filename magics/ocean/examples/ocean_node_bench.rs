@@ -1,5 +1,5 @@
 //! Publish and consume, timed against kelp's own node and against a replay of a real Ocean Node
-//! v3.1.0 (the transcripts' server, `tests/common/replay.rs`), with the same client code.
+//! v3.1.0 (the transcripts' server, `tests/it/common/replay.rs`), with the same client code.
 //!
 //! - Against kelp's node (a devnet of its own: anvil + the Ocean contracts + the node process):
 //!   the whole `publish` (two transactions, until indexed) and the whole `get` (dispense, order,
@@ -14,7 +14,7 @@
 //! through `install/bench ocean` (install/bench.d/41-ocean-node.sh).
 
 #[allow(dead_code)]
-#[path = "../tests/common/replay.rs"]
+#[path = "../tests/it/common/replay.rs"]
 mod replay;
 
 use alloy::primitives::TxHash;

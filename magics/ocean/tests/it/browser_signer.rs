@@ -16,7 +16,7 @@ use kelp_ocean::{chain, magics};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 use common::Cleanup;
 
 use kelp_testkit::jupyter as relay;

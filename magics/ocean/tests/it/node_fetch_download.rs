@@ -18,7 +18,7 @@ use kelp_ocean_wire::fees::ProviderFee;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{Cleanup, env_for};
 use futures::StreamExt;
 use kelp_ocean_node::fetch::DEFAULT_MAX_BYTES;

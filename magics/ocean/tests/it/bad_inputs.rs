@@ -27,7 +27,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{Cleanup, env_for, nft_count};
 
 const DATA: &[u8] = b"site,temp\nN1,11.5\nN2,12.25\n";
@@ -124,7 +124,7 @@ async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
     m.ctx
         .env
         .set("KELP_PRIVATE_KEY", Some("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6".into()));
-    // Off the devnet a local-only file would stop for want of a Kubo (tests/publish_reach.rs):
+    // Off the devnet a local-only file would stop for want of a Kubo (publish_reach.rs):
     // this one is served where the node can fetch it.
     let served = common::serve(vec![("temps.csv", DATA)]).await;
     let line = format!("publish {served}/temps.csv --name 'Node down' --network {}", net.rpc_url);
@@ -377,7 +377,7 @@ async fn kill_mid_publish(
     let me = LocalKeySigner::dev_address(account).unwrap();
     let arg = format!("{}|{port}|{account}|{name}|{at}|{fault:?}", ocean_dir.display());
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_publishes_until_killed", "--ignored", "--nocapture"])
+        .args(["--exact", "bad_inputs::child_publishes_until_killed", "--ignored", "--nocapture"])
         .env(CHILD_ENV, arg)
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -12,7 +12,7 @@ use kelp_ocean::tools::Tools;
 use kelp_ocean::{chain, magics};
 use std::time::Duration;
 
-mod common;
+use crate::common;
 use common::Cleanup;
 
 fn tools() -> Tools {

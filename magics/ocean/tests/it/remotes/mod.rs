@@ -11,7 +11,6 @@
 //!   peers that dial its delegates ([`Fetch::Delegates`]), or from nobody ([`Fetch::Nobody`]: no
 //!   delegates, origins ignored); the pin is `pinned` once every block arrived, else `failed`
 //!   ([`Fetch::Never`]: it stays `queued`).
-#![allow(dead_code)]
 
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -170,6 +169,3 @@ async fn pin_status(State(app): State<PinApp>, h: HeaderMap, UrlPath(id): UrlPat
         None => pin_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The specified resource was not found"),
     }
 }
-
-/// (file name, bytes) of each upload.
-type Uploads = Arc<Mutex<Vec<(String, Vec<u8>)>>>;

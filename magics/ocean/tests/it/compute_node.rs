@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{Cleanup, env_for, serve};
 
 const DATA: &[u8] = b"name,secret\nalice,SECRET-ROW-7f3a91\nbob,SECRET-ROW-c04e22\ncarol,SECRET-ROW-55d1b0\n";

@@ -17,8 +17,8 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-mod common;
-mod remotes;
+use crate::common;
+use crate::remotes;
 use common::{OwnDevnet, nft_count, own_devnet};
 use kelp_testkit::FakeLighthouse;
 use remotes::{FakePinningService, Fetch, network_store};

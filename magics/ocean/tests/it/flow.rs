@@ -1,6 +1,6 @@
 //! Publish and consume on the real devnet (anvil + Ocean contracts from npm + the local node
 //! process): free and fixed-price assets, through the library and through the magics.
-//! Interrupted and killed publishes, and the other bad inputs, are in tests/bad_inputs.rs.
+//! Interrupted and killed publishes, and the other bad inputs, are in bad_inputs.rs.
 
 use alloy::primitives::{Address, U256, utils::parse_ether};
 use alloy::rpc::types::TransactionRequest;
@@ -14,7 +14,7 @@ use kelp_ocean::signer::{LocalKeySigner, TxSummary};
 use kelp_ocean::{OceanError, consume, ddo, magics};
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 use common::{Cleanup, env_for, nft_count, serve, url_dataset as spec};
 
 async fn ocean_of(net: &Network, who: Address) -> U256 {

@@ -1,10 +1,10 @@
-//! kelp's Ocean client against a replay of a real Ocean Node v3.1.0 (tests/common/replay.rs):
+//! kelp's Ocean client against a replay of a real Ocean Node v3.1.0 (common/replay.rs):
 //! the answers are the ones a real node gave, and every request kelp sends is checked against
 //! the request the real client sent (route, query keys, JSON key set and value types, content
 //! type, signature message). Flows that need a chain (orders) are tested on their node side:
 //! initialize (provider fee that `startOrder` takes) and download.
 
-mod common;
+use crate::common;
 
 use alloy::primitives::{Address, Signature, U256, address};
 use common::replay::{Replay, record};

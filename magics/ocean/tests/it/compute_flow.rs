@@ -12,7 +12,7 @@ use kelp_ocean::signer::LocalKeySigner;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{Cleanup, serve};
 
 const DATA: &[u8] =

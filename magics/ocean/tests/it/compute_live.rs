@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::Cleanup;
 
 const DATA: &[u8] = b"x\n1\n2\n3\n";
@@ -26,17 +26,6 @@ time.sleep(8)
 print('LIVE-LAST done', flush=True)
 open('/data/outputs/done.txt', 'w').write('ok')
 "#;
-
-async fn serve(files: Vec<(&'static str, &'static [u8])>) -> String {
-    let mut app = axum::Router::new();
-    for (name, bytes) in files {
-        app = app.route(&format!("/{name}"), axum::routing::get(move || async move { bytes }));
-    }
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    url
-}
 
 use common::python_spec as asset;
 
@@ -123,7 +112,7 @@ async fn envs_list_the_nodes_environments_and_logs_follow_a_remote_job_live() {
     assert!(warning.contains(&dead) && warning.contains("showing the local environments"), "{warning}");
 
     // A job whose algorithm writes a line, works 8 s, writes another.
-    let files = serve(vec![("data.csv", DATA), ("slow.py", SLOW)]).await;
+    let files = common::serve(vec![("data.csv", DATA), ("slow.py", SLOW)]).await;
     let journal = Journal::new(&ocean_dir);
     let publisher = LocalKeySigner::dev_account(0, &net.rpc_url, net.chain_id).unwrap();
     let mut quiet = |_: &str| {};

@@ -45,7 +45,7 @@
 //!   field, `access`, queue counters and resource `type` included, has Ocean Node's shape); and
 //!   the job and result records name assets kelp does not publish.
 //! - `rate_limit_*` (step 8): recorded with the limit lowered to 3 for every route; compared by
-//!   `tests/rate_limit.rs` against a node with that limit.
+//!   kelp-ocean-node's `tests/it/rate_limit.rs` against a node with that limit.
 
 use alloy::primitives::{Address, B256, keccak256};
 use alloy::providers::Provider;
@@ -57,7 +57,7 @@ use kelp_ocean::signer::{LocalKeySigner, Signer};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
-mod common;
+use crate::common;
 use common::replay::{Record, kind, load};
 use common::{serve, url_dataset as spec};
 
@@ -113,7 +113,7 @@ fn compared(r: &Record, step: u64) -> bool {
     if step == 7 {
         return COMPUTE_COMPARED.contains(&name);
     }
-    // The rate-limit records need a node with their lowered limit: tests/rate_limit.rs.
+    // The rate-limit records need a node with their lowered limit: kelp-ocean-node's tests/it/rate_limit.rs.
     let elsewhere = name.starts_with("rate_limit_");
     COMPARED_STEPS.contains(&step) && !SKIPPED.contains(&name) && !name.starts_with("publish_v4.") && !elsewhere
 }

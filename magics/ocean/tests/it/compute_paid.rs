@@ -18,7 +18,7 @@ use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{Cleanup, serve};
 
 const DATA: &[u8] = b"name,secret\nalice,SECRET-1\nbob,SECRET-2\n";

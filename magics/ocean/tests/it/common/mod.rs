@@ -2,7 +2,6 @@
 //! environment that points a test at its own devnet; a loopback file server standing in for
 //! publishers' storage; the factory's NFT count; the url dataset the tests publish.
 // Each test binary compiles this module and uses only some of it.
-#![allow(dead_code)]
 
 use alloy::primitives::U256;
 use kelp_magic::MagicContext;

@@ -1,6 +1,6 @@
 //! `%c2d start --signer browser` on Ocean DIDs, with real parts: the real devnet (anvil + the
 //! Ocean contracts from npm + the local node running kelp-c2d's bubblewrap engine) and a real
-//! Jupyter server from `.venv` with kelp_labextension's relay (as tests/browser_signer.rs starts
+//! Jupyter server from `.venv` with kelp_labextension's relay (as browser_signer.rs starts
 //! it; this test fails, never skips, when `.venv`, the extension or bubblewrap is missing). The
 //! test plays the browser wallet: it answers each request on the relay's browser face by running
 //! it on anvil as the wallet's (unlocked) account. The consumer has no local key at all, so every
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-mod common;
+use crate::common;
 use common::Cleanup;
 
 use kelp_testkit::jupyter as relay;
@@ -35,17 +35,6 @@ rows = [l for l in open(f'/data/inputs/{d}/0').read().split('\n')[1:] if l]
 json.dump({'rows': len(rows)}, open('/data/outputs/count.json', 'w'))
 print('counted', len(rows), 'rows')
 "#;
-
-async fn serve(files: Vec<(&'static str, &'static [u8])>) -> String {
-    let mut app = axum::Router::new();
-    for (name, bytes) in files {
-        app = app.route(&format!("/{name}"), axum::routing::get(move || async move { bytes }));
-    }
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    url
-}
 
 use common::python_spec as asset;
 
@@ -123,7 +112,7 @@ async fn c2d_on_dids_signed_in_the_browser_wallet_through_the_relay() {
     let rpc = net.rpc_url.clone();
 
     // The publisher (a local key): a counting algorithm and a compute-only dataset trusting it.
-    let files = serve(vec![("data.csv", DATA), ("count.py", COUNT)]).await;
+    let files = common::serve(vec![("data.csv", DATA), ("count.py", COUNT)]).await;
     let journal = Journal::new(&ocean_dir);
     let publisher = LocalKeySigner::dev_account(0, &rpc, net.chain_id).unwrap();
     let mut quiet = |_: &str| {};

@@ -12,7 +12,7 @@ use kelp_ocean_wire::fees::ProviderFee;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{own_devnet, serve};
 
 fn asset(name: &str, kind: AssetType, url: String) -> PublishSpec {
