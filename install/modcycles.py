@@ -4,7 +4,8 @@
 For every crate (a directory with a Cargo.toml and a src/ folder), each file under src/ belongs to
 the top-level module named by its first path component (src/node/routes.rs and src/node.rs are
 both `node`; src/lib.rs and src/main.rs are the crate root; src/bin/ is left out: those files are
-crates of their own). An edge A -> B is a `crate::B` path (in a `use` or inline, braces
+crates of their own; so are unit-test files, src/**/tests.rs and src/**/tests/: test code may use
+any module's test support, which is not layering). An edge A -> B is a `crate::B` path (in a `use` or inline, braces
 expanded) or a `super::` chain that climbs to the crate root and names B, written in a file of A.
 Comments and string literals are ignored. Any cycle between two or more modules fails the check,
 printed as `crate: a -> b -> a (a/x.rs: crate::b, b/y.rs: crate::a)`.
@@ -115,7 +116,7 @@ def edges_of_crate(src: Path) -> dict[str, dict[str, list[str]]]:
     edges: dict[str, dict[str, list[str]]] = {}
     for path in sorted(src.rglob("*.rs")):
         rel = path.relative_to(src)
-        if rel.parts[0] == "bin":
+        if rel.parts[0] == "bin" or rel.stem == "tests" or "tests" in rel.parts[:-1]:
             continue
         top, modpath = module_of(rel)
         if top is None:

@@ -68,6 +68,15 @@ class ModCycles(unittest.TestCase):
         })
         self.assertEqual(run(self.root), (0, ""))
 
+    def test_unit_test_files_may_use_any_modules_test_support(self):
+        crate(self.root, "tst", {
+            "lib.rs": "mod fetch;\nmod testing;\n",
+            "fetch/mod.rs": "#[cfg(test)]\nmod tests;\n",
+            "fetch/tests.rs": "use crate::testing::origin;\n",
+            "testing.rs": "use crate::fetch::Policy;\n",
+        })
+        self.assertEqual(run(self.root), (0, ""))
+
     def test_an_allowed_cycle_is_listed_not_fatal(self):
         crate(self.root, "cyc", {"lib.rs": "", "a.rs": "use crate::b;\n", "b.rs": "use crate::a;\n"})
         code, text = run(self.root, "--allow", "cyc:a,b=issue #15")
