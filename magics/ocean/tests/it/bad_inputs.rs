@@ -15,16 +15,16 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use async_trait::async_trait;
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, Output, RecordingSink};
+use kelp_magic::Output;
+use kelp_magic::testing::Cell;
 use kelp_ocean::devnet::{DevnetPaths, process};
 use kelp_ocean::journal::{Journal, Stage, TxRecord};
 use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::provider::NodeClient;
 use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
-use kelp_ocean::{OceanError, ddo, magics};
+use kelp_ocean::{OceanError, ddo};
 use serde_json::json;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common;
@@ -49,20 +49,15 @@ async fn devnet() -> (tempfile::TempDir, Cleanup, std::path::PathBuf, u16, Netwo
 }
 
 struct Magics {
-    ctx: MagicContext,
-    all: Vec<Arc<dyn Magic>>,
+    cell: Cell,
 }
 
 impl Magics {
     fn new(home: &std::path::Path, port: u16) -> Self {
-        let ctx = MagicContext::new(home, Config::at(home), RecordingSink::new());
-        common::set_devnet_env(&ctx, port);
-        Magics { ctx, all: magics() }
+        Magics { cell: common::devnet_cell(home, port) }
     }
     async fn run(&self, line: &str) -> kelp_magic::Result<Output> {
-        let call = MagicCall::from_line(line, None).unwrap();
-        let m = self.all.iter().find(|m| m.name() == call.name).unwrap().clone();
-        m.run(call, &self.ctx).await
+        self.cell.run(line).await
     }
     /// Run `line`, expect an error: one line containing every one of `want`.
     async fn fails(&self, line: &str, want: &[&str]) -> String {
@@ -103,25 +98,25 @@ async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
 
     // No funds: an account without ETH cannot publish; one without OCEAN cannot buy.
     let broke = alloy::signers::local::PrivateKeySigner::random();
-    m.ctx.env.set("KELP_PRIVATE_KEY", Some(format!("0x{}", alloy::hex::encode(broke.to_bytes()))));
+    m.cell.env.set("KELP_PRIVATE_KEY", Some(format!("0x{}", alloy::hex::encode(broke.to_bytes()))));
     m.fails("publish temps.csv --name 'No ETH'", &["insufficient funds"]).await;
     assert_eq!((nft_count(&net).await, node_assets(&net).await), (nfts, assets));
-    m.ctx.env.set("KELP_PRIVATE_KEY", None);
+    m.cell.env.set("KELP_PRIVATE_KEY", None);
     m.run(&format!("wallet send {} 1", broke.address())).await.unwrap();
-    m.ctx.env.set("KELP_PRIVATE_KEY", Some(format!("0x{}", alloy::hex::encode(broke.to_bytes()))));
+    m.cell.env.set("KELP_PRIVATE_KEY", Some(format!("0x{}", alloy::hex::encode(broke.to_bytes()))));
     let e = m.fails(&format!("ocean get {priced_did} -o bought.csv"), &["insufficient funds", "OCEAN"]).await;
     assert!(!e.contains(&alloy::hex::encode(broke.to_bytes())), "the key leaked into the error");
     assert!(!home.path().join("bought.csv").exists(), "a failed get wrote a file");
-    m.ctx.env.set("KELP_PRIVATE_KEY", None);
+    m.cell.env.set("KELP_PRIVATE_KEY", None);
 
     // Node down (a non-devnet network naming a node that does not answer): one line naming the
     // node, sent before any transaction, so nothing is left behind; the retry against a live
     // node publishes exactly one asset. (A reverted transaction: see
     // `interrupted_or_killed_publish_then_retried_makes_exactly_one_asset`.)
     let dead = format!("http://127.0.0.1:{}", process::free_port().unwrap());
-    m.ctx.env.set("KELP_OCEAN_NODE_URL", Some(dead.clone()));
+    m.cell.env.set("KELP_OCEAN_NODE_URL", Some(dead.clone()));
     // Off the devnet there is no default account: anvil's public development key #9.
-    m.ctx
+    m.cell
         .env
         .set("KELP_PRIVATE_KEY", Some("0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6".into()));
     // Off the devnet a local-only file would stop for want of a Kubo (publish_reach.rs):
@@ -134,7 +129,7 @@ async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
     }
     assert_eq!(nft_count(&net).await, nfts, "node down: a transaction was sent");
     assert_eq!(node_assets(&net).await, assets);
-    m.ctx.env.set("KELP_OCEAN_NODE_URL", net.node_url.clone());
+    m.cell.env.set("KELP_OCEAN_NODE_URL", net.node_url.clone());
     let done = m.run(&line).await.unwrap();
     let did = done.json().unwrap()["did"].as_str().unwrap().to_string();
     assert_eq!(nft_count(&net).await, nfts + U256::from(1), "the retry after the node came back made a second NFT");

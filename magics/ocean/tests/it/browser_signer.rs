@@ -8,7 +8,7 @@
 
 use alloy::primitives::{Address, U256, utils::parse_ether};
 use alloy::providers::Provider;
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
+use kelp_magic::testing::Cell;
 use kelp_ocean::contracts::IERC20;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::signer::{BrowserSigner, LocalKeySigner, Signer};
@@ -31,9 +31,7 @@ async fn anvil_rpc(rpc: &str, method: &str, params: Value) -> Value {
 }
 
 struct Session {
-    ctx: MagicContext,
-    sink: Arc<RecordingSink>,
-    wallet: Arc<dyn Magic>,
+    cell: Cell,
     rpc: String,
     browser: Browser,
 }
@@ -41,9 +39,8 @@ struct Session {
 impl Session {
     /// Run `%wallet <line>` in the background, as a cell does while the person looks at the dialog.
     fn run(&self, line: &str) -> tokio::task::JoinHandle<kelp_magic::Result<kelp_magic::Output>> {
-        let call = MagicCall::from_line(line, None).unwrap();
-        let (m, ctx) = (self.wallet.clone(), self.ctx.clone());
-        tokio::spawn(async move { m.run(call, &ctx).await })
+        let (cell, line) = (self.cell.clone(), line.to_string());
+        tokio::spawn(async move { cell.run(&line).await })
     }
 
     /// Approve a pending `eth_sendTransaction` the way the wallet does: send it on the chain.
@@ -69,8 +66,7 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
         .expect("anvil and the Ocean artifacts must be installed (./install/setup)");
     let home = tempfile::tempdir().unwrap();
     let _cleanup = Cleanup(DevnetPaths::new(home.path().join("ocean")));
-    let sink = RecordingSink::new();
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), sink.clone());
+    let ctx = Cell::at(home.path(), magics()).with_home(home.path());
     let port = kelp_ocean::devnet::process::free_port().unwrap();
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
     ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
@@ -79,12 +75,9 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     }
     ctx.env.set("KELP_RELAY_URL", Some(server.relay_url.clone()));
     ctx.env.set("KELP_RELAY_SECRET", Some(server.relay_secret.clone()));
-    let all = magics();
-    let devnet = all.iter().find(|m| m.name() == "devnet").unwrap().clone();
-    let up = devnet.run(MagicCall::from_line("devnet up", None).unwrap(), &ctx).await.unwrap();
+    let up = ctx.ok("devnet up").await;
     let rpc = up.json().unwrap()["rpc_url"].as_str().unwrap().to_string();
-    let wallet = all.iter().find(|m| m.name() == "wallet").unwrap().clone();
-    let s = Session { ctx: ctx.clone(), sink: sink.clone(), wallet, rpc: rpc.clone(), browser: browser.clone() };
+    let s = Session { cell: ctx.clone(), rpc: rpc.clone(), browser: browser.clone() };
     let me = LocalKeySigner::dev_address(1).unwrap();
     let to = LocalKeySigner::dev_address(2).unwrap();
     let me_s = me.to_string().to_lowercase();
@@ -129,7 +122,7 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     assert_eq!(e.to_string(), "rejected in wallet");
     assert_eq!(eth(&rpc, to).await, before);
     // The cell showed the live waiting display, which ended as rejected.
-    let shown = format!("{:?}", s.sink.events());
+    let shown = format!("{:?}", s.cell.events());
     assert!(shown.contains("waiting for wallet approval"), "{shown}");
     assert!(!shown.contains(&server.relay_secret) && !shown.contains(&server.token));
 
@@ -208,12 +201,10 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     assert_eq!(sig.recover_address_from_msg(msg).unwrap(), me);
 
     // 6. Interrupting the cell withdraws the request: the dialog disappears from the browser.
-    let mut interrupted = ctx.clone();
-    interrupted.cancel = kelp_magic::CancelToken::new();
+    let interrupted = ctx.next();
     let token = interrupted.cancel.clone();
-    let call = MagicCall::from_line(&format!("wallet send {to} 1 --signer browser"), None).unwrap();
-    let m = s.wallet.clone();
-    let cell = tokio::spawn(async move { m.run(call, &interrupted).await });
+    let line = format!("wallet send {to} 1 --signer browser");
+    let cell = tokio::spawn(async move { interrupted.run(&line).await });
     browser.wait_for("transfer ETH").await;
     token.cancel();
     let e = cell.await.unwrap().unwrap_err();
@@ -232,7 +223,6 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let file_url = format!("http://{}/data.csv", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let publish = all.iter().find(|m| m.name() == "publish").unwrap().clone();
     let line = format!("publish {file_url} --name 'Wallet table' --signer browser");
     let a = kelp_ocean::addresses::read_entry(
         &DevnetPaths::new(home.path().join("ocean")).address_file(),
@@ -245,7 +235,7 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     // 8a. The person rejects the metadata transaction (step 4 of 4): the cell says the NFT exists
     //     and the metadata is pending, and how to finish; it does not claim `published`.
     let (stop, wallet_side) = wallet_answers(&browser, &rpc, Some("setMetaData"));
-    let run = publish.run(MagicCall::from_line(&line, None).unwrap(), &ctx);
+    let run = ctx.run(&line);
     let e = tokio::time::timeout(std::time::Duration::from_secs(180), run).await.expect("publish ended").unwrap_err();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let first = wallet_side.await.unwrap();
@@ -273,13 +263,10 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
     // 8b. Running the cell again resumes the journal: steps 2–4 (re-encrypt, setMetaData), the same
     //     NFT, no second one.
     let (stop, wallet_side) = wallet_answers(&browser, &rpc, None);
-    let out = tokio::time::timeout(
-        std::time::Duration::from_secs(180),
-        publish.run(MagicCall::from_line(&line, None).unwrap(), &ctx),
-    )
-    .await
-    .expect("publish finished")
-    .unwrap();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(180), ctx.run(&line))
+        .await
+        .expect("publish finished")
+        .unwrap();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let seen = wallet_side.await.unwrap();
     assert_eq!(factory.getCurrentNFTCount().call().await.unwrap(), nfts + U256::from(1), "no second NFT");
@@ -311,7 +298,7 @@ async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() 
         j["txs"].as_array().unwrap().len() + 1
     );
 
-    devnet.run(MagicCall::from_line("devnet down --no-save", None).unwrap(), &ctx).await.unwrap();
+    ctx.ok("devnet down --no-save").await;
 }
 
 /// The wallet's side while a publish runs: approves every request on anvil (the dev accounts are

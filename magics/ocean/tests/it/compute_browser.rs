@@ -8,7 +8,8 @@
 
 use alloy::primitives::TxHash;
 use alloy::providers::Provider;
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
+use kelp_magic::Magic;
+use kelp_magic::testing::Cell;
 use kelp_ocean::compute::client::ComputeClient;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
@@ -97,7 +98,8 @@ async fn c2d_on_dids_signed_in_the_browser_wallet_through_the_relay() {
     let home = tempfile::tempdir().unwrap();
     let ocean_dir = home.path().join("ocean");
     let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    let ctx =
+        Cell::at(home.path(), [Arc::new(kelp_ocean::compute::c2d_magic()) as Arc<dyn Magic>]).with_home(home.path());
     let port = kelp_ocean::devnet::process::free_port().unwrap();
     ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
     ctx.env.set("KELP_OCEAN_NODE", Some(common::node_bin()));
@@ -135,13 +137,9 @@ async fn c2d_on_dids_signed_in_the_browser_wallet_through_the_relay() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let wallet_side = wallet(browser.clone(), rpc.clone(), me_s.clone(), stop.clone());
-    let magic: Arc<dyn Magic> = Arc::new(kelp_ocean::compute::c2d_magic());
     let run = |line: String| {
-        let (m, c) = (magic.clone(), ctx.clone());
-        async move {
-            let call = MagicCall::from_line(&line, None).unwrap();
-            tokio::time::timeout(Duration::from_secs(180), m.run(call, &c)).await.expect("the cell finished")
-        }
+        let c = ctx.clone();
+        async move { tokio::time::timeout(Duration::from_secs(180), c.run(&line)).await.expect("the cell finished") }
     };
     let out =
         run(format!("c2d start --dataset {} --algorithm {} --signer browser --wait", ds.did, algo.did)).await.unwrap();

@@ -3,13 +3,15 @@
 //! `%c2d` magic with kelp-ocean's Ocean backend, as the kernel registers it. Needs bubblewrap
 //! (install/setup.d/50-c2d.sh); fails, never skips, without it.
 
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink};
+use kelp_magic::testing::Cell;
+use kelp_magic::{Magic, MagicError, Output};
 use kelp_ocean::devnet::{DevnetPaths, DevnetState};
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::Resolver;
 use kelp_ocean::publish::{self, AssetType, ComputeOptions, Price, PublishSpec};
 use kelp_ocean::signer::LocalKeySigner;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common;
@@ -40,18 +42,20 @@ fn spec(name: &str, kind: AssetType, url: String, price: Price) -> PublishSpec {
     PublishSpec { price, ..common::python_spec(name, kind, url) }
 }
 
+/// A notebook's cells with `%c2d` wired to the Ocean remote (a fresh one is a restarted kernel:
+/// a new `%c2d` over the same folder and journal).
 struct Session {
-    ctx: MagicContext,
+    cell: Cell,
 }
 
 impl Session {
     fn new(dir: &Path, port: u16) -> Session {
-        let ctx = MagicContext::new(dir, Config::at(dir), RecordingSink::new());
-        common::set_devnet_env(&ctx, port);
-        Session { ctx }
+        let cell = Cell::at(dir, [Arc::new(kelp_ocean::compute::c2d_magic()) as Arc<dyn Magic>]).with_home(dir);
+        common::set_devnet_env(&cell, port);
+        Session { cell }
     }
-    async fn run(&self, magic: &dyn Magic, line: &str) -> Result<Output, MagicError> {
-        magic.run(MagicCall::from_line(line, None).unwrap(), &self.ctx).await
+    async fn run(&self, line: &str) -> Result<Output, MagicError> {
+        self.cell.run(line).await
     }
 }
 
@@ -79,7 +83,7 @@ async fn c2d_on_ocean_dids_trusted_untrusted_unknown_node_down_and_restart() {
     let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
     let port = kelp_ocean::devnet::process::free_port().unwrap();
     let s = Session::new(home.path(), port);
-    let env = s.ctx.env.clone();
+    let env = s.cell.env.clone();
     let lookup = move |v: &str| env.get(v);
     let net = Resolver { ocean_dir: &ocean_dir, env: &lookup }.resolve(None).await.expect("devnet starts");
     let files = serve(vec![("data.csv", DATA), ("train.py", TRAIN), ("leak.py", LEAK)]).await;
@@ -97,9 +101,8 @@ async fn c2d_on_ocean_dids_trusted_untrusted_unknown_node_down_and_restart() {
     let ds = publish::publish_with(&net, &publisher, &data, Some(&trust), &journal, &mut quiet).await.unwrap();
 
     // The consumer (account 1) through %c2d, as the kernel registers it.
-    let magic = kelp_ocean::compute::c2d_magic();
     let line = format!("c2d start --dataset {} --algorithm {} --param tag=run1 --account 1 --wait", ds.did, algo.did);
-    let out = s.run(&magic, &line).await.unwrap();
+    let out = s.run(&line).await.unwrap();
     let j = out.json().unwrap().clone();
     assert_eq!((j["status"].as_u64(), j["ok"].as_bool()), (Some(70), Some(true)), "{j}");
     assert_eq!(j["remote"]["backend"], "ocean");
@@ -108,7 +111,7 @@ async fn c2d_on_ocean_dids_trusted_untrusted_unknown_node_down_and_restart() {
     assert_eq!(j["remote"]["details"]["orders"].as_array().unwrap().len(), 2, "dataset and algorithm ordered");
     assert_eq!(j["algorithm"]["container"]["entrypoint"], "python3 $ALGO");
     let id = j["jobId"].as_str().unwrap().to_string();
-    let r = s.run(&magic, &format!("c2d result {}", &id[..8])).await.unwrap();
+    let r = s.run(&format!("c2d result {}", &id[..8])).await.unwrap();
     let folder = PathBuf::from(r.json().unwrap()["folder"].as_str().unwrap());
     let metrics = json_file(&folder.join("metrics.json"));
     assert_eq!((metrics["rows"].as_u64(), metrics["tag"].as_str()), (Some(4), Some("run1")), "{metrics}");
@@ -127,7 +130,7 @@ async fn c2d_on_ocean_dids_trusted_untrusted_unknown_node_down_and_restart() {
         (format!("c2d start --dataset {unknown} --algorithm {}", algo.did), "no asset did:op:abab"),
         (format!("c2d start --dataset {} --algorithm {}", algo.did, algo.did), "not offered for compute"),
     ] {
-        let e = s.run(&magic, &line).await.unwrap_err().to_string();
+        let e = s.run(&line).await.unwrap_err().to_string();
         assert!(e.contains(want) && !e.contains('\n'), "{line}: {e}");
     }
     // A priced dataset and a consumer with no OCEAN: one line, before any job.
@@ -150,35 +153,34 @@ async fn c2d_on_ocean_dids_trusted_untrusted_unknown_node_down_and_restart() {
     .unwrap();
     let broke = Session::new(home.path(), port);
     let key = format!("0x{}", alloy::hex::encode(alloy::signers::local::PrivateKeySigner::random().to_bytes()));
-    broke.ctx.env.set("KELP_PRIVATE_KEY", Some(key.clone()));
-    let e =
-        broke.run(&magic, &format!("c2d start --dataset {} --algorithm {}", priced.did, algo.did)).await.unwrap_err();
+    broke.cell.env.set("KELP_PRIVATE_KEY", Some(key.clone()));
+    let e = broke.run(&format!("c2d start --dataset {} --algorithm {}", priced.did, algo.did)).await.unwrap_err();
     let e = e.to_string();
     assert!(e.contains("insufficient funds") && e.contains("OCEAN") && !e.contains('\n'), "{e}");
     assert!(!e.contains(key.trim_start_matches("0x")), "the key never shows");
-    let l = s.run(&magic, "c2d list").await.unwrap();
+    let l = s.run("c2d list").await.unwrap();
     assert_eq!(l.json().unwrap()["jobs"].as_array().unwrap().len(), 1);
 
     // Node down: a network whose node does not answer.
     let dead = format!("http://127.0.0.1:{}", kelp_ocean::devnet::process::free_port().unwrap());
     let down = Session::new(home.path(), port);
-    down.ctx.env.set("KELP_OCEAN_NODE_URL", Some(dead.clone()));
-    down.ctx.env.set("KELP_PRIVATE_KEY", Some(key));
+    down.cell.env.set("KELP_OCEAN_NODE_URL", Some(dead.clone()));
+    down.cell.env.set("KELP_PRIVATE_KEY", Some(key));
     let line = format!("c2d start --dataset {} --algorithm {} --network {}", ds.did, algo.did, net.rpc_url);
-    let e = down.run(&magic, &line).await.unwrap_err().to_string();
+    let e = down.run(&line).await.unwrap_err().to_string();
     assert!(e.contains(&dead) && e.contains("not reachable") && !e.contains('\n'), "{e}");
 
     // A job started, then a new magic (a restarted kernel) finds it, follows it, gets its result.
     let line =
         format!("c2d start --dataset {} --algorithm {} --param sleep=2 --param tag=run2 --account 1", ds.did, algo.did);
-    let out = s.run(&magic, &line).await.unwrap();
+    let out = s.run(&line).await.unwrap();
     let id2 = out.json().unwrap()["jobId"].as_str().unwrap().to_string();
     assert!(!out.json().unwrap()["finished"].as_bool().unwrap());
-    drop(magic);
-    let restarted = kelp_ocean::compute::c2d_magic();
+    drop(s);
+    let restarted = Session::new(home.path(), port);
     let t = Instant::now();
     let done = loop {
-        let st = s.run(&restarted, &format!("c2d status {}", &id2[..8])).await.unwrap();
+        let st = restarted.run(&format!("c2d status {}", &id2[..8])).await.unwrap();
         let st = st.json().unwrap().clone();
         if st["finished"] == true || t.elapsed() > Duration::from_secs(90) {
             break st;
@@ -186,16 +188,16 @@ async fn c2d_on_ocean_dids_trusted_untrusted_unknown_node_down_and_restart() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     assert_eq!(done["status"], 70, "{done}");
-    let r = s.run(&restarted, &format!("c2d result {} -o run2", &id2[..8])).await.unwrap();
+    let r = restarted.run(&format!("c2d result {} -o run2", &id2[..8])).await.unwrap();
     assert_eq!(r.json().unwrap()["folder"].as_str().unwrap(), home.path().join("run2").to_str().unwrap());
     assert_eq!(json_file(&home.path().join("run2/metrics.json"))["tag"], "run2");
-    let logs = s.run(&restarted, &format!("c2d logs {}", &id2[..8])).await.unwrap();
+    let logs = restarted.run(&format!("c2d logs {}", &id2[..8])).await.unwrap();
     assert!(logs.plain().unwrap().contains("trained on 4 rows"));
 
     // Stop: the node ends a running job on request; the journal shows it ended as failed.
     let line = format!("c2d start --dataset {} --algorithm {} --param sleep=60 --account 1", ds.did, algo.did);
-    let id3 = s.run(&restarted, &line).await.unwrap().json().unwrap()["jobId"].as_str().unwrap().to_string();
-    let stopped = s.run(&restarted, &format!("c2d stop {}", &id3[..8])).await.unwrap();
+    let id3 = restarted.run(&line).await.unwrap().json().unwrap()["jobId"].as_str().unwrap().to_string();
+    let stopped = restarted.run(&format!("c2d stop {}", &id3[..8])).await.unwrap();
     let st = stopped.json().unwrap();
     assert_eq!((st["status"].as_u64(), st["ok"].as_bool()), (Some(41), Some(false)), "{st}");
     assert!(st["elapsed"].as_f64().unwrap() < 30.0, "{st}");

@@ -4,7 +4,8 @@
 //! does not answer is one warning line), and a running job's log followed live through the node's
 //! `computeStreamableLogs`. Needs bubblewrap (install/setup.d/50-c2d.sh); fails, never skips.
 
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink, SinkEvent, Stream};
+use kelp_magic::testing::Cell;
+use kelp_magic::{Magic, Output};
 use kelp_ocean::compute::client::ComputeClient;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
@@ -29,28 +30,14 @@ open('/data/outputs/done.txt', 'w').write('ok')
 
 use common::python_spec as asset;
 
-fn context(home: &Path, port: u16, sink: Arc<RecordingSink>) -> MagicContext {
-    let ctx = MagicContext::new(home, Config::at(home), sink);
-    ctx.env.set("KELP_DEVNET_PORT", Some(port.to_string()));
-    ctx.env.set("KELP_OCEAN_NODE", Some(common::node_bin()));
+/// A cell of a notebook whose `%c2d` (a magic of its own) runs on the devnet at `port`.
+fn context(home: &Path, port: u16) -> Cell {
+    let cell = Cell::at(home, [Arc::new(kelp_ocean::compute::c2d_magic()) as Arc<dyn Magic>]).with_home(home);
+    common::set_devnet_env(&cell, port);
     for v in ["KELP_PRIVATE_KEY", "KELP_KEYSTORE", "KELP_NETWORK", "KELP_OCEAN_NODE_URL"] {
-        ctx.env.set(v, None);
+        cell.env(v, None);
     }
-    ctx
-}
-
-async fn run(magic: &dyn Magic, ctx: &MagicContext, line: &str) -> Result<Output, MagicError> {
-    magic.run(MagicCall::from_line(line, None).unwrap(), ctx).await
-}
-
-fn stderr_of(sink: &RecordingSink) -> String {
-    sink.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            SinkEvent::Stream(Stream::Stderr, t) => Some(t),
-            _ => None,
-        })
-        .collect()
+    cell
 }
 
 fn places(out: &Output) -> Vec<(String, Option<String>)> {
@@ -69,22 +56,20 @@ async fn envs_list_the_nodes_environments_and_logs_follow_a_remote_job_live() {
     let ocean_dir = home.path().join("ocean");
     let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
     let port = kelp_ocean::devnet::process::free_port().unwrap();
-    let sink = RecordingSink::new();
-    let ctx = context(home.path(), port, sink.clone());
-    let magic = kelp_ocean::compute::c2d_magic();
+    let ctx = context(home.path(), port);
 
     // No devnet running and no --network: the local environments only, and no devnet started.
-    let out = run(&magic, &ctx, "c2d envs").await.unwrap();
+    let out = ctx.run("c2d envs").await.unwrap();
     assert_eq!(places(&out), vec![("local".to_string(), None)], "{:?}", out.json());
     assert!(!DevnetPaths::new(&ocean_dir).state_file().exists(), "envs started a devnet");
-    assert!(stderr_of(&sink).is_empty(), "{}", stderr_of(&sink));
+    assert!(ctx.stderr().is_empty(), "{}", ctx.stderr());
 
     // The devnet runs: its node's environments are listed too, each saying where it runs.
     let env = ctx.env.clone();
     let lookup = move |v: &str| env.get(v);
     let net = Resolver { ocean_dir: &ocean_dir, env: &lookup }.resolve(None).await.expect("devnet starts");
     let node_url = net.node_url.clone().unwrap();
-    let out = run(&magic, &ctx, "c2d envs").await.unwrap();
+    let out = ctx.run("c2d envs").await.unwrap();
     let j = out.json().unwrap();
     let node = ("node".to_string(), Some(node_url.clone()));
     assert_eq!(places(&out), vec![("local".into(), None), node.clone(), node], "{j}");
@@ -102,12 +87,11 @@ async fn envs_list_the_nodes_environments_and_logs_follow_a_remote_job_live() {
 
     // A network whose node does not answer: the local ones, and one warning line naming it.
     let dead = format!("http://127.0.0.1:{}", kelp_ocean::devnet::process::free_port().unwrap());
-    let down_sink = RecordingSink::new();
-    let down = context(home.path(), port, down_sink.clone());
+    let down = context(home.path(), port);
     down.env.set("KELP_OCEAN_NODE_URL", Some(dead.clone()));
-    let out = run(&magic, &down, &format!("c2d envs --network {}", net.rpc_url)).await.unwrap();
+    let out = down.run(&format!("c2d envs --network {}", net.rpc_url)).await.unwrap();
     assert_eq!(places(&out), vec![("local".to_string(), None)]);
-    let warning = stderr_of(&down_sink);
+    let warning = down.stderr();
     assert_eq!(warning.lines().count(), 1, "{warning}");
     assert!(warning.contains(&dead) && warning.contains("showing the local environments"), "{warning}");
 
@@ -122,32 +106,29 @@ async fn envs_list_the_nodes_environments_and_logs_follow_a_remote_job_live() {
     let data = asset("Rows", AssetType::Dataset, format!("{files}/data.csv"));
     let ds = publish::publish_with(&net, &publisher, &data, Some(&trust), &journal, &mut quiet).await.unwrap();
     let line = format!("c2d start --dataset {} --algorithm {} --account 1", ds.did, algo.did);
-    let started = run(&magic, &ctx, &line).await.unwrap();
+    let started = ctx.run(&line).await.unwrap();
     let id = started.json().unwrap()["jobId"].as_str().unwrap().to_string();
 
     // Without -f, a running remote job's log is not there yet: one line saying how to follow it.
-    let not_yet = run(&magic, &ctx, &format!("c2d logs {}", &id[..8])).await.unwrap();
+    let not_yet = ctx.run(&format!("c2d logs {}", &id[..8])).await.unwrap();
     assert!(not_yet.json().unwrap()["log"].is_null());
     assert!(not_yet.plain().unwrap().contains("-f follows it"));
 
     // -f: the first line shows while the job still runs; the last one once, when it comes.
-    let follow_sink = RecordingSink::new();
-    let mut follow_ctx = ctx.clone();
-    follow_ctx.sink = follow_sink.clone();
-    let m = Arc::new(kelp_ocean::compute::c2d_magic());
+    let follow = context(home.path(), port);
     let follower = {
-        let (m, c, line) = (m.clone(), follow_ctx.clone(), format!("c2d logs {} -f", &id[..8]));
-        tokio::spawn(async move { run(m.as_ref(), &c, &line).await })
+        let (c, line) = (follow.clone(), format!("c2d logs {} -f", &id[..8]));
+        tokio::spawn(async move { c.run(&line).await })
     };
     let t = Instant::now();
-    while !follow_sink.stdout().contains("LIVE-FIRST") {
-        assert!(t.elapsed() < Duration::from_secs(60), "no live line: {:?}", follow_sink.events());
-        assert!(!follower.is_finished(), "logs -f ended early: {:?}", follow_sink.events());
+    while !follow.stdout().contains("LIVE-FIRST") {
+        assert!(t.elapsed() < Duration::from_secs(60), "no live line: {:?}", follow.events());
+        assert!(!follower.is_finished(), "logs -f ended early: {:?}", follow.events());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let now = run(&magic, &ctx, &format!("c2d status {}", &id[..8])).await.unwrap();
+    let now = ctx.run(&format!("c2d status {}", &id[..8])).await.unwrap();
     assert_eq!(now.json().unwrap()["finished"], false, "the line came only after the job: {:?}", now.json());
-    assert!(!follow_sink.stdout().contains("LIVE-LAST"));
+    assert!(!follow.stdout().contains("LIVE-LAST"));
     // Someone else's signature gets no stream of it, even while it runs.
     let node_job = started.json().unwrap()["remote"]["jobId"].as_str().unwrap().to_string();
     let client = ComputeClient::new(&node_url);
@@ -160,7 +141,7 @@ async fn envs_list_the_nodes_environments_and_logs_follow_a_remote_job_live() {
     assert_eq!((j["status"].as_u64(), j["streamed"].as_bool()), (Some(70), Some(true)), "{j}");
     let log = j["log"].as_str().unwrap();
     assert!(log.contains("LIVE-FIRST") && log.contains("LIVE-LAST"), "{log}");
-    let shown = follow_sink.stdout();
+    let shown = follow.stdout();
     assert_eq!((shown.matches("LIVE-FIRST").count(), shown.matches("LIVE-LAST").count()), (1, 1), "{shown}");
     assert_eq!(shown, log, "printed once, as the node kept it");
 
@@ -170,6 +151,6 @@ async fn envs_list_the_nodes_environments_and_logs_follow_a_remote_job_live() {
     let streamed = client.stream_logs(&owner, &node_job, &mut |s: &str| sink_text.push_str(s)).await.unwrap();
     assert!(!streamed && sink_text.is_empty(), "an ended job is not streamed");
     // An ended job's -f shows the log it ended with.
-    let again = run(&magic, &ctx, &format!("c2d logs {} -f", &id[..8])).await.unwrap();
+    let again = ctx.run(&format!("c2d logs {} -f", &id[..8])).await.unwrap();
     assert_eq!(again.json().unwrap()["log"].as_str(), Some(log));
 }

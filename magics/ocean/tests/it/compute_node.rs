@@ -4,7 +4,6 @@
 //! Needs bubblewrap (install/setup.d/50-c2d.sh): the test fails, never skips, without it.
 
 use alloy::primitives::Address;
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
 use kelp_ocean::contracts::IERC721Factory;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
@@ -12,10 +11,9 @@ use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::provider::NodeClient;
 use kelp_ocean::publish::{self, AssetType, ComputeOptions};
 use kelp_ocean::signer::LocalKeySigner;
-use kelp_ocean::{consume, ddo, magics};
+use kelp_ocean::{consume, ddo};
 use kelp_ocean_wire::fees::ProviderFee;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common;
@@ -295,14 +293,10 @@ async fn compute_only_dataset_runs_trusted_algorithms_and_returns_only_results()
     assert!(e.contains("HTTP 403") && e.contains("compute-only"), "{e}");
     let e = consume::get(&net, &consumer, &ds.did, 0, &mut quiet).await.unwrap_err().to_string();
     assert!(e.contains("is compute-only: run an algorithm on it with %c2d start --dataset"), "{e}");
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
-    common::set_devnet_env(&ctx, port);
-    let all: Vec<Arc<dyn Magic>> = magics();
+    let cell = common::devnet_cell(home.path(), port);
     let run = |line: String| {
-        let call = MagicCall::from_line(&line, None).unwrap();
-        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
-        let ctx = ctx.clone();
-        async move { m.run(call, &ctx).await }
+        let cell = cell.clone();
+        async move { cell.run(&line).await }
     };
     let e = run(format!("ocean get {} --account 3", ds.did)).await.unwrap_err().to_string();
     assert!(e.contains(&consume::compute_only(&ds.did)) && !e.contains('\n'), "{e}");
@@ -379,14 +373,10 @@ async fn republish_after_devnet_reset_publishes_anew() {
     let _cleanup = Cleanup(DevnetPaths::new(&ocean_dir));
     let port = kelp_ocean::devnet::process::free_port().unwrap();
     let files = serve(vec![("data.csv", DATA)]).await;
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
-    common::set_devnet_env(&ctx, port);
-    let all: Vec<Arc<dyn Magic>> = magics();
+    let cell = common::devnet_cell(home.path(), port);
     let run = |line: String| {
-        let call = MagicCall::from_line(&line, None).unwrap();
-        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
-        let ctx = ctx.clone();
-        async move { m.run(call, &ctx).await }
+        let cell = cell.clone();
+        async move { cell.run(&line).await }
     };
     let line = format!("publish {files}/data.csv --name 'Reset table'");
     let first = run(line.clone()).await.unwrap().json().unwrap().clone();

@@ -7,7 +7,8 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink};
+use kelp_magic::Magic;
+use kelp_magic::testing::Cell;
 use kelp_ocean::compute::escrow::{self, Quote};
 use kelp_ocean::contracts::{IERC20, IEscrow, IRouter};
 use kelp_ocean::error::OceanError;
@@ -16,6 +17,7 @@ use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::publish::{self, AssetType, ComputeOptions};
 use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common;
@@ -28,10 +30,6 @@ const COUNT: &[u8] =
 const OCEAN: u64 = 1_000_000_000_000_000_000;
 
 use common::shell_spec as spec;
-
-async fn run(magic: &dyn Magic, ctx: &MagicContext, line: &str) -> Result<Output, MagicError> {
-    magic.run(MagicCall::from_line(line, None).unwrap(), ctx).await
-}
 
 /// A wallet that refuses every `approve` (and signs anything else with its key).
 #[derive(Debug)]
@@ -78,7 +76,8 @@ async fn paid_environment_pays_through_escrow_and_bad_inputs_send_nothing() {
     let ocean_dir = home.path().join("ocean");
     let _cleanup = Cleanup(kelp_ocean::devnet::DevnetPaths::new(&ocean_dir));
     let port = kelp_ocean::devnet::process::free_port().unwrap();
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    let ctx =
+        Cell::at(home.path(), [Arc::new(kelp_ocean::compute::c2d_magic()) as Arc<dyn Magic>]).with_home(home.path());
     common::set_devnet_env(&ctx, port);
     let env = ctx.env.clone();
     let lookup = move |v: &str| env.get(v);
@@ -110,8 +109,7 @@ async fn paid_environment_pays_through_escrow_and_bad_inputs_send_nothing() {
     let ds = publish::publish_with(&net, &publisher, &data, Some(&trust), &journal, &mut quiet).await.unwrap();
 
     // %c2d envs: the node's free environment and its paid twin, priced in OCEAN.
-    let magic = kelp_ocean::compute::c2d_magic();
-    let out = run(&magic, &ctx, "c2d envs").await.unwrap();
+    let out = ctx.run("c2d envs").await.unwrap();
     let envs = out.json().unwrap()["environments"].as_array().unwrap().clone();
     let paid = envs
         .iter()
@@ -134,7 +132,7 @@ async fn paid_environment_pays_through_escrow_and_bad_inputs_send_nothing() {
     let before = nonce(&net, poor_addr).await;
     let line =
         format!("c2d start --dataset {} --algorithm {} --env {paid_id} --account 3 --timeout 5m", ds.did, algo.did);
-    let err = run(&magic, &ctx, &line).await.unwrap_err().to_string();
+    let err = ctx.run(&line).await.unwrap_err().to_string();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains("up to 5 OCEAN") && err.contains("has 0.5 OCEAN") && err.contains("pick a free environment"),
@@ -172,7 +170,7 @@ async fn paid_environment_pays_through_escrow_and_bad_inputs_send_nothing() {
         "c2d start --dataset {} --algorithm {} --env {paid_id} --account 1 --timeout 5m --wait",
         ds.did, algo.did
     );
-    let out = run(&magic, &ctx, &line).await.unwrap();
+    let out = ctx.run(&line).await.unwrap();
     let j = out.json().unwrap().clone();
     assert_eq!((j["status"].as_u64(), j["ok"].as_bool()), (Some(70), Some(true)), "{j}");
     assert_eq!(wallet_before - ocean_of(&net, payer).await, U256::from(5 * OCEAN), "the deposit");
@@ -195,7 +193,7 @@ async fn paid_environment_pays_through_escrow_and_bad_inputs_send_nothing() {
 
     // Free environments keep working: the first (free) environment, no Escrow movement.
     let line = format!("c2d start --dataset {} --algorithm {} --account 1 --wait", ds.did, algo.did);
-    let out = run(&magic, &ctx, &line).await.unwrap();
+    let out = ctx.run(&line).await.unwrap();
     assert_eq!(out.json().unwrap()["status"].as_u64(), Some(70));
     assert_eq!(esc.getUserFunds(payer, net.addresses.ocean).call().await.unwrap().available, U256::from(4 * OCEAN));
 }

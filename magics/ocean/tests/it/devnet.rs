@@ -4,7 +4,7 @@
 
 use alloy::primitives::{U256, utils::parse_ether};
 use alloy::providers::Provider;
-use kelp_magic::{Config, MagicCall, MagicContext, RecordingSink};
+use kelp_magic::testing::Cell;
 use kelp_ocean::contracts::{IERC20, IERC721Factory};
 use kelp_ocean::devnet::{self, DevnetPaths, UpOptions, process};
 use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
@@ -97,17 +97,13 @@ async fn devnet_magic_up_status_down_and_bad_port() {
     let home = tempfile::tempdir().unwrap();
     let paths = DevnetPaths::new(home.path().join("ocean"));
     let _cleanup = Cleanup(paths.clone());
-    let sink = RecordingSink::new();
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), sink);
+    let ctx = Cell::at(home.path(), magics()).with_home(home.path());
     let port = process::free_port().unwrap();
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
     ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
-    let m = magics().into_iter().find(|m| m.name() == "devnet").expect("devnet magic registered");
     let run = |line: &str| {
-        let call = MagicCall::from_line(line, None).unwrap();
-        let m = m.clone();
-        let ctx = ctx.clone();
-        async move { m.run(call, &ctx).await }
+        let (cell, line) = (ctx.clone(), line.to_string());
+        async move { cell.run(&line).await }
     };
 
     let out = run("devnet up").await.unwrap();
@@ -157,16 +153,14 @@ async fn devnet_down_and_status_work_when_anvil_can_no_longer_be_found() {
     std::fs::create_dir(&bin).unwrap();
     let anvil = bin.join("anvil");
     std::os::unix::fs::symlink(&real.anvil, &anvil).unwrap();
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    let ctx = Cell::at(home.path(), magics()).with_home(home.path());
     let port = process::free_port().unwrap();
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
     ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
     ctx.env.set(kelp_ocean::tools::ENV_ANVIL, Some(anvil.display().to_string()));
-    let m = magics().into_iter().find(|m| m.name() == "devnet").unwrap();
     let run = |line: &str| {
-        let call = MagicCall::from_line(line, None).unwrap();
-        let (m, ctx) = (m.clone(), ctx.clone());
-        async move { m.run(call, &ctx).await }
+        let (cell, line) = (ctx.clone(), line.to_string());
+        async move { cell.run(&line).await }
     };
     let up = run("devnet up").await.unwrap();
     let j = up.json().unwrap().clone();
@@ -247,16 +241,13 @@ async fn no_dev_key_or_mnemonic_in_any_file_or_output_after_up_publish_and_down(
         format!("Available Accounts\n==================\nPrivate Keys\n==================\n(0) 0x{}\n", DEV_KEYS[0]);
     std::fs::write(paths.anvil_log(), old).unwrap();
 
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
+    let ctx = Cell::at(home.path(), magics()).with_home(home.path());
     let port = process::free_port().unwrap();
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
     ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
-    let all = magics();
     let run = |line: &str| {
-        let call = MagicCall::from_line(line, None).unwrap();
-        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
-        let ctx = ctx.clone();
-        async move { m.run(call, &ctx).await }
+        let (cell, line) = (ctx.clone(), line.to_string());
+        async move { cell.run(&line).await }
     };
     let mut outputs = vec![];
     let mut keep = |o: &kelp_magic::Output| {

@@ -4,15 +4,13 @@
 
 use alloy::primitives::{Address, U256, utils::parse_ether};
 use alloy::rpc::types::TransactionRequest;
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
 use kelp_ocean::contracts::{IERC20, IERC721Template};
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::publish::{self, Price};
 use kelp_ocean::signer::{LocalKeySigner, TxSummary};
-use kelp_ocean::{OceanError, consume, ddo, magics};
-use std::sync::Arc;
+use kelp_ocean::{OceanError, consume, ddo};
 
 use crate::common;
 use common::{Cleanup, env_for, nft_count, serve, url_dataset as spec};
@@ -151,14 +149,10 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     assert!(e.contains("not reachable") && !e.contains('\n'), "{e}");
 
     // The magics on the same devnet: %publish, %ocean get / show / assets / price, %wallet.
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
-    common::set_devnet_env(&ctx, port);
-    let all: Vec<Arc<dyn Magic>> = magics();
+    let ctx = common::devnet_cell(home.path(), port);
     let run = |line: &str| {
-        let call = MagicCall::from_line(line, None).unwrap();
-        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
-        let ctx = ctx.clone();
-        async move { m.run(call, &ctx).await }
+        let (cell, line) = (ctx.clone(), line.to_string());
+        async move { cell.run(&line).await }
     };
     let out = run(&format!("publish {url} --name 'Magic table' --tags a,b")).await.unwrap();
     let did = out.json().unwrap()["did"].as_str().unwrap().to_string();

@@ -11,11 +11,13 @@
 //! runs against a real js-ipfs daemon (ignored by default; run by install/test.d/40-ocean.sh
 //! with `--ignored`).
 
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, MagicError, Output, RecordingSink};
+use kelp_magic::testing::Cell;
+use kelp_magic::{Magic, MagicError, Output};
 use kelp_ocean_node::IpfsSource;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 use crate::common;
 use crate::remotes;
@@ -26,17 +28,18 @@ use remotes::{FakePinningService, Fetch, network_store};
 /// Anvil's public dev key #1 (the publisher; printed by anvil itself, never a secret).
 const DEV_KEY_1: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
-fn session(home: &Path, node_url: &str) -> MagicContext {
-    let ctx = MagicContext::new(home, Config::at(home), RecordingSink::new());
-    ctx.env.set("KELP_OCEAN_NODE_URL", Some(node_url.to_string()));
-    ctx.env.set("KELP_PRIVATE_KEY", Some(DEV_KEY_1.to_string()));
-    ctx
+/// A notebook cell with the Ocean magics and `%ipfs`, pointed at `node_url` and signing with dev
+/// key #1.
+fn session(home: &Path, node_url: &str) -> Cell {
+    let magics = kelp_ocean::magics().into_iter().chain([Arc::new(kelp_ipfs::IpfsMagic) as Arc<dyn Magic>]);
+    let cell = Cell::at(home, magics).with_home(home);
+    cell.env("KELP_OCEAN_NODE_URL", Some(node_url));
+    cell.env("KELP_PRIVATE_KEY", Some(DEV_KEY_1));
+    cell
 }
 
-async fn publish(ctx: &MagicContext, args: &str) -> Result<Output, MagicError> {
-    kelp_ocean::magics::publish::PublishMagic
-        .run(MagicCall::from_line(&format!("publish {args}"), None).unwrap(), ctx)
-        .await
+async fn publish(cell: &Cell, args: &str) -> Result<Output, MagicError> {
+    cell.run(&format!("publish {args}")).await
 }
 
 #[tokio::test]
@@ -112,13 +115,7 @@ const PIN_TOKEN: &str = "pin-token-0123456789abcdef";
 const LH_KEY: &str = "lh-key-0123456789abcdef";
 
 /// Publish `bytes` as a new file of the session's folder; the error line, if it fails.
-async fn publish_bytes(
-    ctx: &MagicContext,
-    d: &OwnDevnet,
-    file: &str,
-    bytes: &[u8],
-    extra: &str,
-) -> Result<String, String> {
+async fn publish_bytes(ctx: &Cell, d: &OwnDevnet, file: &str, bytes: &[u8], extra: &str) -> Result<String, String> {
     std::fs::write(d.home.path().join(file), bytes).unwrap();
     match publish(ctx, &format!("{file} --name {file} --network {} {extra}", d.net.rpc_url)).await {
         Ok(out) => Ok(out.json().unwrap()["file"]["hash"].as_str().unwrap().to_string()),
@@ -319,9 +316,7 @@ async fn local_only_cid_is_pushed_to_the_configured_kubo_first() {
     let (node_url, _stop) = network_node_reading(&d, std::sync::Arc::new(source)).await;
     let ctx = session(d.home.path(), &node_url);
     std::fs::write(d.home.path().join("data.csv"), b"site,depth\nA,5\n").unwrap();
-    let ipfs = kelp_ipfs::IpfsMagic;
-    let set = MagicCall::from_line(&format!("ipfs config set backend kubo={}", kubo.url), None).unwrap();
-    ipfs.run(set, &ctx).await.unwrap();
+    ctx.ok(&format!("ipfs config set backend kubo={}", kubo.url)).await;
     let out = publish(&ctx, &format!("data.csv --name Pushed --network {}", d.net.rpc_url)).await.unwrap();
     let cid = out.json().unwrap()["file"]["hash"].as_str().unwrap().to_string();
     // Kubo has it now: the network's node could fetch it from there.

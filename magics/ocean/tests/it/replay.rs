@@ -9,7 +9,6 @@ use crate::common;
 use alloy::primitives::{Address, Signature, U256, address};
 use common::replay::{Replay, record};
 use kelp_c2d::Status;
-use kelp_magic::{Config, Magic, MagicCall, MagicContext, RecordingSink};
 use kelp_ocean::compute::{self, client::ComputeClient};
 use kelp_ocean::magics::ocean::asset_rows;
 use kelp_ocean::provider::{NodeClient, wire};
@@ -17,7 +16,6 @@ use kelp_ocean::signer::LocalKeySigner;
 use kelp_ocean_wire::fees;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 
 const FREE: &str = "did:op:5596a837c68a80a781220447646381af05f82d7062e47727da68c6409caecc8d";
 const PRICED: &str = "did:op:1b1e94cca5b84473bc2e4b47bd5c8c8d64acb43e0ae32e610a89854d867db87d";
@@ -361,15 +359,11 @@ async fn devnet_magics_use_kelp_ocean_node_url() {
     let _cleanup = common::Cleanup(kelp_ocean::devnet::DevnetPaths::new(home.path().join("ocean")));
     let port = kelp_ocean::devnet::process::free_port().unwrap();
     let r = Replay::start(&["kelp_assets_query_all", "kelp_assets_query_all", "ddo_found"]).await;
-    let ctx = MagicContext::new(home.path(), Config::at(home.path()), RecordingSink::new());
-    common::set_devnet_env(&ctx, port);
-    ctx.env.set("KELP_OCEAN_NODE_URL", Some(r.url.clone()));
-    let all: Vec<Arc<dyn Magic>> = kelp_ocean::magics();
+    let ctx = common::devnet_cell(home.path(), port);
+    ctx.env("KELP_OCEAN_NODE_URL", Some(&r.url));
     let run = |line: &str| {
-        let call = MagicCall::from_line(line, None).unwrap();
-        let m = all.iter().find(|m| m.name() == call.name).unwrap().clone();
-        let ctx = ctx.clone();
-        async move { m.run(call, &ctx).await }
+        let (cell, line) = (ctx.clone(), line.to_string());
+        async move { cell.run(&line).await }
     };
     // anvil #1 published the three recorded assets.
     let mine = run("ocean assets --mine --account 1").await.unwrap();

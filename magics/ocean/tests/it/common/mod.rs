@@ -1,10 +1,10 @@
 //! Shared by the integration tests: kill a test devnet's processes even when a test panics; the
-//! environment that points a test at its own devnet; a loopback file server standing in for
+//! environment and the notebook cell that point a test at its own devnet; a loopback file server standing in for
 //! publishers' storage; the factory's NFT count; the url dataset the tests publish.
-// Each test binary compiles this module and uses only some of it.
 
 use alloy::primitives::U256;
 use kelp_magic::MagicContext;
+use kelp_magic::testing::Cell;
 use kelp_ocean::contracts::IERC721Factory;
 use kelp_ocean::devnet::{DevnetPaths, DevnetState};
 use kelp_ocean::network::Network;
@@ -42,6 +42,14 @@ pub fn env_for(port: u16) -> impl Fn(&str) -> Option<String> + Send + Sync {
         "KELP_OCEAN_NODE" => Some(node_bin()),
         other => std::env::var(other).ok(),
     }
+}
+
+/// A notebook cell running the Ocean magics (kelp_ocean::magics()) on the devnet at `port`, with
+/// `home` as both its working directory and `$KELP_HOME`.
+pub fn devnet_cell(home: &std::path::Path, port: u16) -> Cell {
+    let cell = Cell::at(home, kelp_ocean::magics()).with_home(home);
+    set_devnet_env(&cell, port);
+    cell
 }
 
 /// Point a magic context at the devnet on `port` and the node binary of this build.
