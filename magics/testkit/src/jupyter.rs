@@ -31,6 +31,14 @@ pub fn server() -> &'static Server {
     SERVER.get_or_init(start)
 }
 
+/// The server for a test that drives its browser wallet: there is one server (and one list of
+/// pending requests) per test process, so such tests take turns. Hold the guard for the test.
+pub async fn exclusive() -> (tokio::sync::MutexGuard<'static, ()>, &'static Server) {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let turn = TURN.lock().await;
+    (turn, server())
+}
+
 fn start() -> Server {
     let venv = venv();
     let jupyter = venv.join("bin/jupyter");

@@ -60,7 +60,7 @@ async fn eth(rpc: &str, who: Address) -> U256 {
 
 #[tokio::test]
 async fn wallet_send_through_the_browser_wallet_approve_reject_auto_and_local() {
-    let server = relay::server();
+    let (_turn, server) = relay::exclusive().await;
     let browser = Browser::new(server);
     kelp_ocean::tools::Tools::locate(|v| std::env::var(v).ok())
         .expect("anvil and the Ocean artifacts must be installed (./install/setup)");

@@ -93,7 +93,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[tokio::test]
 async fn c2d_on_dids_signed_in_the_browser_wallet_through_the_relay() {
     kelp_c2d::sandbox::bwrap_path().expect("bubblewrap is required: run install/setup (setup.d/50-c2d.sh)");
-    let server = relay::server();
+    let (_turn, server) = relay::exclusive().await;
     let browser = Browser::new(server);
     let home = tempfile::tempdir().unwrap();
     let ocean_dir = home.path().join("ocean");
