@@ -17,7 +17,7 @@ use kelp_ocean::network::Resolver;
 use kelp_ocean::publish::{self, AssetType, ComputeOptions};
 use kelp_ocean::signer::LocalKeySigner;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -76,18 +76,6 @@ fn wallet(
         }
         seen
     })
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
-        }
-    }
-    out
 }
 
 #[tokio::test]
@@ -157,7 +145,7 @@ async fn c2d_on_dids_signed_in_the_browser_wallet_through_the_relay() {
     let count: Value = serde_json::from_str(&std::fs::read_to_string(folder.join("count.json")).unwrap()).unwrap();
     assert_eq!(count["rows"], 3, "{count}");
     assert!(std::fs::read_to_string(folder.join("algorithm.log")).unwrap().contains("counted 3 rows"));
-    for f in files_under(&folder) {
+    for f in common::files_under(&folder) {
         assert!(!std::fs::read(&f).unwrap().windows(11).any(|w| w == b"PRIVATE-ROW"), "{}", f.display());
     }
 

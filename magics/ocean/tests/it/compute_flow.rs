@@ -59,18 +59,6 @@ impl Session {
     }
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
-        }
-    }
-    out
-}
-
 fn json_file(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
@@ -118,7 +106,7 @@ async fn c2d_on_ocean_dids_trusted_untrusted_unknown_node_down_and_restart() {
     let w = json_file(&folder.join("weights.json"));
     assert!((w["a"].as_f64().unwrap() - 1.99).abs() < 1e-9, "{w}");
     assert!(std::fs::read_to_string(folder.join("algorithm.log")).unwrap().contains("trained on 4 rows"));
-    for f in files_under(&folder) {
+    for f in common::files_under(&folder) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(!bytes.windows(10).any(|w| w == b"SECRET-ROW"), "{} holds dataset bytes", f.display());
     }

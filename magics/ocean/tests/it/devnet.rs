@@ -217,13 +217,6 @@ fn secrets_in(bytes: &[u8]) -> Vec<String> {
     found
 }
 
-fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() { files_under(&p, out) } else { out.push(p) }
-    }
-}
-
 /// Private keys never reach a file: after `up` (over a log an older kelp filled with anvil's
 /// banner), a publish, a consume, `status` and `down`, no file under KELP_HOME — logs, state,
 /// journal, the saved chain snapshot (un-gzipped) — nor any output holds a dev key or the mnemonic.
@@ -269,8 +262,7 @@ async fn no_dev_key_or_mnemonic_in_any_file_or_output_after_up_publish_and_down(
     for (i, o) in outputs.iter().enumerate() {
         assert!(secrets_in(o.as_bytes()).is_empty(), "output {i} holds {:?}", secrets_in(o.as_bytes()));
     }
-    let mut files = vec![];
-    files_under(home.path(), &mut files);
+    let files = common::files_under(home.path());
     assert!(files.iter().any(|f| f.ends_with("node.log")), "{files:?}");
     for f in &files {
         let bytes = std::fs::read(f).unwrap();

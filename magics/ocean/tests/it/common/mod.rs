@@ -147,3 +147,16 @@ pub fn url_dataset(name: &str, price: Price, url: &str) -> PublishSpec {
 }
 
 pub mod replay;
+
+/// Every file below `dir` (recursively, folders left out).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out
+}
