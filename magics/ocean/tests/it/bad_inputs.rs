@@ -21,7 +21,7 @@ use kelp_ocean::devnet::{DevnetPaths, process};
 use kelp_ocean::journal::{Journal, Stage, TxRecord};
 use kelp_ocean::network::{Network, Resolver};
 use kelp_ocean::provider::NodeClient;
-use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
+use kelp_ocean::publish::{self, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
 use kelp_ocean::{OceanError, ddo};
 use serde_json::json;
@@ -140,18 +140,7 @@ async fn each_bad_input_gives_one_clear_error_line_and_no_duplicate_asset() {
 
 /// What the child publishes (the parent computes the same journal key).
 fn kill_spec(name: &str) -> PublishSpec {
-    PublishSpec {
-        name: name.into(),
-        kind: AssetType::Dataset,
-        price: Price::Free,
-        file: FileRef::Url { url: "https://example.org/killed.csv".into() },
-        description: None,
-        license: None,
-        tags: vec![],
-        container: None,
-        salt: None,
-        additional_information: None,
-    }
+    PublishSpec::dataset(name, FileRef::Url { url: "https://example.org/killed.csv".into() }, Price::Free)
 }
 
 /// What goes wrong at the `at`-th transaction a [`Faulty`] signer is asked to send.

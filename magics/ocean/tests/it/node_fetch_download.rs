@@ -10,7 +10,7 @@ use alloy::primitives::Address;
 use kelp_ocean::devnet::DevnetPaths;
 use kelp_ocean::journal::Journal;
 use kelp_ocean::network::{Network, Resolver};
-use kelp_ocean::publish::{self, AssetType, FileRef, Price, PublishSpec};
+use kelp_ocean::publish::{self, FileRef, Price, PublishSpec};
 use kelp_ocean::signer::LocalKeySigner;
 use kelp_ocean_node as node;
 use kelp_ocean_node::fetch::FetchPolicy;
@@ -25,18 +25,7 @@ use kelp_ocean_node::fetch::DEFAULT_MAX_BYTES;
 use kelp_ocean_node::testing::{HUGE, hits, origin, peak_rss_mib};
 
 fn dataset(name: &str, url: String) -> PublishSpec {
-    PublishSpec {
-        name: name.into(),
-        kind: AssetType::Dataset,
-        price: Price::Free,
-        file: FileRef::Url { url },
-        description: None,
-        license: None,
-        tags: vec![],
-        container: None,
-        salt: None,
-        additional_information: None,
-    }
+    PublishSpec::dataset(name, FileRef::Url { url }, Price::Free)
 }
 
 /// Order service 0 of `did` with `base`'s provider fee; returns the order transaction.

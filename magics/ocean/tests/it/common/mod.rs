@@ -116,33 +116,15 @@ fn free_asset(name: &str, kind: AssetType, url: String, (image, tag, entrypoint)
         entrypoint: entrypoint.into(),
         checksum: format!("sha256:{}", "0".repeat(64)),
     });
-    PublishSpec {
-        name: name.into(),
-        kind,
-        price: Price::Free,
-        file: FileRef::Url { url },
-        description: None,
-        license: None,
-        tags: vec![],
-        container,
-        salt: None,
-        additional_information: None,
-    }
+    PublishSpec { kind, container, ..PublishSpec::dataset(name, FileRef::Url { url }, Price::Free) }
 }
 
 /// A dataset of one url file, as the devnet tests publish it.
 pub fn url_dataset(name: &str, price: Price, url: &str) -> PublishSpec {
     PublishSpec {
-        name: name.into(),
-        kind: AssetType::Dataset,
-        price,
-        file: FileRef::Url { url: url.into() },
         description: Some("test data".into()),
-        license: None,
         tags: vec!["test".into()],
-        container: None,
-        salt: None,
-        additional_information: None,
+        ..PublishSpec::dataset(name, FileRef::Url { url: url.into() }, price)
     }
 }
 
