@@ -4,12 +4,11 @@
 
 use alloy::primitives::{U256, utils::parse_ether};
 use alloy::providers::Provider;
-use kelp_magic::testing::Cell;
+use kelp_ocean::chain;
 use kelp_ocean::contracts::{IERC20, IERC721Factory};
 use kelp_ocean::devnet::{self, DevnetPaths, UpOptions, process};
 use kelp_ocean::signer::{LocalKeySigner, Signer, TxSummary};
 use kelp_ocean::tools::Tools;
-use kelp_ocean::{chain, magics};
 use std::time::Duration;
 
 use crate::common;
@@ -97,21 +96,15 @@ async fn devnet_magic_up_status_down_and_bad_port() {
     let home = tempfile::tempdir().unwrap();
     let paths = DevnetPaths::new(home.path().join("ocean"));
     let _cleanup = Cleanup(paths.clone());
-    let ctx = Cell::at(home.path(), magics()).with_home(home.path());
     let port = process::free_port().unwrap();
-    ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
-    ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
-    let run = |line: &str| {
-        let (cell, line) = (ctx.clone(), line.to_string());
-        async move { cell.run(&line).await }
-    };
+    let ctx = common::devnet_cell(home.path(), port);
 
-    let out = run("devnet up").await.unwrap();
+    let out = ctx.run("devnet up").await.unwrap();
     let j = out.json().unwrap();
     assert_eq!(j["rpc_url"], format!("http://127.0.0.1:{port}"));
     assert!(j["start"] == "cold" || j["start"] == "warm");
     assert_eq!(out.value.as_ref().unwrap().expr, format!("String::from(\"http://127.0.0.1:{port}\")"));
-    let st = run("devnet status").await.unwrap();
+    let st = ctx.run("devnet status").await.unwrap();
     assert_eq!(st.json().unwrap()["running"], true);
     assert!(st.plain().unwrap().starts_with("devnet running at"));
     // The local node runs beside anvil and knows the devnet's chain.
@@ -121,22 +114,22 @@ async fn devnet_magic_up_status_down_and_bad_port() {
     assert_eq!(root["chainIds"][0], "8996");
     let node_pid = j["node_pid"].as_u64().expect("node_pid") as u32;
     assert!(process::is_alive(node_pid));
-    let down = run("devnet down --no-save").await.unwrap();
+    let down = ctx.run("devnet down --no-save").await.unwrap();
     assert_eq!(down.json().unwrap()["was_running"], true);
     let e = node.root().await.unwrap_err().to_string();
     assert!(e.contains("not reachable") && !e.contains('\n'), "{e}");
-    let st = run("devnet status").await.unwrap();
+    let st = ctx.run("devnet status").await.unwrap();
     assert_eq!(st.json().unwrap()["running"], false);
 
     // Bad input: one line, says what to do.
     ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some("eighty".into()));
-    let e = run("devnet up").await.unwrap_err().to_string();
+    let e = ctx.run("devnet up").await.unwrap_err().to_string();
     assert!(e.contains("KELP_DEVNET_PORT") && !e.contains('\n'), "{e}");
     let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let busy_port = busy.local_addr().unwrap().port();
-    let e = run(&format!("devnet up --port {busy_port}")).await.unwrap_err().to_string();
+    let e = ctx.run(&format!("devnet up --port {busy_port}")).await.unwrap_err().to_string();
     assert!(e.contains("is taken") && e.contains("--port"), "{e}");
-    let e = run("devnet sideways").await.unwrap_err().to_string();
+    let e = ctx.run("devnet sideways").await.unwrap_err().to_string();
     assert!(e.contains("sideways") && !e.contains('\n'), "{e}");
 }
 
@@ -153,16 +146,10 @@ async fn devnet_down_and_status_work_when_anvil_can_no_longer_be_found() {
     std::fs::create_dir(&bin).unwrap();
     let anvil = bin.join("anvil");
     std::os::unix::fs::symlink(&real.anvil, &anvil).unwrap();
-    let ctx = Cell::at(home.path(), magics()).with_home(home.path());
     let port = process::free_port().unwrap();
-    ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
-    ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
+    let ctx = common::devnet_cell(home.path(), port);
     ctx.env.set(kelp_ocean::tools::ENV_ANVIL, Some(anvil.display().to_string()));
-    let run = |line: &str| {
-        let (cell, line) = (ctx.clone(), line.to_string());
-        async move { cell.run(&line).await }
-    };
-    let up = run("devnet up").await.unwrap();
+    let up = ctx.run("devnet up").await.unwrap();
     let j = up.json().unwrap().clone();
     let (anvil_pid, node_pid) = (j["anvil_pid"].as_u64().unwrap() as u32, j["node_pid"].as_u64().unwrap() as u32);
     assert!(process::runs(anvil_pid, "anvil"));
@@ -172,22 +159,22 @@ async fn devnet_down_and_status_work_when_anvil_can_no_longer_be_found() {
     let gone = Tools::locate(|v| ctx.env.get(v)).unwrap_err().to_string();
     assert!(gone.contains("anvil not found"), "{gone}");
 
-    let st = run("devnet status").await.unwrap();
+    let st = ctx.run("devnet status").await.unwrap();
     assert_eq!(st.json().unwrap()["running"], true, "{:?}", st.plain());
     assert!(st.json().unwrap()["block"].as_u64().is_some());
-    let down = run("devnet down").await.unwrap();
+    let down = ctx.run("devnet down").await.unwrap();
     let d = down.json().unwrap();
     assert_eq!((&d["was_running"], &d["saved"]), (&serde_json::json!(true), &serde_json::json!(true)), "{d}");
     assert!(!process::is_alive(anvil_pid) && !process::is_alive(node_pid), "processes left after down");
     assert!(!paths.state_file().exists());
-    let st = run("devnet status").await.unwrap();
+    let st = ctx.run("devnet status").await.unwrap();
     assert_eq!(st.json().unwrap()["running"], false);
 
     // With anvil back, the saved state is restored (the snapshot fingerprint was kept).
     ctx.env.set(kelp_ocean::tools::ENV_ANVIL, Some(real.anvil.display().to_string()));
-    let again = run("devnet up").await.unwrap();
+    let again = ctx.run("devnet up").await.unwrap();
     assert_eq!(again.json().unwrap()["start"], "warm");
-    let d = run("devnet down --no-save").await.unwrap();
+    let d = ctx.run("devnet down --no-save").await.unwrap();
     assert_eq!(d.json().unwrap()["saved"], false);
 }
 
@@ -234,29 +221,23 @@ async fn no_dev_key_or_mnemonic_in_any_file_or_output_after_up_publish_and_down(
         format!("Available Accounts\n==================\nPrivate Keys\n==================\n(0) 0x{}\n", DEV_KEYS[0]);
     std::fs::write(paths.anvil_log(), old).unwrap();
 
-    let ctx = Cell::at(home.path(), magics()).with_home(home.path());
     let port = process::free_port().unwrap();
-    ctx.env.set(kelp_ocean::magics::devnet::ENV_PORT, Some(port.to_string()));
-    ctx.env.set(kelp_ocean::devnet::node::ENV_NODE, Some(common::node_bin()));
-    let run = |line: &str| {
-        let (cell, line) = (ctx.clone(), line.to_string());
-        async move { cell.run(&line).await }
-    };
+    let ctx = common::devnet_cell(home.path(), port);
     let mut outputs = vec![];
     let mut keep = |o: &kelp_magic::Output| {
         outputs.push(format!("{:?} {:?} {:?}", o.plain(), o.json(), o.value.as_ref().map(|v| &v.expr)));
     };
-    keep(&run("devnet up").await.unwrap());
+    keep(&ctx.run("devnet up").await.unwrap());
     std::fs::write(home.path().join("t.csv"), b"x,y\n1,2\n").unwrap();
-    let published = run("publish t.csv --name 'No keys here'").await.unwrap();
+    let published = ctx.run("publish t.csv --name 'No keys here'").await.unwrap();
     let did = published.json().unwrap()["did"].as_str().unwrap().to_string();
     keep(&published);
-    keep(&run(&format!("ocean get {did} -o got.csv --account 1")).await.unwrap());
-    keep(&run("wallet --account 2").await.unwrap());
-    keep(&run("devnet status").await.unwrap());
+    keep(&ctx.run(&format!("ocean get {did} -o got.csv --account 1")).await.unwrap());
+    keep(&ctx.run("wallet --account 2").await.unwrap());
+    keep(&ctx.run("devnet status").await.unwrap());
     let log = std::fs::read_to_string(paths.anvil_log()).unwrap();
     assert!(log.contains("kelp devnet:") && log.contains("--quiet") && !log.contains("Private Keys"), "{log}");
-    keep(&run("devnet down").await.unwrap());
+    keep(&ctx.run("devnet down").await.unwrap());
     assert!(paths.snapshot_file().exists());
 
     for (i, o) in outputs.iter().enumerate() {

@@ -150,25 +150,21 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
 
     // The magics on the same devnet: %publish, %ocean get / show / assets / price, %wallet.
     let ctx = common::devnet_cell(home.path(), port);
-    let run = |line: &str| {
-        let (cell, line) = (ctx.clone(), line.to_string());
-        async move { cell.run(&line).await }
-    };
-    let out = run(&format!("publish {url} --name 'Magic table' --tags a,b")).await.unwrap();
+    let out = ctx.run(&format!("publish {url} --name 'Magic table' --tags a,b")).await.unwrap();
     let did = out.json().unwrap()["did"].as_str().unwrap().to_string();
     assert_eq!(out.value.as_ref().unwrap().expr, format!("String::from({did:?})"));
-    let got = run(&format!("ocean get {did} -o got.csv --account 3")).await.unwrap();
+    let got = ctx.run(&format!("ocean get {did} -o got.csv --account 3")).await.unwrap();
     assert_eq!(std::fs::read(home.path().join("got.csv")).unwrap(), DATA);
     assert_eq!(got.json().unwrap()["size"], DATA.len());
     // A local file: added to IPFS by %publish, served from the block store by the node, and
     // the consumer's bytes hash to the published CID.
     std::fs::write(home.path().join("table.csv"), DATA).unwrap();
-    let out = run("publish table.csv --name 'IPFS table' --price 1.5").await.unwrap();
+    let out = ctx.run("publish table.csv --name 'IPFS table' --price 1.5").await.unwrap();
     let j = out.json().unwrap().clone();
     let cid = j["file"]["hash"].as_str().unwrap().to_string();
     assert_eq!(j["file"]["type"], "ipfs");
     assert!(cid.starts_with("Qm"), "{cid}");
-    let got = run(&format!("ocean get {} -o ipfs.csv --account 4", j["did"].as_str().unwrap())).await.unwrap();
+    let got = ctx.run(&format!("ocean get {} -o ipfs.csv --account 4", j["did"].as_str().unwrap())).await.unwrap();
     let g = got.json().unwrap();
     assert_eq!(
         (g["cid"].as_str(), &g["cid_verified"], &g["acquired"]),
@@ -176,7 +172,7 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     );
     assert_eq!(std::fs::read(home.path().join("ipfs.csv")).unwrap(), DATA);
     assert!(kelp_ocean::ipfs::bytes_match_cid(&std::fs::read(home.path().join("ipfs.csv")).unwrap(), &cid));
-    let show = run(&format!("ocean show {did}")).await.unwrap();
+    let show = ctx.run(&format!("ocean show {did}")).await.unwrap();
     assert_eq!(show.json().unwrap()["metadata"]["tags"], serde_json::json!(["a", "b"]));
     // A saved notebook with kelp records: its inputs and outputs go into the asset's metadata,
     // on chain and in the node's DDO; --inputs-of attaches them to another file (a result).
@@ -187,10 +183,10 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
         "execution_count": 1, "metadata": {}, "source": "%ipfs cat x", "outputs": [{"output_type": "display_data",
         "data": {"text/plain": "x"}, "metadata": {"kelp": record}}]}]});
     std::fs::write(home.path().join("paper.ipynb"), serde_json::to_vec(&nb).unwrap()).unwrap();
-    let out = run("publish paper.ipynb --name 'Paper notebook'").await.unwrap();
+    let out = ctx.run("publish paper.ipynb --name 'Paper notebook'").await.unwrap();
     assert!(out.plain().unwrap().contains("lineage of paper.ipynb: 2 input(s), 1 output(s)"), "{:?}", out.plain());
     let paper_did = out.json().unwrap()["did"].as_str().unwrap().to_string();
-    let show = run(&format!("ocean show {paper_did}")).await.unwrap();
+    let show = ctx.run(&format!("ocean show {paper_did}")).await.unwrap();
     let lineage = show.json().unwrap()["metadata"]["additionalInformation"]["kelp"].clone();
     assert_eq!(lineage["notebook"], "paper.ipynb");
     assert_eq!(
@@ -198,21 +194,21 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
         serde_json::json!([{"type": "cid", "cid": cid}, {"type": "file", "name": "raw.csv", "sha256": "ab12"}])
     );
     assert_eq!(lineage["outputs"], serde_json::json!([{"type": "cid", "cid": "bafkreiresult"}]));
-    let out = run(&format!("publish {url} --name 'Result table' --inputs-of paper.ipynb")).await.unwrap();
+    let out = ctx.run(&format!("publish {url} --name 'Result table' --inputs-of paper.ipynb")).await.unwrap();
     assert_eq!(out.json().unwrap()["lineage"]["inputs"][0]["cid"], cid.as_str());
     // A notebook with no records named by --inputs-of: one line, nothing sent.
     std::fs::write(home.path().join("bare.ipynb"), br#"{"nbformat": 4, "cells": []}"#).unwrap();
     let before = common::nft_count(&net).await;
-    let e = run(&format!("publish {url} --name Bare --inputs-of bare.ipynb")).await.unwrap_err().to_string();
+    let e = ctx.run(&format!("publish {url} --name Bare --inputs-of bare.ipynb")).await.unwrap_err().to_string();
     assert!(e.contains("holds no kelp records") && !e.contains('\n'), "{e}");
     assert_eq!(common::nft_count(&net).await, before, "no NFT for a refused publish");
-    let found = run("ocean assets --text magic").await.unwrap();
+    let found = ctx.run("ocean assets --text magic").await.unwrap();
     assert_eq!(found.json().unwrap()["assets"].as_array().unwrap().len(), 1);
     // The order of `ocean get` above is counted, as Ocean Node counts OrderStarted (its
     // indexer follows the chain every 200 ms).
     let mut orders = serde_json::Value::Null;
     for _ in 0..50 {
-        let found = run("ocean assets --text magic").await.unwrap();
+        let found = ctx.run("ocean assets --text magic").await.unwrap();
         orders = found.json().unwrap()["assets"][0]["orders"].clone();
         if orders == 1 {
             break;
@@ -221,53 +217,53 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
     }
     assert_eq!(orders, 1, "one order of 'Magic table'");
     let owner = found.json().unwrap()["assets"][0]["owner"].as_str().unwrap().to_string();
-    let theirs = run(&format!("ocean assets --text magic --owner {owner}")).await.unwrap();
+    let theirs = ctx.run(&format!("ocean assets --text magic --owner {owner}")).await.unwrap();
     assert_eq!(theirs.json().unwrap()["assets"][0]["did"], did.as_str());
-    let nobody = run(&format!("ocean assets --owner {}", Address::repeat_byte(7))).await.unwrap();
+    let nobody = ctx.run(&format!("ocean assets --owner {}", Address::repeat_byte(7))).await.unwrap();
     assert_eq!(nobody.json().unwrap()["assets"], serde_json::json!([]));
-    let e = run("ocean assets --owner 0x12").await.unwrap_err().to_string();
+    let e = ctx.run("ocean assets --owner 0x12").await.unwrap_err().to_string();
     assert!(e.contains("--owner 0x12: not an address") && !e.contains('\n'), "{e}");
-    let price = run(&format!("ocean price {}", p2.did)).await.unwrap();
+    let price = ctx.run(&format!("ocean price {}", p2.did)).await.unwrap();
     assert_eq!(price.json().unwrap()["pricing"], "fixed");
     // %wallet: a keystore made from a key, used for the session; sends of OCEAN and ETH move
     // the balances; an algorithm carries its container metadata.
     ctx.env.set("KELP_KEYSTORE_PASSWORD", Some("correct horse".into()));
-    let e = run("wallet import mine").await.unwrap_err().to_string();
+    let e = ctx.run("wallet import mine").await.unwrap_err().to_string();
     assert!(e.contains("KELP_IMPORT_KEY"), "{e}");
     ctx.env.set("KELP_IMPORT_KEY", Some("0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a".into()));
-    let made = run("wallet import mine").await.unwrap();
+    let made = ctx.run("wallet import mine").await.unwrap();
     let four = LocalKeySigner::dev_address(4).unwrap();
     assert_eq!(made.json().unwrap()["address"].as_str().unwrap().parse::<Address>().unwrap(), four);
     assert!(!made.plain().unwrap().contains("47e179ec"));
     let six = LocalKeySigner::dev_address(6).unwrap();
     let ocean6 = ocean_of(&net, six).await;
-    let sent = run(&format!("wallet send {six} 2.5 --token OCEAN")).await.unwrap();
+    let sent = ctx.run(&format!("wallet send {six} 2.5 --token OCEAN")).await.unwrap();
     assert!(sent.json().unwrap()["gas"].as_u64().unwrap() > 21_000);
     assert_eq!(ocean_of(&net, six).await, ocean6 + parse_ether("2.5").unwrap());
     let eth6 = alloy::providers::Provider::get_balance(&net.provider, six).await.unwrap();
-    run(&format!("wallet send {six} 1")).await.unwrap();
+    ctx.run(&format!("wallet send {six} 1")).await.unwrap();
     assert_eq!(
         alloy::providers::Provider::get_balance(&net.provider, six).await.unwrap(),
         eth6 + parse_ether("1").unwrap()
     );
-    let shown = run("wallet").await.unwrap();
+    let shown = ctx.run("wallet").await.unwrap();
     assert_eq!(shown.json().unwrap()["address"].as_str().unwrap().parse::<Address>().unwrap(), four);
-    let e = run(&format!("wallet send {six} 99999999 --token OCEAN")).await.unwrap_err().to_string();
+    let e = ctx.run(&format!("wallet send {six} 99999999 --token OCEAN")).await.unwrap_err().to_string();
     assert!(e.contains("insufficient funds"), "{e}");
-    let e = run(&format!("wallet send {six} lots")).await.unwrap_err().to_string();
+    let e = ctx.run(&format!("wallet send {six} lots")).await.unwrap_err().to_string();
     assert!(e.contains("bad amount"), "{e}");
     ctx.env.set("KELP_KEYSTORE", None);
-    let algo = run(&format!("publish {url} --name Algo --type algorithm --image-tag 3.12-slim")).await.unwrap();
+    let algo = ctx.run(&format!("publish {url} --name Algo --type algorithm --image-tag 3.12-slim")).await.unwrap();
     let algo_did = algo.json().unwrap()["did"].as_str().unwrap().to_string();
-    let show = run(&format!("ocean show {algo_did}")).await.unwrap();
+    let show = ctx.run(&format!("ocean show {algo_did}")).await.unwrap();
     let m = &show.json().unwrap()["metadata"];
     assert_eq!(
         (m["type"].as_str(), m["algorithm"]["container"]["tag"].as_str()),
         (Some("algorithm"), Some("3.12-slim"))
     );
-    let sw = run("wallet switch devnet").await.unwrap();
+    let sw = ctx.run("wallet switch devnet").await.unwrap();
     assert_eq!(sw.json().unwrap()["chain_id"], 8996);
-    let w = run("wallet --account 3").await.unwrap();
+    let w = ctx.run("wallet --account 3").await.unwrap();
     assert_eq!(
         w.json().unwrap()["address"].as_str().unwrap().parse::<Address>().unwrap(),
         LocalKeySigner::dev_address(3).unwrap()
@@ -281,7 +277,7 @@ async fn publish_and_consume_free_and_priced_and_resume_after_a_crash() {
         (&format!("publish {url} --name y --network atlantis") as &str, "unknown network"),
         (&format!("ocean get did:op:{}", "0".repeat(64)), "not known to the node"),
     ] {
-        let e = run(line).await.unwrap_err().to_string();
+        let e = ctx.run(line).await.unwrap_err().to_string();
         assert!(e.contains(want) && !e.contains('\n'), "{line}: {e}");
     }
 }

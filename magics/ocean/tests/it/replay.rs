@@ -361,23 +361,19 @@ async fn devnet_magics_use_kelp_ocean_node_url() {
     let r = Replay::start(&["kelp_assets_query_all", "kelp_assets_query_all", "ddo_found"]).await;
     let ctx = common::devnet_cell(home.path(), port);
     ctx.env("KELP_OCEAN_NODE_URL", Some(&r.url));
-    let run = |line: &str| {
-        let (cell, line) = (ctx.clone(), line.to_string());
-        async move { cell.run(&line).await }
-    };
     // anvil #1 published the three recorded assets.
-    let mine = run("ocean assets --mine --account 1").await.unwrap();
+    let mine = ctx.run("ocean assets --mine --account 1").await.unwrap();
     let rows = mine.json().unwrap()["assets"].as_array().unwrap().clone();
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows.iter().all(|a| a["owner"] == json!(PUBLISHER)), "{rows:?}");
-    let priced = run("ocean assets --text priced").await.unwrap();
+    let priced = ctx.run("ocean assets --text priced").await.unwrap();
     let rows = priced.json().unwrap()["assets"].as_array().unwrap().clone();
     assert_eq!((rows.len(), &rows[0]["did"], &rows[0]["prices"][0]["price"]), (1, &json!(PRICED), &json!("1.0")));
-    let shown = run(&format!("ocean show {FREE}")).await.unwrap();
+    let shown = ctx.run(&format!("ocean show {FREE}")).await.unwrap();
     assert_eq!(shown.json().unwrap()["metadata"]["name"], "Reef temperatures (recorded)");
     r.assert_clean(true);
 
     ctx.env.set("KELP_OCEAN_NODE_URL", Some("127.0.0.1:8000".into()));
-    let e = one_line(&run(&format!("ocean show {FREE}")).await.unwrap_err());
+    let e = one_line(&ctx.run(&format!("ocean show {FREE}")).await.unwrap_err());
     assert!(e.contains("$KELP_OCEAN_NODE_URL=`127.0.0.1:8000` is not an http(s) URL"), "{e}");
 }
