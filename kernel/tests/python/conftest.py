@@ -10,10 +10,10 @@
 import contextlib
 import os
 import queue
-import socket
 import time
 
 from jupyter_client.manager import start_new_kernel
+from ports import free_port, port_open  # noqa: F401 (re-exported to the tests)
 
 STARTUP_TIMEOUT = 120
 SHOWN = {"stream", "display_data", "execute_result", "error"}
@@ -147,23 +147,3 @@ def run_cell(kc, code, timeout=600, idle_timeout=60, answers=None, allow_stdin=F
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
     return Ran(reply, messages, asked)
-
-
-def port_open(port, host="127.0.0.1"):
-    """Whether something accepts TCP connections on `host:port`."""
-    with socket.socket() as s:
-        s.settimeout(2)
-        return s.connect_ex((host, port)) == 0
-
-
-def free_port(start=27_519, stop=28_019, step=11):
-    """A free loopback port from a range below the ephemeral ports (away from 8545 and from the
-    ports the kernel's own sockets get), so a process started later can bind it."""
-    for port in range(start, stop, step):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {start}..{stop}")

@@ -21,13 +21,15 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 CHAIN = ROOT / "install" / ".tools" / "chain" / "node_modules"
+sys.path.insert(0, str(ROOT / "kernel" / "tests" / "python"))
+from ports import free_port  # noqa: E402 (the tests' one port helper, standard library only)
 ASSET_NAME = "Kelp Crosscheck Plankton Counts"
 CSV = b"station,depth_m,count\nA1,5,120\nA1,20,87\nB7,5,301\n"
 
@@ -41,14 +43,7 @@ def kelp_bin() -> pathlib.Path:
 
 def unusual_port() -> int:
     """A free loopback port below the ephemeral range and away from 8545/8030/5000."""
-    for port in range(27_345, 27_845, 7):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 27345..27845")
+    return free_port(27_345, 27_845, 7)
 
 
 @dataclasses.dataclass
