@@ -53,6 +53,17 @@ def shut_down(km, kc, restart=False):
     return reply, statuses, code, took
 
 
+def assert_clean_shutdown(km, kc, tmp):
+    """shutdown_request: replied ok, busy then idle, exit 0 before jupyter_client would kill the
+    kernel, and nothing left under `tmp` (the kernel's TMPDIR)."""
+    reply, statuses, code, took = shut_down(km, kc)
+    assert reply == {"status": "ok", "restart": False}
+    assert statuses == ["busy", "idle"], statuses
+    assert code == 0, f"exit code {code}"
+    assert took < JUPYTER_KILLS_AFTER, f"exited {took:.1f} s after the request"
+    assert list(tmp.iterdir()) == [], f"left under TMPDIR: {[p.name for p in tmp.iterdir()]}"
+
+
 def close(km, kc):
     kc.stop_channels()
     km.shutdown_kernel(now=True)
@@ -82,12 +93,7 @@ def test_shutdown_replies_flushes_exits_0_and_removes_the_engines_temporary_fold
         engine_dirs = [p.name for p in tmp.iterdir()]
         assert any(n.startswith(".tmp") for n in engine_dirs), f"evcxr made no folder under TMPDIR: {engine_dirs}"
 
-        reply, statuses, code, took = shut_down(km, kc)
-        assert reply == {"status": "ok", "restart": False}
-        assert statuses == ["busy", "idle"], statuses
-        assert code == 0, f"exit code {code}"
-        assert took < JUPYTER_KILLS_AFTER, f"exited {took:.1f} s after the request"
-        assert list(tmp.iterdir()) == [], f"left under TMPDIR: {[p.name for p in tmp.iterdir()]}"
+        assert_clean_shutdown(km, kc, tmp)
     finally:
         close(km, kc)
 
@@ -108,12 +114,7 @@ def test_shutdown_stops_a_running_cell_and_still_cleans_up(tmp_path):
                     assert "started" in m["content"]["text"]
                     break
 
-        reply, statuses, code, took = shut_down(km, kc)
-        assert reply == {"status": "ok", "restart": False}
-        assert statuses == ["busy", "idle"], statuses
-        assert code == 0, f"exit code {code}"
-        assert took < JUPYTER_KILLS_AFTER, f"exited {took:.1f} s after the request"
-        assert list(tmp.iterdir()) == [], f"left under TMPDIR: {[p.name for p in tmp.iterdir()]}"
+        assert_clean_shutdown(km, kc, tmp)
     finally:
         close(km, kc)
 

@@ -178,7 +178,8 @@ async fn devnet_down_and_status_work_when_anvil_can_no_longer_be_found() {
     assert_eq!(d.json().unwrap()["saved"], false);
 }
 
-/// anvil's ten development keys (public, printed in its banner) and its mnemonic.
+/// anvil's ten development keys (public, printed in its banner) and its mnemonic: the test's own
+/// copy of what anvil prints, not signer::local's list, so a wrong list there cannot hide a leak.
 const DEV_KEYS: [&str; 10] = [
     "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
     "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
