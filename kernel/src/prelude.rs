@@ -340,7 +340,7 @@ impl Pending {
     }
 
     /// The next job from `rx` (None when the sender is gone); while the prelude waits, an idle
-    /// spell of [`IDLE_ATTACH`] attaches it.
+    /// spell of [`IDLE_ATTACH`] attaches it, unless that would lose a variable ([`loses`]).
     pub fn next_job<J>(
         &mut self,
         rx: &std::sync::mpsc::Receiver<J>,
@@ -351,11 +351,33 @@ impl Pending {
             match rx.recv_timeout(IDLE_ATTACH) {
                 Ok(job) => return Some(job),
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => self.attach(ctx, log),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if loses(ctx.variables_and_types(), ctx.defined_item_names()).is_empty() {
+                        self.attach(ctx, log);
+                    } else {
+                        return rx.recv().ok();
+                    }
+                }
             }
         }
         rx.recv().ok()
     }
+}
+
+/// The variables that attaching the prelude would lose: those whose type names an item the
+/// notebook defined. Attaching adds a dependency and build flags, so evcxr builds the session's
+/// crate under a new identity, and a type defined in it is no longer the type its stored
+/// values have (evcxr drops them: "The type of the variable … was redefined"). Types from std
+/// and dependencies keep their identity.
+pub fn loses<'a>(
+    variables: impl Iterator<Item = (&'a str, &'a str)>,
+    items: impl Iterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let items: std::collections::HashSet<&str> = items.collect();
+    variables
+        .filter(|(_, ty)| ty.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|word| items.contains(word)))
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// Whether `code` must see the prelude: it names `kelp` (a path, a `use`), or has an evcxr
@@ -398,6 +420,14 @@ mod tests {
         assert_eq!(a, folder_name(&files(None), "rustc 1.0"));
         assert_ne!(a, folder_name(&files(Some("pub const X: u8 = 1;")), "rustc 1.0"));
         assert_ne!(a, folder_name(&files(None), "rustc 1.1"));
+    }
+
+    #[test]
+    fn only_variables_of_the_notebooks_own_types_are_lost_by_attaching() {
+        let vars = [("a", "u32"), ("p", "Vec<Point>"), ("m", "HashMap<String, Option<Pointer>>"), ("q", "Point")];
+        let lost = loses(vars.iter().copied(), ["Point", "helper"].into_iter());
+        assert_eq!(lost, ["p", "q"]);
+        assert!(loses(vars.iter().copied(), std::iter::empty()).is_empty());
     }
 
     #[test]

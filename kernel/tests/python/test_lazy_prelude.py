@@ -75,3 +75,23 @@ def test_the_first_completion_of_kelp_attaches_the_prelude_and_is_right(tmp_path
         assert f.get("prelude_attached_after_cells") == 0, f
     finally:
         stop_kernel(km, kc)
+
+
+def test_an_idle_engine_never_attaches_the_prelude_over_a_variable_of_the_notebooks_own_type(tmp_path):
+    # Attaching rebuilds the session's crate under a new identity, so evcxr would drop `p`
+    # ("The type of the variable p was redefined"); an idle engine waits instead.
+    km, kc, log = start(tmp_path)
+    try:
+        ran = run_cell(kc, "pub struct Point(u32);\nlet p = Point(5);\np.0")
+        assert ran.reply["status"] == "ok", ran.reply
+        time.sleep(3)  # six idle spells
+        ran = run_cell(kc, "p.0 + 1")
+        assert ran.reply["status"] == "ok", (ran.reply, ran.stdout)
+        assert ran.result_text == "6"
+        assert "prelude_attached_at" not in figures(log), figures(log)
+        # A cell naming kelp still gets the prelude.
+        ran = run_cell(kc, 'kelp::parse_csv("a\\n1\\n").unwrap().len()')
+        assert ran.reply["status"] == "ok", ran.reply
+        assert ran.result_text == "1"
+    finally:
+        stop_kernel(km, kc)
