@@ -132,6 +132,7 @@ impl Engine {
             std::thread::spawn(move || forward(o, r, true));
         }
         let mut cache = crate::run_cell::setup_cache(&mut ctx);
+        let mut session = crate::run_cell::Session::default();
         let mut prelude = crate::prelude::Pending::new(preparing);
         if self.eager_prelude {
             prelude.attach(&mut ctx, &mut log);
@@ -161,7 +162,7 @@ impl Engine {
                         },
                     };
                     let t = std::time::Instant::now();
-                    let result = crate::run_cell::run(&mut ctx, cache.as_mut(), &code, &mut callbacks);
+                    let result = crate::run_cell::run(&mut ctx, &mut session, cache.as_mut(), &code, &mut callbacks);
                     log.cell(&result, t.elapsed());
                     self.executing.store(false, std::sync::atomic::Ordering::SeqCst);
                     // The child may have been restarted: keep the handle current for interrupts.

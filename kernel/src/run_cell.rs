@@ -1,10 +1,43 @@
 //! How one Rust piece of a cell is handed to evcxr, on the engine thread: kelp's own cache
 //! commands among its leading lines (`:cache`, `:cache N`, `:clear_cache`) are answered by
 //! [`crate::dep_cache`] and taken out; its final expression is marked ([`crate::final_value`])
-//! so that displays printed while it runs stay displays; after a `:dep` the compile cache is
-//! kept within its cap.
+//! so that displays printed while it runs stay displays, and shown by the cell itself in the same
+//! compile ([`Show::Kelp`]) unless the session changed evcxr's value format (`:fmt`, `:types`) or
+//! that code does not compile for this value (then the cell runs again, shown by evcxr); after a
+//! `:dep` the compile cache is kept within its cap.
 
 use crate::dep_cache::{DepCache, DepCacheError};
+use crate::final_value::{SHOW_NAMES, Show, mark_final_value, rust_start};
+
+/// What one engine's cells have set that changes how values are shown.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// `:fmt` or `:types` was used: evcxr's own showing follows them, so it shows every value.
+    evcxr_formats: bool,
+}
+
+impl Session {
+    /// Who shows the value of a cell with this code, noting its format commands first.
+    fn show_for(&mut self, code: &str) -> Show {
+        let head = rust_start(code).unwrap_or(code.len());
+        let formats = |l: &str| {
+            let l = l.trim_start();
+            [":fmt", ":types"].iter().any(|c| l.strip_prefix(c).is_some_and(|r| r.is_empty() || r.starts_with(' ')))
+        };
+        if code[..head].lines().any(formats) {
+            self.evcxr_formats = true;
+        }
+        if self.evcxr_formats { Show::Evcxr } else { Show::Kelp }
+    }
+}
+
+/// Whether a compile error came from the code [`Show::Kelp`] added.
+fn from_kelp_show(e: &evcxr::Error) -> bool {
+    let evcxr::Error::CompilationErrors(errors) = e else { return false };
+    // The message, not the rendered text: that quotes the source line, which holds the added
+    // names even when the error is in the user's own expression.
+    errors.iter().any(|e| e.code() == Some("E0034") || SHOW_NAMES.iter().any(|n| e.message().contains(n)))
+}
 
 /// The session's `:dep` cache from kelp's home and `KELP_DEP_CACHE_MB`, pointed at by evcxr's
 /// builds; on a bad value, one line in the kernel's log and no cache.
@@ -24,6 +57,7 @@ pub fn setup_cache(ctx: &mut evcxr::CommandContext) -> Option<DepCache> {
 /// first in the result's `text/plain`.
 pub fn run(
     ctx: &mut evcxr::CommandContext,
+    session: &mut Session,
     mut cache: Option<&mut DepCache>,
     code: &str,
     callbacks: &mut evcxr::EvalCallbacks<'_>,
@@ -32,11 +66,18 @@ pub fn run(
         Some(c) => take_cache_commands(c, ctx, code).map_err(|e| evcxr::Error::Message(e.to_string()))?,
         None => (code.to_string(), vec![]),
     };
-    let code = crate::final_value::mark_final_value(&code).unwrap_or(code);
+    let show = session.show_for(&code);
+    let marked = mark_final_value(&code, show);
     let run = if !answers.is_empty() && code.trim().is_empty() {
         Ok(evcxr::EvalOutputs::new())
     } else {
-        ctx.execute_with_callbacks(&code, callbacks)
+        match ctx.execute_with_callbacks(marked.as_deref().unwrap_or(&code), callbacks) {
+            Err(e) if marked.is_some() && show == Show::Kelp && from_kelp_show(&e) => {
+                let plain = mark_final_value(&code, Show::Evcxr).unwrap_or_else(|| code.clone());
+                ctx.execute_with_callbacks(&plain, callbacks)
+            }
+            r => r,
+        }
     };
     if let Some(c) = cache.filter(|_| code.contains(":dep")) {
         let _ = c.trim();
@@ -59,7 +100,7 @@ fn take_cache_commands(
     ctx: &mut evcxr::CommandContext,
     code: &str,
 ) -> Result<(String, Vec<String>), DepCacheError> {
-    let head = crate::final_value::rust_start(code).unwrap_or(code.len());
+    let head = rust_start(code).unwrap_or(code.len());
     let (mut rest, mut answers) = (String::new(), vec![]);
     for line in code[..head].split_inclusive('\n') {
         let Some(answer) = cache.command(line) else {
@@ -74,4 +115,21 @@ fn take_cache_commands(
     }
     rest.push_str(&code[head..]);
     Ok((rest, answers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_commands_hand_showing_to_evcxr_for_the_rest_of_the_session() {
+        let mut s = Session::default();
+        assert_eq!(s.show_for("1 + 1"), Show::Kelp);
+        assert_eq!(s.show_for(":format_is_not_a_command\n1"), Show::Kelp);
+        assert_eq!(s.show_for("let fmt = 1;\n// :fmt in a comment is not a command\nfmt"), Show::Kelp);
+        assert_eq!(s.show_for(":fmt {:#?}\nvec![1]"), Show::Evcxr);
+        assert_eq!(s.show_for("1 + 1"), Show::Evcxr);
+        let mut s = Session::default();
+        assert_eq!(s.show_for(" :types\n"), Show::Evcxr);
+    }
 }
