@@ -107,7 +107,9 @@ impl Engine {
     fn run(&self, rx: std::sync::mpsc::Receiver<Job>) {
         let mut log = crate::startup::Log::new();
         // The prelude is made alongside evcxr's start (crate::prelude).
-        let preparing = crate::prelude::Preparing::start(kelp_magic::Config::from_env().home);
+        let home = kelp_magic::Config::from_env().home;
+        log.fact("std_sources", crate::std_src::which(&home));
+        let preparing = crate::prelude::Preparing::start(home);
         let t = std::time::Instant::now();
         let (mut ctx, outputs) = match evcxr::CommandContext::new() {
             Ok(x) => x,

@@ -13,7 +13,8 @@
 //!   [`split`]: cell splitting; [`completeness`]: is_complete; [`assist`]: completion and
 //!   inspection;
 //! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`);
-//!   [`startup`]: where the engine's start-up time goes; [`warm`]: spare engines a restarted
+//!   [`startup`]: where the engine's start-up time goes; [`std_src`]: std's sources as evcxr's
+//!   rust-analyzer reads them (a kernel restarts itself once with `RUST_SRC_PATH`); [`warm`]: spare engines a restarted
 //!   or second kernel takes (the pool, its protocol, the kernel side); [`spare`]: the spare's
 //!   side (`kelp engine-serve`);
 //! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
@@ -45,6 +46,7 @@ mod spare;
 mod split;
 mod startup;
 mod state;
+mod std_src;
 mod sync;
 mod transport;
 mod warm;
@@ -56,6 +58,12 @@ use clap::Parser;
 /// The binary's entry point (after `evcxr::runtime_hook`).
 pub fn main_entry() -> anyhow::Result<i32> {
     let cli = cli::Cli::parse();
+    // Before any thread starts: a kernel may start itself again, with std's sources for evcxr.
+    if matches!(cli.cmd, cli::Cmd::Kernel { .. })
+        && let Some(dir) = std_src::sources_for_restart(&kelp_magic::Config::from_env().home)
+    {
+        std_src::restart_with(&dir);
+    }
     // Four workers: a frontend that subscribes to iopub late must still see every status
     // message, and a running cell must never starve the shell loop.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?;

@@ -104,7 +104,7 @@ impl Preparing {
 
 /// 64-bit FNV-1a, enough to tell prelude contents apart (nobody chooses them adversarially:
 /// they are kelp's own sources and the user's own settings).
-fn fnv(h: &mut u64, bytes: &[u8]) {
+pub(crate) fn fnv(h: &mut u64, bytes: &[u8]) {
     for b in bytes {
         *h ^= u64::from(*b);
         *h = h.wrapping_mul(0x100_0000_01b3);
@@ -229,8 +229,8 @@ fn build_rlib(dir: &Path) -> bool {
     }
 }
 
-/// Remove temporary folders of kernels that died while making one.
-fn sweep(root: &Path) {
+/// Remove temporary folders (`.tmp-<pid>-…`) of kernels that died while making one.
+pub(crate) fn sweep(root: &Path) {
     remove_temporaries(root, |pid| !Path::new("/proc").join(pid).exists());
 }
 

@@ -38,6 +38,11 @@ impl Log {
         self.figures.insert(name.into(), d.as_secs_f64().into());
     }
 
+    /// A fact about this start (e.g. where rust-analyzer reads std from).
+    pub fn fact(&mut self, name: &str, value: &str) {
+        self.figures.insert(name.into(), value.into());
+    }
+
     /// evcxr's phases of one execution (e.g. `Final compile`, `Execution`), under `prefix`.
     pub fn phases(&mut self, prefix: &str, out: &evcxr::EvalOutputs) {
         for p in &out.phases {

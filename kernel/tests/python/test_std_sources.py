@@ -1,0 +1,58 @@
+"""std's sources for evcxr's rust-analyzer (issue #17, kernel/src/std_src.rs), over ZeroMQ: a
+kernel starts itself again with RUST_SRC_PATH at a folder under KELP_HOME that links the
+toolchain's library crates without its Cargo workspace, so rust-analyzer reads core/alloc/std
+alone; variables of std types still keep their types from cell to cell; a RUST_SRC_PATH the user
+set, or KELP_STD_WORKSPACE=1, is left alone."""
+
+import json
+import pathlib
+import subprocess
+
+from conftest import kernel, run_cell
+
+
+def value(kc, code):
+    ran = run_cell(kc, code)
+    assert ran.reply["status"] == "ok", (code, ran.reply, ran.stdout)
+    return ran.result_text
+
+
+def library():
+    sysroot = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True, check=True).stdout
+    return pathlib.Path(sysroot.strip(), "lib/rustlib/src/rust/library")
+
+
+def test_the_kernel_reads_std_without_its_workspace_and_std_types_persist(tmp_path):
+    with kernel(tmp_path, RUST_SRC_PATH=None, KELP_STD_WORKSPACE=None) as kc:
+        src = pathlib.Path(json.loads(value(kc, 'std::env::var("RUST_SRC_PATH").unwrap()')))
+        assert src.parent == tmp_path / "std-src", src
+        entries = sorted(p.name for p in src.iterdir())
+        assert "core" in entries and "std" in entries and "alloc" in entries, entries
+        assert "Cargo.toml" not in entries and "Cargo.lock" not in entries, entries
+        lib = library()
+        assert sorted(set(p.name for p in lib.iterdir()) - {"Cargo.toml", "Cargo.lock"}) == entries
+        assert (src / "core").resolve() == (lib / "core").resolve()
+        # Types rust-analyzer must infer for evcxr to keep the variables.
+        ran = run_cell(
+            kc,
+            "let mut m = std::collections::HashMap::new();\n"
+            'm.insert(String::from("k"), vec![1u8, 2]);\n'
+            "let doubled: Vec<_> = (0..3u8).map(|x| u32::from(x) * 2).collect();\n"
+            'let missing = std::fs::read_to_string("/nonexistent/kelp");\n'
+            "let mut it = doubled.clone().into_iter().rev().peekable();",
+        )
+        assert ran.reply["status"] == "ok", (ran.reply, ran.stdout)
+        got = value(kc, 'format!("{} {:?} {} {:?}", m["k"].len(), doubled, missing.is_err(), it.peek())')
+        assert got == '"2 [0, 2, 4] true Some(4)"', got
+
+
+def test_a_users_rust_src_path_and_the_opt_out_are_kept(tmp_path):
+    own = tmp_path / "my-src"
+    own.mkdir()
+    with kernel(tmp_path / "a", RUST_SRC_PATH=own) as kc:
+        assert value(kc, 'std::env::var("RUST_SRC_PATH").unwrap()') == json.dumps(str(own))
+    assert not (tmp_path / "a" / "std-src").exists()
+    env = {"KELP_STD_WORKSPACE": "1", "RUST_SRC_PATH": None}
+    with kernel(tmp_path / "b", **env) as kc:
+        assert value(kc, 'std::env::var("RUST_SRC_PATH").is_err()') == "true"
+    assert not (tmp_path / "b" / "std-src").exists()
