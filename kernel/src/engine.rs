@@ -108,7 +108,7 @@ impl Engine {
         let mut log = crate::startup::Log::new();
         // The prelude is made alongside evcxr's start (crate::prelude).
         let home = kelp_magic::Config::from_env().home;
-        log.fact("std_sources", crate::std_src::which(&home));
+        log.fact("std_sources", crate::std_src::point(&home));
         let preparing = crate::prelude::Preparing::start(home);
         let t = std::time::Instant::now();
         let (mut ctx, outputs) = match evcxr::CommandContext::new() {

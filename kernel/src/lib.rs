@@ -60,7 +60,7 @@ pub fn main_entry() -> anyhow::Result<i32> {
     let cli = cli::Cli::parse();
     // Before any thread starts: a kernel may start itself again, with std's sources for evcxr.
     if matches!(cli.cmd, cli::Cmd::Kernel { .. })
-        && let Some(dir) = std_src::sources_for_restart(&kelp_magic::Config::from_env().home)
+        && let Some(dir) = std_src::link_for_restart(&kelp_magic::Config::from_env().home)
     {
         std_src::restart_with(&dir);
     }

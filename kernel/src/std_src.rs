@@ -9,12 +9,16 @@
 //! 0.6 s of CPU less at every start here. What std declares, and so every type a cell's
 //! variable can have, is the same either way.
 //!
-//! So the kernel, before anything else, makes `$KELP_HOME/std-src/<key>/`: a link to each entry
-//! of the toolchain's `library/` folder but its `Cargo.toml`/`Cargo.lock` (the key names the
-//! folder and its entries; made under a temporary name and renamed into place, so kernels
-//! starting together share one), and starts itself again with `RUST_SRC_PATH` set to it, the
-//! variable rust-analyzer takes the library sources from. A `RUST_SRC_PATH` the user set is
-//! kept, and `KELP_STD_WORKSPACE=1` keeps rust-analyzer's own choice.
+//! So the kernel, before anything else, starts itself again (`exec`: same process, arguments and
+//! sockets-to-be) with `RUST_SRC_PATH`, the variable rust-analyzer takes the library sources
+//! from, set to a link `$KELP_HOME/std-src/env-<hash>` ([`link_for_restart`]: naming it needs no
+//! process, so the kernel answers as soon as before). Its engine thread then, before evcxr
+//! starts, makes `$KELP_HOME/std-src/<key>/` for the toolchain's library (a link to each entry
+//! of `library/` but `Cargo.toml`/`Cargo.lock`; the key names the folder and its entries; made
+//! under a temporary name and renamed into place, so kernels starting together share one) and
+//! points the link at it ([`point`]). A `RUST_SRC_PATH` the user set is kept, and
+//! `KELP_STD_WORKSPACE=1` keeps rust-analyzer's own choice; if anything fails the link is
+//! removed and rust-analyzer, finding no `core` there, reads the toolchain's workspace.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -26,45 +30,76 @@ pub const KEEP_VAR: &str = "KELP_STD_WORKSPACE";
 /// The entries of `library/` left out: the Cargo workspace.
 const LEFT_OUT: [&str; 2] = ["Cargo.toml", "Cargo.lock"];
 
-/// What to start again with, if anything: `RUST_SRC_PATH`'s new value. `None` when the user set
-/// it or [`KEEP_VAR`], the toolchain has no library sources, or the folder cannot be made (one
-/// line in the kernel's log: the kernel still works, rust-analyzer reads the workspace).
-pub fn sources_for_restart(home: &Path) -> Option<PathBuf> {
+/// The link `RUST_SRC_PATH` names: `$home/std-src/env-<hash>`, the hash of what picks the
+/// toolchain (`RUSTC`, `RUSTUP_TOOLCHAIN`, `RUSTUP_HOME`, `PATH`), so kernels of another toolchain
+/// get a link of their own. Naming it needs no process, so the restart costs only the `exec`;
+/// the engine thread points it at the right folder ([`point`]) before rust-analyzer reads it.
+/// `None` when the user set `RUST_SRC_PATH` or [`KEEP_VAR`].
+pub fn link_for_restart(home: &Path) -> Option<PathBuf> {
     let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
     if set(SRC_VAR) || std::env::var(KEEP_VAR).is_ok_and(|v| v.trim() == "1") {
         return None;
     }
-    let library = library_dir()?;
-    match ensure(home, &library) {
-        Ok(dir) => Some(dir),
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    for var in ["RUSTC", "RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "PATH"] {
+        crate::prelude::fnv(&mut h, var.as_bytes());
+        crate::prelude::fnv(&mut h, std::env::var_os(var).unwrap_or_default().as_encoded_bytes());
+        crate::prelude::fnv(&mut h, &[0]);
+    }
+    Some(home.join("std-src").join(format!("env-{h:016x}")))
+}
+
+/// Start this kernel again (same process, same arguments) with `RUST_SRC_PATH=link`. Returns
+/// only if that failed (one line in the log), and the kernel then goes on as it is.
+pub fn restart_with(link: &Path) {
+    use std::os::unix::process::CommandExt;
+    let Ok(exe) = std::env::current_exe() else { return };
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let err = std::process::Command::new(exe).args(args).env(SRC_VAR, link).exec();
+    eprintln!("kelp: could not start again with {SRC_VAR} ({err}); evcxr reads std slower");
+}
+
+/// On the engine thread, before evcxr starts: when `RUST_SRC_PATH` is kelp's link, point it at
+/// the folder for the toolchain's library (made if missing). Returns where rust-analyzer will
+/// read std from: `kelp`, `user` (a `RUST_SRC_PATH` of the user's) or `workspace` (the
+/// toolchain's library workspace: turned off, or the folder could not be made; one log line).
+pub fn point(home: &Path) -> &'static str {
+    let root = home.join("std-src");
+    let Some(link) = std::env::var_os(SRC_VAR).filter(|v| !v.is_empty()).map(PathBuf::from) else {
+        return "workspace";
+    };
+    if link.parent() != Some(root.as_path()) {
+        return "user";
+    }
+    let pointed = library_dir().ok_or_else(|| "no library sources in the toolchain".to_string()).and_then(|lib| {
+        let dir = ensure(home, &lib).map_err(|e| e.to_string())?;
+        relink(&link, &dir).map_err(|e| e.to_string())
+    });
+    match pointed {
+        Ok(()) => "kelp",
         Err(e) => {
             eprintln!(
                 "kelp: cannot make the std sources folder under {} ({e}); evcxr reads std slower",
-                home.display()
+                root.display()
             );
-            None
+            let _ = std::fs::remove_file(&link);
+            "workspace"
         }
     }
 }
 
-/// Where rust-analyzer reads std from in this process: `kelp` (the folder made here), `user`
-/// (a `RUST_SRC_PATH` of the user's) or `workspace` (the toolchain's library workspace).
-pub fn which(home: &Path) -> &'static str {
-    match std::env::var_os(SRC_VAR).filter(|v| !v.is_empty()) {
-        Some(p) if Path::new(&p).starts_with(home.join("std-src")) => "kelp",
-        Some(_) => "user",
-        None => "workspace",
+/// Make `link` a symlink to `dir`'s name (a sibling), replacing an old one in one rename.
+fn relink(link: &Path, dir: &Path) -> std::io::Result<()> {
+    let target = dir.file_name().map(PathBuf::from).unwrap_or_else(|| dir.to_path_buf());
+    if std::fs::read_link(link).is_ok_and(|t| t == target) {
+        return Ok(());
     }
-}
-
-/// Start this kernel again (same process, same arguments) with `RUST_SRC_PATH=dir`. Returns
-/// only if that failed (one line in the log), and the kernel then goes on as it is.
-pub fn restart_with(dir: &Path) {
-    use std::os::unix::process::CommandExt;
-    let Ok(exe) = std::env::current_exe() else { return };
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let err = std::process::Command::new(exe).args(args).env(SRC_VAR, dir).exec();
-    eprintln!("kelp: could not start again with {SRC_VAR} ({err}); evcxr reads std slower");
+    let tmp = link.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(&target, &tmp)?;
+    std::fs::rename(&tmp, link).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// The toolchain's `library/` folder, found as rust-analyzer finds it (`rustc --print sysroot`,
@@ -164,6 +199,23 @@ mod tests {
         let dir2 = ensure(&home, &other).unwrap();
         assert_ne!(dir2, dir);
         assert_eq!(entries(&dir2), ["alloc", "core", "proc_macro", "std"]);
+    }
+
+    #[test]
+    fn the_link_is_pointed_at_the_folder_and_repointed_in_one_step() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home");
+        let one = ensure(&home, &library(t.path(), &[])).unwrap();
+        let two = ensure(&home, &library(&t.path().join("t2"), &["test/src"])).unwrap();
+        let link = home.join("std-src/env-0123");
+        relink(&link, &one).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from(one.file_name().unwrap()));
+        assert!(link.join("core/src/lib.rs").is_file());
+        relink(&link, &two).unwrap();
+        assert!(link.join("test").is_dir());
+        relink(&link, &two).unwrap();
+        let names = entries(&home.join("std-src"));
+        assert_eq!(names.len(), 3, "two folders and the link, no temporary: {names:?}");
     }
 
     #[test]

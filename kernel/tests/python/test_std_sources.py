@@ -1,5 +1,5 @@
 """std's sources for evcxr's rust-analyzer (issue #17, kernel/src/std_src.rs), over ZeroMQ: a
-kernel starts itself again with RUST_SRC_PATH at a folder under KELP_HOME that links the
+kernel starts itself again with RUST_SRC_PATH at a link under KELP_HOME to a folder that links the
 toolchain's library crates without its Cargo workspace, so rust-analyzer reads core/alloc/std
 alone; variables of std types still keep their types from cell to cell; a RUST_SRC_PATH the user
 set, or KELP_STD_WORKSPACE=1, is left alone."""
@@ -25,7 +25,7 @@ def library():
 def test_the_kernel_reads_std_without_its_workspace_and_std_types_persist(tmp_path):
     with kernel(tmp_path, RUST_SRC_PATH=None, KELP_STD_WORKSPACE=None) as kc:
         src = pathlib.Path(json.loads(value(kc, 'std::env::var("RUST_SRC_PATH").unwrap()')))
-        assert src.parent == tmp_path / "std-src", src
+        assert src.parent == tmp_path / "std-src" and src.name.startswith("env-") and src.is_symlink(), src
         entries = sorted(p.name for p in src.iterdir())
         assert "core" in entries and "std" in entries and "alloc" in entries, entries
         assert "Cargo.toml" not in entries and "Cargo.lock" not in entries, entries
