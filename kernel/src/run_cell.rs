@@ -9,14 +9,39 @@
 use crate::dep_cache::{DepCache, DepCacheError};
 use crate::final_value::{SHOW_NAMES, Show, mark_final_value, rust_start};
 
-/// What one engine's cells have set that changes how values are shown.
+/// What one engine's cells have set that changes how values are shown, and what its
+/// rust-analyzer was not given.
 #[derive(Debug, Default)]
 pub struct Session {
     /// `:fmt` or `:types` was used: evcxr's own showing follows them, so it shows every value.
     evcxr_formats: bool,
+    /// rust-analyzer reads std without `core::arch` ([`crate::std_src`]).
+    arch_left_out: bool,
 }
 
+/// evcxr's error for a variable whose type rust-analyzer could not tell.
+const UNKNOWN_TYPE: &str = "Couldn't automatically determine type of variable";
+
 impl Session {
+    pub fn new(arch_left_out: bool) -> Session {
+        Session { arch_left_out, ..Session::default() }
+    }
+
+    /// evcxr's unknown-type error, with what to do when the cell uses `core::arch`.
+    fn explain(&self, code: &str, e: evcxr::Error) -> evcxr::Error {
+        let simd = ["arch::", "_mm", "__m"].iter().any(|w| code.contains(w));
+        match e {
+            evcxr::Error::Message(m) if self.arch_left_out && simd && m.contains(UNKNOWN_TYPE) => {
+                evcxr::Error::Message(format!(
+                    "{m}\nkelp gives rust-analyzer std without core::arch (the SIMD intrinsics) for a faster start: \
+                     write the variable's type (e.g. `let v: __m256 = ...`), or start the kernel with {}=1.",
+                    crate::std_src::ARCH_VAR
+                ))
+            }
+            e => e,
+        }
+    }
+
     /// Who shows the value of a cell with this code, noting its format commands first.
     fn show_for(&mut self, code: &str) -> Show {
         let head = rust_start(code).unwrap_or(code.len());
@@ -82,7 +107,7 @@ pub fn run(
     if let Some(c) = cache.filter(|_| code.contains(":dep")) {
         let _ = c.trim();
     }
-    let mut out = run?;
+    let mut out = run.map_err(|e| session.explain(&code, e))?;
     if !answers.is_empty() {
         let mut text = answers.join("\n");
         if let Some(t) = out.content_by_mime_type.remove("text/plain") {
@@ -120,6 +145,18 @@ fn take_cache_commands(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_simd_type_says_what_to_do_only_when_core_arch_was_left_out() {
+        let unknown = || evcxr::Error::Message(format!("{UNKNOWN_TYPE} `v`.\nPlease give it an explicit type."));
+        let cell = "use std::arch::x86_64::*;\nlet v = unsafe { _mm_set1_epi32(7) };";
+        let said = Session::new(true).explain(cell, unknown()).to_string();
+        assert!(said.contains("KELP_STD_ARCH=1") && said.contains("let v: __m256"), "{said}");
+        for (session, code) in [(Session::new(false), cell), (Session::new(true), "let v = f();")] {
+            let said = session.explain(code, unknown()).to_string();
+            assert!(!said.contains("KELP_STD_ARCH"), "{said}");
+        }
+    }
 
     #[test]
     fn format_commands_hand_showing_to_evcxr_for_the_rest_of_the_session() {

@@ -6,8 +6,11 @@
 //! (libc, hashbrown, compiler_builtins, …: thousands of macro-made items) into the analysis;
 //! given a folder without that workspace it reads core, alloc, std and their in-tree
 //! companions alone ("stitched"), which is what it did before it had the workspace, and about
-//! 0.6 s of CPU less at every start here. What std declares, and so every type a cell's
-//! variable can have, is the same either way.
+//! 0.6 s of CPU less at every start here. The folder also leaves out `stdarch`, the sources of
+//! `core::arch` (the SIMD intrinsics: 16 MB, more than core, alloc and std together; another
+//! ~0.5 s of CPU), unless `KELP_STD_ARCH=1`. Everything else std declares, and so the type of
+//! every other variable, is the same; a variable whose type is an intrinsic's (`__m256`) needs
+//! its type written, and the error then says so ([`arch_left_out`]).
 //!
 //! So the kernel, before anything else, starts itself again (`exec`: same process, arguments and
 //! sockets-to-be) with `RUST_SRC_PATH`, the variable rust-analyzer takes the library sources
@@ -27,12 +30,27 @@ use std::path::{Path, PathBuf};
 pub const SRC_VAR: &str = "RUST_SRC_PATH";
 /// `1`: leave rust-analyzer the toolchain's library workspace.
 pub const KEEP_VAR: &str = "KELP_STD_WORKSPACE";
-/// The entries of `library/` left out: the Cargo workspace.
+/// `1`: give rust-analyzer std's SIMD intrinsics (`core::arch`) too.
+pub const ARCH_VAR: &str = "KELP_STD_ARCH";
+/// The entries of `library/` always left out: the Cargo workspace.
 const LEFT_OUT: [&str; 2] = ["Cargo.toml", "Cargo.lock"];
+/// The entry left out unless [`ARCH_VAR`]: `core::arch`'s sources (module docs).
+const ARCH: &str = "stdarch";
+
+fn with_arch() -> bool {
+    std::env::var(ARCH_VAR).is_ok_and(|v| v.trim() == "1")
+}
+
+/// Whether this kernel's rust-analyzer reads std without `core::arch` (its std sources are
+/// kelp's, [`ARCH_VAR`] unset): a variable of an intrinsic's type then needs a written type.
+pub fn arch_left_out(home: &Path) -> bool {
+    let ours = std::env::var_os(SRC_VAR).is_some_and(|p| Path::new(&p).parent() == Some(&home.join("std-src")));
+    ours && !with_arch()
+}
 
 /// The link `RUST_SRC_PATH` names: `$home/std-src/env-<hash>`, the hash of what picks the
-/// toolchain (`RUSTC`, `RUSTUP_TOOLCHAIN`, `RUSTUP_HOME`, `PATH`), so kernels of another toolchain
-/// get a link of their own. Naming it needs no process, so the restart costs only the `exec`;
+/// toolchain (`RUSTC`, `RUSTUP_TOOLCHAIN`, `RUSTUP_HOME`, `PATH`) and of [`ARCH_VAR`], so kernels
+/// of another toolchain get a link of their own. Naming it needs no process, so the restart costs only the `exec`;
 /// the engine thread points it at the right folder ([`point`]) before rust-analyzer reads it.
 /// `None` when the user set `RUST_SRC_PATH` or [`KEEP_VAR`].
 pub fn link_for_restart(home: &Path) -> Option<PathBuf> {
@@ -41,7 +59,7 @@ pub fn link_for_restart(home: &Path) -> Option<PathBuf> {
         return None;
     }
     let mut h = 0xcbf2_9ce4_8422_2325_u64;
-    for var in ["RUSTC", "RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "PATH"] {
+    for var in ["RUSTC", "RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "PATH", ARCH_VAR] {
         crate::prelude::fnv(&mut h, var.as_bytes());
         crate::prelude::fnv(&mut h, std::env::var_os(var).unwrap_or_default().as_encoded_bytes());
         crate::prelude::fnv(&mut h, &[0]);
@@ -72,7 +90,8 @@ pub fn point(home: &Path) -> &'static str {
         return "user";
     }
     let pointed = library_dir().ok_or_else(|| "no library sources in the toolchain".to_string()).and_then(|lib| {
-        let dir = ensure(home, &lib).map_err(|e| e.to_string())?;
+        let left_out: &[&str] = if with_arch() { &[] } else { &[ARCH] };
+        let dir = ensure(home, &lib, left_out).map_err(|e| e.to_string())?;
         relink(&link, &dir).map_err(|e| e.to_string())
     });
     match pointed {
@@ -117,12 +136,13 @@ fn library_dir() -> Option<PathBuf> {
     library.join("core").is_dir().then_some(library)
 }
 
-/// `$home/std-src/<key>` linking `library`'s entries (module docs), made if missing.
-pub fn ensure(home: &Path, library: &Path) -> std::io::Result<PathBuf> {
+/// `$home/std-src/<key>` linking `library`'s entries but the workspace and `left_out` (module
+/// docs), made if missing.
+pub fn ensure(home: &Path, library: &Path, left_out: &[&str]) -> std::io::Result<PathBuf> {
     let mut names: Vec<OsString> = std::fs::read_dir(library)?
         .flatten()
         .map(|e| e.file_name())
-        .filter(|n| !LEFT_OUT.iter().any(|l| n == l))
+        .filter(|n| !LEFT_OUT.iter().chain(left_out).any(|l| n == l))
         .collect();
     names.sort();
     let mut h = 0xcbf2_9ce4_8422_2325_u64;
@@ -189,24 +209,29 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let lib = library(t.path(), &[]);
         let home = t.path().join("home");
-        let dir = ensure(&home, &lib).unwrap();
+        let dir = ensure(&home, &lib, &[]).unwrap();
         assert_eq!(entries(&dir), ["alloc", "core", "std"]);
         assert_eq!(std::fs::read_to_string(dir.join("core/src/lib.rs")).unwrap(), "// core\n");
-        assert_eq!(ensure(&home, &lib).unwrap(), dir);
+        assert_eq!(ensure(&home, &lib, &[]).unwrap(), dir);
         assert_eq!(entries(&home.join("std-src")).len(), 1, "one folder, no temporary");
         // A toolchain whose library has another crate gets a folder of its own.
         let other = library(&t.path().join("t2"), &["proc_macro/src"]);
-        let dir2 = ensure(&home, &other).unwrap();
+        let dir2 = ensure(&home, &other, &[]).unwrap();
         assert_ne!(dir2, dir);
         assert_eq!(entries(&dir2), ["alloc", "core", "proc_macro", "std"]);
+        // Without core::arch's sources: another folder.
+        let arch = library(&t.path().join("t3"), &["stdarch/crates/core_arch"]);
+        let without = ensure(&home, &arch, &[ARCH]).unwrap();
+        assert_eq!(entries(&without), ["alloc", "core", "std"]);
+        assert_eq!(entries(&ensure(&home, &arch, &[]).unwrap()), ["alloc", "core", "std", "stdarch"]);
     }
 
     #[test]
     fn the_link_is_pointed_at_the_folder_and_repointed_in_one_step() {
         let t = tempfile::tempdir().unwrap();
         let home = t.path().join("home");
-        let one = ensure(&home, &library(t.path(), &[])).unwrap();
-        let two = ensure(&home, &library(&t.path().join("t2"), &["test/src"])).unwrap();
+        let one = ensure(&home, &library(t.path(), &[]), &[]).unwrap();
+        let two = ensure(&home, &library(&t.path().join("t2"), &["test/src"]), &[]).unwrap();
         let link = home.join("std-src/env-0123");
         relink(&link, &one).unwrap();
         assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from(one.file_name().unwrap()));
@@ -224,7 +249,7 @@ mod tests {
         let lib = library(t.path(), &[]);
         let home = t.path().join("home");
         let dirs: Vec<PathBuf> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..8).map(|_| s.spawn(|| ensure(&home, &lib).unwrap())).collect();
+            let hs: Vec<_> = (0..8).map(|_| s.spawn(|| ensure(&home, &lib, &[]).unwrap())).collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(dirs.iter().all(|d| d == &dirs[0]), "{dirs:?}");

@@ -30,7 +30,7 @@ def test_the_kernel_reads_std_without_its_workspace_and_std_types_persist(tmp_pa
         assert "core" in entries and "std" in entries and "alloc" in entries, entries
         assert "Cargo.toml" not in entries and "Cargo.lock" not in entries, entries
         lib = library()
-        assert sorted(set(p.name for p in lib.iterdir()) - {"Cargo.toml", "Cargo.lock"}) == entries
+        assert sorted(set(p.name for p in lib.iterdir()) - {"Cargo.toml", "Cargo.lock", "stdarch"}) == entries
         assert (src / "core").resolve() == (lib / "core").resolve()
         # Types rust-analyzer must infer for evcxr to keep the variables.
         ran = run_cell(
@@ -56,3 +56,26 @@ def test_a_users_rust_src_path_and_the_opt_out_are_kept(tmp_path):
     with kernel(tmp_path / "b", **env) as kc:
         assert value(kc, 'std::env::var("RUST_SRC_PATH").is_err()') == "true"
     assert not (tmp_path / "b" / "std-src").exists()
+
+
+SIMD = "use std::arch::x86_64::*;\nlet v = unsafe { _mm_set1_epi32(7) };"
+LANES = "let w: [i32; 4] = unsafe { std::mem::transmute(v) };\nw"
+
+
+def test_core_arch_is_left_out_unless_asked_for_and_the_error_says_what_to_do(tmp_path):
+    with kernel(tmp_path / "a", RUST_SRC_PATH=None, KELP_STD_ARCH=None) as kc:
+        src = pathlib.Path(json.loads(value(kc, 'std::env::var("RUST_SRC_PATH").unwrap()')))
+        assert "stdarch" not in [p.name for p in src.iterdir()]
+        ran = run_cell(kc, SIMD)
+        assert ran.reply["status"] == "error", ran.reply
+        text = ran.reply["evalue"]
+        assert "Couldn't automatically determine type of variable `v`" in text, text
+        assert "KELP_STD_ARCH=1" in text and "write the variable's type" in text, text
+        # The type written: the cell compiles against the real std as always.
+        assert value(kc, SIMD.replace("let v =", "let v: __m128i =")) == ""
+        assert value(kc, LANES) == "[7, 7, 7, 7]"
+    with kernel(tmp_path / "b", RUST_SRC_PATH=None, KELP_STD_ARCH="1") as kc:
+        src = pathlib.Path(json.loads(value(kc, 'std::env::var("RUST_SRC_PATH").unwrap()')))
+        assert "stdarch" in [p.name for p in src.iterdir()]
+        assert value(kc, SIMD) == ""
+        assert value(kc, LANES) == "[7, 7, 7, 7]"
