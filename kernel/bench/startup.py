@@ -149,7 +149,7 @@ def main() -> None:
     kernels = [("kelp", a.kelp_spec, "%lsmagic")]
     if a.evcxr_spec:
         kernels.append(("evcxr_jupyter 0.22", a.evcxr_spec, ":version"))
-    results, breakdown = {}, []
+    results, breakdown, per_run = {}, [], {}
     for name, spec, magic in kernels:
         runs = []
         with tempfile.TemporaryDirectory() as shared:
@@ -161,10 +161,14 @@ def main() -> None:
                         breakdown.append(json.loads(log.read_text()))
                         log.unlink()
         results[name] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        per_run[name] = [r["start_to_first_result"] for r in runs]
     cols = list(next(iter(results.values())).keys())
     print(f"{'kernel':<22}" + "".join(f"{c:>26}" for c in cols) + "   (seconds / MiB, median of %d runs)" % a.runs)
     for name, r in results.items():
         print(f"{name:<22}" + "".join(f"{r[c]:>26.3f}" for c in cols))
+    print("start → first `1 + 1` result, per run (s; kelp's first run makes its caches):")
+    for name, runs in per_run.items():
+        print(f"  {name:<22}" + "".join(f"{t:>10.3f}" for t in runs))
     if breakdown:
         print("kelp engine start-up, per run (s; prelude_cached: made by an earlier kernel):")
         keys = sorted({k for b in breakdown for k in b})

@@ -14,7 +14,7 @@
 //!   inspection;
 //! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`);
 //!   [`startup`]: where the engine's start-up time goes; [`std_src`]: std's sources as evcxr's
-//!   rust-analyzer reads them (a kernel restarts itself once with `RUST_SRC_PATH`); [`warm`]: spare engines a restarted
+//!   rust-analyzer reads them (`RUST_SRC_PATH`, set at the start); [`warm`]: spare engines a restarted
 //!   or second kernel takes (the pool, its protocol, the kernel side); [`spare`]: the spare's
 //!   side (`kelp engine-serve`);
 //! - [`install`]: kernelspec; [`cli`]: the command line; [`magics`]: the registry.
@@ -58,11 +58,11 @@ use clap::Parser;
 /// The binary's entry point (after `evcxr::runtime_hook`).
 pub fn main_entry() -> anyhow::Result<i32> {
     let cli = cli::Cli::parse();
-    // Before any thread starts: a kernel may start itself again, with std's sources for evcxr.
+    // While this is the only thread: std's sources for evcxr's rust-analyzer (std_src).
     if matches!(cli.cmd, cli::Cmd::Kernel { .. })
-        && let Some(dir) = std_src::link_for_restart(&kelp_magic::Config::from_env().home)
+        && let Some(link) = std_src::link_for_this_kernel(&kelp_magic::Config::from_env().home)
     {
-        std_src::restart_with(&dir);
+        std_src::set_while_single_threaded(&link);
     }
     // Four workers: a frontend that subscribes to iopub late must still see every status
     // message, and a running cell must never starve the shell loop.

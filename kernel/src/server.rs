@@ -41,11 +41,13 @@ pub(crate) async fn serve(connection_file: PathBuf) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read connection file {}: {e}", connection_file.display()))?;
     let info: ConnectionInfo = serde_json::from_str(&text)?;
     let session_id = uuid::Uuid::new_v4().to_string();
+    // The engine's start-up (seconds) runs on its own thread: begin it before binding.
+    let engine = Engine::start();
     let Channels { iopub, shell_rx, shell, control_rx, control, stdin_rx, stdin } =
         crate::transport::bind(&info, &session_id).await?;
     // Unbounded as a channel, bounded by the state's queue accounting (Kernel::admit).
     let (exec_tx, exec_rx) = mpsc::unbounded_channel();
-    let kernel = Arc::new(Kernel::new(Senders { iopub, shell, control, stdin }, Engine::start()));
+    let kernel = Arc::new(Kernel::new(Senders { iopub, shell, control, stdin }, engine));
     crate::spare::keep_one_ready(kernel.engine().clone());
     tokio::spawn(crate::execute::executor(kernel.clone(), exec_rx));
     let stdin_task = tokio::spawn(stdin_loop(kernel.clone(), stdin_rx));

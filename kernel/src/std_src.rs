@@ -12,10 +12,11 @@
 //! every other variable, is the same; a variable whose type is an intrinsic's (`__m256`) needs
 //! its type written, and the error then says so ([`arch_left_out`]).
 //!
-//! So the kernel, before anything else, starts itself again (`exec`: same process, arguments and
-//! sockets-to-be) with `RUST_SRC_PATH`, the variable rust-analyzer takes the library sources
-//! from, set to a link `$KELP_HOME/std-src/env-<hash>` ([`link_for_restart`]: naming it needs no
-//! process, so the kernel answers as soon as before). Its engine thread then, before evcxr
+//! So the kernel, before anything else (while it has one thread), sets `RUST_SRC_PATH`, the
+//! variable rust-analyzer takes the library sources from, to a link
+//! `$KELP_HOME/std-src/env-<hash>` ([`link_for_this_kernel`]: naming it needs no process, so the
+//! kernel answers as soon as before; no `exec`, whose extra start could make a client's first
+//! connection miss and wait ZeroMQ's 100 ms reconnect). Its engine thread then, before evcxr
 //! starts, makes `$KELP_HOME/std-src/<key>/` for the toolchain's library (a link to each entry
 //! of `library/` but `Cargo.toml`/`Cargo.lock`; the key names the folder and its entries; made
 //! under a temporary name and renamed into place, so kernels starting together share one) and
@@ -44,16 +45,17 @@ fn with_arch() -> bool {
 /// Whether this kernel's rust-analyzer reads std without `core::arch` (its std sources are
 /// kelp's, [`ARCH_VAR`] unset): a variable of an intrinsic's type then needs a written type.
 pub fn arch_left_out(home: &Path) -> bool {
-    let ours = std::env::var_os(SRC_VAR).is_some_and(|p| Path::new(&p).parent() == Some(&home.join("std-src")));
+    let root = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf()).join("std-src");
+    let ours = std::env::var_os(SRC_VAR).is_some_and(|p| Path::new(&p).parent() == Some(root.as_path()));
     ours && !with_arch()
 }
 
 /// The link `RUST_SRC_PATH` names: `$home/std-src/env-<hash>`, the hash of what picks the
 /// toolchain (`RUSTC`, `RUSTUP_TOOLCHAIN`, `RUSTUP_HOME`, `PATH`) and of [`ARCH_VAR`], so kernels
-/// of another toolchain get a link of their own. Naming it needs no process, so the restart costs only the `exec`;
-/// the engine thread points it at the right folder ([`point`]) before rust-analyzer reads it.
-/// `None` when the user set `RUST_SRC_PATH` or [`KEEP_VAR`].
-pub fn link_for_restart(home: &Path) -> Option<PathBuf> {
+/// of another toolchain get a link of their own; absolute, as rust-analyzer wants it. Naming it
+/// needs no process; the engine thread points it at the right folder ([`point`]) before
+/// rust-analyzer reads it. `None` when the user set `RUST_SRC_PATH` or [`KEEP_VAR`].
+pub fn link_for_this_kernel(home: &Path) -> Option<PathBuf> {
     let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
     if set(SRC_VAR) || std::env::var(KEEP_VAR).is_ok_and(|v| v.trim() == "1") {
         return None;
@@ -64,17 +66,18 @@ pub fn link_for_restart(home: &Path) -> Option<PathBuf> {
         crate::prelude::fnv(&mut h, std::env::var_os(var).unwrap_or_default().as_encoded_bytes());
         crate::prelude::fnv(&mut h, &[0]);
     }
-    Some(home.join("std-src").join(format!("env-{h:016x}")))
+    Some(std::path::absolute(home).ok()?.join("std-src").join(format!("env-{h:016x}")))
 }
 
-/// Start this kernel again (same process, same arguments) with `RUST_SRC_PATH=link`. Returns
-/// only if that failed (one line in the log), and the kernel then goes on as it is.
-pub fn restart_with(link: &Path) {
-    use std::os::unix::process::CommandExt;
-    let Ok(exe) = std::env::current_exe() else { return };
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let err = std::process::Command::new(exe).args(args).env(SRC_VAR, link).exec();
-    eprintln!("kelp: could not start again with {SRC_VAR} ({err}); evcxr reads std slower");
+/// Set `RUST_SRC_PATH=link` in this process's environment. Call it only while the process has
+/// one thread: the start of `kelp kernel`, before the runtime, the engine or any other thread
+/// exists (setting the environment races only with other threads reading it).
+#[allow(unsafe_code)]
+pub fn set_while_single_threaded(link: &Path) {
+    // SAFETY: called first thing in `main_entry` for `kelp kernel`: evcxr's runtime hook and the
+    // child's output filter start no thread in the kernel process, and nothing else has run, so
+    // no other thread can read the environment while it is written.
+    unsafe { std::env::set_var(SRC_VAR, link) };
 }
 
 /// On the engine thread, before evcxr starts: when `RUST_SRC_PATH` is kelp's link, point it at
@@ -82,6 +85,8 @@ pub fn restart_with(link: &Path) {
 /// read std from: `kelp`, `user` (a `RUST_SRC_PATH` of the user's) or `workspace` (the
 /// toolchain's library workspace: turned off, or the folder could not be made; one log line).
 pub fn point(home: &Path) -> &'static str {
+    let Ok(home) = std::path::absolute(home) else { return "workspace" };
+    let home = home.as_path();
     let root = home.join("std-src");
     let Some(link) = std::env::var_os(SRC_VAR).filter(|v| !v.is_empty()).map(PathBuf::from) else {
         return "workspace";
