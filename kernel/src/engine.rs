@@ -108,8 +108,9 @@ impl Engine {
         let mut log = crate::startup::Log::new();
         // The prelude is made alongside evcxr's start (crate::prelude).
         let home = kelp_magic::Config::from_env().home;
-        log.fact("std_sources", crate::std_src::point(&home));
-        let preparing = crate::prelude::Preparing::start(home.clone());
+        let std_sources = crate::std_src::point(&home);
+        log.fact("std_sources", std_sources.name());
+        let preparing = crate::prelude::Preparing::start(home);
         let t = std::time::Instant::now();
         let (mut ctx, outputs) = match evcxr::CommandContext::new() {
             Ok(x) => x,
@@ -134,7 +135,7 @@ impl Engine {
             std::thread::spawn(move || forward(o, r, true));
         }
         let mut cache = crate::run_cell::setup_cache(&mut ctx);
-        let mut session = crate::run_cell::Session::new(crate::std_src::arch_left_out(&home));
+        let mut session = crate::run_cell::Session::new(std_sources.arch_left_out());
         let mut prelude = crate::prelude::Pending::new(preparing);
         if self.eager_prelude {
             prelude.attach(&mut ctx, &mut log);

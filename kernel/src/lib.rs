@@ -12,7 +12,8 @@
 //!   [`final_value`]: marking a cell's value; [`dep_cache`]: the `:dep` compile cache;
 //!   [`split`]: cell splitting; [`completeness`]: is_complete; [`assist`]: completion and
 //!   inspection;
-//! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`);
+//! - [`prelude`]: the `kelp::` crate every session gets (cached under `KELP_HOME`); [`cache_dir`]:
+//!   the folders made once under `KELP_HOME` and shared by kernels;
 //!   [`startup`]: where the engine's start-up time goes; [`std_src`]: std's sources as evcxr's
 //!   rust-analyzer reads them (`RUST_SRC_PATH`, set at the start); [`warm`]: spare engines a restarted
 //!   or second kernel takes (the pool, its protocol, the kernel side); [`spare`]: the spare's
@@ -24,6 +25,7 @@
 //! binary is the interface (tests drive it over ZeroMQ), the modules are the crate's own.
 
 mod assist;
+mod cache_dir;
 mod cli;
 mod comms;
 mod completeness;

@@ -21,6 +21,7 @@
 //!
 //! The folder is prepared on a thread of its own while evcxr starts ([`Preparing`]).
 
+use crate::cache_dir::{FNV_START, fnv, make_once};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -102,15 +103,6 @@ impl Preparing {
     }
 }
 
-/// 64-bit FNV-1a, enough to tell prelude contents apart (nobody chooses them adversarially:
-/// they are kelp's own sources and the user's own settings).
-pub(crate) fn fnv(h: &mut u64, bytes: &[u8]) {
-    for b in bytes {
-        *h ^= u64::from(*b);
-        *h = h.wrapping_mul(0x100_0000_01b3);
-    }
-}
-
 /// `rustc -vV`: the compiler the rlib is built for is part of the cache key.
 fn rustc_version() -> Result<String, PreludeError> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
@@ -137,7 +129,7 @@ fn files(extra: Option<&str>) -> Vec<(&'static str, String)> {
 
 /// The folder name for these files and this compiler.
 fn folder_name(files: &[(&str, String)], rustc: &str) -> String {
-    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    let mut h = FNV_START;
     for (p, c) in files {
         fnv(&mut h, p.as_bytes());
         fnv(&mut h, &[0]);
@@ -152,50 +144,29 @@ fn folder_name(files: &[(&str, String)], rustc: &str) -> String {
 pub fn ensure(home: &Path, extra: Option<&str>, times: &mut PrepareTimes) -> Result<Prelude, PreludeError> {
     let rustc = rustc_version()?;
     let files = files(extra);
-    let root = home.join("prelude");
-    let dir = root.join(folder_name(&files, &rustc));
-    if dir.is_dir() {
-        let prebuilt = dir.join(RLIB).is_file();
-        return Ok(Prelude { dir, prebuilt, cached: true });
-    }
+    let dir = home.join("prelude").join(folder_name(&files, &rustc));
     let write = |path: &Path, e: std::io::Error| PreludeError::Write { path: path.to_path_buf(), source: e };
-    std::fs::create_dir_all(&root).map_err(|e| write(&root, e))?;
-    sweep(&root);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    let tmp = root.join(format!(".tmp-{}-{nanos}", std::process::id()));
-    let made = (|| {
-        for (p, c) in &files {
-            let path = tmp.join(p);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| write(parent, e))?;
+    let mut prebuilt = false;
+    let made = make_once(
+        &dir,
+        |tmp| {
+            for (p, c) in &files {
+                let path = tmp.join(p);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| write(parent, e))?;
+                }
+                std::fs::write(&path, c).map_err(|e| write(&path, e))?;
             }
-            std::fs::write(&path, c).map_err(|e| write(&path, e))?;
-        }
-        let t = Instant::now();
-        let prebuilt = build_rlib(&tmp);
-        times.rlib_build = Some(t.elapsed());
-        Ok::<bool, PreludeError>(prebuilt)
-    })();
-    let prebuilt = match made {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    match std::fs::rename(&tmp, &dir) {
-        Ok(()) => Ok(Prelude { dir, prebuilt, cached: false }),
-        // Another kernel renamed its folder first: the same content, so use that one.
-        Err(_) if dir.is_dir() => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            let prebuilt = dir.join(RLIB).is_file();
-            Ok(Prelude { dir, prebuilt, cached: true })
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Err(write(&dir, e))
-        }
-    }
+            let t = Instant::now();
+            prebuilt = build_rlib(tmp);
+            times.rlib_build = Some(t.elapsed());
+            Ok(())
+        },
+        write,
+    )?;
+    // Made by an earlier (or a concurrent) kernel: its rlib, if it could build one.
+    let prebuilt = if made { prebuilt } else { dir.join(RLIB).is_file() };
+    Ok(Prelude { dir, prebuilt, cached: !made })
 }
 
 /// Compile the helpers into `dir`'s rlib; false (and one line in the kernel's log) if rustc
@@ -229,26 +200,11 @@ fn build_rlib(dir: &Path) -> bool {
     }
 }
 
-/// Remove temporary folders (`.tmp-<pid>-…`) of kernels that died while making one.
-pub(crate) fn sweep(root: &Path) {
-    remove_temporaries(root, |pid| !Path::new("/proc").join(pid).exists());
-}
-
-/// Remove this process's temporary folders under `home` (a kernel shutting down while its
-/// prelude is being made; a rustc still writing there then fails, it does not make the folder).
+/// Remove this process's temporary folders under `home`'s prelude folder (a kernel shutting
+/// down while its prelude is being made; a rustc still writing there then fails, it does not
+/// make the folder).
 pub fn remove_own_temporaries(home: &Path) {
-    let me = std::process::id().to_string();
-    remove_temporaries(&home.join("prelude"), |pid| pid == me);
-}
-
-fn remove_temporaries(root: &Path, whose: impl Fn(&str) -> bool) {
-    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        let pid = name.to_str().and_then(|n| n.strip_prefix(".tmp-")).and_then(|n| n.split('-').next());
-        if pid.is_some_and(&whose) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
+    crate::cache_dir::remove_own_temporaries(&home.join("prelude"));
 }
 
 impl Prelude {

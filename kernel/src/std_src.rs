@@ -24,6 +24,7 @@
 //! `KELP_STD_WORKSPACE=1` keeps rust-analyzer's own choice; if anything fails the link is
 //! removed and rust-analyzer, finding no `core` there, reads the toolchain's workspace.
 
+use crate::cache_dir::{FNV_START, fnv, make_once};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -38,16 +39,41 @@ const LEFT_OUT: [&str; 2] = ["Cargo.toml", "Cargo.lock"];
 /// The entry left out unless [`ARCH_VAR`]: `core::arch`'s sources (module docs).
 const ARCH: &str = "stdarch";
 
-fn with_arch() -> bool {
-    std::env::var(ARCH_VAR).is_ok_and(|v| v.trim() == "1")
+fn on(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v.trim() == "1")
 }
 
-/// Whether this kernel's rust-analyzer reads std without `core::arch` (its std sources are
-/// kelp's, [`ARCH_VAR`] unset): a variable of an intrinsic's type then needs a written type.
-pub fn arch_left_out(home: &Path) -> bool {
-    let root = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf()).join("std-src");
-    let ours = std::env::var_os(SRC_VAR).is_some_and(|p| Path::new(&p).parent() == Some(root.as_path()));
-    ours && !with_arch()
+/// Where the folders and links are: `$home/std-src`, absolute, as rust-analyzer wants paths.
+fn root(home: &Path) -> Option<PathBuf> {
+    Some(std::path::absolute(home).ok()?.join("std-src"))
+}
+
+/// Where rust-analyzer reads std from ([`point`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sources {
+    /// kelp's folder; `arch`: with `core::arch` ([`ARCH_VAR`]).
+    Kelp { arch: bool },
+    /// A `RUST_SRC_PATH` the user set.
+    User,
+    /// The toolchain's library workspace (turned off, or kelp's folder could not be made).
+    Workspace,
+}
+
+impl Sources {
+    /// As the start-up log says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sources::Kelp { .. } => "kelp",
+            Sources::User => "user",
+            Sources::Workspace => "workspace",
+        }
+    }
+
+    /// Whether rust-analyzer reads std without `core::arch`: a variable of an intrinsic's type
+    /// then needs a written type.
+    pub fn arch_left_out(self) -> bool {
+        self == Sources::Kelp { arch: false }
+    }
 }
 
 /// The link `RUST_SRC_PATH` names: `$home/std-src/env-<hash>`, the hash of what picks the
@@ -56,17 +82,16 @@ pub fn arch_left_out(home: &Path) -> bool {
 /// needs no process; the engine thread points it at the right folder ([`point`]) before
 /// rust-analyzer reads it. `None` when the user set `RUST_SRC_PATH` or [`KEEP_VAR`].
 pub fn link_for_this_kernel(home: &Path) -> Option<PathBuf> {
-    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
-    if set(SRC_VAR) || std::env::var(KEEP_VAR).is_ok_and(|v| v.trim() == "1") {
+    if std::env::var_os(SRC_VAR).is_some_and(|x| !x.is_empty()) || on(KEEP_VAR) {
         return None;
     }
-    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    let mut h = FNV_START;
     for var in ["RUSTC", "RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "PATH", ARCH_VAR] {
-        crate::prelude::fnv(&mut h, var.as_bytes());
-        crate::prelude::fnv(&mut h, std::env::var_os(var).unwrap_or_default().as_encoded_bytes());
-        crate::prelude::fnv(&mut h, &[0]);
+        fnv(&mut h, var.as_bytes());
+        fnv(&mut h, std::env::var_os(var).unwrap_or_default().as_encoded_bytes());
+        fnv(&mut h, &[0]);
     }
-    Some(std::path::absolute(home).ok()?.join("std-src").join(format!("env-{h:016x}")))
+    Some(root(home)?.join(format!("env-{h:016x}")))
 }
 
 /// Set `RUST_SRC_PATH=link` in this process's environment. Call it only while the process has
@@ -81,33 +106,31 @@ pub fn set_while_single_threaded(link: &Path) {
 }
 
 /// On the engine thread, before evcxr starts: when `RUST_SRC_PATH` is kelp's link, point it at
-/// the folder for the toolchain's library (made if missing). Returns where rust-analyzer will
-/// read std from: `kelp`, `user` (a `RUST_SRC_PATH` of the user's) or `workspace` (the
-/// toolchain's library workspace: turned off, or the folder could not be made; one log line).
-pub fn point(home: &Path) -> &'static str {
-    let Ok(home) = std::path::absolute(home) else { return "workspace" };
-    let home = home.as_path();
-    let root = home.join("std-src");
+/// the folder for the toolchain's library (made if missing), and say where rust-analyzer will
+/// read std from. If the folder cannot be made: one log line, the link is removed, and
+/// rust-analyzer (finding no `core` there) reads the toolchain's workspace.
+pub fn point(home: &Path) -> Sources {
     let Some(link) = std::env::var_os(SRC_VAR).filter(|v| !v.is_empty()).map(PathBuf::from) else {
-        return "workspace";
+        return Sources::Workspace;
     };
-    if link.parent() != Some(root.as_path()) {
-        return "user";
-    }
+    let Some(root) = root(home).filter(|r| link.parent() == Some(r.as_path())) else {
+        return Sources::User;
+    };
+    let arch = on(ARCH_VAR);
     let pointed = library_dir().ok_or_else(|| "no library sources in the toolchain".to_string()).and_then(|lib| {
-        let left_out: &[&str] = if with_arch() { &[] } else { &[ARCH] };
-        let dir = ensure(home, &lib, left_out).map_err(|e| e.to_string())?;
+        let left_out: &[&str] = if arch { &[] } else { &[ARCH] };
+        let dir = ensure(&root, &lib, left_out).map_err(|e| e.to_string())?;
         relink(&link, &dir).map_err(|e| e.to_string())
     });
     match pointed {
-        Ok(()) => "kelp",
+        Ok(()) => Sources::Kelp { arch },
         Err(e) => {
             eprintln!(
                 "kelp: cannot make the std sources folder under {} ({e}); evcxr reads std slower",
                 root.display()
             );
             let _ = std::fs::remove_file(&link);
-            "workspace"
+            Sources::Workspace
         }
     }
 }
@@ -141,50 +164,28 @@ fn library_dir() -> Option<PathBuf> {
     library.join("core").is_dir().then_some(library)
 }
 
-/// `$home/std-src/<key>` linking `library`'s entries but the workspace and `left_out` (module
-/// docs), made if missing.
-pub fn ensure(home: &Path, library: &Path, left_out: &[&str]) -> std::io::Result<PathBuf> {
+/// `root/<key>` linking `library`'s entries but the workspace and `left_out` (module docs),
+/// made if missing ([`make_once`]).
+pub fn ensure(root: &Path, library: &Path, left_out: &[&str]) -> std::io::Result<PathBuf> {
     let mut names: Vec<OsString> = std::fs::read_dir(library)?
         .flatten()
         .map(|e| e.file_name())
         .filter(|n| !LEFT_OUT.iter().chain(left_out).any(|l| n == l))
         .collect();
     names.sort();
-    let mut h = 0xcbf2_9ce4_8422_2325_u64;
-    crate::prelude::fnv(&mut h, library.as_os_str().as_encoded_bytes());
+    let mut h = FNV_START;
+    fnv(&mut h, library.as_os_str().as_encoded_bytes());
     for n in &names {
-        crate::prelude::fnv(&mut h, &[0]);
-        crate::prelude::fnv(&mut h, n.as_encoded_bytes());
+        fnv(&mut h, &[0]);
+        fnv(&mut h, n.as_encoded_bytes());
     }
-    let root = home.join("std-src");
     let dir = root.join(format!("{h:016x}"));
-    if dir.join("core").exists() {
-        return Ok(dir);
-    }
-    std::fs::create_dir_all(&root)?;
-    crate::prelude::sweep(&root);
-    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = root.join(format!(".tmp-{}-{n}", std::process::id()));
-    let made = (|| {
-        std::fs::create_dir(&tmp)?;
-        for n in &names {
-            std::os::unix::fs::symlink(library.join(n), tmp.join(n))?;
-        }
-        std::fs::rename(&tmp, &dir)
-    })();
-    match made {
-        Ok(()) => Ok(dir),
-        // Another kernel renamed its folder first: the same links, so use that one.
-        Err(_) if dir.join("core").exists() => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Ok(dir)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Err(e)
-        }
-    }
+    make_once(
+        &dir,
+        |tmp| names.iter().try_for_each(|n| std::os::unix::fs::symlink(library.join(n), tmp.join(n))),
+        |_, e| e,
+    )?;
+    Ok(dir)
 }
 
 #[cfg(test)]
@@ -214,29 +215,29 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let lib = library(t.path(), &[]);
         let home = t.path().join("home");
-        let dir = ensure(&home, &lib, &[]).unwrap();
+        let dir = ensure(&home.join("std-src"), &lib, &[]).unwrap();
         assert_eq!(entries(&dir), ["alloc", "core", "std"]);
         assert_eq!(std::fs::read_to_string(dir.join("core/src/lib.rs")).unwrap(), "// core\n");
-        assert_eq!(ensure(&home, &lib, &[]).unwrap(), dir);
+        assert_eq!(ensure(&home.join("std-src"), &lib, &[]).unwrap(), dir);
         assert_eq!(entries(&home.join("std-src")).len(), 1, "one folder, no temporary");
         // A toolchain whose library has another crate gets a folder of its own.
         let other = library(&t.path().join("t2"), &["proc_macro/src"]);
-        let dir2 = ensure(&home, &other, &[]).unwrap();
+        let dir2 = ensure(&home.join("std-src"), &other, &[]).unwrap();
         assert_ne!(dir2, dir);
         assert_eq!(entries(&dir2), ["alloc", "core", "proc_macro", "std"]);
         // Without core::arch's sources: another folder.
         let arch = library(&t.path().join("t3"), &["stdarch/crates/core_arch"]);
-        let without = ensure(&home, &arch, &[ARCH]).unwrap();
+        let without = ensure(&home.join("std-src"), &arch, &[ARCH]).unwrap();
         assert_eq!(entries(&without), ["alloc", "core", "std"]);
-        assert_eq!(entries(&ensure(&home, &arch, &[]).unwrap()), ["alloc", "core", "std", "stdarch"]);
+        assert_eq!(entries(&ensure(&home.join("std-src"), &arch, &[]).unwrap()), ["alloc", "core", "std", "stdarch"]);
     }
 
     #[test]
     fn the_link_is_pointed_at_the_folder_and_repointed_in_one_step() {
         let t = tempfile::tempdir().unwrap();
         let home = t.path().join("home");
-        let one = ensure(&home, &library(t.path(), &[]), &[]).unwrap();
-        let two = ensure(&home, &library(&t.path().join("t2"), &["test/src"]), &[]).unwrap();
+        let one = ensure(&home.join("std-src"), &library(t.path(), &[]), &[]).unwrap();
+        let two = ensure(&home.join("std-src"), &library(&t.path().join("t2"), &["test/src"]), &[]).unwrap();
         let link = home.join("std-src/env-0123");
         relink(&link, &one).unwrap();
         assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from(one.file_name().unwrap()));
@@ -254,7 +255,7 @@ mod tests {
         let lib = library(t.path(), &[]);
         let home = t.path().join("home");
         let dirs: Vec<PathBuf> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..8).map(|_| s.spawn(|| ensure(&home, &lib, &[]).unwrap())).collect();
+            let hs: Vec<_> = (0..8).map(|_| s.spawn(|| ensure(&home.join("std-src"), &lib, &[]).unwrap())).collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(dirs.iter().all(|d| d == &dirs[0]), "{dirs:?}");

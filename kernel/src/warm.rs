@@ -20,6 +20,7 @@
 //! (starting one, `kelp engine-serve`) is [`crate::spare`], which runs a local engine, so that
 //! this module needs only what crosses an engine's boundary ([`crate::engine_io`]).
 
+use crate::cache_dir::{FNV_START, fnv};
 use crate::engine_io::{EngineError, EngineEvent, EngineState, ExecIo, InputAsk};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -68,13 +69,6 @@ pub enum FromEngine {
     Hovered { id: u64, result: Option<(String, String)> },
 }
 
-fn fnv(h: &mut u64, bytes: &[u8]) {
-    for b in bytes {
-        *h ^= u64::from(*b);
-        *h = h.wrapping_mul(0x100_0000_01b3);
-    }
-}
-
 /// The environment a spare gets: this process's, without the kernel's own variables.
 pub fn session_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     let mut env: Vec<_> = std::env::vars_os().filter(|(k, _)| !k.to_str().is_some_and(kernel_only)).collect::<Vec<_>>();
@@ -86,7 +80,7 @@ pub fn session_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
 pub fn key() -> std::io::Result<String> {
     let exe = std::env::current_exe()?;
     let meta = std::fs::metadata(&exe)?;
-    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    let mut h = FNV_START;
     fnv(&mut h, exe.as_os_str().as_encoded_bytes());
     fnv(&mut h, &meta.len().to_le_bytes());
     fnv(&mut h, &meta.mtime().to_le_bytes());
