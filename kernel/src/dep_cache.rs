@@ -8,6 +8,13 @@
 //! `:cache`/`:clear_cache` commands) would look in the user's own evcxr cache instead. kelp
 //! therefore answers `:cache`, `:cache N` and `:clear_cache` itself and enforces the cap here;
 //! evcxr is given a cap it never reaches.
+//!
+//! evcxr's cache puts itself (the kernel binary) between cargo and every rustc it runs, and the
+//! first build after that change makes cargo ask rustc about itself again through it (three
+//! more processes before the cell's compile). A session that never uses `:dep` gains nothing
+//! from it, so the cache is handed to evcxr only before the session's first `:dep`
+//! ([`DepCache::setup_for`]): a first `1 + 1` does not wait for it and plain cells do not pay
+//! the extra process.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +39,8 @@ pub struct DepCache {
     /// Given to builds as `XDG_CACHE_HOME`; evcxr's entries are in its `evcxr` folder.
     root: PathBuf,
     cap: u64,
+    /// evcxr was given the cache's setting ([`DepCache::setup_for`]).
+    handed: bool,
 }
 
 /// What `:cache` reports.
@@ -54,7 +63,7 @@ impl DepCache {
             None => DEFAULT_CAP_MIB,
             Some(v) => parse_mib(v).ok_or_else(|| DepCacheError::BadCap(v.to_string()))?,
         };
-        Ok(DepCache { root: home.join("cache"), cap: cap * MIB })
+        Ok(DepCache { root: home.join("cache"), cap: cap * MIB, handed: false })
     }
 
     /// The folder holding the cache entries.
@@ -64,6 +73,16 @@ impl DepCache {
 
     pub fn enabled(&self) -> bool {
         self.cap > 0
+    }
+
+    /// The evcxr commands to run before `code` when it is the session's first to use `:dep`
+    /// (module docs); afterwards a `:cache N` hands evcxr the new setting itself.
+    pub fn setup_for(&mut self, code: &str) -> Option<String> {
+        if self.handed || !self.enabled() || !uses_dep(code) {
+            return None;
+        }
+        self.handed = true;
+        Some(self.setup_commands())
     }
 
     /// evcxr commands that point builds at this cache and turn it on (or off).
@@ -144,7 +163,7 @@ impl DepCache {
                 let Some(m) = parse_mib(arg) else { return Some(Err(DepCacheError::BadCommand(arg.to_string()))) };
                 self.cap = m * MIB;
                 let _ = self.trim();
-                Some(Ok((self.describe(), Some(self.setup_commands()))))
+                Some(Ok((self.describe(), self.handed.then(|| self.setup_commands()))))
             }
             _ => None,
         }
@@ -165,6 +184,13 @@ impl DepCache {
             s.hits
         )
     }
+}
+
+/// Whether a line of `code` is a `:dep` command (evcxr takes commands on any line).
+fn uses_dep(code: &str) -> bool {
+    code.lines().any(|l| {
+        l.trim_start().strip_prefix(":dep").is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+    })
 }
 
 /// A size as people read it: KiB under a MiB (a small crate's build is a few KiB), else MiB.
@@ -222,9 +248,29 @@ mod tests {
         assert!(text.starts_with("deleted 1 entries"), "{text}");
         assert_eq!(c.stats().entries, 0);
         assert!(c.command(":cache x").unwrap().is_err());
+        // Before the session's first `:dep`, evcxr has no cache to turn off.
         let (text, then) = c.command(":cache 0").unwrap().unwrap();
         assert!(text.contains("off"), "{text}");
-        assert_eq!(then.as_deref(), Some(":cache 0"));
+        assert_eq!(then, None);
         assert!(c.command(":dep x").is_none());
+    }
+
+    #[test]
+    fn evcxr_gets_the_cache_before_the_first_dep_and_only_then() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = DepCache::new(tmp.path(), None).unwrap();
+        for plain in ["1 + 1", "let dep = 1;\ndep", "// :dep x = \"1\"\n2", ":depx", ":cache"] {
+            assert_eq!(c.setup_for(plain), None, "{plain}");
+        }
+        let first = c.setup_for("let a = 1;\n  :dep fnv = \"1\"\na").unwrap();
+        assert_eq!(first, c.setup_commands());
+        assert!(first.ends_with(":cache 1099511627776") && first.contains("XDG_CACHE_HOME="), "{first}");
+        assert_eq!(c.setup_for(":dep serde = \"1\""), None);
+        // Once evcxr has it, a new cap is handed over at once.
+        let (_, then) = c.command(":cache 0").unwrap().unwrap();
+        assert_eq!(then.as_deref(), Some(":cache 0"));
+        // A cache turned off is never handed.
+        let mut off = DepCache::new(tmp.path(), Some("0")).unwrap();
+        assert_eq!(off.setup_for(":dep fnv = \"1\""), None);
     }
 }

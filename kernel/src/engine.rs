@@ -108,7 +108,7 @@ impl Engine {
         let mut log = crate::startup::Log::new();
         // The prelude is made alongside evcxr's start (crate::prelude).
         let home = kelp_magic::Config::from_env().home;
-        let std_sources = crate::std_src::point(&home);
+        let (std_sources, std_deferred) = crate::std_src::point(&home);
         log.fact("std_sources", std_sources.name());
         let preparing = crate::prelude::Preparing::start(home);
         let t = std::time::Instant::now();
@@ -134,9 +134,9 @@ impl Engine {
             let (o, r) = (outputs.stderr.clone(), err_router.clone());
             std::thread::spawn(move || forward(o, r, true));
         }
-        let mut cache = crate::run_cell::setup_cache(&mut ctx);
+        let mut cache = crate::run_cell::setup_cache();
         let mut session = crate::run_cell::Session::new(std_sources.arch_left_out());
-        let mut prelude = crate::prelude::Pending::new(preparing);
+        let mut prelude = crate::prelude::Pending::new(preparing, std_deferred);
         if self.eager_prelude {
             prelude.attach(&mut ctx, &mut log);
         }
@@ -145,7 +145,7 @@ impl Engine {
         while let Some(job) = prelude.next_job(&rx, &mut ctx, &mut log) {
             match job {
                 Job::Execute(code, io, reply) => {
-                    prelude.attach_if_needed(&code, &mut ctx, &mut log);
+                    let first = prelude.attach_if_needed(&code, false, &mut ctx, &mut log);
                     for r in [&out_router, &err_router] {
                         let mut r = r.lock().unwrap_or_else(|e| e.into_inner());
                         r.target = Some(io.events.clone());
@@ -165,7 +165,14 @@ impl Engine {
                         },
                     };
                     let t = std::time::Instant::now();
-                    let result = crate::run_cell::run(&mut ctx, &mut session, cache.as_mut(), &code, &mut callbacks);
+                    let result = crate::run_cell::run(
+                        &mut ctx,
+                        &mut session,
+                        cache.as_mut(),
+                        &code,
+                        first.as_deref(),
+                        &mut callbacks,
+                    );
                     log.cell(&result, t.elapsed());
                     self.executing.store(false, std::sync::atomic::Ordering::SeqCst);
                     // The child may have been restarted: keep the handle current for interrupts.
@@ -184,7 +191,7 @@ impl Engine {
                     let _ = reply.send(result);
                 }
                 Job::Complete(code, pos, reply) => {
-                    prelude.attach_if_needed(&code, &mut ctx, &mut log);
+                    let _ = prelude.attach_if_needed(&code, true, &mut ctx, &mut log);
                     let r = ctx
                         .completions(&code, pos)
                         .ok()
@@ -192,7 +199,7 @@ impl Engine {
                     let _ = reply.send(r);
                 }
                 Job::Hover(code, pos, reply) => {
-                    prelude.attach_if_needed(&code, &mut ctx, &mut log);
+                    let _ = prelude.attach_if_needed(&code, true, &mut ctx, &mut log);
                     let _ = reply.send(ctx.hover_at(&code, pos).ok());
                 }
                 Job::Stop(done) => {

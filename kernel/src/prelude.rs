@@ -237,15 +237,16 @@ impl Prelude {
 }
 
 /// Give the session in `ctx` the prelude being made by `preparing`; the times of each step go
-/// to `log`. Returns whether the session has it.
-pub fn attach(ctx: &mut evcxr::CommandContext, preparing: Preparing, log: &mut crate::startup::Log) -> bool {
+/// to `log`. Returns whether evcxr was given it (`Some(true)`: the session has it), `None`
+/// when there was no prelude to give.
+pub fn attach(ctx: &mut evcxr::CommandContext, preparing: Preparing, log: &mut crate::startup::Log) -> Option<bool> {
     let (prelude, times) = preparing.wait();
     log.prepared(times.prepare, times.rlib_build, prelude.as_ref().ok().map(|p| (p.cached, p.prebuilt)));
     let p = match prelude {
         Ok(p) => p,
         Err(e) => {
             eprintln!("kelp: {e}; the kelp:: helpers are not available");
-            return false;
+            return None;
         }
     };
     let linker =
@@ -256,43 +257,88 @@ pub fn attach(ctx: &mut evcxr::CommandContext, preparing: Preparing, log: &mut c
     match r {
         Ok(out) => {
             log.phases("prelude_attach", &out);
-            true
+            Some(true)
         }
         Err(e) => {
             eprintln!("kelp: the kelp prelude did not compile: {e}");
-            false
+            Some(false)
         }
     }
 }
 
 /// How long the engine is idle before it attaches a prelude no job asked for yet.
 pub const IDLE_ATTACH: Duration = Duration::from_millis(500);
+/// Milliseconds instead of [`IDLE_ATTACH`] (tests that need the idle attach not to come).
+pub const IDLE_VAR: &str = "KELP_IDLE_ATTACH_MS";
+
+fn idle_attach() -> Duration {
+    std::env::var(IDLE_VAR).ok().and_then(|v| v.trim().parse().ok()).map(Duration::from_millis).unwrap_or(IDLE_ATTACH)
+}
 
 /// A session's prelude until it is attached. Attaching it (`:build_env` + `:dep`) changes the
 /// session's Cargo.toml, and evcxr's rust-analyzer then reloads the workspace and its standard
 /// library (about a second on 2 cores) before the next cell compiles: so it waits until a job
 /// needs it ([`needed_by`]) or the engine has been idle for [`IDLE_ATTACH`], and a first cell
 /// such as `1 + 1` runs without waiting for it.
-pub struct Pending(Option<Preparing>);
+///
+/// While rust-analyzer reads the stand-in std ([`crate::std_src`]), the attachment is also
+/// when it gets the real one: the link is pointed first, so the reload reads it. A cell that
+/// binds a variable ([`binds`]), completions and hovers need std's types and attach first.
+pub struct Pending {
+    preparing: Option<Preparing>,
+    std: Option<crate::std_src::Deferred>,
+}
 
 impl Pending {
-    pub fn new(preparing: Preparing) -> Pending {
-        Pending(Some(preparing))
+    pub fn new(preparing: Preparing, std: Option<crate::std_src::Deferred>) -> Pending {
+        Pending { preparing: Some(preparing), std }
     }
 
     /// Attach now, unless it was attached already.
     pub fn attach(&mut self, ctx: &mut evcxr::CommandContext, log: &mut crate::startup::Log) {
-        if let Some(p) = self.0.take() {
-            attach(ctx, p, log);
-            log.attached();
+        let Some(p) = self.preparing.take() else { return };
+        let deferred = self.std.take();
+        if let Some(d) = &deferred {
+            d.real();
+            log.fact("std_read", "with the prelude");
         }
+        if attach(ctx, p, log).is_none()
+            && let Some(d) = deferred
+        {
+            // No prelude changed Cargo.toml, so rust-analyzer would not read std again.
+            reload_std(ctx, &d, log);
+        }
+        log.attached();
     }
 
-    /// Attach now if `code` needs it.
-    pub fn attach_if_needed(&mut self, code: &str, ctx: &mut evcxr::CommandContext, log: &mut crate::startup::Log) {
-        if self.0.is_some() && needed_by(code) {
+    /// Before a job: attach if `code` needs the prelude; else, while rust-analyzer has the
+    /// stand-in, give it the real std if the job needs std's types (`analysis`: a completion or
+    /// a hover; or a cell that [`binds`] a variable). That reload takes the cheapest change to
+    /// the session's Cargo.toml, a `:dep` on an empty crate, not the prelude's build; for a
+    /// cell it is returned, to go in front of the cell (one compile for both), else it runs now.
+    /// The prelude comes when idle, as before.
+    pub fn attach_if_needed(
+        &mut self,
+        code: &str,
+        analysis: bool,
+        ctx: &mut evcxr::CommandContext,
+        log: &mut crate::startup::Log,
+    ) -> Option<String> {
+        if self.preparing.is_some() && needed_by(code) {
             self.attach(ctx, log);
+            return None;
         }
+        if !(analysis || binds(code)) {
+            return None;
+        }
+        let d = self.std.take()?;
+        d.real();
+        log.fact("std_read", "when first needed");
+        if analysis {
+            reload_std(ctx, &d, log);
+            return None;
+        }
+        Some(reload_command(&d))
     }
 
     /// The next job from `rx` (None when the sender is gone); while the prelude waits, an idle
@@ -303,8 +349,8 @@ impl Pending {
         ctx: &mut evcxr::CommandContext,
         log: &mut crate::startup::Log,
     ) -> Option<J> {
-        if self.0.is_some() {
-            match rx.recv_timeout(IDLE_ATTACH) {
+        if self.preparing.is_some() {
+            match rx.recv_timeout(idle_attach()) {
                 Ok(job) => return Some(job),
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
@@ -318,6 +364,22 @@ impl Pending {
         }
         rx.recv().ok()
     }
+}
+
+/// The `:dep` on [`crate::std_src::Deferred::reload_crate`]: it changes the session's
+/// Cargo.toml, so rust-analyzer loads the workspace (and the real std) again.
+fn reload_command(d: &crate::std_src::Deferred) -> String {
+    let dir = d.reload_crate().to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+    format!(":dep kelp_std_reload = {{ path = \"{dir}\" }}")
+}
+
+/// Make rust-analyzer load the real std now ([`reload_command`]).
+fn reload_std(ctx: &mut evcxr::CommandContext, d: &crate::std_src::Deferred, log: &mut crate::startup::Log) {
+    let t = Instant::now();
+    if let Err(e) = ctx.execute(&reload_command(d)) {
+        eprintln!("kelp: rust-analyzer may not have std's sources ({e}); variables may need written types");
+    }
+    log.step("std_reload", t.elapsed());
 }
 
 /// The variables that attaching the prelude would lose: those whose type names an item the
@@ -336,22 +398,32 @@ pub fn loses<'a>(
         .collect()
 }
 
+/// Whether `word` is in `code` as a whole identifier.
+fn has_word(code: &str, word: &str) -> bool {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = code.as_bytes();
+    code.match_indices(word).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + word.len()).copied();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
 /// Whether `code` must see the prelude: it names `kelp` (a path, a `use`), or has an evcxr
 /// command line (`:dep`, `:build_env`, …: the prelude's build flags must come first, or a
 /// dependency built without them would be built again when they come).
 pub fn needed_by(code: &str) -> bool {
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let bytes = code.as_bytes();
-    let names_kelp = code.match_indices("kelp").any(|(i, _)| {
-        let before = i.checked_sub(1).map(|j| bytes[j]);
-        let after = bytes.get(i + 4).copied();
-        !before.is_some_and(ident) && !after.is_some_and(ident)
-    });
-    names_kelp
+    has_word(code, "kelp")
         || code.lines().any(|l| {
             let l = l.trim_start();
             l.starts_with(':') && !l.starts_with("::")
         })
+}
+
+/// Whether `code` may bind a variable evcxr keeps, whose type it asks rust-analyzer for: it
+/// has a `let` (anywhere: a `let` in a block only makes the real std come sooner).
+pub fn binds(code: &str) -> bool {
+    has_word(code, "let")
 }
 
 #[cfg(test)]
@@ -368,6 +440,20 @@ mod tests {
         for code in ["1 + 1", "let kelper = 2;", "my_kelp::x()", "::std::println!(\"a\")", "let s = \"a:b\";"] {
             assert!(!needed_by(code), "{code}");
         }
+    }
+
+    #[test]
+    fn a_cell_binds_variables_when_it_has_a_let() {
+        for code in
+            ["let x = 1;", "1;\nlet (a, b) = (1, 2);", "{ let v = vec![1]; v.len() }", "if let Some(x) = o { x }"]
+        {
+            assert!(binds(code), "{code}");
+        }
+        for code in ["1 + 1", "println!(\"hello\")", "fn letter() -> char { 'a' }", "outlet(1)", "let_me()"] {
+            assert!(!binds(code), "{code}");
+        }
+        // Erring on the safe side: a `let` in a string only brings the real std sooner.
+        assert!(binds("println!(\"let it be\")"));
     }
 
     #[test]

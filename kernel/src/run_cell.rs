@@ -64,34 +64,43 @@ fn from_kelp_show(e: &evcxr::Error) -> bool {
     errors.iter().any(|e| e.code() == Some("E0034") || SHOW_NAMES.iter().any(|n| e.message().contains(n)))
 }
 
-/// The session's `:dep` cache from kelp's home and `KELP_DEP_CACHE_MB`, pointed at by evcxr's
-/// builds; on a bad value, one line in the kernel's log and no cache.
-pub fn setup_cache(ctx: &mut evcxr::CommandContext) -> Option<DepCache> {
+/// The session's `:dep` cache from kelp's home and `KELP_DEP_CACHE_MB` (evcxr's builds are
+/// pointed at it before the first `:dep`, [`DepCache::setup_for`]); on a bad value, one line in
+/// the kernel's log and no cache.
+pub fn setup_cache() -> Option<DepCache> {
     let home = kelp_magic::Config::from_env().home;
     let cap = std::env::var(crate::dep_cache::CAP_VAR).ok();
     let cache =
         DepCache::new(&home, cap.as_deref()).map_err(|e| eprintln!("kelp: {e}; the :dep compile cache is off")).ok()?;
-    if let Err(e) = ctx.execute(&cache.setup_commands()) {
-        eprintln!("kelp: the :dep compile cache could not be set up: {e}");
-    }
     let _ = cache.trim();
     Some(cache)
 }
 
-/// Run `code` in evcxr as described in the module docs. The answers to cache commands come
-/// first in the result's `text/plain`.
+/// Run `code` in evcxr as described in the module docs, with kelp's own command lines `first`
+/// in front of it (see [`crate::prelude::Pending::attach_if_needed`]). The answers to cache
+/// commands come first in the result's `text/plain`.
 pub fn run(
     ctx: &mut evcxr::CommandContext,
     session: &mut Session,
     mut cache: Option<&mut DepCache>,
     code: &str,
+    first: Option<&str>,
     callbacks: &mut evcxr::EvalCallbacks<'_>,
 ) -> Result<evcxr::EvalOutputs, evcxr::Error> {
     let (code, answers) = match cache.as_deref_mut() {
         Some(c) => take_cache_commands(c, ctx, code).map_err(|e| evcxr::Error::Message(e.to_string()))?,
         None => (code.to_string(), vec![]),
     };
+    if let Some(setup) = cache.as_deref_mut().and_then(|c| c.setup_for(&code)) {
+        if let Err(e) = ctx.execute(&setup) {
+            eprintln!("kelp: the :dep compile cache could not be set up: {e}");
+        }
+    }
     let show = session.show_for(&code);
+    let code = match first {
+        Some(first) => format!("{first}\n{code}"),
+        None => code,
+    };
     let marked = mark_final_value(&code, show);
     let run = if !answers.is_empty() && code.trim().is_empty() {
         Ok(evcxr::EvalOutputs::new())

@@ -23,6 +23,16 @@
 //! points the link at it ([`point`]). A `RUST_SRC_PATH` the user set is kept, and
 //! `KELP_STD_WORKSPACE=1` keeps rust-analyzer's own choice; if anything fails the link is
 //! removed and rust-analyzer, finding no `core` there, reads the toolchain's workspace.
+//!
+//! **Read when first needed.** Even so, rust-analyzer's first reading of std (its name
+//! resolution: every item and macro of core, alloc and std) is a second of a cold start, and
+//! a cell that binds no variable (`1 + 1`, `println!`, a `fn`) gets nothing from it: evcxr asks
+//! rust-analyzer only for the types of the cell's top-level `let`s. So the link first points at
+//! a stand-in ([`stand_in`]: core, alloc and std with empty roots), and [`Deferred::real`]
+//! points it at the real folder when the session first needs std's types; rust-analyzer reads
+//! it at its next workspace load, which the prelude's attachment causes (it changes the
+//! session's Cargo.toml; [`crate::prelude::Pending`] does both, when a cell binds a variable,
+//! asks for completions, or the engine is idle). `KELP_STD_EAGER=1` reads it at start.
 
 use crate::cache_dir::{FNV_START, fnv, make_once};
 use std::ffi::OsString;
@@ -34,6 +44,10 @@ pub const SRC_VAR: &str = "RUST_SRC_PATH";
 pub const KEEP_VAR: &str = "KELP_STD_WORKSPACE";
 /// `1`: give rust-analyzer std's SIMD intrinsics (`core::arch`) too.
 pub const ARCH_VAR: &str = "KELP_STD_ARCH";
+/// `1`: rust-analyzer reads the real std from the start, not first the stand-in.
+pub const EAGER_VAR: &str = "KELP_STD_EAGER";
+/// The stand-in's folder under the std-src root (a new name if its content ever changes).
+const STAND_IN: &str = "stand-in-1";
 /// The entries of `library/` always left out: the Cargo workspace.
 const LEFT_OUT: [&str; 2] = ["Cargo.toml", "Cargo.lock"];
 /// The entry left out unless [`ARCH_VAR`]: `core::arch`'s sources (module docs).
@@ -105,34 +119,87 @@ pub fn set_while_single_threaded(link: &Path) {
     unsafe { std::env::set_var(SRC_VAR, link) };
 }
 
-/// On the engine thread, before evcxr starts: when `RUST_SRC_PATH` is kelp's link, point it at
-/// the folder for the toolchain's library (made if missing), and say where rust-analyzer will
-/// read std from. If the folder cannot be made: one log line, the link is removed, and
+/// On the engine thread, before evcxr starts: when `RUST_SRC_PATH` is kelp's link, make the
+/// folder for the toolchain's library (if missing) and point the link at it, or, unless
+/// [`EAGER_VAR`], at the stand-in until [`Deferred::real`]; and say where rust-analyzer reads
+/// std from. If a folder cannot be made: one log line, the link is removed, and
 /// rust-analyzer (finding no `core` there) reads the toolchain's workspace.
-pub fn point(home: &Path) -> Sources {
+pub fn point(home: &Path) -> (Sources, Option<Deferred>) {
     let Some(link) = std::env::var_os(SRC_VAR).filter(|v| !v.is_empty()).map(PathBuf::from) else {
-        return Sources::Workspace;
+        return (Sources::Workspace, None);
     };
     let Some(root) = root(home).filter(|r| link.parent() == Some(r.as_path())) else {
-        return Sources::User;
+        return (Sources::User, None);
     };
     let arch = on(ARCH_VAR);
     let pointed = library_dir().ok_or_else(|| "no library sources in the toolchain".to_string()).and_then(|lib| {
         let left_out: &[&str] = if arch { &[] } else { &[ARCH] };
-        let dir = ensure(&root, &lib, left_out).map_err(|e| e.to_string())?;
-        relink(&link, &dir).map_err(|e| e.to_string())
+        let real = ensure(&root, &lib, left_out).map_err(|e| e.to_string())?;
+        let first = if on(EAGER_VAR) { None } else { stand_in(&root).ok() };
+        relink(&link, first.as_deref().unwrap_or(&real)).map_err(|e| e.to_string())?;
+        Ok(first.map(|stand_in| Deferred { link: link.clone(), real, stand_in }))
     });
     match pointed {
-        Ok(()) => Sources::Kelp { arch },
+        Ok(deferred) => (Sources::Kelp { arch }, deferred),
         Err(e) => {
             eprintln!(
                 "kelp: cannot make the std sources folder under {} ({e}); evcxr reads std slower",
                 root.display()
             );
             let _ = std::fs::remove_file(&link);
-            Sources::Workspace
+            (Sources::Workspace, None)
         }
     }
+}
+
+/// The link while it points at the stand-in ([`point`]).
+#[derive(Debug)]
+pub struct Deferred {
+    link: PathBuf,
+    real: PathBuf,
+    stand_in: PathBuf,
+}
+
+impl Deferred {
+    /// Point the link at the real folder; rust-analyzer reads it at its next workspace load.
+    /// If that fails, the link is removed, so rust-analyzer reads the toolchain's workspace.
+    pub fn real(&self) {
+        if let Err(e) = relink(&self.link, &self.real) {
+            eprintln!("kelp: cannot point {} at std's sources ({e}); evcxr reads std slower", self.link.display());
+            let _ = std::fs::remove_file(&self.link);
+        }
+    }
+
+    /// An empty crate (beside the stand-in): a `:dep` on it makes rust-analyzer load the
+    /// workspace again when nothing else changes the session's Cargo.toml.
+    pub fn reload_crate(&self) -> PathBuf {
+        self.stand_in.join("reload")
+    }
+}
+
+/// `root/stand-in-1`: core, alloc and std with empty roots, and the empty crate of
+/// [`Deferred::reload_crate`]; made once ([`make_once`]).
+pub fn stand_in(root: &Path) -> std::io::Result<PathBuf> {
+    let dir = root.join(STAND_IN);
+    let files = [
+        ("core/src/lib.rs", "//! A stand-in: kelp points rust-analyzer at std's sources when a cell needs them.\n"),
+        ("alloc/src/lib.rs", ""),
+        ("std/src/lib.rs", ""),
+        ("reload/Cargo.toml", "[package]\nname = \"kelp_std_reload\"\nversion = \"0.0.0\"\nedition = \"2021\"\n"),
+        ("reload/src/lib.rs", ""),
+    ];
+    make_once(
+        &dir,
+        |tmp| {
+            files.iter().try_for_each(|(p, c)| {
+                let path = tmp.join(p);
+                std::fs::create_dir_all(path.parent().unwrap_or(tmp))?;
+                std::fs::write(path, c)
+            })
+        },
+        |_, e| e,
+    )?;
+    Ok(dir)
 }
 
 /// Make `link` a symlink to `dir`'s name (a sibling), replacing an old one in one rename.
@@ -247,6 +314,30 @@ mod tests {
         relink(&link, &two).unwrap();
         let names = entries(&home.join("std-src"));
         assert_eq!(names.len(), 3, "two folders and the link, no temporary: {names:?}");
+    }
+
+    #[test]
+    fn the_stand_in_has_empty_std_crates_and_the_link_moves_to_the_real_folder() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("home/std-src");
+        let real = ensure(&root, &library(t.path(), &[]), &[]).unwrap();
+        let made = stand_in(&root).unwrap();
+        assert_eq!(stand_in(&root).unwrap(), made);
+        assert_eq!(entries(&made), ["alloc", "core", "reload", "std"]);
+        for c in ["alloc", "std"] {
+            assert_eq!(std::fs::read_to_string(made.join(c).join("src/lib.rs")).unwrap(), "");
+        }
+        let link = root.join("env-0123");
+        relink(&link, &made).unwrap();
+        let d = Deferred { link: link.clone(), real: real.clone(), stand_in: made.clone() };
+        assert!(d.reload_crate().join("Cargo.toml").is_file());
+        d.real();
+        assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from(real.file_name().unwrap()));
+        assert_eq!(std::fs::read_to_string(link.join("core/src/lib.rs")).unwrap(), "// core\n");
+        // A link that cannot be pointed is removed: rust-analyzer then reads the toolchain's.
+        let gone = Deferred { link: t.path().join("no/such/dir/env-1"), real, stand_in: made };
+        gone.real();
+        assert!(!t.path().join("no").exists());
     }
 
     #[test]
