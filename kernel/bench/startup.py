@@ -8,6 +8,9 @@ Prints, for each kernel, the median over --runs of:
   memory of the kernel's process tree (RSS, MiB) after the first Rust cell
   CPU seconds the kernel process itself (not cargo/rustc) used until that result: less sensitive
   to other load than the times; most of it is evcxr's rust-analyzer reading the standard library
+  start → the result of a first cell that binds variables (`let v = vec![..]; ..`), in a kernel
+  of its own: evcxr asks rust-analyzer for their types, so this one waits for std to be read
+  (kelp reads it only then; also with KELP_STD_EAGER=1, which reads it at start)
 and, for kelp, where the engine's start-up went (its KELP_STARTUP_LOG figures: evcxr's context,
 the prelude made alongside and attached, the first cells with evcxr's compile/execution phases).
 kelp's runs share one KELP_HOME, so the first run makes the prelude cache and later runs use it.
@@ -86,6 +89,32 @@ def run_once(spec_dir: pathlib.Path, magic: str, home: str, log: pathlib.Path | 
     }
 
 
+LET_CELL = "let v = vec![1u8, 2, 3];\nlet m: std::collections::HashMap<u8, usize> = Default::default();\nv.len() + m.len()"
+
+
+def let_first_once(spec_dir: pathlib.Path, home: str, **env_extra) -> float:
+    """Start → the result of LET_CELL as the kernel's first cell (checked: "3")."""
+    spec = KernelSpec.from_resource_dir(str(spec_dir))
+    km = KernelManager()
+    km.kernel_name = spec_dir.name
+    km._kernel_spec = spec  # noqa: SLF001
+    t0 = time.perf_counter()
+    km.start_kernel(env=dict(os.environ, KELP_HOME=home, **env_extra), cwd=home)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        msgs = []
+        r = kc.execute_interactive(LET_CELL, timeout=600, output_hook=msgs.append)
+        t = time.perf_counter() - t0
+        assert r["content"]["status"] == "ok", r
+        shown = [m["content"]["data"]["text/plain"] for m in msgs if m["msg_type"] == "execute_result"]
+        assert shown == ["3"], shown
+        return t
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def wait_for_spare(home: str, timeout: float = 300) -> float:
     """Seconds until a spare engine is offered under `home` (its socket appears)."""
     t = time.perf_counter()
@@ -160,12 +189,22 @@ def main() -> None:
                     if log and log.exists():
                         breakdown.append(json.loads(log.read_text()))
                         log.unlink()
+            variants = [("", {})] + ([(" (KELP_STD_EAGER=1)", {"KELP_STD_EAGER": "1"})] if name == "kelp" else [])
+            for suffix, extra in variants:
+                for r in runs:
+                    with tempfile.TemporaryDirectory() as own:
+                        r["start_to_let_cell_result" + suffix.replace(" (KELP_STD_EAGER=1)", "_eager")] = let_first_once(
+                            spec, shared if name == "kelp" else own, **extra
+                        )
         results[name] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         per_run[name] = [r["start_to_first_result"] for r in runs]
-    cols = list(next(iter(results.values())).keys())
+    cols = [k for k in next(iter(results.values())) if all(k in r for r in results.values())]
     print(f"{'kernel':<22}" + "".join(f"{c:>26}" for c in cols) + "   (seconds / MiB, median of %d runs)" % a.runs)
     for name, r in results.items():
         print(f"{name:<22}" + "".join(f"{r[c]:>26.3f}" for c in cols))
+    for name, r in results.items():
+        for k in [k for k in r if k not in cols]:
+            print(f"{name:<22}{k:>40}{r[k]:>10.3f}")
     print("start → first `1 + 1` result, per run (s; kelp's first run makes its caches):")
     for name, runs in per_run.items():
         print(f"  {name:<22}" + "".join(f"{t:>10.3f}" for t in runs))

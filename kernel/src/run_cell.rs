@@ -91,10 +91,10 @@ pub fn run(
         Some(c) => take_cache_commands(c, ctx, code).map_err(|e| evcxr::Error::Message(e.to_string()))?,
         None => (code.to_string(), vec![]),
     };
-    if let Some(setup) = cache.as_deref_mut().and_then(|c| c.setup_for(&code)) {
-        if let Err(e) = ctx.execute(&setup) {
-            eprintln!("kelp: the :dep compile cache could not be set up: {e}");
-        }
+    if let Some(setup) = cache.as_deref_mut().and_then(|c| c.setup_for(&code))
+        && let Err(e) = ctx.execute(&setup)
+    {
+        eprintln!("kelp: the :dep compile cache could not be set up: {e}");
     }
     let show = session.show_for(&code);
     let code = match first {
