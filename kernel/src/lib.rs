@@ -61,7 +61,7 @@ use clap::Parser;
 pub fn main_entry() -> anyhow::Result<i32> {
     let cli = cli::Cli::parse();
     // While this is the only thread: std's sources for evcxr's rust-analyzer (std_src).
-    if matches!(cli.cmd, cli::Cmd::Kernel { .. })
+    if matches!(cli.cmd, cli::Cmd::Kernel { .. } | cli::Cmd::EngineServe)
         && let Some(link) = std_src::link_for_this_kernel(&kelp_magic::Config::from_env().home)
     {
         std_src::set_while_single_threaded(&link);

@@ -74,6 +74,7 @@ async fn shut_down(k: &Kernel, request: Option<JupyterMessage>) {
         eprintln!("kelp: shutting down without waiting longer for the engine");
     }
     crate::prelude::remove_own_temporaries(k.home());
+    crate::std_src::remove_own_link(k.home());
     if let Some(request) = request
         && !k.iopub().delivered(&request, "idle", IOPUB_FLUSH).await
     {

@@ -14,7 +14,7 @@
 //!
 //! So the kernel, before anything else (while it has one thread), sets `RUST_SRC_PATH`, the
 //! variable rust-analyzer takes the library sources from, to a link
-//! `$KELP_HOME/std-src/env-<hash>` ([`link_for_this_kernel`]: naming it needs no process, so the
+//! `$KELP_HOME/std-src/kernel-<pid>` ([`link_for_this_kernel`]: naming it needs no process, so the
 //! kernel answers as soon as before; no `exec`, whose extra start could make a client's first
 //! connection miss and wait ZeroMQ's 100 ms reconnect). Its engine thread then, before evcxr
 //! starts, makes `$KELP_HOME/std-src/<key>/` for the toolchain's library (a link to each entry
@@ -90,22 +90,46 @@ impl Sources {
     }
 }
 
-/// The link `RUST_SRC_PATH` names: `$home/std-src/env-<hash>`, the hash of what picks the
-/// toolchain (`RUSTC`, `RUSTUP_TOOLCHAIN`, `RUSTUP_HOME`, `PATH`) and of [`ARCH_VAR`], so kernels
-/// of another toolchain get a link of their own; absolute, as rust-analyzer wants it. Naming it
-/// needs no process; the engine thread points it at the right folder ([`point`]) before
-/// rust-analyzer reads it. `None` when the user set `RUST_SRC_PATH` or [`KEEP_VAR`].
+/// The prefix of a kernel's link (`kernel-<pid>`).
+const LINK_PREFIX: &str = "kernel-";
+
+/// Whether `value` (of `RUST_SRC_PATH`) is a kelp process's link under `home`: this one's, or
+/// one inherited from the kernel that started this process (a spare engine).
+pub fn is_kelp_link(home: &Path, value: &std::ffi::OsStr) -> bool {
+    let v = Path::new(value);
+    root(home).is_some_and(|r| v.parent() == Some(r.as_path()))
+        && v.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(LINK_PREFIX))
+}
+
+/// The link `RUST_SRC_PATH` names: `$home/std-src/kernel-<pid>`, this process's own (each
+/// engine points its link at the stand-in and later at std when it needs, [`point`], so
+/// kernels never share one); absolute, as rust-analyzer wants it. Naming it needs no process;
+/// the engine thread points it before rust-analyzer reads it. `None` when the user set
+/// `RUST_SRC_PATH` or [`KEEP_VAR`].
 pub fn link_for_this_kernel(home: &Path) -> Option<PathBuf> {
-    if std::env::var_os(SRC_VAR).is_some_and(|x| !x.is_empty()) || on(KEEP_VAR) {
+    let user = std::env::var_os(SRC_VAR).filter(|v| !v.is_empty() && !is_kelp_link(home, v));
+    if user.is_some() || on(KEEP_VAR) {
         return None;
     }
-    let mut h = FNV_START;
-    for var in ["RUSTC", "RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "PATH", ARCH_VAR] {
-        fnv(&mut h, var.as_bytes());
-        fnv(&mut h, std::env::var_os(var).unwrap_or_default().as_encoded_bytes());
-        fnv(&mut h, &[0]);
+    Some(root(home)?.join(format!("{LINK_PREFIX}{}", std::process::id())))
+}
+
+/// Remove the links of processes that are gone (under `root`).
+fn sweep_links(root: &Path) {
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix(LINK_PREFIX)).filter(|p| p.parse::<u32>().is_ok());
+        if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
-    Some(root(home)?.join(format!("env-{h:016x}")))
+}
+
+/// Remove this process's link (a kernel shutting down).
+pub fn remove_own_link(home: &Path) {
+    if let Some(r) = root(home) {
+        let _ = std::fs::remove_file(r.join(format!("{LINK_PREFIX}{}", std::process::id())));
+    }
 }
 
 /// Set `RUST_SRC_PATH=link` in this process's environment. Call it only while the process has
@@ -113,7 +137,7 @@ pub fn link_for_this_kernel(home: &Path) -> Option<PathBuf> {
 /// exists (setting the environment races only with other threads reading it).
 #[allow(unsafe_code)]
 pub fn set_while_single_threaded(link: &Path) {
-    // SAFETY: called first thing in `main_entry` for `kelp kernel`: evcxr's runtime hook and the
+    // SAFETY: called first thing in `main_entry` for `kelp kernel` and `kelp engine-serve`: evcxr's runtime hook and the
     // child's output filter start no thread in the kernel process, and nothing else has run, so
     // no other thread can read the environment while it is written.
     unsafe { std::env::set_var(SRC_VAR, link) };
@@ -131,6 +155,11 @@ pub fn point(home: &Path) -> (Sources, Option<Deferred>) {
     let Some(root) = root(home).filter(|r| link.parent() == Some(r.as_path())) else {
         return (Sources::User, None);
     };
+    if link.file_name() != Some(std::ffi::OsStr::new(&format!("{LINK_PREFIX}{}", std::process::id()))) {
+        // Another process's link (this process did not name its own): not ours to point.
+        return (Sources::Workspace, None);
+    }
+    sweep_links(&root);
     let arch = on(ARCH_VAR);
     let pointed = library_dir().ok_or_else(|| "no library sources in the toolchain".to_string()).and_then(|lib| {
         let left_out: &[&str] = if arch { &[] } else { &[ARCH] };
@@ -305,7 +334,7 @@ mod tests {
         let home = t.path().join("home");
         let one = ensure(&home.join("std-src"), &library(t.path(), &[]), &[]).unwrap();
         let two = ensure(&home.join("std-src"), &library(&t.path().join("t2"), &["test/src"]), &[]).unwrap();
-        let link = home.join("std-src/env-0123");
+        let link = home.join("std-src/kernel-0123");
         relink(&link, &one).unwrap();
         assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from(one.file_name().unwrap()));
         assert!(link.join("core/src/lib.rs").is_file());
@@ -327,7 +356,7 @@ mod tests {
         for c in ["alloc", "std"] {
             assert_eq!(std::fs::read_to_string(made.join(c).join("src/lib.rs")).unwrap(), "");
         }
-        let link = root.join("env-0123");
+        let link = root.join("kernel-0123");
         relink(&link, &made).unwrap();
         let d = Deferred { link: link.clone(), real: real.clone(), stand_in: made.clone() };
         assert!(d.reload_crate().join("Cargo.toml").is_file());
@@ -335,9 +364,33 @@ mod tests {
         assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from(real.file_name().unwrap()));
         assert_eq!(std::fs::read_to_string(link.join("core/src/lib.rs")).unwrap(), "// core\n");
         // A link that cannot be pointed is removed: rust-analyzer then reads the toolchain's.
-        let gone = Deferred { link: t.path().join("no/such/dir/env-1"), real, stand_in: made };
+        let gone = Deferred { link: t.path().join("no/such/dir/kernel-1"), real, stand_in: made };
         gone.real();
         assert!(!t.path().join("no").exists());
+    }
+
+    #[test]
+    fn each_process_has_its_own_link_and_the_links_of_gone_processes_are_swept() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path();
+        let root = home.join("std-src");
+        std::fs::create_dir_all(&root).unwrap();
+        let me = root.join(format!("kernel-{}", std::process::id()));
+        assert!(is_kelp_link(home, me.as_os_str()));
+        assert!(is_kelp_link(home, root.join("kernel-1").as_os_str()), "another kernel's, inherited");
+        for other in [home.join("kernel-1"), root.join("stand-in-1"), PathBuf::from("/usr/lib/rustlib/src")] {
+            assert!(!is_kelp_link(home, other.as_os_str()), "{other:?}");
+        }
+        // A pid no process has (above the kernel's pid_max), a live one (this), and a folder.
+        let dead = root.join("kernel-4294967");
+        for l in [&dead, &me] {
+            std::os::unix::fs::symlink("stand-in-1", l).unwrap();
+        }
+        std::fs::create_dir(root.join("stand-in-1")).unwrap();
+        sweep_links(&root);
+        assert_eq!(entries(&root), [me.file_name().unwrap().to_string_lossy().into_owned(), "stand-in-1".into()]);
+        remove_own_link(home);
+        assert_eq!(entries(&root), ["stand-in-1"]);
     }
 
     #[test]

@@ -71,7 +71,14 @@ pub enum FromEngine {
 
 /// The environment a spare gets: this process's, without the kernel's own variables.
 pub fn session_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
-    let mut env: Vec<_> = std::env::vars_os().filter(|(k, _)| !k.to_str().is_some_and(kernel_only)).collect::<Vec<_>>();
+    let home = kelp_magic::Config::from_env().home;
+    // A kernel's own std link (crate::std_src) is its own too: a spare makes its own.
+    let own_link = |k: &std::ffi::OsStr, v: &std::ffi::OsStr| {
+        k == crate::std_src::SRC_VAR && crate::std_src::is_kelp_link(&home, v)
+    };
+    let mut env: Vec<_> = std::env::vars_os()
+        .filter(|(k, v)| !k.to_str().is_some_and(kernel_only) && !own_link(k, v))
+        .collect::<Vec<_>>();
     env.sort();
     env
 }

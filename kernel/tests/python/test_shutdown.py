@@ -92,8 +92,12 @@ def test_shutdown_replies_flushes_exits_0_and_removes_the_engines_temporary_fold
         assert ran.reply["status"] == "ok" and ran.result_text == "2", ran.reply
         engine_dirs = [p.name for p in tmp.iterdir()]
         assert any(n.startswith(".tmp") for n in engine_dirs), f"evcxr made no folder under TMPDIR: {engine_dirs}"
+        links = lambda: [p.name for p in (tmp_path / "home" / "std-src").iterdir() if p.name.startswith("kernel-")]  # noqa: E731
+        assert len(links()) == 1, links()
 
         assert_clean_shutdown(km, kc, tmp)
+        # and its link for rust-analyzer's std (kernel/src/std_src.rs) is gone
+        assert links() == []
     finally:
         close(km, kc)
 

@@ -37,7 +37,7 @@ def test_the_kernel_reads_std_without_its_workspace_and_std_types_persist(tmp_pa
     log = tmp_path / "startup.json"
     with kernel(tmp_path, KELP_STARTUP_LOG=log, KELP_STD_EAGER=None, **NO_IDLE) as kc:
         src = pathlib.Path(json.loads(value(kc, 'std::env::var("RUST_SRC_PATH").unwrap()')))
-        assert src.parent == tmp_path / "std-src" and src.name.startswith("env-") and src.is_symlink(), src
+        assert src.parent == tmp_path / "std-src" and src.name.startswith("kernel-") and src.is_symlink(), src
         # A cell that binds no variable ran with the stand-in: std not read yet.
         assert src.readlink() == pathlib.Path("stand-in-1"), src.readlink()
         assert sorted(p.name for p in src.iterdir()) == ["alloc", "core", "reload", "std"]
@@ -62,6 +62,31 @@ def test_the_kernel_reads_std_without_its_workspace_and_std_types_persist(tmp_pa
         assert (src / "core").resolve() == (lib / "core").resolve()
         got = value(kc, 'format!("{} {:?} {} {:?}", m["k"].len(), doubled, missing.is_err(), it.peek())')
         assert got == '"2 [0, 2, 4] true Some(4)"', got
+
+
+def test_two_kernels_in_one_home_point_links_of_their_own(tmp_path):
+    link = 'std::env::var("RUST_SRC_PATH").unwrap()'
+    with kernel(tmp_path, KELP_STD_EAGER=None, **NO_IDLE) as a:
+        ran = run_cell(a, "let v = vec![String::from(\"x\")];")
+        assert ran.reply["status"] == "ok", ran.reply
+        a_src = pathlib.Path(json.loads(value(a, link)))
+        with kernel(tmp_path, KELP_STD_EAGER=None, **NO_IDLE) as b:
+            b_src = pathlib.Path(json.loads(value(b, link)))
+            assert b_src != a_src and b_src.readlink() == pathlib.Path("stand-in-1"), (a_src, b_src)
+            assert a_src.readlink() != pathlib.Path("stand-in-1")
+            # a's rust-analyzer loads the workspace again (the prelude changes its Cargo.toml)
+            # while b's link is at the stand-in: a still gets std's types.
+            assert value(a, 'kelp::parse_csv("a\\n1\\n").unwrap().len() + v.len()') == "2"
+            ran = run_cell(a, "let w: Vec<_> = v.iter().map(|s| s.len()).collect();\nlet n = w.iter().sum::<usize>();")
+            assert ran.reply["status"] == "ok", ran.reply
+            assert value(a, "n + w.len()") == "2"
+    # (killed, not shut down: their links stay) the next kernel sweeps the links of gone ones.
+    def links():
+        return sorted(p.name for p in (tmp_path / "std-src").iterdir() if p.name.startswith("kernel-"))
+
+    assert links() == sorted([a_src.name, b_src.name])
+    with kernel(tmp_path, **NO_IDLE) as c:
+        assert links() == [pathlib.Path(json.loads(value(c, link))).name]
 
 
 def test_a_first_cell_that_fails_to_compile_leaves_std_read(tmp_path):
