@@ -51,7 +51,12 @@ pub fn make_once<E>(
 
 /// Remove temporary folders under `root` of kernels that died while making one.
 fn sweep(root: &Path) {
-    remove_temporaries(root, |pid| !Path::new("/proc").join(pid).exists());
+    remove_temporaries(root, gone);
+}
+
+/// Whether no process has the id `pid` (a decimal string) any more.
+pub fn gone(pid: &str) -> bool {
+    !Path::new("/proc").join(pid).exists()
 }
 
 /// Remove this process's temporary folders under `root` (a kernel shutting down while it makes

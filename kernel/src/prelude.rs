@@ -287,11 +287,13 @@ fn idle_attach() -> Duration {
 pub struct Pending {
     preparing: Option<Preparing>,
     std: Option<crate::std_src::Deferred>,
+    /// [`IDLE_ATTACH`], or [`IDLE_VAR`]'s value.
+    idle: Duration,
 }
 
 impl Pending {
     pub fn new(preparing: Preparing, std: Option<crate::std_src::Deferred>) -> Pending {
-        Pending { preparing: Some(preparing), std }
+        Pending { preparing: Some(preparing), std, idle: idle_attach() }
     }
 
     /// Attach now, unless it was attached already.
@@ -338,7 +340,7 @@ impl Pending {
             reload_std(ctx, &d, log);
             return None;
         }
-        Some(reload_command(&d))
+        Some(d.reload_command())
     }
 
     /// The next job from `rx` (None when the sender is gone); while the prelude waits, an idle
@@ -350,7 +352,7 @@ impl Pending {
         log: &mut crate::startup::Log,
     ) -> Option<J> {
         if self.preparing.is_some() {
-            match rx.recv_timeout(idle_attach()) {
+            match rx.recv_timeout(self.idle) {
                 Ok(job) => return Some(job),
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
@@ -366,17 +368,10 @@ impl Pending {
     }
 }
 
-/// The `:dep` on [`crate::std_src::Deferred::reload_crate`]: it changes the session's
-/// Cargo.toml, so rust-analyzer loads the workspace (and the real std) again.
-fn reload_command(d: &crate::std_src::Deferred) -> String {
-    let dir = d.reload_crate().to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
-    format!(":dep kelp_std_reload = {{ path = \"{dir}\" }}")
-}
-
-/// Make rust-analyzer load the real std now ([`reload_command`]).
+/// Make rust-analyzer load the real std now ([`crate::std_src::Deferred::reload_command`]).
 fn reload_std(ctx: &mut evcxr::CommandContext, d: &crate::std_src::Deferred, log: &mut crate::startup::Log) {
     let t = Instant::now();
-    if let Err(e) = ctx.execute(&reload_command(d)) {
+    if let Err(e) = ctx.execute(&d.reload_command()) {
         eprintln!("kelp: rust-analyzer may not have std's sources ({e}); variables may need written types");
     }
     log.step("std_reload", t.elapsed());

@@ -30,11 +30,12 @@
 //! rust-analyzer only for the types of the cell's top-level `let`s. So the link first points at
 //! a stand-in ([`stand_in`]: core, alloc and std with empty roots), and [`Deferred::real`]
 //! points it at the real folder when the session first needs std's types; rust-analyzer reads
-//! it at its next workspace load, which the prelude's attachment causes (it changes the
-//! session's Cargo.toml; [`crate::prelude::Pending`] does both, when a cell binds a variable,
-//! asks for completions, or the engine is idle). `KELP_STD_EAGER=1` reads it at start.
+//! it at its next workspace load, which a change to the session's Cargo.toml causes: the
+//! prelude's attachment, or a `:dep` on an empty crate ([`Deferred::reload_command`]).
+//! [`crate::prelude::Pending`] does both, when a cell binds a variable, asks for completions or
+//! hovers, or the engine is idle. `KELP_STD_EAGER=1` reads it at start.
 
-use crate::cache_dir::{FNV_START, fnv, make_once};
+use crate::cache_dir::{FNV_START, fnv, gone, make_once};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -93,6 +94,11 @@ impl Sources {
 /// The prefix of a kernel's link (`kernel-<pid>`).
 const LINK_PREFIX: &str = "kernel-";
 
+/// This process's link's name.
+fn own_link_name() -> String {
+    format!("{LINK_PREFIX}{}", std::process::id())
+}
+
 /// Whether `value` (of `RUST_SRC_PATH`) is a kelp process's link under `home`: this one's, or
 /// one inherited from the kernel that started this process (a spare engine).
 pub fn is_kelp_link(home: &Path, value: &std::ffi::OsStr) -> bool {
@@ -111,7 +117,7 @@ pub fn link_for_this_kernel(home: &Path) -> Option<PathBuf> {
     if user.is_some() || on(KEEP_VAR) {
         return None;
     }
-    Some(root(home)?.join(format!("{LINK_PREFIX}{}", std::process::id())))
+    Some(root(home)?.join(own_link_name()))
 }
 
 /// Remove the links of processes that are gone (under `root`).
@@ -119,7 +125,7 @@ fn sweep_links(root: &Path) {
     for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
         let name = entry.file_name();
         let pid = name.to_str().and_then(|n| n.strip_prefix(LINK_PREFIX)).filter(|p| p.parse::<u32>().is_ok());
-        if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+        if pid.is_some_and(gone) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -128,7 +134,7 @@ fn sweep_links(root: &Path) {
 /// Remove this process's link (a kernel shutting down).
 pub fn remove_own_link(home: &Path) {
     if let Some(r) = root(home) {
-        let _ = std::fs::remove_file(r.join(format!("{LINK_PREFIX}{}", std::process::id())));
+        let _ = std::fs::remove_file(r.join(own_link_name()));
     }
 }
 
@@ -137,9 +143,9 @@ pub fn remove_own_link(home: &Path) {
 /// exists (setting the environment races only with other threads reading it).
 #[allow(unsafe_code)]
 pub fn set_while_single_threaded(link: &Path) {
-    // SAFETY: called first thing in `main_entry` for `kelp kernel` and `kelp engine-serve`: evcxr's runtime hook and the
-    // child's output filter start no thread in the kernel process, and nothing else has run, so
-    // no other thread can read the environment while it is written.
+    // SAFETY: called first thing in `main_entry` for `kelp kernel` and `kelp engine-serve`:
+    // evcxr's runtime hook and the child's output filter start no thread in the kernel process,
+    // and nothing else has run, so no other thread can read the environment while it is written.
     unsafe { std::env::set_var(SRC_VAR, link) };
 }
 
@@ -155,7 +161,7 @@ pub fn point(home: &Path) -> (Sources, Option<Deferred>) {
     let Some(root) = root(home).filter(|r| link.parent() == Some(r.as_path())) else {
         return (Sources::User, None);
     };
-    if link.file_name() != Some(std::ffi::OsStr::new(&format!("{LINK_PREFIX}{}", std::process::id()))) {
+    if link.file_name() != Some(std::ffi::OsStr::new(&own_link_name())) {
         // Another process's link (this process did not name its own): not ours to point.
         return (Sources::Workspace, None);
     }
@@ -203,6 +209,12 @@ impl Deferred {
     /// workspace again when nothing else changes the session's Cargo.toml.
     pub fn reload_crate(&self) -> PathBuf {
         self.stand_in.join("reload")
+    }
+
+    /// The evcxr command that depends on [`Deferred::reload_crate`].
+    pub fn reload_command(&self) -> String {
+        let dir = self.reload_crate().to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+        format!(":dep kelp_std_reload = {{ path = \"{dir}\" }}")
     }
 }
 
@@ -360,6 +372,10 @@ mod tests {
         relink(&link, &made).unwrap();
         let d = Deferred { link: link.clone(), real: real.clone(), stand_in: made.clone() };
         assert!(d.reload_crate().join("Cargo.toml").is_file());
+        assert_eq!(
+            d.reload_command(),
+            format!(":dep kelp_std_reload = {{ path = \"{}\" }}", made.join("reload").display())
+        );
         d.real();
         assert_eq!(std::fs::read_link(&link).unwrap(), PathBuf::from(real.file_name().unwrap()));
         assert_eq!(std::fs::read_to_string(link.join("core/src/lib.rs")).unwrap(), "// core\n");
